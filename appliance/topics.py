@@ -1,0 +1,68 @@
+"""MQTT topic names of the contract (docs/contract.md). Root: motcua/v1/{site}/."""
+
+from __future__ import annotations
+
+ROOT = "motcua/v1"
+
+
+class Topics:
+    """Builds the contract's topics for one site."""
+
+    def __init__(self, site: str) -> None:
+        if not site or any(ch in site for ch in "/+#"):
+            raise ValueError(f"site id {site!r} must be non-empty and contain no '/', '+' or '#'")
+        self.site = site
+        self.root = f"{ROOT}/{site}"
+
+    def device_state(self, device_id: str) -> str:
+        return f"{self.root}/devices/{device_id}/state"
+
+    def device_health(self, device_id: str) -> str:
+        return f"{self.root}/devices/{device_id}/health"
+
+    def device_config(self, device_id: str) -> str:
+        return f"{self.root}/devices/{device_id}/config"
+
+    def device_commands(self, device_id: str) -> str:
+        return f"{self.root}/devices/{device_id}/commands"
+
+    def device_replies(self, device_id: str) -> str:
+        return f"{self.root}/devices/{device_id}/replies"
+
+    def rpc(self, caller_id: str, method: str) -> str:
+        return f"{self.root}/rpc/{caller_id}/{method}"
+
+    @property
+    def rpc_filter(self) -> str:
+        return f"{self.root}/rpc/+/+"
+
+    @property
+    def queue_state(self) -> str:
+        return f"{self.root}/queue/state"
+
+    @property
+    def queue_events(self) -> str:
+        return f"{self.root}/queue/events"
+
+    def print_jobs(self, device_id: str) -> str:
+        return f"{self.root}/print/{device_id}/jobs"
+
+    def print_results(self, device_id: str) -> str:
+        return f"{self.root}/print/{device_id}/results"
+
+    def scans(self, device_id: str) -> str:
+        return f"{self.root}/scans/{device_id}"
+
+    def all_devices(self, leaf: str) -> str:
+        """Filter for one leaf (state, health, …) of every device."""
+        return f"{self.root}/devices/+/{leaf}"
+
+    def split_rpc(self, topic: str) -> tuple[str, str] | None:
+        """(caller_id, method) of an RPC request topic, or None if it is not one."""
+        prefix = f"{self.root}/rpc/"
+        if not topic.startswith(prefix):
+            return None
+        rest = topic[len(prefix) :].split("/")
+        if len(rest) != 2 or not all(rest):
+            return None
+        return rest[0], rest[1]

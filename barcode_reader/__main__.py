@@ -1,0 +1,8 @@
+"""`python -m barcode_reader`: see barcode_reader.cli."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

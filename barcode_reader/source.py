@@ -1,0 +1,166 @@
+"""The `ScanSource` interface and the supervisor that makes every source hot-pluggable.
+
+A source is opened, read with a timeout and closed; it raises `DeviceUnavailable` when it cannot be
+opened and `DeviceLost` when an open device goes away. `SourceRunner` owns the loop: it retries a
+missing device every `retry_interval` seconds, reports attach/detach, and resumes reading when the
+device comes back, so nothing needs a restart after an unplug.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from appliance.timeutil import now
+
+from .errors import DeviceLost, DeviceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawScan:
+    """What a source read, before normalisation and classification."""
+
+    text: str
+    symbology: str | None = None  # "qr", "code128", … when the source knows it
+    at: datetime = field(default_factory=now)
+
+
+class ScanSource(ABC):
+    """One scanner. Implementations: HidSource, SerialSource, CameraSource, QueueSource, LineSource."""
+
+    kind: str = "unknown"  # reported in health as `source`
+
+    @property
+    @abstractmethod
+    def device(self) -> str:
+        """The device path or description, for logs and health."""
+
+    @abstractmethod
+    def open(self) -> None:
+        """Open the device; raise DeviceUnavailable when it is absent or busy."""
+
+    @abstractmethod
+    def read(self, timeout: float) -> RawScan | None:
+        """The next scan, or None after `timeout` seconds; raise DeviceLost if the device went away."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the device. Safe to call twice and on a source that never opened."""
+
+    def __enter__(self) -> ScanSource:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+ScanCallback = Callable[[RawScan], None]
+StatusCallback = Callable[[bool, str | None], None]  # (attached, reason when detached)
+
+
+class SourceRunner:
+    """Reads a source on its own thread, surviving unplugs: retry, report, resume."""
+
+    def __init__(
+        self,
+        source: ScanSource,
+        on_scan: ScanCallback,
+        on_status: StatusCallback,
+        *,
+        retry_interval: float = 2.0,
+        read_timeout: float = 0.5,
+    ) -> None:
+        self.source = source
+        self._on_scan = on_scan
+        self._on_status = on_status
+        self.retry_interval = retry_interval
+        self.read_timeout = read_timeout
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._attached: bool | None = None  # None until the first attempt
+
+    @property
+    def attached(self) -> bool:
+        return bool(self._attached)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name=f"scan-{self.source.kind}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run(self) -> None:
+        """The supervisor loop; returns when stop() is called."""
+        while not self._stop.is_set():
+            try:
+                self.source.open()
+            except DeviceUnavailable as error:
+                self._set_attached(False, error.reason)
+                self._stop.wait(self.retry_interval)
+                continue
+            except Exception as error:  # a bug in a driver must not end the daemon
+                log.exception("scanner %s: unexpected error while opening", self.source.device)
+                self._set_attached(False, f"error: {error}")
+                self.source.close()
+                self._stop.wait(self.retry_interval)
+                continue
+            self._set_attached(True, None)
+            reason = self._read_until_lost()
+            self.source.close()
+            if reason is not None:
+                self._set_attached(False, reason)
+                self._stop.wait(self.retry_interval)
+
+    def _read_until_lost(self) -> str | None:
+        """Read until stopped (None) or the device goes away (the reason)."""
+        while not self._stop.is_set():
+            try:
+                scan = self.source.read(self.read_timeout)
+            except DeviceLost as error:
+                return error.reason
+            except Exception as error:
+                log.exception("scanner %s: unexpected error while reading", self.source.device)
+                return f"error: {error}"
+            if scan is None:
+                continue
+            try:
+                self._on_scan(scan)
+            except Exception:
+                log.exception("scanner %s: handling a scan failed", self.source.device)
+        return None
+
+    def _set_attached(self, attached: bool, reason: str | None) -> None:
+        if self._attached == attached:
+            return
+        first = self._attached is None
+        self._attached = attached
+        if attached:
+            log.info("scanner %s (%s) attached", self.source.device, self.source.kind)
+        elif first:
+            log.warning(
+                "scanner %s (%s) not available: %s; retrying every %g s",
+                self.source.device, self.source.kind, reason, self.retry_interval,
+            )
+        else:
+            log.warning(
+                "scanner %s (%s) unplugged: %s; retrying every %g s",
+                self.source.device, self.source.kind, reason, self.retry_interval,
+            )
+        try:
+            self._on_status(attached, reason)
+        except Exception:
+            log.exception("scanner %s: status handler failed", self.source.device)

@@ -1,0 +1,74 @@
+"""`python -m hub` / `motcua hub`: run the site hub."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+
+from appliance.errors import ConfigError, MotcuaError
+from appliance.logs import setup_logging
+
+from .site import load_hub_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motcua hub", description="Run the site hub.")
+    parser.add_argument("-c", "--config", default="/etc/motcua/hub.toml", help="the hub's TOML file")
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument("--no-web", action="store_true", help="serve MQTT only")
+    parser.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="read a password and print the hash to put in [[officers]] password_hash",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+
+    if args.hash_password:
+        from .web.auth import hash_password
+
+        password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
+        print(hash_password(password.rstrip("\n")))
+        return 0
+    try:
+        config = load_hub_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.check:
+        print(
+            f"{args.config}: OK — {config.name}: {len(config.services)} services, "
+            f"{len(config.counters)} counters"
+        )
+        return 0
+
+    from .daemon import Hub
+
+    try:
+        hub = Hub(config)
+        if not args.no_web:
+            from .web.auth import UserStore
+
+            users = UserStore(hub.service.db_path)
+            for username, password in users.bootstrap(config.officers).items():
+                # Printed once, never stored in clear: the officer changes it at first login.
+                print(f"Officer login created: {username} / {password}", flush=True)
+            users.close()
+        hub.start(web=not args.no_web)
+    except MotcuaError as error:
+        logging.getLogger("motcua.hub").error("%s", error)
+        return 1
+    print(
+        f"Hub ready: site {config.site}, MQTT {config.mqtt.host}:{config.mqtt.port}, "
+        f"web http://{config.hub.http_host}:{config.hub.http_port}",
+        flush=True,
+    )
+    hub.run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The hub process: queue service + MQTT RPC server + publishers + web, wired together."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from appliance.mqtt import Link, Message
+from appliance.notify import Notifier
+from appliance.rpc import RpcError, RpcRequest, RpcServer
+from appliance.timeutil import iso, now
+
+from .service import QUEUE_METHODS, QueueService
+from .site import HubConfig
+
+log = logging.getLogger("motcua.hub")
+
+# Methods the contract names that later parts of the hub answer (central-system issue).
+PENDING_METHODS = ("dossier.lookup", "procedure.search")
+
+
+class DeviceRegistry:
+    """What the hub knows of every device: its retained state and health topics."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._devices: dict[str, dict[str, Any]] = {}
+
+    def on_state(self, message: Message) -> None:
+        self._update(message, "state")
+
+    def on_health(self, message: Message) -> None:
+        self._update(message, "health")
+
+    def _update(self, message: Message, leaf: str) -> None:
+        parts = message.topic.split("/")
+        device_id = parts[-2]
+        if not message.payload:  # a retained topic cleared
+            with self._lock:
+                self._devices.get(device_id, {}).pop(leaf, None)
+            return
+        try:
+            data = message.json()
+        except ValueError as error:
+            log.warning("ignoring %s from %s: %s", leaf, message.topic, error)
+            return
+        with self._lock:
+            entry = self._devices.setdefault(device_id, {"id": device_id})
+            entry[leaf] = data
+            entry["last_seen"] = iso(now())
+            if leaf == "state":
+                entry["role"] = data.get("role")
+                entry["online"] = bool(data.get("online"))
+                entry["version"] = data.get("version")
+
+    def get(self, device_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._devices.get(device_id)
+            return dict(entry) if entry else None
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry) for _, entry in sorted(self._devices.items())]
+
+
+class Hub:
+    def __init__(self, config: HubConfig, *, db_path: str | Path | None = None) -> None:
+        self.config = config
+        self.service = QueueService(config, db_path or config.hub.db)
+        self.devices = DeviceRegistry()
+        self.link = Link(config.mqtt, site=config.site, device_id=config.device_id, role="hub")
+        self.topics = self.link.topics
+        self.link.subscribe(self.topics.all_devices("state"), self.devices.on_state)
+        self.link.subscribe(self.topics.all_devices("health"), self.devices.on_health)
+        self.link.on_connection_change(self._on_connection)
+        self.service.add_commit_hook(self._publish)
+        handlers: dict[str, Callable[[RpcRequest], Mapping[str, Any]]] = {
+            method: self._queue_handler for method in QUEUE_METHODS
+        }
+        handlers["ticket.issue"] = self._issue
+        for method in PENDING_METHODS:
+            handlers[method] = self._pending
+        self.rpc = RpcServer(self.link, handlers, workers=config.hub.rpc_workers)
+        self.web: Any = None
+        self.notifier = Notifier(healthy=lambda: self.link.connected)
+        self._stopped = threading.Event()
+        self._stop_requested = threading.Event()
+
+    # ------------------------------------------------------------------ RPC
+    def _queue_handler(self, request: RpcRequest) -> Mapping[str, Any]:
+        return self.service.call(
+            request.method,
+            request.params,
+            caller_id=request.caller_id,
+            request_id=request.request_id,
+            language=request.language,
+        )
+
+    def _issue(self, request: RpcRequest) -> Mapping[str, Any]:
+        result = dict(self._queue_handler(request))
+        result["print"] = self.send_ticket_to_printer(request.caller_id, result["ticket"])
+        return result
+
+    def _pending(self, request: RpcRequest) -> Mapping[str, Any]:
+        raise RpcError.from_key("not_implemented", request.language, method=request.method)
+
+    # ------------------------------------------------------------------ printing
+    def printer_of(self, kiosk_id: str) -> str | None:
+        kiosk = next((k for k in self.config.kiosks if k.id == kiosk_id), None)
+        return kiosk.printer if kiosk else None
+
+    def send_ticket_to_printer(self, kiosk_id: str, ticket: Mapping[str, Any]) -> str:
+        """Queue a print job on the kiosk's printer: `queued`, `unavailable` or `none`.
+
+        The job id is derived from the ticket, so a retried issue never prints twice; the job is
+        published even when the printer looks unavailable (it prints when it comes back), but the
+        kiosk is told not to count on paper.
+        """
+        printer = self.printer_of(kiosk_id)
+        if printer is None:
+            return "none"
+        job = {
+            "v": 1,
+            "job_id": f"ticket-{ticket['id']}",
+            "kind": "ticket",
+            "site_name": self.config.place.name,
+            "ticket": dict(ticket),
+            "ticket_url": f"{self.config.hub.public_url.rstrip('/')}/t/{ticket['token']}",
+            "footer": self.config.place.ticket_footer,
+        }
+        self.link.publish_json(self.topics.print_jobs(printer), job, qos=1)
+        return "queued" if self.printer_ready(printer) else "unavailable"
+
+    def printer_ready(self, printer_id: str) -> bool:
+        device = self.devices.get(printer_id)
+        if not device or not device.get("online"):
+            return False
+        health = device.get("health") or {}
+        return bool(health.get("online", True)) and health.get("paper") not in ("out", "unknown")
+
+    # ------------------------------------------------------------------ publishing
+    def _publish(self, events: list[dict[str, Any]], snapshot: dict[str, Any]) -> None:
+        for event in events:
+            self.link.publish_json(self.topics.queue_events, event, qos=1)
+        self.link.publish_json(self.topics.queue_state, snapshot, qos=1, retain=True)
+
+    def _on_connection(self, connected: bool) -> None:
+        if connected:
+            # Displays and boards rebuild from this after any restart of theirs or ours.
+            self.link.publish_json(self.topics.queue_state, self.service.snapshot(), qos=1, retain=True)
+        else:
+            log.warning("lost the broker; queue operations over HTTP continue")
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self, *, web: bool = True) -> None:
+        self.link.start()
+        # Serve from the start even if the broker is down (HTTP keeps working), but give it a
+        # moment so the RPC subscription is in place before we say we are ready.
+        if not self.link.wait_connected(5.0):
+            log.warning(
+                "broker %s:%d not reachable yet; retrying in the background",
+                self.config.mqtt.host,
+                self.config.mqtt.port,
+            )
+        if web:
+            self.start_web()
+        self.notifier.ready()
+        self.notifier.start_watchdog()
+
+    def start_web(self) -> None:
+        from .web.app import create_app, serve
+
+        app = create_app(self.service, broker_connected=lambda: self.link.connected, devices=self.devices.all)
+        self.web = serve(app, self.config.hub.http_host, self.config.hub.http_port)
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.notifier.stopping()
+        if self.web is not None:
+            self.web.shutdown()
+        self.rpc.close()
+        self.service.close()
+        self.link.stop()
+        self.notifier.close()
+
+    def run_forever(self) -> None:
+        def _stop(signum: int, frame: object) -> None:
+            self._stop_requested.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        while not self._stop_requested.wait(timeout=1.0):
+            pass
+        self.stop()

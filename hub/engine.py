@@ -1,0 +1,652 @@
+"""The queue engine: services, counters and tickets of one site for one service day.
+
+Pure Python: no MQTT, Flask, SQLite or clock inside. Every operation takes `now` and returns a
+`Change` naming exactly what it modified, so the store can persist it in one transaction and the hub
+can publish the events after the commit. Every operation checks everything first and mutates only
+when it cannot fail any more: a refused operation leaves the engine untouched.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from appliance.errors import MotcuaError
+from appliance.i18n import ACTION_LABELS, STATUS_LABELS, label
+from appliance.timeutil import SITE_TZ, iso
+
+Status = Literal["waiting", "called", "serving", "completed", "skipped", "cancelled"]
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "cancelled"})
+# How many recent service times feed the estimate of a service's wait.
+SERVICE_TIME_WINDOW = 20
+RECENT_CALLS = 10
+
+
+class QueueError(MotcuaError):
+    """A refused queue operation. `code` is a key of appliance.i18n.MESSAGES."""
+
+    def __init__(self, code: str, **values: Any) -> None:
+        super().__init__(code, values)
+        self.code = code
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service (lĩnh vực) with its number format.
+
+    Numbers are `prefix` + the value zero-padded to `digits`, for values `first`..`last`: a letter
+    prefix ("A", 1..999, 3 digits → A001) or a numeric block ("", 1001..1999 → 1001).
+    """
+
+    id: str
+    name: str
+    name_en: str = ""
+    prefix: str = ""
+    first: int = 1
+    last: int = 999
+    digits: int = 3
+    default_service_s: int = 300
+
+    def number(self, seq: int) -> str:
+        return f"{self.prefix}{self.first + seq - 1:0{self.digits}d}"
+
+    @property
+    def capacity(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True)
+class CounterSpec:
+    id: str
+    name: str
+    services: tuple[str, ...]
+
+
+@dataclass
+class Ticket:
+    id: str
+    number: str
+    service_id: str
+    service_day: date
+    issued_at: datetime
+    token: str
+    priority: bool = False
+    priority_group: str | None = None
+    status: Status = "waiting"
+    original_service_id: str | None = None
+    called_at: datetime | None = None
+    served_at: datetime | None = None
+    completed_at: datetime | None = None
+    counter_id: str | None = None
+    recalls: int = 0
+    rating: int | None = None
+    issued_by: str | None = None
+
+    @property
+    def queue_key(self) -> tuple[datetime, str]:
+        # Order of calling within a class: original issue time, then id (numbers of one day sort).
+        return (self.issued_at, self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "number": self.number,
+            "service_id": self.service_id,
+            "original_service_id": self.original_service_id,
+            "priority": self.priority,
+            "priority_group": self.priority_group,
+            "status": self.status,
+            "issued_at": iso(self.issued_at),
+            "called_at": iso(self.called_at),
+            "served_at": iso(self.served_at),
+            "completed_at": iso(self.completed_at),
+            "counter_id": self.counter_id,
+            "recalls": self.recalls,
+            "rating": self.rating,
+            "token": self.token,
+        }
+
+
+@dataclass
+class CounterState:
+    spec: CounterSpec
+    open: bool = False
+    current: str | None = None  # id of the ticket called or being served here
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event before the hub gives it its sequence number."""
+
+    type: str
+    ticket: Ticket | None
+    counter_id: str | None
+    ts: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Change:
+    """What one operation did: the result for the caller and the rows and events to persist."""
+
+    result: Any = None
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    counters: dict[str, CounterState] = field(default_factory=dict)
+    numbers: dict[str, int] = field(default_factory=dict)  # service_id -> last seq used today
+    events: list[EventDraft] = field(default_factory=list)
+    day_rolled: bool = False
+
+    def touch(self, ticket: Ticket) -> None:
+        self.tickets[ticket.id] = ticket
+
+    def merge(self, other: Change) -> None:
+        self.tickets.update(other.tickets)
+        self.counters.update(other.counters)
+        self.numbers.update(other.numbers)
+        self.events.extend(other.events)
+        self.day_rolled = self.day_rolled or other.day_rolled
+
+
+class _WaitingLine:
+    """Waiting tickets of one service, priority and ordinary, each kept in calling order."""
+
+    def __init__(self) -> None:
+        self.priority: list[tuple[datetime, str]] = []
+        self.ordinary: list[tuple[datetime, str]] = []
+
+    def _list(self, ticket: Ticket) -> list[tuple[datetime, str]]:
+        return self.priority if ticket.priority else self.ordinary
+
+    def add(self, ticket: Ticket) -> None:
+        bisect.insort(self._list(ticket), ticket.queue_key)
+
+    def remove(self, ticket: Ticket) -> None:
+        line = self._list(ticket)
+        index = bisect.bisect_left(line, ticket.queue_key)
+        if index < len(line) and line[index] == ticket.queue_key:
+            del line[index]
+
+    def ahead_of(self, ticket: Ticket) -> int:
+        """How many waiting tickets of this service are called before `ticket`."""
+        if ticket.priority:
+            return bisect.bisect_left(self.priority, ticket.queue_key)
+        return len(self.priority) + bisect.bisect_left(self.ordinary, ticket.queue_key)
+
+    def __len__(self) -> int:
+        return len(self.priority) + len(self.ordinary)
+
+
+class QueueEngine:
+    """All queue state of one site for the current service day."""
+
+    def __init__(
+        self,
+        services: Sequence[Service],
+        counters: Sequence[CounterSpec],
+        *,
+        rollover: time = time(0, 0),
+        tz: ZoneInfo = SITE_TZ,
+        service_day: date | None = None,
+    ) -> None:
+        self.services: dict[str, Service] = {s.id: s for s in services}
+        self.counters: dict[str, CounterState] = {c.id: CounterState(c) for c in counters}
+        self.rollover = rollover
+        self.tz = tz
+        self.service_day: date | None = service_day
+        self.tickets: dict[str, Ticket] = {}
+        self.by_number: dict[str, str] = {}
+        self.last_seq: dict[str, int] = {s.id: 0 for s in services}
+        self.lines: dict[str, _WaitingLine] = {s.id: _WaitingLine() for s in services}
+        self.service_times: dict[str, deque[float]] = {
+            s.id: deque(maxlen=SERVICE_TIME_WINDOW) for s in services
+        }
+        self.recent_calls: deque[tuple[str, str, datetime]] = deque(maxlen=RECENT_CALLS)
+        for counter in counters:
+            unknown = [s for s in counter.services if s not in self.services]
+            if unknown:
+                raise ValueError(f"counter {counter.id!r} serves unknown services {unknown}")
+
+    # ------------------------------------------------------------------ loading
+    def load(
+        self,
+        service_day: date,
+        tickets: Iterable[Ticket],
+        last_seq: dict[str, int],
+        counters: dict[str, tuple[bool, str | None]],
+        recent_calls: Iterable[tuple[str, str, datetime]] = (),
+    ) -> None:
+        """Rebuild the state of `service_day` from persisted rows."""
+        self.service_day = service_day
+        self.tickets.clear()
+        self.by_number.clear()
+        self.lines = {s: _WaitingLine() for s in self.services}
+        for service_id in self.services:
+            self.last_seq[service_id] = last_seq.get(service_id, 0)
+            self.service_times[service_id].clear()
+        for ticket in sorted(tickets, key=lambda t: (t.completed_at or t.issued_at, t.id)):
+            self._index(ticket)
+            if ticket.status == "completed" and ticket.called_at and ticket.completed_at:
+                self._record_service_time(ticket)
+        for counter_id, (is_open, current) in counters.items():
+            state = self.counters.get(counter_id)
+            if state is None:
+                continue  # a counter removed from the site configuration
+            state.open = is_open
+            ticket = self.tickets.get(current) if current else None
+            state.current = current if ticket and ticket.status in ("called", "serving") else None
+        self.recent_calls.clear()
+        for call in recent_calls:
+            self.recent_calls.append(call)
+
+    def _index(self, ticket: Ticket) -> None:
+        self.tickets[ticket.id] = ticket
+        self.by_number[ticket.number] = ticket.id
+        if ticket.status == "waiting" and ticket.service_id in self.lines:
+            self.lines[ticket.service_id].add(ticket)
+
+    # ------------------------------------------------------------------ time
+    def day_of(self, moment: datetime) -> date:
+        """The service day `moment` belongs to: days start at the rollover time, local."""
+        local = moment.astimezone(self.tz)
+        shift = timedelta(hours=self.rollover.hour, minutes=self.rollover.minute)
+        return (local - shift).date()
+
+    def roll(self, now: datetime) -> Change:
+        """Start a new service day when `now` has passed the rollover: numbers restart, tickets
+        still waiting or at a counter are cancelled (they cannot be served tomorrow)."""
+        change = Change()
+        today = self.day_of(now)
+        if self.service_day is None:
+            self.service_day = today
+            return change
+        if today <= self.service_day:
+            return change
+        for ticket in list(self.tickets.values()):
+            if ticket.status in ("waiting", "called", "serving", "skipped"):
+                ticket.status = "cancelled"
+                ticket.completed_at = now
+                change.touch(ticket)
+                change.events.append(
+                    EventDraft("ticket.cancelled", ticket, ticket.counter_id, now, {"reason": "day_end"})
+                )
+        for counter in self.counters.values():
+            if counter.current is not None:
+                counter.current = None
+                change.counters[counter.id] = counter
+        self.service_day = today
+        self.tickets.clear()
+        self.by_number.clear()
+        self.lines = {s: _WaitingLine() for s in self.services}
+        for service_id in self.services:
+            self.last_seq[service_id] = 0
+        self.recent_calls.clear()
+        change.day_rolled = True
+        return change
+
+    # ------------------------------------------------------------------ lookups
+    def service(self, service_id: str) -> Service:
+        try:
+            return self.services[service_id]
+        except KeyError:
+            raise QueueError("unknown_service", service_id=service_id) from None
+
+    def counter(self, counter_id: str) -> CounterState:
+        try:
+            return self.counters[counter_id]
+        except KeyError:
+            raise QueueError("unknown_counter", counter_id=counter_id) from None
+
+    def find_ticket(self, ref: str) -> Ticket:
+        """A ticket of today by id or by printed number (case-insensitive)."""
+        ticket = self.tickets.get(ref)
+        if ticket is None:
+            ticket_id = self.by_number.get(ref.strip().upper())
+            ticket = self.tickets.get(ticket_id) if ticket_id else None
+        if ticket is None:
+            raise QueueError("unknown_ticket", ticket_id=ref)
+        return ticket
+
+    def current_ticket(self, counter: CounterState) -> Ticket | None:
+        return self.tickets.get(counter.current) if counter.current else None
+
+    def waiting(self, service_id: str) -> int:
+        return len(self.lines[service_id])
+
+    def ahead(self, ticket: Ticket) -> int:
+        if ticket.status != "waiting":
+            return 0
+        return self.lines[ticket.service_id].ahead_of(ticket)
+
+    def average_service_s(self, service_id: str) -> float:
+        samples = self.service_times[service_id]
+        if not samples:
+            return float(self.services[service_id].default_service_s)
+        return sum(samples) / len(samples)
+
+    def open_counters_for(self, service_id: str) -> int:
+        return sum(1 for c in self.counters.values() if c.open and service_id in c.spec.services)
+
+    def estimated_wait_s(self, service_id: str, ahead: int | None = None) -> int:
+        """Seconds until a ticket with `ahead` people before it is called (default: a new ticket).
+
+        Recent service times of the service divided among the open counters that serve it; with no
+        counter open, as if one were (the estimate must not be infinite on a kiosk at 07:25).
+        """
+        people = self.waiting(service_id) if ahead is None else ahead
+        counters = max(1, self.open_counters_for(service_id))
+        return round(people * self.average_service_s(service_id) / counters)
+
+    def describe(self, ticket: Ticket) -> dict[str, Any]:
+        """The ticket as the wire shows it, with the live figures a citizen cares about."""
+        data = ticket.to_dict()
+        service = self.services.get(ticket.service_id)
+        data["service_name"] = service.name if service else ticket.service_id
+        data["service_name_en"] = service.name_en if service else ""
+        ahead = self.ahead(ticket)
+        data["ahead"] = ahead
+        data["estimated_wait_s"] = (
+            self.estimated_wait_s(ticket.service_id, ahead) if ticket.status == "waiting" else 0
+        )
+        if ticket.counter_id and ticket.counter_id in self.counters:
+            data["counter_name"] = self.counters[ticket.counter_id].spec.name
+        else:
+            data["counter_name"] = None
+        return data
+
+    # ------------------------------------------------------------------ operations
+    def issue(
+        self,
+        service_id: str,
+        *,
+        now: datetime,
+        token: str,
+        priority: bool = False,
+        priority_group: str | None = None,
+        issued_by: str | None = None,
+    ) -> Change:
+        change = self.roll(now)
+        service = self.service(service_id)
+        seq = self.last_seq[service_id] + 1
+        if seq > service.capacity:
+            raise QueueError("service_full", service=service.name)
+        number = service.number(seq)
+        assert self.service_day is not None
+        ticket = Ticket(
+            id=f"{self.service_day:%Y%m%d}-{number}",
+            number=number,
+            service_id=service_id,
+            service_day=self.service_day,
+            issued_at=now,
+            token=token,
+            priority=priority or priority_group is not None,
+            priority_group=priority_group,
+            issued_by=issued_by,
+        )
+        if ticket.number in self.by_number:  # two services configured with overlapping numbers
+            raise QueueError("service_full", service=service.name)
+        self.last_seq[service_id] = seq
+        self._index(ticket)
+        change.numbers[service_id] = seq
+        change.touch(ticket)
+        change.events.append(EventDraft("ticket.issued", ticket, None, now))
+        change.result = ticket
+        return change
+
+    def _check_open(self, counter: CounterState) -> None:
+        if not counter.open:
+            raise QueueError("counter_closed", counter=counter.spec.name)
+
+    def _require_current(self, counter: CounterState) -> Ticket:
+        ticket = self.current_ticket(counter)
+        if ticket is None:
+            raise QueueError("counter_idle", counter=counter.spec.name)
+        return ticket
+
+    def _next_for(self, counter: CounterState) -> Ticket | None:
+        """Oldest priority ticket of the counter's services, else the oldest ordinary one."""
+        best: tuple[datetime, str] | None = None
+        for attr in ("priority", "ordinary"):
+            for service_id in counter.spec.services:
+                line: list[tuple[datetime, str]] = getattr(self.lines[service_id], attr)
+                if line and (best is None or line[0] < best):
+                    best = line[0]
+            if best is not None:
+                return self.tickets[best[1]]
+        return None
+
+    def _finish_current(self, counter: CounterState, now: datetime, change: Change) -> None:
+        ticket = self.current_ticket(counter)
+        if ticket is None:
+            return
+        ticket.status = "completed"
+        ticket.completed_at = now
+        self._record_service_time(ticket)
+        counter.current = None
+        change.touch(ticket)
+        change.counters[counter.id] = counter
+        change.events.append(EventDraft("ticket.completed", ticket, counter.id, now))
+
+    def call_next(self, counter_id: str, *, now: datetime) -> Change:
+        """Call the next citizen to the counter; the ticket it was serving is completed."""
+        change = self.roll(now)
+        counter = self.counter(counter_id)
+        self._check_open(counter)
+        ticket = self._next_for(counter)
+        if ticket is None:
+            raise QueueError("no_waiting")
+        self._finish_current(counter, now, change)
+        self.lines[ticket.service_id].remove(ticket)
+        ticket.status = "called"
+        ticket.called_at = now
+        ticket.counter_id = counter.id
+        counter.current = ticket.id
+        self.recent_calls.appendleft((ticket.id, counter.id, now))
+        change.touch(ticket)
+        change.counters[counter.id] = counter
+        change.events.append(EventDraft("ticket.called", ticket, counter.id, now))
+        change.result = ticket
+        return change
+
+    def recall(self, counter_id: str, *, now: datetime) -> Change:
+        change = self.roll(now)
+        counter = self.counter(counter_id)
+        ticket = self._require_current(counter)
+        ticket.recalls += 1
+        self.recent_calls.appendleft((ticket.id, counter.id, now))
+        change.touch(ticket)
+        change.events.append(EventDraft("ticket.recalled", ticket, counter.id, now))
+        change.result = ticket
+        return change
+
+    def start(self, counter_id: str, *, now: datetime) -> Change:
+        """The called citizen arrived: the ticket is being served."""
+        change = self.roll(now)
+        counter = self.counter(counter_id)
+        ticket = self._require_current(counter)
+        if ticket.status == "called":
+            ticket.status = "serving"
+            ticket.served_at = now
+            change.touch(ticket)
+        change.result = ticket
+        return change
+
+    def skip(self, counter_id: str, *, now: datetime) -> Change:
+        """The called citizen did not come (vắng mặt): the ticket can be reinstated later."""
+        change = self.roll(now)
+        counter = self.counter(counter_id)
+        ticket = self._require_current(counter)
+        ticket.status = "skipped"
+        counter.current = None
+        change.touch(ticket)
+        change.counters[counter.id] = counter
+        change.events.append(EventDraft("ticket.skipped", ticket, counter.id, now))
+        change.result = ticket
+        return change
+
+    def complete(self, counter_id: str, *, now: datetime) -> Change:
+        change = self.roll(now)
+        counter = self.counter(counter_id)
+        ticket = self._require_current(counter)
+        self._finish_current(counter, now, change)
+        change.result = ticket
+        return change
+
+    def transfer(self, counter_id: str, to_service_id: str, *, now: datetime) -> Change:
+        """Send the counter's citizen to another service; they keep their number and their
+        original issue time, so they do not start again at the back of the line."""
+        change = self.roll(now)
+        counter = self.counter(counter_id)
+        target = self.service(to_service_id)
+        ticket = self._require_current(counter)
+        if ticket.service_id == to_service_id:
+            raise QueueError("same_service", service=target.name)
+        ticket.original_service_id = ticket.original_service_id or ticket.service_id
+        ticket.service_id = to_service_id
+        ticket.status = "waiting"
+        ticket.counter_id = None
+        ticket.called_at = None
+        ticket.served_at = None
+        counter.current = None
+        self.lines[to_service_id].add(ticket)
+        change.touch(ticket)
+        change.counters[counter.id] = counter
+        change.events.append(
+            EventDraft("ticket.transferred", ticket, counter.id, now, {"to_service_id": to_service_id})
+        )
+        change.result = ticket
+        return change
+
+    def reinstate(self, ticket_ref: str, *, now: datetime) -> Change:
+        """A skipped citizen came back: back in line at their original place."""
+        change = self.roll(now)
+        ticket = self.find_ticket(ticket_ref)
+        if ticket.status != "skipped":
+            raise self._state_error(ticket, "reinstate")
+        ticket.status = "waiting"
+        ticket.counter_id = None
+        ticket.called_at = None
+        self.lines[ticket.service_id].add(ticket)
+        change.touch(ticket)
+        change.events.append(EventDraft("ticket.reinstated", ticket, None, now))
+        change.result = ticket
+        return change
+
+    def cancel(self, ticket_ref: str, *, now: datetime) -> Change:
+        change = self.roll(now)
+        ticket = self.find_ticket(ticket_ref)
+        if ticket.status not in ("waiting", "skipped"):
+            raise self._state_error(ticket, "cancel")
+        if ticket.status == "waiting":
+            self.lines[ticket.service_id].remove(ticket)
+        ticket.status = "cancelled"
+        ticket.completed_at = now
+        change.touch(ticket)
+        change.events.append(EventDraft("ticket.cancelled", ticket, None, now))
+        change.result = ticket
+        return change
+
+    def set_open(self, counter_id: str, is_open: bool, *, now: datetime) -> Change:
+        change = self.roll(now)
+        counter = self.counter(counter_id)
+        if not is_open and counter.current is not None:
+            ticket = self.tickets[counter.current]
+            raise QueueError("counter_busy", counter=counter.spec.name, number=ticket.number)
+        if counter.open != is_open:
+            counter.open = is_open
+            change.counters[counter.id] = counter
+            change.events.append(
+                EventDraft("counter.opened" if is_open else "counter.closed", None, counter.id, now)
+            )
+        change.result = counter
+        return change
+
+    def rate(self, ticket_ref: str, score: int, *, low: int, high: int, now: datetime) -> Change:
+        change = self.roll(now)
+        ticket = self.find_ticket(ticket_ref)
+        if not low <= score <= high:
+            raise QueueError("bad_score", low=low, high=high)
+        if ticket.rating is not None:
+            raise QueueError("already_rated", number=ticket.number)
+        if ticket.status not in ("called", "serving", "completed"):
+            raise QueueError("not_rateable")
+        ticket.rating = score
+        change.touch(ticket)
+        change.events.append(EventDraft("rating.submitted", ticket, ticket.counter_id, now, {"score": score}))
+        change.result = ticket
+        return change
+
+    def _state_error(self, ticket: Ticket, action: str) -> QueueError:
+        return QueueError(
+            "invalid_state",
+            number=ticket.number,
+            status=label(STATUS_LABELS, ticket.status),
+            action=label(ACTION_LABELS, action),
+        )
+
+    def _record_service_time(self, ticket: Ticket) -> None:
+        start = ticket.served_at or ticket.called_at
+        if start is None or ticket.completed_at is None:
+            return
+        seconds = (ticket.completed_at - start).total_seconds()
+        if 0 <= seconds <= 4 * 3600:  # a ticket left open over lunch must not poison the estimate
+            self.service_times[ticket.service_id].append(seconds)
+
+    # ------------------------------------------------------------------ snapshot
+    def snapshot(self) -> dict[str, Any]:
+        """Services, counters and recent calls as the retained queue/state shows them."""
+        services = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "name_en": s.name_en,
+                "waiting": self.waiting(s.id),
+                "estimated_wait_s": self.estimated_wait_s(s.id),
+                "last_number": s.number(self.last_seq[s.id]) if self.last_seq[s.id] else None,
+            }
+            for s in self.services.values()
+        ]
+        counters = []
+        for c in self.counters.values():
+            current = self.current_ticket(c)
+            counters.append(
+                {
+                    "id": c.id,
+                    "name": c.spec.name,
+                    "services": list(c.spec.services),
+                    "open": c.open,
+                    "serving": self.describe(current) if current else None,
+                }
+            )
+        recent = []
+        for ticket_id, counter_id, moment in self.recent_calls:
+            ticket = self.tickets.get(ticket_id)
+            if ticket is None:
+                continue
+            recent.append(
+                {
+                    "ticket": {"id": ticket.id, "number": ticket.number, "service_id": ticket.service_id},
+                    "counter_id": counter_id,
+                    "counter_name": self.counters[counter_id].spec.name,
+                    "ts": iso(moment),
+                }
+            )
+        return {
+            "service_day": self.service_day.isoformat() if self.service_day else None,
+            "services": services,
+            "counters": counters,
+            "recent_calls": recent,
+        }
+
+
+def copy_ticket(ticket: Ticket) -> Ticket:
+    return replace(ticket)

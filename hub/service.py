@@ -1,0 +1,618 @@
+"""The hub's queue service: the engine behind one writer thread with group commit.
+
+Callers (MQTT RPC workers, web requests) submit commands and wait. The writer thread takes every
+command that is waiting, applies them to the engine in order, writes all their changes, events and
+idempotency records in ONE SQLite transaction (synchronous=FULL), and only then answers the callers
+and hands the events to the publishers. So an answer always means "durable", numbers are handed out
+by one thread only, and a burst of 50 kiosks costs one fsync, not 50.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+
+from appliance.i18n import message
+from appliance.rpc import RpcError
+from appliance.timeutil import iso
+from appliance.timeutil import now as local_now
+
+from . import store as store_module
+from .engine import Change, EventDraft, QueueEngine, QueueError, Ticket
+from .site import PRIORITY_GROUPS, HubConfig
+
+log = logging.getLogger("motcua.hub.service")
+
+Clock = Callable[[], datetime]
+CommitHook = Callable[[list[dict[str, Any]], dict[str, Any]], None]
+
+MAX_BATCH = 256
+IDEMPOTENCY_MEMORY = 20_000
+IDEMPOTENCY_DAYS = 2
+CALL_TIMEOUT_S = 10.0
+
+
+# ---------------------------------------------------------------------- request schemas
+class _Params(BaseModel):
+    # Unknown keys are ignored so newer devices can talk to an older hub; known keys are typed
+    # strictly: "5" is not a score.
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class IssueParams(_Params):
+    service_id: str = Field(min_length=1, max_length=64)
+    priority: StrictBool = False
+    priority_group: str | None = None
+
+
+class CounterParams(_Params):
+    counter_id: str = Field(min_length=1, max_length=64)
+
+
+class TransferParams(CounterParams):
+    to_service_id: str = Field(min_length=1, max_length=64)
+
+
+class TicketParams(_Params):
+    ticket_id: str = Field(min_length=1, max_length=64)
+
+
+class RatingParams(TicketParams):
+    score: StrictInt
+
+
+PARAMS: dict[str, type[_Params]] = {
+    "ticket.issue": IssueParams,
+    "ticket.cancel": TicketParams,
+    "ticket.reinstate": TicketParams,
+    "counter.call_next": CounterParams,
+    "counter.recall": CounterParams,
+    "counter.skip": CounterParams,
+    "counter.complete": CounterParams,
+    "counter.start": CounterParams,
+    "counter.transfer": TransferParams,
+    "counter.open": CounterParams,
+    "counter.close": CounterParams,
+    "rating.submit": RatingParams,
+}
+QUEUE_METHODS = frozenset(PARAMS)
+
+
+def parse_params(method: str, params: Mapping[str, Any], language: str = "vi") -> _Params:
+    model = PARAMS.get(method)
+    if model is None:
+        raise RpcError.from_key("unknown_method", language, method=method)
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "params"
+        detail = f"{where}: {_explain(first['type'], language)}"
+        raise RpcError.from_key("bad_request", language, detail=detail) from None
+
+
+def _explain(kind: str, language: str) -> str:
+    vi = {
+        "missing": "thiếu",
+        "string_type": "phải là chuỗi",
+        "bool_type": "phải là true/false",
+        "int_type": "phải là số nguyên",
+        "string_too_short": "không được rỗng",
+        "string_too_long": "quá dài",
+    }
+    en = {
+        "missing": "missing",
+        "string_type": "must be a string",
+        "bool_type": "must be true/false",
+        "int_type": "must be an integer",
+        "string_too_short": "must not be empty",
+        "string_too_long": "too long",
+    }
+    table = vi if language == "vi" else en
+    return table.get(kind, "không hợp lệ" if language == "vi" else "invalid")
+
+
+# ---------------------------------------------------------------------- commands
+@dataclass
+class _Command:
+    method: str
+    params: _Params
+    caller_id: str
+    request_id: str | None
+    language: str
+    future: Future[dict[str, Any]] = field(default_factory=Future)
+
+
+class Listener:
+    """Receives every committed event in order; falls back to a `resync` marker if it lags."""
+
+    def __init__(self, owner: QueueService, size: int = 1000) -> None:
+        self._owner = owner
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=size)
+
+    def push(self, event: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self._drain()
+            self._queue.put_nowait({"type": "resync"})
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def get(self, timeout: float | None = None) -> dict[str, Any] | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._owner._remove_listener(self)
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class QueueService:
+    def __init__(
+        self,
+        site: HubConfig,
+        db_path: str | Path | None = None,
+        *,
+        clock: Clock = local_now,
+        token_factory: Callable[[], str] = lambda: secrets.token_urlsafe(16),
+        outbox: bool = False,
+    ) -> None:
+        self.site = site
+        self.db_path = Path(db_path or site.hub.db)
+        self.clock = clock
+        self._token = token_factory
+        self._outbox = outbox
+        self.engine = QueueEngine(
+            site.service_specs(), site.counter_specs(), rollover=site.place.rollover_time
+        )
+        self.store = store_module.Store(self.db_path)
+        self._lock = threading.RLock()  # guards the engine between the writer and readers
+        self._commands: queue.Queue[_Command | None] = queue.Queue()
+        self._hooks: list[CommitHook] = []
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+        self._by_token: dict[str, str] = {}
+        self._answers: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._reader = threading.local()
+        self._load()
+        self._snapshot = self._build_snapshot()
+        self._stopping = False
+        self._writer = threading.Thread(target=self._run, name="queue-writer", daemon=True)
+        self._writer.start()
+
+    # ------------------------------------------------------------------ start-up
+    def _load(self) -> None:
+        now = self.clock()
+        today = self.engine.day_of(now)
+        with self.store.transaction() as conn:
+            stale = self.store.stale_open_tickets(today)
+            for ticket in stale:  # the hub was off across a rollover: yesterday's line is gone
+                ticket.status = "cancelled"
+                ticket.completed_at = now
+            if stale:
+                change = Change(tickets={t.id: t for t in stale})
+                self.store.write_change(change, today)
+                conn.execute("UPDATE counters SET current_ticket=NULL")
+            self.store.forget_requests_before(now - timedelta(days=IDEMPOTENCY_DAYS))
+        state = self.store.load_day(today)
+        counters = dict(state.counters)
+        for spec in self.site.counters:
+            counters.setdefault(spec.id, (spec.open_at_start, None))
+        self.engine.load(today, state.tickets, state.last_seq, counters, state.recent_calls)
+        self._seq = state.last_event_seq
+        self._by_token = {t.token: t.id for t in state.tickets}
+        log.info("loaded service day %s: %d tickets, last event %d", today, len(state.tickets), self._seq)
+
+    # ------------------------------------------------------------------ public API
+    def call(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        caller_id: str,
+        request_id: str | None = None,
+        language: str = "vi",
+    ) -> dict[str, Any]:
+        """Run one queue method; returns its result once durable, raises RpcError if refused."""
+        parsed = parse_params(method, params, language)
+        if method == "ticket.issue":
+            self._check_issue(parsed, language)  # type: ignore[arg-type]
+        command = _Command(method, parsed, caller_id, request_id, language)
+        if self._stopping:
+            raise RpcError.from_key("unavailable", language)
+        self._commands.put(command)
+        try:
+            reply = command.future.result(timeout=CALL_TIMEOUT_S)
+        except FutureTimeout:
+            raise RpcError.from_key("timeout", language) from None
+        if not reply["ok"]:
+            error = reply["error"]
+            raise RpcError(error["code"], error["message"], error.get("message_en", ""))
+        return reply["result"]
+
+    def _check_issue(self, params: IssueParams, language: str) -> None:
+        if params.priority_group is not None and params.priority_group not in PRIORITY_GROUPS:
+            groups = ", ".join(PRIORITY_GROUPS)
+            raise RpcError.from_key("bad_request", language, detail=f"priority_group: {groups}")
+        hours = self.site.opening_hours
+        if hours.refuse_tickets_outside and not hours.is_open(self.clock()):
+            raise RpcError.from_key("service_closed", language, hours=hours.describe())
+
+    def snapshot(self) -> dict[str, Any]:
+        return self._snapshot
+
+    def add_commit_hook(self, hook: CommitHook) -> None:
+        """`hook(events, snapshot)` runs on the writer thread after each commit, in order."""
+        self._hooks.append(hook)
+
+    def listen(self) -> Listener:
+        listener = Listener(self)
+        with self._listeners_lock:
+            self._listeners.append(listener)
+        return listener
+
+    def _remove_listener(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def public_ticket(self, token: str) -> dict[str, Any] | None:
+        with self._lock:
+            ticket_id = self._by_token.get(token)
+            if ticket_id is not None and ticket_id in self.engine.tickets:
+                data = self.engine.describe(self.engine.tickets[ticket_id])
+                data["site_name"] = self.site.place.name
+                return data
+        row = self._read().execute("SELECT * FROM tickets WHERE token=?", (token,)).fetchone()
+        if row is None:
+            return None
+        ticket = store_module._row_to_ticket(row)
+        data = ticket.to_dict()
+        data.update(
+            service_name=self.site.service_name(ticket.service_id),
+            ahead=0,
+            estimated_wait_s=0,
+            counter_name=None,
+            site_name=self.site.place.name,
+        )
+        return data
+
+    def counter_view(self, counter_id: str, language: str = "vi") -> dict[str, Any]:
+        with self._lock:
+            try:
+                counter = self.engine.counter(counter_id)
+            except QueueError as error:
+                raise RpcError.from_key(error.code, language, **error.values) from None
+            current = self.engine.current_ticket(counter)
+            services = [self.engine.services[s] for s in counter.spec.services]
+            mine = set(counter.spec.services)
+            skipped = [
+                self.engine.describe(t)
+                for t in self.engine.tickets.values()
+                if t.status == "skipped" and t.service_id in mine
+            ]
+            recent = sorted(
+                (
+                    t
+                    for t in self.engine.tickets.values()
+                    if t.counter_id == counter_id and t.status in ("completed", "skipped")
+                ),
+                key=lambda t: t.completed_at or t.called_at or t.issued_at,
+                reverse=True,
+            )[:10]
+            return {
+                "counter": {
+                    "id": counter.id,
+                    "name": counter.spec.name,
+                    "open": counter.open,
+                    "services": [{"id": s.id, "name": s.name, "name_en": s.name_en} for s in services],
+                },
+                "serving": self.engine.describe(current) if current else None,
+                "waiting": [
+                    {
+                        "service_id": s.id,
+                        "name": s.name,
+                        "waiting": self.engine.waiting(s.id),
+                        "estimated_wait_s": self.engine.estimated_wait_s(s.id),
+                    }
+                    for s in services
+                ],
+                "skipped": sorted(skipped, key=lambda t: t["issued_at"]),
+                "recent": [self.engine.describe(t) for t in recent],
+                "all_services": [
+                    {"id": s.id, "name": s.name, "name_en": s.name_en} for s in self.engine.services.values()
+                ],
+                "seq": self._seq,
+            }
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            day = self.engine.service_day
+            tickets = list(self.engine.tickets.values())
+            per_service = []
+            for service in self.engine.services.values():
+                mine = [t for t in tickets if t.service_id == service.id]
+                waits = [(t.called_at - t.issued_at).total_seconds() for t in mine if t.called_at is not None]
+                per_service.append(
+                    {
+                        "id": service.id,
+                        "name": service.name,
+                        "issued": len(mine),
+                        "waiting": self.engine.waiting(service.id),
+                        "served": sum(1 for t in mine if t.status == "completed"),
+                        "skipped": sum(1 for t in mine if t.status == "skipped"),
+                        "cancelled": sum(1 for t in mine if t.status == "cancelled"),
+                        "average_wait_s": round(sum(waits) / len(waits)) if waits else None,
+                        "average_service_s": round(self.engine.average_service_s(service.id)),
+                    }
+                )
+            per_counter = [
+                {
+                    "id": c.id,
+                    "name": c.spec.name,
+                    "open": c.open,
+                    "served": sum(1 for t in tickets if t.counter_id == c.id and t.status == "completed"),
+                }
+                for c in self.engine.counters.values()
+            ]
+            rated = [t.rating for t in tickets if t.rating is not None]
+            return {
+                "service_day": day.isoformat() if day else None,
+                "issued": len(tickets),
+                "services": per_service,
+                "counters": per_counter,
+                "ratings": {
+                    "count": len(rated),
+                    "average": round(sum(rated) / len(rated), 2) if rated else None,
+                    "scale": self.site.place.rating_scale,
+                },
+            }
+
+    def close(self) -> None:
+        """Finish the commands already submitted, then stop the writer; idempotent."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._commands.put(None)
+        self._writer.join(timeout=15)
+        self.store.close()
+
+    # ------------------------------------------------------------------ the writer
+    def _read(self) -> sqlite3.Connection:
+        conn = getattr(self._reader, "conn", None)
+        if conn is None:
+            conn = store_module.connect(self.db_path)
+            self._reader.conn = conn
+        return conn
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._commands.get(timeout=30)
+            except queue.Empty:
+                self._process([])  # a quiet minute still rolls the service day over
+                continue
+            batch: list[_Command] = []
+            stop = first is None
+            if first is not None:
+                batch.append(first)
+            while len(batch) < MAX_BATCH and not stop:
+                try:
+                    more = self._commands.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                else:
+                    batch.append(more)
+            if batch:
+                self._process(batch)
+            if stop:
+                return
+
+    def _process(self, batch: list[_Command]) -> None:
+        now = self.clock()
+        replies: list[tuple[_Command, dict[str, Any]]] = []
+        events: list[dict[str, Any]] = []
+        with self._lock:
+            try:
+                with self.store.transaction():
+                    self._apply_change(self.engine.roll(now), now, events, "hub")
+                    for command in batch:
+                        reply = self._execute(command, now, events)
+                        replies.append((command, reply))
+            except Exception:
+                log.exception("commit failed; reloading the queue from the database")
+                self._reload_after_failure()
+                failure = {"v": 1, "ok": False, "error": _error_payload("internal", "vi", {})}
+                for command in batch:
+                    if not command.future.done():
+                        command.future.set_result(failure)
+                return
+            if events or batch:
+                self._snapshot = self._build_snapshot()
+        for command, reply in replies:
+            command.future.set_result(reply)
+        if events:
+            self._deliver(events)
+
+    def _execute(self, command: _Command, now: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
+        key = (command.caller_id, command.request_id) if command.request_id else None
+        if key is not None:
+            earlier = self._answers.get(key) or self.store.lookup_request(*key)
+            if earlier is not None:
+                return earlier
+        try:
+            change = self._dispatch(command, now)
+        except QueueError as error:
+            reply = {"v": 1, "ok": False, "error": _error_payload(error.code, command.language, error.values)}
+        else:
+            result = self._apply_change(change, now, events, command.caller_id, command)
+            reply = {"v": 1, "ok": True, "result": result}
+        if key is not None:
+            self.store.remember_request(key[0], key[1], command.method, reply, now)
+            self._answers[key] = reply
+            if len(self._answers) > IDEMPOTENCY_MEMORY:
+                self._answers.popitem(last=False)
+        return reply
+
+    def _dispatch(self, command: _Command, now: datetime) -> Change:
+        engine, p, m = self.engine, command.params, command.method
+        if m == "ticket.issue":
+            assert isinstance(p, IssueParams)
+            return engine.issue(
+                p.service_id,
+                now=now,
+                token=self._token(),
+                priority=p.priority,
+                priority_group=p.priority_group,
+                issued_by=command.caller_id,
+            )
+        if m == "rating.submit":
+            assert isinstance(p, RatingParams)
+            high = self.site.place.rating_scale
+            return engine.rate(p.ticket_id, p.score, low=1, high=high, now=now)
+        if isinstance(p, TicketParams):
+            return (
+                engine.cancel(p.ticket_id, now=now)
+                if m == "ticket.cancel"
+                else engine.reinstate(p.ticket_id, now=now)
+            )
+        assert isinstance(p, CounterParams)
+        if isinstance(p, TransferParams):
+            return engine.transfer(p.counter_id, p.to_service_id, now=now)
+        actions: dict[str, Callable[..., Change]] = {
+            "counter.call_next": engine.call_next,
+            "counter.recall": engine.recall,
+            "counter.skip": engine.skip,
+            "counter.complete": engine.complete,
+            "counter.start": engine.start,
+        }
+        if m in actions:
+            return actions[m](p.counter_id, now=now)
+        return engine.set_open(p.counter_id, m == "counter.open", now=now)
+
+    def _apply_change(
+        self,
+        change: Change,
+        now: datetime,
+        events: list[dict[str, Any]],
+        caller_id: str,
+        command: _Command | None = None,
+    ) -> dict[str, Any]:
+        assert self.engine.service_day is not None
+        if change.day_rolled:
+            self._by_token.clear()
+        self.store.write_change(change, self.engine.service_day)
+        drafts = [self._event(draft) for draft in change.events]
+        self.store.write_events(drafts)
+        events.extend(drafts)
+        for ticket in change.tickets.values():
+            self._by_token[ticket.token] = ticket.id
+        if command is not None and command.method == "rating.submit":
+            assert isinstance(change.result, Ticket)
+            self.store.write_rating(change.result, self.site.place.rating_scale, now, caller_id)
+        if self._outbox:
+            for event in drafts:
+                self.store.write_outbox(f"event-{event['seq']}", event["type"], event, now)
+        return self._result(command, change)
+
+    def _result(self, command: _Command | None, change: Change) -> dict[str, Any]:
+        if command is None:
+            return {}
+        outcome = change.result
+        if isinstance(outcome, Ticket):
+            data: dict[str, Any] = {"ticket": self.engine.describe(outcome)}
+            if command.method.startswith("counter."):
+                data["counter_id"] = command.params.counter_id  # type: ignore[attr-defined]
+            if command.method == "rating.submit":
+                data["score"] = outcome.rating
+            return data
+        counter = outcome  # counter.open / counter.close
+        return {"counter": {"id": counter.id, "name": counter.spec.name, "open": counter.open}}
+
+    def _event(self, draft: EventDraft) -> dict[str, Any]:
+        self._seq += 1
+        event: dict[str, Any] = {
+            "v": 1,
+            "type": draft.type,
+            "seq": self._seq,
+            "ts": iso(draft.ts),
+            "ticket": self.engine.describe(draft.ticket) if draft.ticket else None,
+            "counter_id": draft.counter_id,
+        }
+        if draft.counter_id and draft.counter_id in self.engine.counters:
+            event["counter_name"] = self.engine.counters[draft.counter_id].spec.name
+        event.update(draft.extra)
+        return event
+
+    def _deliver(self, events: list[dict[str, Any]]) -> None:
+        snapshot = self._snapshot
+        for hook in self._hooks:
+            try:
+                hook(events, snapshot)
+            except Exception:
+                log.exception("commit hook %r failed", hook)
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            for event in events:
+                listener.push(event)
+
+    def _build_snapshot(self) -> dict[str, Any]:
+        body = self.engine.snapshot()
+        return {
+            "v": 1,
+            "seq": self._seq,
+            "ts": iso(self.clock()),
+            "site": {"id": self.site.site, "name": self.site.place.name},
+            **body,
+        }
+
+    def _reload_after_failure(self) -> None:
+        # The engine may hold changes the database refused: rebuild it from what is durable.
+        try:
+            self.engine = QueueEngine(
+                self.site.service_specs(),
+                self.site.counter_specs(),
+                rollover=self.site.place.rollover_time,
+            )
+            self._load()
+            self._snapshot = self._build_snapshot()
+        except Exception:
+            log.exception("reload after a failed commit failed too")
+
+
+def _error_payload(code: str, language: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "code": code,
+        # The contract's message is Vietnamese; English rides along for an English-mode kiosk.
+        "message": message(code, "vi", **values),
+        "message_en": message(code, "en", **values),
+    }

@@ -1,0 +1,219 @@
+"""The hub's TOML: the site (services, counters, opening hours, officers, kiosks) and the hub itself.
+
+Validated at start; every mistake is reported with the file and the key (appliance.config).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import datetime, time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from appliance import config
+from appliance.config import ID_PATTERN, DeviceConfig, Strict
+
+from .engine import CounterSpec, Service
+
+PRIORITY_GROUPS: dict[str, tuple[str, str]] = {
+    "elderly": ("Người cao tuổi", "Elderly person"),
+    "disabled": ("Người khuyết tật", "Person with disability"),
+    "pregnant": ("Phụ nữ mang thai", "Pregnant woman"),
+    "merit": ("Người có công với cách mạng", "Person of merit to the revolution"),
+    "child": ("Người đi cùng trẻ em dưới 6 tuổi", "Accompanying a child under 6"),
+}
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _parse_hhmm(value: str) -> time:
+    if not _HHMM.match(value):
+        raise ValueError(f"{value!r} is not a time like 07:30")
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class ServiceSpec(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    name_en: str = ""
+    # Letter prefix ("A" → A001…A999) or an empty prefix with a numeric block (1001…1999).
+    prefix: str = Field("", pattern=r"^[A-Z]{0,2}$")
+    first: int = Field(1, ge=0)
+    last: int = Field(999, ge=1)
+    digits: int | None = Field(None, ge=1, le=6)
+    default_service_minutes: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _block(self) -> ServiceSpec:
+        if self.last < self.first:
+            raise ValueError(f"last ({self.last}) must not be below first ({self.first})")
+        return self
+
+    def to_engine(self) -> Service:
+        digits = self.digits or (len(str(self.last)) if self.prefix else 1)
+        return Service(
+            id=self.id,
+            name=self.name,
+            name_en=self.name_en,
+            prefix=self.prefix,
+            first=self.first,
+            last=self.last,
+            digits=digits,
+            default_service_s=round(self.default_service_minutes * 60),
+        )
+
+
+class CounterConfig(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    services: list[str] = Field(min_length=1)
+    open_at_start: bool = False
+
+    def to_engine(self) -> CounterSpec:
+        return CounterSpec(self.id, self.name, tuple(self.services))
+
+
+class OfficerSpec(Strict):
+    username: str = Field(pattern=r"^[a-z0-9_.-]{2,32}$")
+    name: str
+    counters: list[str] = []
+    admin: bool = False
+    # A hash made by `motcua hub hash-password`; without one, first start prints a one-time password.
+    password_hash: str | None = None
+
+
+class KioskSpec(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    printer: str | None = Field(None, pattern=ID_PATTERN)
+
+
+class Period(Strict):
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        _parse_hhmm(value)
+        return value
+
+
+class OpeningHours(Strict):
+    """Weekly opening hours; `days` uses mon..sun. Outside them kiosks lock and, if
+    `refuse_tickets_outside`, the hub refuses new numbers."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(_DAYS[:5])
+    periods: list[Period] = [Period(start="07:30", end="11:30"), Period(start="13:00", end="17:00")]
+    refuse_tickets_outside: bool = False
+
+    def is_open(self, moment: datetime) -> bool:
+        if _DAYS[moment.weekday()] not in self.days:
+            return False
+        now = moment.time()
+        return any(_parse_hhmm(p.start) <= now < _parse_hhmm(p.end) for p in self.periods)
+
+    def describe(self) -> str:
+        periods = ", ".join(f"{p.start}–{p.end}" for p in self.periods)
+        names = {"mon": "T2", "tue": "T3", "wed": "T4", "thu": "T5", "fri": "T6", "sat": "T7", "sun": "CN"}
+        days = ", ".join(names[d] for d in self.days)
+        return f"{days}: {periods}"
+
+
+class Place(Strict):
+    """What citizens see of the site: its name, address, ticket footer, hall message."""
+
+    name: str = Field(min_length=1)
+    address: str = ""
+    day_rollover: str = "00:00"
+    rating_scale: Literal[3, 5] = 3
+    ticket_footer: str = "Xin cảm ơn quý khách!"
+    hall_message: str = ""
+
+    @field_validator("day_rollover")
+    @classmethod
+    def _rollover(cls, value: str) -> str:
+        _parse_hhmm(value)
+        return value
+
+    @property
+    def rollover_time(self) -> time:
+        return _parse_hhmm(self.day_rollover)
+
+
+class HubSettings(Strict):
+    db: str = "/var/lib/motcua/hub.db"
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(8080, ge=1, le=65535)
+    # The address citizens' phones reach, printed in ticket QR codes.
+    public_url: str = "http://127.0.0.1:8080"
+    rpc_workers: int = Field(16, ge=1, le=256)
+
+
+class HubConfig(DeviceConfig):
+    """The hub's whole TOML: its identity, the site and its own settings."""
+
+    role: Literal["hub"] = "hub"
+    hub: HubSettings = HubSettings()
+    place: Place
+    opening_hours: OpeningHours = OpeningHours()
+    services: list[ServiceSpec] = Field(min_length=1)
+    counters: list[CounterConfig] = Field(min_length=1)
+    officers: list[OfficerSpec] = []
+    kiosks: list[KioskSpec] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HubConfig:
+        _unique("services", [s.id for s in self.services])
+        _unique("counters", [c.id for c in self.counters])
+        _unique("officers", [o.username for o in self.officers])
+        known = {s.id for s in self.services}
+        for counter in self.counters:
+            missing = [s for s in counter.services if s not in known]
+            if missing:
+                raise ValueError(f"counter {counter.id!r} serves unknown services {missing}")
+        counter_ids = {c.id for c in self.counters}
+        for officer in self.officers:
+            missing = [c for c in officer.counters if c not in counter_ids]
+            if missing:
+                raise ValueError(f"officer {officer.username!r} is assigned unknown counters {missing}")
+        # Two services must never be able to print the same number on one day.
+        blocks = sorted((s.prefix, s.first, s.last, s.id) for s in self.services)
+        for a, b in itertools.pairwise(blocks):
+            if a[0] == b[0] and b[1] <= a[2]:
+                raise ValueError(f"services {a[3]!r} and {b[3]!r} have overlapping numbers")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.place.name
+
+    def service_specs(self) -> list[Service]:
+        return [s.to_engine() for s in self.services]
+
+    def counter_specs(self) -> list[CounterSpec]:
+        return [c.to_engine() for c in self.counters]
+
+    def service_name(self, service_id: str) -> str:
+        return next((s.name for s in self.services if s.id == service_id), service_id)
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise ValueError(f"{what}: {item!r} appears twice")
+        seen.add(item)
+
+
+# The hub's configuration describes the whole site.
+SiteConfig = HubConfig
+
+
+def load_hub_config(path: str | Path) -> HubConfig:
+    return config.load(path, HubConfig)

@@ -1,0 +1,351 @@
+"""The hub's SQLite store: one file, WAL, synchronous=FULL, schema versioned.
+
+A batch of engine changes is written in one transaction; the hub answers a caller only after that
+transaction committed, so an acknowledged ticket survives power loss and `kill -9`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import MotcuaError
+from appliance.timeutil import iso, parse_iso
+
+from .engine import Change, Ticket
+
+SCHEMA_VERSION = 1
+
+# Each entry migrates from version i to i+1; append only.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        service_day TEXT NOT NULL,
+        number TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        original_service_id TEXT,
+        priority INTEGER NOT NULL,
+        priority_group TEXT,
+        status TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        called_at TEXT,
+        served_at TEXT,
+        completed_at TEXT,
+        counter_id TEXT,
+        recalls INTEGER NOT NULL DEFAULT 0,
+        rating INTEGER,
+        token TEXT NOT NULL UNIQUE,
+        issued_by TEXT,
+        UNIQUE (service_day, number)
+    );
+    CREATE INDEX tickets_by_day ON tickets (service_day, status);
+    CREATE TABLE number_seq (
+        service_day TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (service_day, service_id)
+    );
+    CREATE TABLE counters (
+        id TEXT PRIMARY KEY,
+        open INTEGER NOT NULL,
+        current_ticket TEXT
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ticket_id TEXT,
+        counter_id TEXT,
+        payload TEXT NOT NULL
+    );
+    CREATE TABLE requests (
+        caller_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        method TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (caller_id, request_id)
+    );
+    CREATE TABLE ratings (
+        ticket_id TEXT PRIMARY KEY,
+        score INTEGER NOT NULL,
+        scale INTEGER NOT NULL,
+        counter_id TEXT,
+        submitted_at TEXT NOT NULL,
+        caller_id TEXT
+    );
+    -- Events bound for the central dossier system, written in the same transaction as the event.
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        delivered_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (delivered_at, next_attempt_at);
+    """,
+]
+
+
+class StoreError(MotcuaError):
+    """The database cannot be opened or is of an unknown schema. The message names the file."""
+
+
+@dataclass
+class DayState:
+    tickets: list[Ticket]
+    last_seq: dict[str, int]
+    counters: dict[str, tuple[bool, str | None]]
+    recent_calls: list[tuple[str, str, datetime]]
+    last_event_seq: int
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the durability settings every user of the file must share."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class Store:
+    """Owned by the hub's single writer thread; readers open their own connections."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = connect(self.path)
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path}: cannot open the hub database: {error}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: database schema {version} is newer than this hub ({SCHEMA_VERSION});"
+                " upgrade motcua"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={step + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------------ reading
+    def load_day(self, service_day: date) -> DayState:
+        day = service_day.isoformat()
+        tickets = [
+            _row_to_ticket(row)
+            for row in self.conn.execute("SELECT * FROM tickets WHERE service_day=?", (day,))
+        ]
+        last_seq = dict(
+            self.conn.execute(
+                "SELECT service_id, last_seq FROM number_seq WHERE service_day=?", (day,)
+            ).fetchall()
+        )
+        counters = {
+            row[0]: (bool(row[1]), row[2])
+            for row in self.conn.execute("SELECT id, open, current_ticket FROM counters")
+        }
+        recent: list[tuple[str, str, datetime]] = []
+        for ticket_id, counter_id, ts in self.conn.execute(
+            "SELECT ticket_id, counter_id, ts FROM events WHERE type IN ('ticket.called', 'ticket.recalled')"
+            " ORDER BY seq DESC LIMIT 10"
+        ):
+            moment = parse_iso(ts)
+            if ticket_id and counter_id and moment:
+                recent.append((ticket_id, counter_id, moment))
+        last_event = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        return DayState(tickets, last_seq, counters, recent, last_event)
+
+    def stale_open_tickets(self, before_day: date) -> list[Ticket]:
+        """Tickets of earlier days still open (the hub was off over a rollover)."""
+        return [
+            _row_to_ticket(row)
+            for row in self.conn.execute(
+                "SELECT * FROM tickets WHERE service_day < ? AND status IN"
+                " ('waiting', 'called', 'serving', 'skipped')",
+                (before_day.isoformat(),),
+            )
+        ]
+
+    def lookup_request(self, caller_id: str, request_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT reply FROM requests WHERE caller_id=? AND request_id=?", (caller_id, request_id)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    # ------------------------------------------------------------------ writing (inside a transaction)
+    def write_change(self, change: Change, service_day: date) -> None:
+        for ticket in change.tickets.values():
+            self.conn.execute(
+                """INSERT INTO tickets(id, service_day, number, service_id, original_service_id, priority,
+                       priority_group, status, issued_at, called_at, served_at, completed_at, counter_id,
+                       recalls, rating, token, issued_by)
+                   VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT(id) DO UPDATE SET service_id=excluded.service_id,
+                       original_service_id=excluded.original_service_id, priority=excluded.priority,
+                       priority_group=excluded.priority_group, status=excluded.status,
+                       called_at=excluded.called_at, served_at=excluded.served_at,
+                       completed_at=excluded.completed_at, counter_id=excluded.counter_id,
+                       recalls=excluded.recalls, rating=excluded.rating""",
+                (
+                    ticket.id,
+                    ticket.service_day.isoformat(),
+                    ticket.number,
+                    ticket.service_id,
+                    ticket.original_service_id,
+                    int(ticket.priority),
+                    ticket.priority_group,
+                    ticket.status,
+                    iso(ticket.issued_at),
+                    iso(ticket.called_at),
+                    iso(ticket.served_at),
+                    iso(ticket.completed_at),
+                    ticket.counter_id,
+                    ticket.recalls,
+                    ticket.rating,
+                    ticket.token,
+                    ticket.issued_by,
+                ),
+            )
+        for counter in change.counters.values():
+            self.conn.execute(
+                "INSERT INTO counters(id, open, current_ticket) VALUES(?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET open=excluded.open, current_ticket=excluded.current_ticket",
+                (counter.id, int(counter.open), counter.current),
+            )
+        if change.numbers:
+            day = service_day.isoformat()
+            for service_id, seq in change.numbers.items():
+                self.conn.execute(
+                    "INSERT INTO number_seq(service_day, service_id, last_seq) VALUES(?,?,?)"
+                    " ON CONFLICT(service_day, service_id) DO UPDATE SET last_seq=excluded.last_seq",
+                    (day, service_id, seq),
+                )
+
+    def write_events(self, events: Iterable[dict[str, Any]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO events(seq, ts, type, ticket_id, counter_id, payload) VALUES(?,?,?,?,?,?)",
+            [
+                (
+                    e["seq"],
+                    e["ts"],
+                    e["type"],
+                    (e.get("ticket") or {}).get("id"),
+                    e.get("counter_id"),
+                    json.dumps(e, ensure_ascii=False),
+                )
+                for e in events
+            ],
+        )
+
+    def write_rating(self, ticket: Ticket, scale: int, now: datetime, caller_id: str) -> None:
+        self.conn.execute(
+            "INSERT INTO ratings(ticket_id, score, scale, counter_id, submitted_at, caller_id)"
+            " VALUES(?,?,?,?,?,?)",
+            (ticket.id, ticket.rating, scale, ticket.counter_id, iso(now), caller_id),
+        )
+
+    def write_outbox(self, key: str, kind: str, payload: dict[str, Any], now: datetime) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO outbox(idempotency_key, kind, payload, created_at, next_attempt_at)"
+            " VALUES(?,?,?,?,?)",
+            (key, kind, json.dumps(payload, ensure_ascii=False), iso(now), iso(now)),
+        )
+
+    def remember_request(
+        self, caller_id: str, request_id: str, method: str, reply: dict[str, Any], now: datetime
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO requests(caller_id, request_id, method, reply, created_at)"
+            " VALUES(?,?,?,?,?)",
+            (caller_id, request_id, method, json.dumps(reply, ensure_ascii=False), iso(now)),
+        )
+
+    def forget_requests_before(self, moment: datetime) -> None:
+        self.conn.execute("DELETE FROM requests WHERE created_at < ?", (iso(moment),))
+
+
+def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
+    (
+        ticket_id,
+        service_day,
+        number,
+        service_id,
+        original_service_id,
+        priority,
+        priority_group,
+        status,
+        issued_at,
+        called_at,
+        served_at,
+        completed_at,
+        counter_id,
+        recalls,
+        rating,
+        token,
+        issued_by,
+    ) = row
+    issued = parse_iso(issued_at)
+    assert issued is not None
+    return Ticket(
+        id=ticket_id,
+        number=number,
+        service_id=service_id,
+        service_day=date.fromisoformat(service_day),
+        issued_at=issued,
+        token=token,
+        priority=bool(priority),
+        priority_group=priority_group,
+        status=status,
+        original_service_id=original_service_id,
+        called_at=parse_iso(called_at),
+        served_at=parse_iso(served_at),
+        completed_at=parse_iso(completed_at),
+        counter_id=counter_id,
+        recalls=recalls,
+        rating=rating,
+        issued_by=issued_by,
+    )

@@ -1,0 +1,177 @@
+"""HTTP API of the hub (contract: docs/contract.md): JSON in, JSON out, errors as
+``{ok: false, error: {code, message}}`` with a fitting HTTP status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from appliance.errors import MotcuaError
+
+from .app import error_response, language
+from .errors import describe, json_error
+from .security import require_user, web
+from .public import public_snapshot, public_view
+from .texts import text
+
+log = logging.getLogger("motcua.hub.web")
+
+api = Blueprint("api", __name__)
+
+# URL action → queue method. Each takes {counter_id} (transfer also {to_service_id}).
+COUNTER_ACTIONS: dict[str, str] = {
+    "call-next": "counter.call_next",
+    "recall": "counter.recall",
+    "skip": "counter.skip",
+    "complete": "counter.complete",
+    "transfer": "counter.transfer",
+    "open": "counter.open",
+    "close": "counter.close",
+    "start": "counter.start",
+    "reinstate": "ticket.reinstate",
+}
+MAX_REQUEST_ID = 128
+
+
+class BadInput(Exception):
+    def __init__(self, code: str, **values: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.values = values
+
+
+@api.errorhandler(BadInput)
+def _bad_input(error: BadInput) -> Response:
+    return error_response(error.code, **error.values)
+
+
+def refusal(error: MotcuaError) -> Response:
+    code, words = describe(error, language())
+    return json_error(code, words)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; an empty body counts as {}."""
+    if not request.get_data(cache=True):
+        return {}
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise BadInput("bad_json")
+    if not isinstance(body, dict):
+        raise BadInput("bad_request", detail="body: JSON object expected")
+    return body
+
+
+def request_id(body: dict[str, Any]) -> str | None:
+    value = body.get("request_id", request.headers.get("Idempotency-Key"))
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_REQUEST_ID:
+        raise BadInput("bad_request", detail=f"request_id: 1–{MAX_REQUEST_ID} characters")
+    return value
+
+
+def call(method: str, params: dict[str, Any], *, caller_id: str, rid: str | None) -> dict[str, Any]:
+    """Run a queue method for this request; a refusal propagates as MotcuaError."""
+    return web().service.call(method, params, caller_id=caller_id, request_id=rid, language=language())
+
+
+@api.errorhandler(MotcuaError)
+def _refused(error: MotcuaError) -> Response:
+    return refusal(error)
+
+
+# -- public -----------------------------------------------------------------------------------
+
+
+@api.get("/api/v1/queue")
+def queue_snapshot() -> Response:
+    return jsonify(public_snapshot(web().service.snapshot()))
+
+
+@api.post("/api/v1/tickets")
+def issue_ticket() -> tuple[Response, int]:
+    """Take a number, like a kiosk does (no login: the hall is public)."""
+    body = json_body()
+    params = {key: body[key] for key in ("service_id", "priority", "priority_group") if key in body}
+    result = call("ticket.issue", params, caller_id="web", rid=request_id(body))
+    ticket = dict(result["ticket"])
+    ticket["url"] = f"/t/{ticket['token']}"
+    return jsonify(ticket), 201
+
+
+@api.get("/api/v1/tickets/<token>")
+def ticket_status(token: str) -> Response:
+    ticket = web().service.public_ticket(token) if len(token) <= 128 else None
+    if ticket is None:
+        return error_response("unknown_ticket", ticket_id=token[:32])
+    return jsonify(public_view(ticket))
+
+
+@api.get("/api/v1/dossiers/<code>")
+def dossier(code: str) -> Response:
+    service = web().service
+    lookup = getattr(service, "lookup_dossier", None)
+    if lookup is None:
+        return json_error("not_implemented", text("dossier_lookup_missing", language()), 501)
+    return jsonify(lookup(code, language=language()))
+
+
+@api.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    try:
+        connected = bool(web().broker_connected())
+    except Exception:
+        log.exception("broker_connected() failed")
+        connected = False
+    body = {"ok": connected, "broker_connected": connected, "site": web().service.site.site}
+    return jsonify(body), 200 if connected else 503
+
+
+@api.get("/metrics")
+def metrics() -> Response:
+    return Response(web().metrics.render(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
+# -- officers ---------------------------------------------------------------------------------
+
+
+@api.get("/api/v1/counters/<counter_id>")
+def counter_view(counter_id: str) -> Response:
+    require_user(counter_id=counter_id)
+    return jsonify(web().service.counter_view(counter_id, language()))
+
+
+@api.post("/api/v1/counters/<counter_id>/<action>")
+def counter_action(counter_id: str, action: str) -> Response:
+    user = require_user(counter_id=counter_id)
+    method = COUNTER_ACTIONS.get(action)
+    if method is None:
+        return error_response("unknown_method", method=action[:40])
+    body = json_body()
+    result = run_counter_action(counter_id, action, body, caller_id=f"web:{user.username}",
+                                rid=request_id(body))
+    return jsonify({"ok": True, **result})
+
+
+def run_counter_action(
+    counter_id: str, action: str, body: dict[str, Any], *, caller_id: str, rid: str | None
+) -> dict[str, Any]:
+    """Do `action` at the counter for an officer already allowed to act there."""
+    method = COUNTER_ACTIONS[action]
+    params: dict[str, Any] = {"counter_id": counter_id}
+    if action == "transfer":
+        params["to_service_id"] = body.get("to_service_id")
+    elif action == "reinstate":
+        ticket_id = body.get("ticket_id")
+        # Only a no-show of this counter's services: an officer acts for their own counter.
+        skipped = web().service.counter_view(counter_id, language())["skipped"]
+        if not any(ticket_id in (t["id"], t["number"]) for t in skipped):
+            raise BadInput("unknown_ticket", ticket_id=str(ticket_id)[:32])
+        params = {"ticket_id": ticket_id}
+    result = call(method, params, caller_id=caller_id, rid=rid)
+    log.info("%s: %s at counter %s%s", caller_id, method, counter_id,
+             f" → {result['ticket']['number']}" if "ticket" in result else "")
+    return result

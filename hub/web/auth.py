@@ -1,0 +1,355 @@
+"""Officer accounts of the hub's web console, kept in the hub's SQLite file.
+
+There is no default password. Officers come from the site configuration: a configured
+`password_hash` is used as is; an officer without one gets a random one-time password that the
+caller (``motcua hub`` / ``motcua demo``) prints once. If no administrator exists, one is created with
+a one-time password the same way. Passwords are stored as werkzeug scrypt hashes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from appliance.errors import MotcuaError
+from appliance.timeutil import iso, now
+
+log = logging.getLogger(__name__)
+
+ADMIN_USERNAME = "admin"
+PASSWORD_METHOD = "scrypt"
+# Unambiguous letters and digits: a one-time password is read off a terminal and typed by hand.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+MIN_PASSWORD_LENGTH = 10
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username      TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    admin         INTEGER NOT NULL DEFAULT 0,
+    counters      TEXT NOT NULL DEFAULT '[]',
+    source        TEXT NOT NULL,              -- 'config': from the site file; 'local': made here
+    temporary     INTEGER NOT NULL DEFAULT 0, -- 1 while the password is a generated one-time one
+    epoch         INTEGER NOT NULL DEFAULT 0, -- bumped on every password change: ends old sessions
+    updated_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS web_settings (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+"""
+
+
+class AuthError(MotcuaError):
+    """A user account operation was refused (unknown user, weak password)."""
+
+
+class OfficerLike(Protocol):
+    """What `ensure_officers` reads from the site configuration (hub.site.OfficerSpec)."""
+
+    username: str
+    name: str
+    counters: list[str]
+    admin: bool
+    password_hash: str | None
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    name: str
+    admin: bool
+    counters: tuple[str, ...]
+    epoch: int
+    temporary: bool
+    source: str
+
+    def may_act_for(self, counter_id: str) -> bool:
+        """An officer acts only for the counters assigned to them; an administrator for all."""
+        return self.admin or counter_id in self.counters
+
+
+def generate_password(groups: int = 3, group_length: int = 4) -> str:
+    """A random password such as ``k7mq-2xhd-p9ta`` (about 59 bits)."""
+    return "-".join(
+        "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(group_length)) for _ in range(groups)
+    )
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user does not exist, so that a wrong user name costs as long as a
+    wrong password and user names cannot be discovered by timing."""
+    return hash_password(secrets.token_hex(16))
+
+
+def _check(password_hash: str, password: str) -> bool:
+    try:
+        return check_password_hash(password_hash, password)
+    except (ValueError, TypeError):
+        log.warning("a stored password hash has an unknown format; login refused")
+        return False
+
+
+class UserStore:
+    """The `users` table in the hub's SQLite file (own connection, WAL). Thread-safe."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = Path(db_path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.db_path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _user(row: sqlite3.Row) -> User:
+        return User(
+            username=row["username"],
+            name=row["name"],
+            admin=bool(row["admin"]),
+            counters=tuple(json.loads(row["counters"])),
+            epoch=int(row["epoch"]),
+            temporary=bool(row["temporary"]),
+            source=row["source"],
+        )
+
+    def get(self, username: str) -> User | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        return self._user(row) if row else None
+
+    def all(self) -> list[User]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM users ORDER BY admin DESC, username").fetchall()
+        return [self._user(row) for row in rows]
+
+    def verify(self, username: str, password: str) -> User | None:
+        """The user if the password is right, else None (same cost whether or not the user exists)."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        if row is None:
+            _check(_dummy_hash(), password)
+            return None
+        return self._user(row) if _check(row["password_hash"], password) else None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _upsert(
+        self,
+        username: str,
+        *,
+        name: str,
+        password_hash: str,
+        admin: bool,
+        counters: Iterable[str],
+        source: str,
+        temporary: bool,
+    ) -> None:
+        self._db.execute(
+            """INSERT INTO users (username, name, password_hash, admin, counters, source, temporary,
+                                  epoch, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+               ON CONFLICT (username) DO UPDATE SET
+                   name = excluded.name, password_hash = excluded.password_hash,
+                   admin = excluded.admin, counters = excluded.counters, source = excluded.source,
+                   temporary = excluded.temporary, epoch = users.epoch + 1,
+                   updated_at = excluded.updated_at""",
+            (username, name, password_hash, int(admin), json.dumps(list(counters)), source,
+             int(temporary), iso(now())),
+        )
+
+    def ensure_officers(self, officers: Iterable[OfficerLike]) -> dict[str, str]:
+        """Bring the accounts in line with the site configuration.
+
+        Returns ``{username: one_time_password}`` for officers created now without a configured
+        hash: the caller prints them once; they are not stored in clear anywhere. Accounts that
+        came from the configuration and are no longer in it are removed (their sessions end).
+        """
+        created: dict[str, str] = {}
+        officers = list(officers)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for officer in officers:
+                    row = self._db.execute(
+                        "SELECT * FROM users WHERE username = ?", (officer.username,)
+                    ).fetchone()
+                    if row is None:
+                        if officer.password_hash:
+                            password_hash, temporary = officer.password_hash, False
+                        else:
+                            password = generate_password()
+                            created[officer.username] = password
+                            password_hash, temporary = hash_password(password), True
+                        self._upsert(officer.username, name=officer.name, password_hash=password_hash,
+                                     admin=officer.admin, counters=officer.counters, source="config",
+                                     temporary=temporary)
+                        continue
+                    # Existing account: the configuration decides name, role and counters; its hash
+                    # replaces the stored one only when it changed (a password reset done here
+                    # survives restarts otherwise).
+                    new_hash = officer.password_hash or row["password_hash"]
+                    password_changed = new_hash != row["password_hash"]
+                    self._db.execute(
+                        """UPDATE users SET name = ?, admin = ?, counters = ?, source = 'config',
+                               password_hash = ?, temporary = ?, epoch = epoch + ?, updated_at = ?
+                           WHERE username = ?""",
+                        (officer.name, int(officer.admin), json.dumps(list(officer.counters)), new_hash,
+                         0 if password_changed else row["temporary"], int(password_changed),
+                         iso(now()), officer.username),
+                    )
+                names = [officer.username for officer in officers]
+                marks = ",".join("?" * len(names))
+                removed = self._db.execute(
+                    f"DELETE FROM users WHERE source = 'config' AND username NOT IN ({marks})", names
+                ).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        if removed:
+            log.info("removed %d officer account(s) no longer in the site configuration", removed)
+        return created
+
+    def ensure_admin(self, username: str = ADMIN_USERNAME) -> str | None:
+        """Create an administrator with a one-time password if there is none; return that password."""
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM users WHERE admin = 1 LIMIT 1").fetchone():
+                return None
+        if self.get(username) is not None:
+            raise AuthError(
+                f"no administrator exists and the user name {username!r} is taken by an officer: "
+                "mark an officer `admin = true` in the site file"
+            )
+        return self.create_or_reset(username, name="Quản trị hệ thống", admin=True)
+
+    def bootstrap(self, officers: Iterable[OfficerLike]) -> dict[str, str]:
+        """`ensure_officers` then `ensure_admin`: every one-time password created, by user name."""
+        created = self.ensure_officers(officers)
+        admin_password = self.ensure_admin()
+        if admin_password is not None:
+            created[ADMIN_USERNAME] = admin_password
+        return created
+
+    def create_or_reset(
+        self,
+        username: str,
+        *,
+        name: str | None = None,
+        admin: bool | None = None,
+        counters: Iterable[str] | None = None,
+    ) -> str:
+        """Give `username` a new random one-time password (creating a local account if needed).
+
+        Returns the password; the user's existing sessions end.
+        """
+        if not username or len(username) > 64 or not username.isprintable():
+            raise AuthError(f"invalid user name {username!r}")
+        password = generate_password()
+        with self._lock:
+            row = self._db.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+            self._upsert(
+                username,
+                name=name if name is not None else (row["name"] if row else username),
+                password_hash=hash_password(password),
+                admin=admin if admin is not None else bool(row and row["admin"]),
+                counters=counters if counters is not None else (json.loads(row["counters"]) if row else []),
+                source=row["source"] if row else "local",
+                temporary=True,
+            )
+        log.info("password of user %r reset", username)
+        return password
+
+    def set_password(self, username: str, password: str) -> User:
+        """Set a password the user chose; ends their other sessions. Returns the updated user."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AuthError(f"password shorter than {MIN_PASSWORD_LENGTH} characters")
+        with self._lock:
+            changed = self._db.execute(
+                """UPDATE users SET password_hash = ?, temporary = 0, epoch = epoch + 1, updated_at = ?
+                   WHERE username = ?""",
+                (hash_password(password), iso(now()), username),
+            ).rowcount
+        if not changed:
+            raise AuthError(f"no user {username!r}")
+        user = self.get(username)
+        assert user is not None
+        return user
+
+    # -- web settings -------------------------------------------------------------------------
+
+    def secret_key(self) -> bytes:
+        """The Flask secret key, made once and kept in the database so sessions survive restarts."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO web_settings (key, value) VALUES ('flask_secret_key', ?)",
+                (secrets.token_bytes(32),),
+            )
+            row = self._db.execute("SELECT value FROM web_settings WHERE key = 'flask_secret_key'").fetchone()
+        return bytes(row["value"])
+
+
+class LoginLimiter:
+    """Failed logins per client address in a sliding window; over the limit, logins are refused."""
+
+    def __init__(self, max_failures: int = 10, window_s: float = 300.0, max_clients: int = 10_000) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.max_clients = max_clients
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _prune(self, address: str, moment: float) -> deque[float]:
+        times = self._failures.get(address)
+        if times is None:
+            return deque()
+        while times and times[0] <= moment - self.window_s:
+            times.popleft()
+        if not times:
+            del self._failures[address]
+        return times
+
+    def blocked(self, address: str) -> float:
+        """Seconds until `address` may try again; 0 when it may try now."""
+        moment = time.monotonic()
+        with self._lock:
+            times = self._prune(address, moment)
+            if len(times) < self.max_failures:
+                return 0.0
+            return max(0.0, times[0] + self.window_s - moment)
+
+    def record_failure(self, address: str) -> None:
+        moment = time.monotonic()
+        with self._lock:
+            if address not in self._failures and len(self._failures) >= self.max_clients:
+                # Forget the stalest client rather than grow without bound under a spray of addresses.
+                stalest = min(self._failures, key=lambda key: self._failures[key][-1])
+                del self._failures[stalest]
+            self._failures.setdefault(address, deque()).append(moment)

@@ -1,0 +1,79 @@
+"""Refusals as the web shows them: an HTTP status and `{ok: false, error: {code, message}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from appliance.errors import MotcuaError
+from appliance.i18n import message
+
+from .texts import Language
+
+# Error code (appliance.i18n key) → HTTP status. Anything unlisted is a 400 (the request was refused
+# for a reason the caller can read), except errors we did not foresee, which are 500.
+HTTP_STATUS: dict[str, int] = {
+    "bad_json": 400,
+    "bad_request": 400,
+    "unsupported_version": 400,
+    "bad_score": 400,
+    "payload_too_large": 413,
+    "login_required": 401,
+    "login_failed": 401,
+    "csrf_failed": 403,
+    "forbidden": 403,
+    "not_your_counter": 403,
+    "unknown_method": 404,
+    "unknown_service": 404,
+    "unknown_counter": 404,
+    "unknown_ticket": 404,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "no_waiting": 409,
+    "counter_closed": 409,
+    "counter_busy": 409,
+    "counter_idle": 409,
+    "service_not_at_counter": 409,
+    "same_service": 409,
+    "service_full": 409,
+    "service_closed": 409,
+    "invalid_state": 409,
+    "already_rated": 409,
+    "not_rateable": 409,
+    "too_many_logins": 429,
+    "busy": 503,
+    "internal": 500,
+    "not_implemented": 501,
+    "unavailable": 503,
+    "timeout": 504,
+}
+
+
+def status_for(code: str) -> int:
+    return HTTP_STATUS.get(code, 400)
+
+
+def describe(error: BaseException, language: Language = "vi") -> tuple[str, str]:
+    """(code, human message in `language`) of a refusal raised by the queue service.
+
+    Handles appliance.rpc.RpcError (code, message, message_en) and hub.engine.QueueError (code,
+    values) without importing either: both are MotcuaErrors carrying a `code`.
+    """
+    code = getattr(error, "code", None)
+    if not isinstance(error, MotcuaError) or not isinstance(code, str):
+        return "internal", message("internal", language)
+    if language == "en" and isinstance(getattr(error, "message_en", None), str) and error.message_en:
+        return code, error.message_en
+    text = getattr(error, "message", None)
+    if language == "vi" and isinstance(text, str) and text:
+        return code, text
+    values: dict[str, Any] = getattr(error, "values", None) or getattr(error, "details", None) or {}
+    return code, message(code, language, **values)
+
+
+def json_error(code: str, text: str, status: int | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"ok": False, "error": {"code": code, "message": text, **extra}}
+    response = jsonify(body)
+    response.status_code = status or status_for(code)
+    return response

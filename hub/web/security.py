@@ -1,0 +1,216 @@
+"""Who is asking: officer sessions (cookie + CSRF token) and HTTP Basic auth for scripts.
+
+A cookie-authenticated request that changes something must carry the session's CSRF token (form
+field `csrf_token` or header `X-CSRF-Token`). Basic auth needs no token: a browser never adds those
+credentials to a forged cross-site request on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from flask import current_app, g, request, session
+
+from .auth import LoginLimiter, User, UserStore
+
+if TYPE_CHECKING:
+    from hub.service import QueueService
+
+    from .metrics import WebMetrics
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BASIC_CACHE_S = 60.0
+BASIC_CACHE_SIZE = 256
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AuthRefused(Exception):
+    """The request lacks the right credentials; `code` is an appliance.i18n key."""
+
+    def __init__(self, code: str, *, retry_after: float = 0.0, **values: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.values = values
+        self.retry_after = retry_after
+
+
+@dataclass
+class WebContext:
+    """Everything the views share; stored in ``app.extensions["motcua_web"]``."""
+
+    service: QueueService
+    users: UserStore
+    limiter: LoginLimiter
+    broker_connected: Callable[[], bool]
+    devices: Callable[[], list[dict[str, Any]]] | None
+    metrics: WebMetrics
+    one_time_passwords: dict[str, str]
+    max_streams: int = 200
+    keepalive_s: float = 15.0
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _streams: int = 0
+    _streams_lock: threading.Lock = field(default_factory=threading.Lock)
+    _basic_cache: dict[bytes, tuple[str, int, float]] = field(default_factory=dict)
+
+    def acquire_stream(self) -> bool:
+        with self._streams_lock:
+            if self._streams >= self.max_streams:
+                return False
+            self._streams += 1
+            return True
+
+    def release_stream(self) -> None:
+        with self._streams_lock:
+            self._streams -= 1
+
+    @property
+    def open_streams(self) -> int:
+        return self._streams
+
+
+def web() -> WebContext:
+    return cast(WebContext, current_app.extensions["motcua_web"])
+
+
+def client_address() -> str:
+    return request.remote_addr or "?"
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def csrf_valid() -> bool:
+    expected = session.get("csrf")
+    given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    return isinstance(expected, str) and bool(given) and hmac.compare_digest(expected, given)
+
+
+def login_user(user: User) -> None:
+    """Start a fresh session (a new id against fixation, a new CSRF token)."""
+    language = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["user"] = user.username
+    session["epoch"] = user.epoch
+    session["csrf"] = secrets.token_urlsafe(32)
+    if language:
+        session["lang"] = language
+    g.user = user
+    g.auth_method = "session"
+
+
+def logout_user() -> None:
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    g.user = None
+
+
+def _basic_user(context: WebContext, username: str, password: str) -> User | None:
+    """Verify Basic credentials; remember a success for a minute (scrypt costs ~80 ms a check)."""
+    key = hashlib.sha256(b"%s\0%s" % (username.encode(), password.encode())).digest()
+    cached = context._basic_cache.get(key)
+    if cached and cached[2] > time.monotonic():
+        user = context.users.get(cached[0])
+        if user is not None and user.epoch == cached[1]:  # a password change ends the cache entry
+            return user
+    user = context.users.verify(username, password)
+    if user is not None:
+        if len(context._basic_cache) >= BASIC_CACHE_SIZE:
+            context._basic_cache.clear()
+        context._basic_cache[key] = (user.username, user.epoch, time.monotonic() + BASIC_CACHE_S)
+    return user
+
+
+def current_user() -> User | None:
+    """The officer making this request (Basic auth first, else the session), or None.
+
+    Raises AuthRefused when Basic credentials are present but wrong or rate-limited.
+    """
+    if "user" in g:
+        return cast(User | None, g.user)
+    context = web()
+    user: User | None = None
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        g.auth_method = "basic"
+        address = client_address()
+        wait = context.limiter.blocked(address)
+        if wait:
+            raise AuthRefused("too_many_logins", retry_after=wait, minutes=max(1, round(wait / 60)))
+        user = _basic_user(context, auth.username or "", auth.password or "")
+        if user is None:
+            context.limiter.record_failure(address)
+            raise AuthRefused("login_failed")
+    else:
+        g.auth_method = "session"
+        username = session.get("user")
+        if isinstance(username, str):
+            user = context.users.get(username)
+            if user is None or user.epoch != session.get("epoch"):
+                # The account was removed or its password changed since: this session is over.
+                logout_user()
+                user = None
+    g.user = user
+    return user
+
+
+def require_user(*, admin: bool = False, counter_id: str | None = None) -> User:
+    """The authenticated user allowed to do this, with a CSRF check for cookie-authenticated writes."""
+    user = current_user()
+    if user is None:
+        raise AuthRefused("login_required")
+    if request.method not in SAFE_METHODS and g.auth_method == "session" and not csrf_valid():
+        raise AuthRefused("csrf_failed")
+    if admin and not user.admin:
+        raise AuthRefused("forbidden")
+    if counter_id is not None and not user.may_act_for(counter_id):
+        raise AuthRefused("not_your_counter", counter=counter_id)
+    return user
+
+
+def officer_required(func: F) -> F:
+    """The view needs any logged-in officer."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        require_user()
+        return func(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def admin_required(func: F) -> F:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        require_user(admin=True)
+        return func(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target after login only if it is a path on this site (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target

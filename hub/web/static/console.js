@@ -1,0 +1,261 @@
+// Officer console: the buttons call the HTTP API, server-sent events wake the page up, and the page
+// redraws itself from /api/v1/counters/{id}. Without JavaScript the same form posts and reloads.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("console-config").textContent);
+  const texts = config.texts;
+  const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  const form = document.getElementById("actions");
+  const banner = document.getElementById("banner");
+  const bannerText = document.getElementById("banner-text");
+  const live = document.getElementById("live");
+  let busy = false;
+  let lastNumber = document.getElementById("serving-number").textContent.trim();
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  }
+
+  function minutes(seconds) {
+    if (seconds === null || seconds === undefined) return texts.none;
+    if (seconds <= 0) return "0";
+    if (seconds < 60) return texts.under_a_minute;
+    return fill(texts.minutes_short, { minutes: Math.round(seconds / 60) });
+  }
+
+  function clock(iso) {
+    return iso && iso.length >= 16 ? iso.slice(11, 16) : "—";
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function showError(message) {
+    bannerText.textContent = message;
+    banner.className = "banner error";
+    banner.hidden = false;
+  }
+
+  function showOk(message) {
+    bannerText.textContent = message;
+    banner.className = "banner ok";
+    banner.hidden = false;
+  }
+
+  function hideBanner() {
+    banner.hidden = true;
+  }
+
+  document.getElementById("banner-close").addEventListener("click", hideBanner);
+
+  function setButtons(view) {
+    const serving = view.serving;
+    const open = view.counter.open;
+    for (const button of form.querySelectorAll("button[name=action]")) {
+      const action = button.value;
+      if (action === "call-next") button.disabled = busy || !open;
+      else if (action === "open" || action === "close") button.disabled = busy;
+      else if (action === "start") {
+        button.hidden = !serving || serving.status !== "called";
+        button.disabled = busy;
+      } else button.disabled = busy || !serving;
+    }
+    const toggle = document.getElementById("open-close");
+    toggle.value = open ? "close" : "open";
+    toggle.textContent = open ? texts.close_counter : texts.open_counter;
+  }
+
+  function render(view) {
+    const serving = view.serving;
+    const counter = view.counter;
+    const number = document.getElementById("serving-number");
+    const shown = serving ? serving.number : "—";
+    number.textContent = shown;
+    number.classList.toggle("empty", !serving);
+    if (serving && shown !== lastNumber) {
+      number.classList.remove("flash");
+      void number.offsetWidth; // restart the animation
+      number.classList.add("flash");
+    }
+    lastNumber = shown;
+
+    let detail;
+    if (serving) {
+      const parts = [serving.service_name, config.statuses[serving.status] || serving.status,
+        clock(serving.called_at)];
+      if (serving.priority) parts.push(texts.priority);
+      detail = parts.join(" · ");
+    } else {
+      detail = counter.open ? texts.no_one_called : texts.counter_is_closed;
+    }
+    document.getElementById("serving-detail").textContent = detail;
+
+    const state = document.getElementById("counter-state");
+    state.textContent = counter.open ? texts.open : texts.closed;
+    state.className = "pill " + (counter.open ? "open" : "closed");
+    document.querySelector(".serving").classList.toggle("is-closed", !counter.open);
+    setButtons(view);
+
+    const waiting = document.getElementById("waiting");
+    waiting.replaceChildren(...view.waiting.map((row) => {
+      const tr = element("tr");
+      tr.append(element("td", "", row.name), element("td", "num", String(row.waiting)),
+        element("td", "num", minutes(row.estimated_wait_s)));
+      return tr;
+    }));
+
+    const skipped = document.getElementById("skipped");
+    if (view.skipped.length === 0) skipped.replaceChildren(element("li", "empty", texts.empty_list));
+    else skipped.replaceChildren(...view.skipped.map((ticket) => {
+      const li = element("li");
+      const button = element("button", "btn small", texts.reinstate);
+      button.type = "submit";
+      button.name = "reinstate";
+      button.value = ticket.id;
+      li.append(element("span", "number", ticket.number), element("span", "meta", ticket.service_name), button);
+      return li;
+    }));
+
+    const recent = document.getElementById("recent");
+    if (view.recent.length === 0) recent.replaceChildren(element("li", "empty", texts.empty_list));
+    else recent.replaceChildren(...view.recent.map((ticket) => {
+      const li = element("li");
+      const when = clock(ticket.completed_at || ticket.called_at);
+      li.append(element("span", "number", ticket.number),
+        element("span", "meta", (config.statuses[ticket.status] || ticket.status) + " · " + when));
+      return li;
+    }));
+  }
+
+  let current = null;
+  let refreshTimer = null;
+
+  async function refresh() {
+    try {
+      const response = await fetch(config.view_url, { headers: { Accept: "application/json" }, cache: "no-store" });
+      if (response.status === 401) {
+        window.location.reload(); // the session ended: the server sends us to the login page
+        return;
+      }
+      const body = await response.json();
+      if (!response.ok) {
+        showError(body.error ? body.error.message : texts.server_error);
+        return;
+      }
+      current = body;
+      render(body);
+    } catch (error) {
+      live.classList.add("offline");
+    }
+  }
+
+  function scheduleRefresh() {
+    if (refreshTimer !== null) return;
+    refreshTimer = window.setTimeout(() => {
+      refreshTimer = null;
+      refresh();
+    }, 80);
+  }
+
+  async function act(action, body) {
+    if (busy) return; // a double press must not call two citizens
+    busy = true;
+    if (current) setButtons(current);
+    try {
+      const response = await fetch(config.action_url.replace("ACTION", action), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+        body: JSON.stringify(body),
+        cache: "no-store",
+      });
+      let reply = null;
+      try {
+        reply = await response.json();
+      } catch (error) {
+        reply = null;
+      }
+      if (!response.ok || !reply || reply.ok === false) {
+        showError(reply && reply.error ? reply.error.message : texts.server_error);
+      } else if (action === "call-next" && reply.ticket) {
+        showOk(fill(texts.done_called, { number: reply.ticket.number }));
+      } else {
+        hideBanner();
+      }
+    } catch (error) {
+      showError(texts.offline);
+    } finally {
+      busy = false;
+      await refresh();
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const submitter = event.submitter;
+    if (!submitter) return;
+    if (submitter.name === "reinstate") {
+      act("reinstate", { ticket_id: submitter.value });
+      return;
+    }
+    const action = submitter.value;
+    const body = {};
+    if (action === "transfer") {
+      const target = document.getElementById("to-service").value;
+      if (!target) {
+        showError(texts.choose_service);
+        document.getElementById("to-service").focus();
+        return;
+      }
+      body.to_service_id = target;
+    }
+    act(action, body);
+  });
+
+  // Keyboard shortcuts for the big buttons (not while typing in a field).
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "SELECT" || target.tagName === "TEXTAREA")) return;
+    const key = event.key.toLowerCase();
+    if (key === "escape") {
+      hideBanner();
+      return;
+    }
+    const button = form.querySelector('button[data-key="' + key + '"]');
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    if (button.value === "transfer" && !document.getElementById("to-service").value) {
+      document.getElementById("to-service").focus();
+      return;
+    }
+    button.click();
+  });
+
+  function connect() {
+    if (!window.EventSource) {
+      window.setInterval(refresh, 5000);
+      return;
+    }
+    const source = new EventSource(config.events_url);
+    source.addEventListener("open", () => {
+      live.hidden = false;
+      live.classList.remove("offline");
+      live.textContent = texts.live;
+    });
+    source.addEventListener("hello", scheduleRefresh); // also after a reconnect: catch up
+    source.addEventListener("queue", scheduleRefresh);
+    source.addEventListener("error", () => {
+      live.hidden = false;
+      live.classList.add("offline");
+      live.textContent = texts.offline;
+    });
+  }
+
+  refresh();
+  connect();
+})();

@@ -1,0 +1,73 @@
+// Public ticket page: the server pushes this ticket's view (and nothing else) as it changes.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("ticket-config").textContent);
+  const texts = config.texts;
+  const FINAL = ["completed", "cancelled"];
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  }
+
+  function minutes(seconds) {
+    if (seconds === null || seconds === undefined) return texts.none;
+    if (seconds <= 0) return "0";
+    if (seconds < 60) return texts.under_a_minute;
+    return fill(texts.minutes_short, { minutes: Math.round(seconds / 60) });
+  }
+
+  function render(ticket) {
+    const card = document.getElementById("ticket");
+    card.className = "ticket-card status-" + ticket.status;
+    document.getElementById("t-number").textContent = ticket.number;
+    const serviceName = config.lang === "en" && ticket.service_name_en ? ticket.service_name_en : ticket.service_name;
+    document.getElementById("t-service").textContent = serviceName;
+    const called = ticket.status === "called" || ticket.status === "serving";
+    const banner = document.getElementById("t-called");
+    banner.hidden = !called;
+    if (called) banner.textContent = fill(texts.your_turn, { counter: ticket.counter_name || "" });
+    document.getElementById("t-facts").hidden = ticket.status !== "waiting";
+    document.getElementById("t-ahead").textContent = String(ticket.ahead);
+    document.getElementById("t-wait").textContent = minutes(ticket.estimated_wait_s);
+    document.getElementById("t-status").textContent = config.statuses[ticket.status] || ticket.status;
+  }
+
+  let lastStatus = null;
+
+  function update(ticket) {
+    if (ticket.status !== lastStatus) {
+      document.title = ticket.number + " · " + (config.statuses[ticket.status] || "");
+      if (lastStatus === "waiting" && ticket.status === "called" && navigator.vibrate) {
+        navigator.vibrate([300, 150, 300]); // a phone in a pocket: your turn
+      }
+      lastStatus = ticket.status;
+    }
+    render(ticket);
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(config.status_url, { cache: "no-store" });
+      if (response.ok) update(await response.json());
+    } catch (error) {
+      // offline for a moment: the next poll tries again
+    }
+  }
+
+  if (!window.EventSource) {
+    window.setInterval(poll, 10000);
+    return;
+  }
+  const source = new EventSource(config.events_url);
+  const hint = document.getElementById("t-live");
+  source.addEventListener("ticket", (event) => {
+    const ticket = JSON.parse(event.data);
+    update(ticket);
+    hint.textContent = texts.ticket_ongoing;
+    if (FINAL.includes(ticket.status)) source.close();
+  });
+  source.addEventListener("error", () => {
+    hint.textContent = texts.offline;
+  });
+})();

@@ -1,0 +1,212 @@
+"""Words of the web pages, Vietnamese first, English on request (``?lang=en`` or the `lang` cookie).
+
+Error messages that also travel over MQTT live in appliance/i18n.py; these are page labels.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Literal
+
+from appliance.i18n import ACTION_LABELS, STATUS_LABELS
+
+Language = Literal["vi", "en"]
+LANGUAGES: tuple[Language, ...] = ("vi", "en")
+
+# key: (Vietnamese, English)
+TEXTS: dict[str, tuple[str, str]] = {
+    # Frame
+    "app_title": ("Hệ thống xếp hàng một cửa", "One-stop shop queue system"),
+    "lang_switch": ("English", "Tiếng Việt"),
+    "home": ("Trang chủ", "Home"),
+    "login": ("Đăng nhập", "Log in"),
+    "logout": ("Đăng xuất", "Log out"),
+    "logged_in_as": ("Cán bộ: {name}", "Officer: {name}"),
+    "username": ("Tên đăng nhập", "User name"),
+    "password": ("Mật khẩu", "Password"),
+    "login_title": ("Đăng nhập cán bộ", "Officer login"),
+    "login_hint": (
+        "Tài khoản do quản trị viên cấp. Không có mật khẩu mặc định.",
+        "Accounts are given by the administrator. There is no default password.",
+    ),
+    "too_many_logins": (
+        "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.",
+        "Too many failed logins. Try again in {minutes} minutes.",
+    ),
+    "temporary_password": (
+        "Bạn đang dùng mật khẩu tạm thời. Hãy đổi mật khẩu.",
+        "You are using a temporary password. Please change it.",
+    ),
+    "change_password": ("Đổi mật khẩu", "Change password"),
+    "current_password": ("Mật khẩu hiện tại", "Current password"),
+    "new_password": ("Mật khẩu mới (ít nhất {length} ký tự)", "New password (at least {length} characters)"),
+    "repeat_password": ("Nhập lại mật khẩu mới", "Repeat the new password"),
+    "password_changed": ("Đã đổi mật khẩu.", "Password changed."),
+    "password_mismatch": ("Hai mật khẩu mới không giống nhau.", "The two new passwords differ."),
+    "password_too_short": (
+        "Mật khẩu mới phải có ít nhất {length} ký tự.",
+        "The new password must have at least {length} characters.",
+    ),
+    "wrong_current_password": ("Mật khẩu hiện tại không đúng.", "The current password is wrong."),
+    "save": ("Lưu", "Save"),
+    # Landing
+    "landing_intro": (
+        "Bộ phận tiếp nhận và trả kết quả — màn hình quản lý hàng đợi.",
+        "Reception and results desk — queue management.",
+    ),
+    "counters": ("Quầy", "Counters"),
+    "counter": ("Quầy", "Counter"),
+    "services": ("Lĩnh vực", "Services"),
+    "service": ("Lĩnh vực", "Service"),
+    "open_console": ("Mở màn hình quầy", "Open the counter console"),
+    "stats": ("Thống kê", "Statistics"),
+    "admin": ("Quản trị", "Administration"),
+    "devices": ("Thiết bị", "Devices"),
+    "waiting": ("Đang chờ", "Waiting"),
+    "serving": ("Đang phục vụ", "Serving"),
+    "open": ("Mở", "Open"),
+    "closed": ("Đóng", "Closed"),
+    "estimated_wait": ("Thời gian chờ dự kiến", "Estimated wait"),
+    "minutes_short": ("{minutes} phút", "{minutes} min"),
+    "under_a_minute": ("dưới 1 phút", "under 1 min"),
+    "none": ("—", "—"),
+    # Console
+    "now_serving": ("Số đang phục vụ", "Now serving"),
+    "no_one_called": ("Chưa gọi số nào", "No one called yet"),
+    "counter_is_closed": ("Quầy đang đóng", "Counter is closed"),
+    "call_next": ("Gọi số tiếp theo", "Call next"),
+    "recall": ("Gọi lại", "Recall"),
+    "skip": ("Vắng mặt", "No-show"),
+    "transfer": ("Chuyển", "Transfer"),
+    "transfer_to": ("Chuyển sang lĩnh vực", "Transfer to service"),
+    "choose_service": ("— chọn lĩnh vực —", "— choose a service —"),
+    "complete": ("Hoàn thành", "Complete"),
+    "start": ("Bắt đầu phục vụ", "Start serving"),
+    "open_counter": ("Mở quầy", "Open counter"),
+    "close_counter": ("Đóng quầy", "Close counter"),
+    "reinstate": ("Khôi phục", "Reinstate"),
+    "skipped_tickets": ("Số vắng mặt", "No-shows"),
+    "recent_tickets": ("Số vừa phục vụ", "Recent tickets"),
+    "waiting_per_service": ("Người chờ theo lĩnh vực", "Waiting per service"),
+    "people": ("{count} người", "{count} people"),
+    "issued_at": ("Lấy số lúc", "Issued at"),
+    "called_at": ("Gọi lúc", "Called at"),
+    "priority": ("Ưu tiên", "Priority"),
+    "shortcuts": (
+        "Phím tắt: N gọi tiếp · L gọi lại · V vắng mặt · C chuyển · H hoàn thành",
+        "Shortcuts: N next · L recall · V no-show · C transfer · H complete",
+    ),
+    "live": ("Trực tuyến", "Live"),
+    "offline": ("Mất kết nối — đang thử lại…", "Disconnected — retrying…"),
+    "empty_list": ("Chưa có", "None yet"),
+    "dismiss": ("Đóng", "Dismiss"),
+    "done_called": ("Đã gọi số {number}", "Called {number}"),
+    "not_assigned": ("Bạn không được phân công ở quầy nào.", "You are not assigned to any counter."),
+    # Public ticket page
+    "ticket_title": ("Phiếu số {number}", "Ticket {number}"),
+    "your_number": ("Số thứ tự của bạn", "Your number"),
+    "people_ahead": ("Số người phía trước", "People ahead"),
+    "your_turn": ("Đã đến lượt — mời đến {counter}", "It is your turn — please go to {counter}"),
+    "status": ("Trạng thái", "Status"),
+    "ticket_ongoing": ("Trang này tự cập nhật.", "This page updates itself."),
+    "ticket_not_found": ("Không tìm thấy phiếu này", "This ticket was not found"),
+    "ticket_not_found_detail": (
+        "Đường dẫn không đúng hoặc phiếu đã hết hạn. Hãy kiểm tra lại mã QR trên phiếu.",
+        "The link is wrong or the ticket has expired. Check the QR code on your ticket.",
+    ),
+    # Admin
+    "officers": ("Cán bộ", "Officers"),
+    "name": ("Họ tên", "Name"),
+    "role": ("Vai trò", "Role"),
+    "role_admin": ("Quản trị", "Administrator"),
+    "role_officer": ("Cán bộ", "Officer"),
+    "reset_password": ("Cấp lại mật khẩu", "Reset password"),
+    "new_one_time_password": (
+        "Mật khẩu tạm thời mới của {username}: {password} — chỉ hiện một lần.",
+        "New temporary password of {username}: {password} — shown once only.",
+    ),
+    "password_state": ("Mật khẩu", "Password"),
+    "password_temporary": ("tạm thời", "temporary"),
+    "password_own": ("đã đặt", "set"),
+    "id": ("Mã", "ID"),
+    "name_en": ("Tên tiếng Anh", "English name"),
+    # Devices
+    "device_id": ("Mã thiết bị", "Device ID"),
+    "online": ("Kết nối", "Online"),
+    "yes_online": ("Trực tuyến", "Online"),
+    "no_offline": ("Mất kết nối", "Offline"),
+    "last_seen": ("Lần cuối thấy", "Last seen"),
+    "health": ("Tình trạng", "Health"),
+    "no_devices": ("Chưa có thiết bị nào báo về.", "No device has reported yet."),
+    "devices_unavailable": (
+        "Danh sách thiết bị chưa có ở hub này.",
+        "The device list is not available here.",
+    ),
+    # Stats
+    "stats_title": ("Thống kê trong ngày", "Today's statistics"),
+    "issued": ("Đã cấp", "Issued"),
+    "called": ("Đã gọi", "Called"),
+    "served": ("Đã phục vụ", "Served"),
+    "skipped": ("Vắng mặt", "No-shows"),
+    "avg_wait": ("Chờ trung bình", "Average wait"),
+    "avg_service": ("Phục vụ trung bình", "Average service time"),
+    "total": ("Tổng", "Total"),
+    "ratings": ("Đánh giá hài lòng", "Satisfaction ratings"),
+    "ratings_count": ("Số lượt đánh giá", "Ratings"),
+    "ratings_average": ("Điểm trung bình", "Average score"),
+    # Error pages
+    "error_title": ("Có lỗi", "Error"),
+    "not_found": ("Không tìm thấy trang này.", "This page was not found."),
+    "method_not_allowed": ("Không dùng được cách gọi này.", "This method is not allowed here."),
+    "forbidden_page": ("Bạn không có quyền xem trang này.", "You may not see this page."),
+    "server_error": ("Lỗi hệ thống, xin thử lại sau.", "System error; please try again later."),
+    "too_many_streams": (
+        "Máy chủ đang bận, trang sẽ tự thử lại.",
+        "The server is busy; the page will retry by itself.",
+    ),
+    "dossier_lookup_missing": (
+        "Chức năng tra cứu hồ sơ chưa có ở điểm này.",
+        "Dossier lookup is not available at this site yet.",
+    ),
+    "back_home": ("Về trang chủ", "Back to the home page"),
+}
+
+
+def normalise_language(value: str | None) -> Language | None:
+    if value is None:
+        return None
+    value = value.strip().lower()[:2]
+    return value if value in LANGUAGES else None  # type: ignore[return-value]
+
+
+def text(key: str, language: Language = "vi", **values: object) -> str:
+    """The page label `key` in `language`, placeholders filled, NFC-normalised."""
+    vi, en = TEXTS.get(key, (key, key))
+    template = vi if language == "vi" else en
+    try:
+        filled = template.format(**values) if values else template
+    except (KeyError, IndexError):
+        filled = template
+    return unicodedata.normalize("NFC", filled)
+
+
+def status_label(status: str | None, language: Language = "vi") -> str:
+    if not status:
+        return ""
+    vi, en = STATUS_LABELS.get(status, (status, status))
+    return vi if language == "vi" else en
+
+
+def client_catalogue(language: Language) -> dict[str, object]:
+    """The words the console's JavaScript needs, embedded in the page as JSON."""
+    keys = (
+        "no_one_called", "counter_is_closed", "people", "minutes_short", "under_a_minute",
+        "empty_list", "reinstate", "open_counter", "close_counter", "live", "offline", "priority",
+        "done_called", "your_turn", "none", "choose_service", "server_error", "transfer_to", "open",
+        "closed", "ticket_ongoing",
+    )
+    return {
+        "texts": {key: text(key, language) for key in keys},
+        "statuses": {key: status_label(key, language) for key in STATUS_LABELS},
+        "actions": {key: (vi if language == "vi" else en) for key, (vi, en) in ACTION_LABELS.items()},
+    }

@@ -1,0 +1,1 @@
+"""The `motcua` command: one entry point for every role of a one-stop-shop site."""

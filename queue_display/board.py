@@ -1,0 +1,485 @@
+"""What the hall display shows, as plain data (no kivy, no MQTT).
+
+`BoardModel` rebuilds itself from the retained `queue/state`, applies `queue/events` as they come (so a
+call shows before the next state arrives), remembers which counter was just called so the view can
+highlight it for a few seconds, and cuts 60+ counters into pages. `snapshot(now)` gives the view an
+immutable picture; the daemon calls the model from the MQTT thread and the view reads snapshots from
+the UI thread, so the model itself is not thread-safe and `BoardStore` adds the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from appliance.timeutil import parse_iso
+
+log = logging.getLogger(__name__)
+
+CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
+# After these the ticket is no longer at the counter.
+LEAVE_EVENTS = frozenset({"ticket.completed", "ticket.skipped", "ticket.cancelled", "ticket.transferred"})
+WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+
+
+@dataclass(frozen=True)
+class CounterTile:
+    id: str
+    name: str
+    number: str | None  # the ticket being served
+    ticket_id: str | None
+    open: bool
+    highlighted: bool = False
+
+    @property
+    def title(self) -> str:
+        return counter_title(self.name)
+
+
+@dataclass(frozen=True)
+class RecentCall:
+    ticket_id: str
+    number: str
+    counter_id: str
+    counter_name: str
+    at: datetime | None
+    highlighted: bool = False
+
+    @property
+    def counter_title(self) -> str:
+        return counter_title(self.counter_name)
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    id: str
+    name: str
+    name_en: str
+    waiting: int
+    estimated_wait_s: int | None
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call to announce, from a ticket.called / ticket.recalled event."""
+
+    ticket_id: str
+    number: str
+    counter_id: str
+    counter_name: str
+    kind: str  # "called" | "recalled"
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class BoardSnapshot:
+    version: int
+    site_name: str
+    message: str
+    connected: bool
+    has_state: bool
+    counters: tuple[CounterTile, ...]
+    page: int  # 0-based
+    pages: int
+    page_counters: tuple[CounterTile, ...]
+    recent: tuple[RecentCall, ...]
+    services: tuple[ServiceLine, ...]
+    latest: RecentCall | None  # the newest call while it is highlighted
+
+
+@dataclass
+class _Counter:
+    id: str
+    name: str
+    open: bool
+    number: str | None = None
+    ticket_id: str | None = None
+    highlight_until: float = -math.inf
+
+
+@dataclass
+class _Service:
+    id: str
+    name: str
+    name_en: str
+    waiting: int
+    estimated_wait_s: int | None
+
+
+class BoardModel:
+    """The display's picture of the queue. `now` arguments are monotonic seconds (time.monotonic())."""
+
+    def __init__(
+        self,
+        *,
+        page_size: int = 20,
+        page_s: float = 10.0,
+        highlight_s: float = 8.0,
+        recent_limit: int = 6,
+        message: str = "",
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.page_size = page_size
+        self.page_s = page_s
+        self.highlight_s = highlight_s
+        self.recent_limit = recent_limit
+        self.default_message = message
+        self.version = 0
+        self.seq: int | None = None  # of the last state or event applied
+        self.connected = False
+        self.site_name = ""
+        self.message = ""
+        self._has_state = False
+        self._counters: dict[str, _Counter] = {}
+        self._services: dict[str, _Service] = {}
+        self._recent: list[RecentCall] = []
+        self._latest_until = -math.inf
+        self._announced: dict[int, None] = {}  # event seqs already turned into calls (ordered set)
+
+    # ------------------------------------------------------------------ inputs
+    def set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.version += 1
+
+    def apply_state(self, payload: Mapping[str, Any], now: float) -> bool:
+        """Replace everything with a `queue/state` snapshot (the hub's truth; always applied).
+
+        A seq lower than the board's means the hub's numbering started again (a new database):
+        the record of announced events is forgotten so that new calls are not taken for old ones.
+        """
+        seq = _int_or_none(payload.get("seq"))
+        if seq is not None and self.seq is not None and seq < self.seq:
+            log.warning("queue/state seq went back from %d to %d: the hub was reset", self.seq, seq)
+            self._announced.clear()
+        site = payload.get("site") or {}
+        previous = {c.id: c for c in self._counters.values()}
+        counters: dict[str, _Counter] = {}
+        for raw in _dicts(payload.get("counters")):
+            counter_id = str(raw.get("id", ""))
+            if not counter_id:
+                continue
+            number, ticket_id = _ticket_number(raw.get("serving"))
+            counter = _Counter(
+                id=counter_id,
+                name=str(raw.get("name") or counter_id),
+                open=bool(raw.get("open", True)),
+                number=number,
+                ticket_id=ticket_id,
+            )
+            before = previous.get(counter_id)
+            if before is not None:
+                counter.highlight_until = before.highlight_until
+                # A call we did not see as an event (e.g. while we were away) is still news.
+                if self._has_state and ticket_id and ticket_id != before.ticket_id:
+                    counter.highlight_until = now + self.highlight_s
+            counters[counter_id] = counter
+        self._counters = counters
+        self._services = {}
+        for raw in _dicts(payload.get("services")):
+            service_id = str(raw.get("id", ""))
+            if service_id:
+                self._services[service_id] = _Service(
+                    id=service_id,
+                    name=str(raw.get("name") or service_id),
+                    name_en=str(raw.get("name_en") or ""),
+                    waiting=max(0, _int_or_none(raw.get("waiting")) or 0),
+                    estimated_wait_s=_int_or_none(raw.get("estimated_wait_s")),
+                )
+        highlighted = {call.ticket_id for call in self._recent if call.highlighted}
+        self._recent = []
+        for raw in _dicts(payload.get("recent_calls")):
+            number, ticket_id = _ticket_number(raw.get("ticket"))
+            if number is None:
+                continue
+            counter_id = str(raw.get("counter_id") or "")
+            self._recent.append(
+                RecentCall(
+                    ticket_id=ticket_id or number,
+                    number=number,
+                    counter_id=counter_id,
+                    counter_name=str(raw.get("counter_name") or counter_id),
+                    at=_time_or_none(raw.get("ts")),
+                    highlighted=(ticket_id or number) in highlighted,
+                )
+            )
+            if len(self._recent) >= self.recent_limit:
+                break
+        self.site_name = str(site.get("name") or site.get("id") or self.site_name)
+        self.message = str(payload.get("message") or "")
+        self.seq = seq
+        self._has_state = True
+        self.version += 1
+        return True
+
+    def apply_event(self, payload: Mapping[str, Any], now: float) -> Call | None:
+        """Apply a `queue/events` message; returns the Call to announce for called/recalled (once
+        per event seq, so a redelivered event is not announced twice)."""
+        kind = str(payload.get("type", ""))
+        seq = _int_or_none(payload.get("seq"))
+        ticket = payload.get("ticket") if isinstance(payload.get("ticket"), Mapping) else {}
+        number, ticket_id = _ticket_number(ticket)
+        counter_id = str(payload.get("counter_id") or (ticket or {}).get("counter_id") or "")
+        counter = self._counters.get(counter_id)
+        counter_name = str(payload.get("counter_name") or (counter.name if counter else counter_id))
+        fresh = seq is None or self.seq is None or seq > self.seq  # not already in the state we show
+
+        if fresh:
+            at = _time_or_none(ticket.get("called_at")) or _time_or_none(payload.get("ts"))
+            self._apply_to_board(kind, number, ticket_id, counter, counter_id, counter_name, ticket, at, now)
+            if seq is not None:
+                self.seq = seq
+            self.version += 1
+        if kind not in CALL_EVENTS or number is None or not counter_id:
+            return None
+        if seq is not None:
+            if seq in self._announced:
+                return None
+            self._announced[seq] = None
+            while len(self._announced) > 1000:
+                del self._announced[next(iter(self._announced))]
+        if not fresh:
+            # The state already showed this call; still highlight it (the event is the news).
+            self._highlight(counter, ticket_id or number, now)
+            self.version += 1
+        return Call(
+            ticket_id=ticket_id or number,
+            number=number,
+            counter_id=counter_id,
+            counter_name=counter_name,
+            kind=kind.removeprefix("ticket."),
+            seq=seq,
+        )
+
+    def _apply_to_board(
+        self,
+        kind: str,
+        number: str | None,
+        ticket_id: str | None,
+        counter: _Counter | None,
+        counter_id: str,
+        counter_name: str,
+        ticket: Mapping[str, Any],
+        at: datetime | None,
+        now: float,
+    ) -> None:
+        service = self._services.get(str(ticket.get("service_id") or ""))
+        if kind == "ticket.issued" and service is not None:
+            service.waiting += 1
+        elif kind in CALL_EVENTS and number is not None:
+            if kind == "ticket.called" and service is not None:
+                service.waiting = max(0, service.waiting - 1)
+            key = ticket_id or number
+            for other in self._counters.values():
+                if other.ticket_id == key and other is not counter:
+                    other.number = other.ticket_id = None
+            if counter is not None:
+                counter.number, counter.ticket_id = number, key
+            call = RecentCall(key, number, counter_id, counter_name, at)
+            self._recent = [call, *(c for c in self._recent if c.ticket_id != key)][: self.recent_limit]
+            self._highlight(counter, key, now)
+        elif kind in LEAVE_EVENTS:
+            key = ticket_id or number
+            for other in self._counters.values():
+                if key is not None and other.ticket_id == key:
+                    other.number = other.ticket_id = None
+            if kind == "ticket.transferred" and service is not None:
+                service.waiting += 1
+
+    def _highlight(self, counter: _Counter | None, key: str, now: float) -> None:
+        if counter is not None:
+            counter.highlight_until = now + self.highlight_s
+        self._recent = [replace(c, highlighted=c.ticket_id == key) for c in self._recent]
+        self._latest_until = now + self.highlight_s
+
+    # ------------------------------------------------------------------ output
+    def snapshot(self, now: float) -> BoardSnapshot:
+        tiles = tuple(
+            CounterTile(
+                id=c.id,
+                name=c.name,
+                number=c.number,
+                ticket_id=c.ticket_id,
+                open=c.open,
+                highlighted=now < c.highlight_until,
+            )
+            for c in self._counters.values()
+        )
+        pages = max(1, math.ceil(len(tiles) / self.page_size))
+        page = self._page(tiles, pages, now)
+        recent_live = now < self._latest_until
+        recent = tuple(c if recent_live else replace(c, highlighted=False) for c in self._recent)
+        latest = recent[0] if recent and recent[0].highlighted else None
+        return BoardSnapshot(
+            version=self.version,
+            site_name=self.site_name,
+            message=self.message or self.default_message,
+            connected=self.connected,
+            has_state=self._has_state,
+            counters=tiles,
+            page=page,
+            pages=pages,
+            page_counters=tiles[page * self.page_size : (page + 1) * self.page_size],
+            recent=recent,
+            services=tuple(
+                ServiceLine(s.id, s.name, s.name_en, s.waiting, s.estimated_wait_s)
+                for s in self._services.values()
+            ),
+            latest=latest,
+        )
+
+    def _page(self, tiles: tuple[CounterTile, ...], pages: int, now: float) -> int:
+        if pages == 1:
+            return 0
+        # While a call is highlighted, show the page of its counter; otherwise turn pages in turn.
+        newest = max(
+            (c for c in self._counters.values() if now < c.highlight_until),
+            key=lambda c: c.highlight_until,
+            default=None,
+        )
+        if newest is not None:
+            index = next(i for i, tile in enumerate(tiles) if tile.id == newest.id)
+            return index // self.page_size
+        return int(now // self.page_s) % pages
+
+
+class BoardStore:
+    """A BoardModel behind a lock, for one writer thread (MQTT) and one reader (the screen)."""
+
+    def __init__(self, model: BoardModel) -> None:
+        self.model = model
+        self._lock = threading.Lock()
+        self._listeners: list[Any] = []
+
+    def on_change(self, callback: Any) -> None:
+        self._listeners.append(callback)
+
+    def apply_state(self, payload: Mapping[str, Any], now: float) -> bool:
+        with self._lock:
+            changed = self.model.apply_state(payload, now)
+        if changed:
+            self._notify()
+        return changed
+
+    def apply_event(self, payload: Mapping[str, Any], now: float) -> Call | None:
+        with self._lock:
+            call = self.model.apply_event(payload, now)
+        self._notify()
+        return call
+
+    def set_connected(self, connected: bool) -> None:
+        with self._lock:
+            self.model.set_connected(connected)
+        self._notify()
+
+    def snapshot(self, now: float) -> BoardSnapshot:
+        with self._lock:
+            return self.model.snapshot(now)
+
+    def _notify(self) -> None:
+        for callback in self._listeners:
+            try:
+                callback()
+            except Exception as error:  # a view that cannot refresh must not break the MQTT thread
+                log.error("board listener %r failed: %s", callback, error)
+
+
+# ---------------------------------------------------------------------- formatting helpers
+
+
+def counter_title(name: str) -> str:
+    """ "5" → "Quầy 5"; a name that already says Quầy/Counter is kept."""
+    name = name.strip()
+    if name.lower().startswith(("quầy", "quay", "counter", "phòng", "bàn")):
+        return name
+    return f"Quầy {name}"
+
+
+def format_wait(seconds: int | None, language: str = "vi") -> str:
+    """Estimated wait for people: "< 1 phút", "≈ 12 phút", "≈ 1 giờ 05 phút"."""
+    if seconds is None or seconds < 0:
+        return "—"
+    minutes = round(seconds / 60)
+    unit_min, unit_h = ("phút", "giờ") if language == "vi" else ("min", "h")
+    if minutes < 1:
+        return f"< 1 {unit_min}"
+    if minutes < 60:
+        return f"≈ {minutes} {unit_min}"
+    return f"≈ {minutes // 60} {unit_h} {minutes % 60:02d} {unit_min}"
+
+
+def format_clock(moment: datetime) -> tuple[str, str]:
+    """("08:42", "Thứ Hai, 24/11/2025")."""
+    return f"{moment:%H:%M}", f"{WEEKDAYS_VI[moment.weekday()]}, {moment:%d/%m/%Y}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The counter grid of one orientation: page size and the grid (columns, rows) for n tiles.
+
+    Sizes keep a serving number readable from 8 m: at 20 tiles a landscape tile is ~248×225 px and
+    its number ~90 px high (≈ 5.5 cm on a 55" screen).
+    """
+
+    orientation: str
+    grids: tuple[tuple[int, int], ...]  # ascending capacity; the last one is the page size
+
+    @property
+    def page_size(self) -> int:
+        columns, rows = self.grids[-1]
+        return columns * rows
+
+    def grid(self, tiles: int) -> tuple[int, int]:
+        """(columns, rows) of the smallest grid that holds `tiles` tiles."""
+        return next(((c, r) for c, r in self.grids if c * r >= tiles), self.grids[-1])
+
+
+LANDSCAPE = Layout("landscape", ((1, 1), (2, 1), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4), (5, 4)))
+PORTRAIT = Layout("portrait", ((1, 1), (1, 2), (2, 2), (2, 3), (3, 3), (3, 4), (4, 4), (4, 5)))
+
+
+def layout_for(orientation: str) -> Layout:
+    return PORTRAIT if orientation == "portrait" else LANDSCAPE
+
+
+# ---------------------------------------------------------------------- payload helpers
+
+
+def _dicts(value: object) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _ticket_number(ticket: object) -> tuple[str | None, str | None]:
+    """(printed number, ticket id) of a ticket object, or of a bare number."""
+    if isinstance(ticket, Mapping):
+        number = ticket.get("number")
+        ticket_id = ticket.get("id")
+        return (str(number) if number not in (None, "") else None, str(ticket_id) if ticket_id else None)
+    if isinstance(ticket, str | int) and not isinstance(ticket, bool) and str(ticket):
+        return str(ticket), None
+    return None, None
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return None
+
+
+def _time_or_none(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
