@@ -78,7 +78,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Bạn không được phân công ở quầy {counter}.",
         "You are not assigned to counter {counter}.",
     ),
-    # barcode_reader + appliance/dossier_code.py: dossier codes and scans
+    # barcode_reader + appliance/dossier_code.py: dossier codes typed or scanned
     "dossier_code_empty": ("Chưa nhập mã hồ sơ.", "No dossier code was given."),
     "dossier_code_too_long": (
         "Mã hồ sơ quá dài (tối đa {limit} ký tự).",
@@ -99,10 +99,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dossier_code_no_code_in_url": (
         "Đường dẫn “{value}” không chứa mã hồ sơ.",
         "The link “{value}” carries no dossier code.",
-    ),
-    "scan_rejected": (
-        "Không đọc được mã vừa quét, xin quét lại.",
-        "The scanned code could not be read; scan again.",
     ),
     # ticket_printer: printed labels (tickets, receipts, test page) and print-job results
     "print_ticket_title": ("SỐ THỨ TỰ", "YOUR NUMBER"),
@@ -179,6 +175,43 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # appliance.mqtt / appliance.rpc (mqtt-runtime)
     "not_an_object": ("Yêu cầu phải là một đối tượng JSON.", "The request must be a JSON object."),
     "overloaded": ("Hệ thống đang bận, xin thử lại sau giây lát.", "The system is busy; try again shortly."),
+    # hub.central: dossier lookups and the procedure catalogue (central dossier system)
+    "central_code_invalid": ("Mã hồ sơ không hợp lệ. {reason}", "Invalid dossier code. {reason}"),
+    "central_dossier_not_found": (
+        "Không tìm thấy hồ sơ {code}. Xin kiểm tra lại mã trên giấy tiếp nhận hồ sơ.",
+        "Dossier {code} was not found. Please check the code on your receipt.",
+    ),
+    "central_rate_limited": (
+        "Bạn tra cứu quá nhiều lần. Xin thử lại sau {seconds} giây.",
+        "Too many lookups. Please try again in {seconds} seconds.",
+    ),
+    "central_unavailable": (
+        "Chưa kết nối được hệ thống quản lý hồ sơ. Xin thử lại sau ít phút.",
+        "The dossier system cannot be reached. Please try again in a few minutes.",
+    ),
+    "central_not_configured": (
+        "Điểm này chưa kết nối hệ thống quản lý hồ sơ, chưa tra cứu được hồ sơ.",
+        "This site is not connected to the dossier system; dossiers cannot be looked up here.",
+    ),
+    # queue_display: the hall display
+    "display_recent": ("VỪA GỌI", "NOW CALLING"),
+    "display_waiting": ("ĐANG CHỜ", "WAITING"),
+    "display_offline": ("● Mất kết nối", "● Disconnected"),
+    "display_closed": ("Tạm nghỉ", "Closed"),
+    "display_connecting": ("Đang kết nối hệ thống xếp hàng…", "Connecting to the queue system…"),
+    "display_page": ("Trang {page}/{pages}", "Page {page}/{pages}"),
+    # led_board: counter and hall LED boards, counter keypads, rating buttons
+    "led_counter": ("QUẦY {counter}", "COUNTER {counter}"),
+    "led_hall_header": ("SỐ → QUẦY", "NO. → COUNTER"),
+    "led_hall_row": ("{number} → {counter}", "{number} → {counter}"),
+    "led_offline": ("MẤT KẾT NỐI", "OFFLINE"),
+    "led_busy": ("Đang xử lý lệnh trước, xin chờ.", "Still handling the previous key; please wait."),
+    "led_no_transfer_service": (
+        "Chưa cấu hình dịch vụ để chuyển.",
+        "No service to transfer to is configured.",
+    ),
+    "led_rating_thanks": ("Cảm ơn quý khách!", "Thank you!"),
+    "led_rating_not_armed": ("Chưa có lượt phục vụ để đánh giá.", "There is no service to rate yet."),
 }
 
 # Ticket statuses as people read them.

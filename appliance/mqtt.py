@@ -19,6 +19,7 @@ import json
 import logging
 import socket
 import threading
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,12 +85,14 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
-def decode_json(payload: bytes, *, max_size: int = DEFAULT_MAX_PAYLOAD) -> dict[str, Any]:
+def decode_json(payload: bytes | str, max_size: int = DEFAULT_MAX_PAYLOAD) -> dict[str, Any]:
     """Parse an untrusted UTF-8 JSON object, or raise PayloadError.
 
     The size is checked before parsing so a hostile payload costs nothing; invalid UTF-8, NaN and
     absurd nesting count as bad JSON rather than escaping as other exceptions.
     """
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
     if len(payload) > max_size:
         raise PayloadError("payload_too_large", f"{len(payload)} bytes, at most {max_size}", limit=max_size)
     try:
@@ -166,6 +169,16 @@ class _Subscription:
     handlers: list[Handler] = field(default_factory=list)
 
 
+def subscription_identifier(topic_filter: str) -> int:
+    """A v5 Subscription Identifier (1 … 2**28-1) derived from the filter itself.
+
+    Stable across processes and versions: a persistent session's queued messages carry the
+    identifier of the subscription made by the *previous* process, so it must not depend on the
+    order in which this one happens to subscribe.
+    """
+    return (zlib.crc32(topic_filter.encode("utf-8")) % 0x0FFFFFFF) + 1
+
+
 def _describe(callback: Callable[..., object]) -> str:
     return getattr(callback, "__qualname__", None) or repr(callback)
 
@@ -175,7 +188,10 @@ class _PahoLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     every clean stop); what matters (lost connection, refusals) this module logs itself."""
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        self.logger.debug(msg, *args, **kwargs)
+        if level >= logging.ERROR and str(msg).startswith("Caught exception"):
+            self.logger.error(msg, *args, **kwargs)  # a callback of ours escaped its guard: a bug
+        else:
+            self.logger.debug(msg, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------- link
@@ -212,7 +228,6 @@ class Link:
         self.session_expiry = session_expiry
         self._lock = threading.RLock()
         self._subscriptions: dict[str, _Subscription] = {}
-        self._next_ident = 1
         self._listeners: list[ConnectionListener] = []
         self._connected = threading.Event()
         self._last_health: dict[str, Any] | None = None
@@ -292,8 +307,7 @@ class Link:
         with self._lock:
             entry = self._subscriptions.get(topic_filter)
             if entry is None:
-                entry = _Subscription(ident=self._next_ident, qos=qos)
-                self._next_ident += 1
+                entry = _Subscription(ident=subscription_identifier(topic_filter), qos=qos)
                 self._subscriptions[topic_filter] = entry
             entry.qos = max(entry.qos, qos)
             entry.handlers.append(handler)
@@ -368,6 +382,7 @@ class Link:
         log.info("MQTT %s: connecting to %s:%d", self.client_id, self.settings.host, self.settings.port)
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Block until `connected` (True) or `timeout` seconds pass (False)."""
         return self._connected.wait(timeout)
 
     def stop(self) -> None:
@@ -468,6 +483,8 @@ class Link:
     def _become_ready(self) -> None:
         """Every subscription is active: only now announce ourselves, so whoever reacts to our birth
         (e.g. the hub sending a command) cannot race a subscription that is not in place yet."""
+        if self._stopped:  # a reconnect raced stop(): a birth now would outlive us as retained state
+            return
         try:
             self.publish(
                 self.topics.device_state(self.device_id), self._state_payload(True), qos=1, retain=True
@@ -530,20 +547,27 @@ class Link:
 
         Mosquitto sends one copy per matching subscription, each tagged with its Subscription
         Identifier: routing by identifier calls every handler exactly once even when filters overlap.
-        Without identifiers (never seen with Mosquitto) fall back to matching the topic.
+        A copy whose identifier is not ours any more (a filter dropped from a persistent session) is
+        ignored. Without identifiers (a broker that sends none) fall back to matching the topic.
         """
         idents = getattr(message.properties, "SubscriptionIdentifier", None) or []
         with self._lock:
-            entries = list(self._subscriptions.items())
-        chosen = [handler for _, entry in entries if entry.ident in idents for handler in entry.handlers]
-        if chosen:
-            return chosen
-        return [
-            handler
-            for topic_filter, entry in entries
+            entries = [
+                (topic_filter, entry.ident, list(entry.handlers))
+                for topic_filter, entry in self._subscriptions.items()
+            ]
+        matching = [
+            (ident, handlers)
+            for topic_filter, ident, handlers in entries
             if topic_matches_sub(topic_filter, message.topic)
-            for handler in entry.handlers
         ]
+        if idents:
+            matching = [(ident, handlers) for ident, handlers in matching if ident in idents]
+            if not matching:
+                log.debug(
+                    "MQTT %s: %s arrived for a subscription we no longer hold", self.client_id, message.topic
+                )
+        return [handler for _, handlers in matching for handler in handlers]
 
     def _send_subscribe(self, topic_filter: str, entry: _Subscription, retain_handling: int) -> int | None:
         """Send one SUBSCRIBE; its message id, or None if the connection is gone (on_connect retries)."""

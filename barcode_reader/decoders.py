@@ -71,10 +71,7 @@ class ZxingDecoder(BarcodeDecoder):
         import zxingcpp
 
         self._zxing = zxingcpp
-        flags = zxingcpp.BarcodeFormat.NONE
-        for name in self.formats:
-            flags |= getattr(zxingcpp.BarcodeFormat, SYMBOLOGIES[name][0])
-        self._flags = flags
+        self._flags = [getattr(zxingcpp.BarcodeFormat, SYMBOLOGIES[name][0]) for name in self.formats]
         # Printed receipts are dark on light: skipping the inverted pass halves the work on empty frames.
         self._try_invert = try_invert
         self._names = {SYMBOLOGIES[name][0]: name for name in self.formats}

@@ -80,6 +80,7 @@ class LineSource(ScanSource):
         self._keepalive: int | None = None
         self._buffer = b""
         self._pending: list[str] = []
+        self._stdin_ended = False  # standard input does not come back after end-of-file
 
     @property
     def device(self) -> str:
@@ -88,6 +89,8 @@ class LineSource(ScanSource):
     def open(self) -> None:
         self.close()
         if self.path == "-":
+            if self._stdin_ended:
+                raise DeviceUnavailable(self.device, "end of input")
             self._fd = sys.stdin.fileno()
             return
         fifo = Path(self.path)
@@ -114,6 +117,11 @@ class LineSource(ScanSource):
             except OSError as error:
                 raise DeviceLost(self.device, error.strerror or str(error)) from None
             if chunk == b"":
+                if self._buffer.strip():  # a last line without newline is still a scan
+                    self._pending.append(self._buffer.decode("utf-8", errors="replace"))
+                    self._buffer = b""
+                    return RawScan(self._pending.pop(0))
+                self._stdin_ended = self.path == "-"
                 raise DeviceLost(self.device, "end of input")
             if chunk:
                 self._buffer += chunk

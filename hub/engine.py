@@ -346,9 +346,15 @@ class QueueEngine:
         counters = max(1, self.open_counters_for(service_id))
         return round(people * self.average_service_s(service_id) / counters)
 
-    def describe(self, ticket: Ticket) -> dict[str, Any]:
-        """The ticket as the wire shows it, with the live figures a citizen cares about."""
+    def describe(self, ticket: Ticket, *, with_token: bool = False) -> dict[str, Any]:
+        """The ticket as the wire shows it, with the live figures a citizen cares about.
+
+        The token opens the citizen's public page: only the issuer's reply carries it, never the
+        events or the snapshot that every device on the broker reads.
+        """
         data = ticket.to_dict()
+        if not with_token:
+            del data["token"]
         service = self.services.get(ticket.service_id)
         data["service_name"] = service.name if service else ticket.service_id
         data["service_name_en"] = service.name_en if service else ""

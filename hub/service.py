@@ -548,7 +548,8 @@ class QueueService:
             return {}
         outcome = change.result
         if isinstance(outcome, Ticket):
-            data: dict[str, Any] = {"ticket": self.engine.describe(outcome)}
+            issuer = command.method == "ticket.issue"
+            data: dict[str, Any] = {"ticket": self.engine.describe(outcome, with_token=issuer)}
             if command.method.startswith("counter."):
                 data["counter_id"] = command.params.counter_id  # type: ignore[attr-defined]
             if command.method == "rating.submit":

@@ -9,7 +9,7 @@ import itertools
 import re
 from datetime import datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -166,6 +166,8 @@ class HubConfig(DeviceConfig):
     counters: list[CounterConfig] = Field(min_length=1)
     officers: list[OfficerSpec] = []
     kiosks: list[KioskSpec] = []
+    # The central one-door dossier system (hub/central); absent: lookups answer "not available".
+    central: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> HubConfig:

@@ -156,20 +156,21 @@ class WavFileSink:
 class AplaySink:
     """Plays on an ALSA device with `aplay` (Debian package alsa-utils), one process per sound.
 
-    `command` can name another player that reads a WAV on standard input (e.g. `paplay`).
+    `command` replaces the whole player command line; it must read a WAV file on standard input
+    (e.g. `["paplay"]`, or `["sox", "-q", "-t", "wav", "-", "out.wav"]` to record what would play).
     """
 
     def __init__(
         self,
         device: str | None = None,
         *,
-        command: Sequence[str] = ("aplay", "-q"),
+        command: Sequence[str] | None = None,
         timeout_margin_s: float = 5.0,
     ) -> None:
         self.device = device
+        if command is None:
+            command = ["aplay", "-q", *(["-D", device] if device else []), "-"]
         self.command = list(command)
-        if device:
-            self.command += ["-D", device]
         self.timeout_margin_s = timeout_margin_s
         self._process: subprocess.Popen[bytes] | None = None
         self._closed = False
@@ -180,10 +181,12 @@ class AplaySink:
         where = f"{self.command[0]} (device {self.device or 'default'})"
         try:
             self._process = subprocess.Popen(
-                [*self.command, "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
         except FileNotFoundError:
-            raise AudioError(f"{self.command[0]} not found: install alsa-utils") from None
+            raise AudioError(
+                f"{self.command[0]} not found (aplay is in the Debian package alsa-utils)"
+            ) from None
         try:
             _, stderr = self._process.communicate(
                 audio.to_wav_bytes(), timeout=audio.duration_s + self.timeout_margin_s

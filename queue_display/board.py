@@ -402,16 +402,17 @@ def counter_title(name: str) -> str:
 
 
 def format_wait(seconds: int | None, language: str = "vi") -> str:
-    """Estimated wait for people: "< 1 phút", "≈ 12 phút", "≈ 1 giờ 05 phút"."""
+    """Estimated wait for people: "< 1 phút", "≈ 12 phút", "≈ 65 phút", "> 3 giờ" (short enough
+    for a narrow column; minutes are what people compare)."""
     if seconds is None or seconds < 0:
         return "—"
     minutes = round(seconds / 60)
     unit_min, unit_h = ("phút", "giờ") if language == "vi" else ("min", "h")
     if minutes < 1:
         return f"< 1 {unit_min}"
-    if minutes < 60:
+    if minutes <= 180:
         return f"≈ {minutes} {unit_min}"
-    return f"≈ {minutes // 60} {unit_h} {minutes % 60:02d} {unit_min}"
+    return f"> 3 {unit_h}"
 
 
 def format_clock(moment: datetime) -> tuple[str, str]:

@@ -93,7 +93,7 @@ class ScreenSection(Strict):
     message: str = "Kính chào quý khách. Vui lòng giữ phiếu và chờ gọi số."
     highlight_s: float = Field(8.0, gt=0, le=120)
     page_s: float = Field(10.0, ge=2, le=300)
-    recent_calls: int = Field(6, ge=1, le=12)
+    recent_calls: int = Field(5, ge=1, le=12)
     font: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     font_bold: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 

@@ -55,18 +55,18 @@ class Inbox:
 def test_birth_is_retained_and_stop_leaves_offline(
     broker: PrivateBroker, mqtt_settings: MqttSettings
 ) -> None:
+    state = TOPICS.device_state("dev-1")
     link = make_link(mqtt_settings, version="9.9.9")
-    with link:
-        assert link.wait_connected(5)
-        with Observer(broker.port, TOPICS.device_state("dev-1")) as late:
-            birth = late.wait_for(state_is(True))
-        assert birth.retain
-        body = birth.json()
+    with Observer(broker.port, state) as early, link:
+        body = early.wait_for(state_is(True)).json()
         assert body["v"] == 1 and body["role"] == "printer" and body["version"] == "9.9.9"
         assert body["ts"].endswith("+07:00")
+        assert link.wait_connected(5)
+        with Observer(broker.port, state) as late:  # the broker has it now: it must be retained
+            assert late.wait_for(state_is(True)).retain
     assert not link.connected
     link.stop()  # idempotent
-    with Observer(broker.port, TOPICS.device_state("dev-1")) as later:
+    with Observer(broker.port, state) as later:  # stop() waited for the broker's PUBACK
         assert later.wait_for(state_is(False)).retain
 
 
@@ -134,8 +134,10 @@ def test_persistent_session_receives_qos1_published_while_offline(
 ) -> None:
     jobs = TOPICS.print_jobs("printer-1")
 
-    def printer(inbox: Inbox) -> Link:
+    def printer(inbox: Inbox, *, commands_first: bool = False) -> Link:
         link = make_link(mqtt_settings, "printer-1", clean_start=False, session_expiry=300)
+        if commands_first:  # a newer version subscribing in another order must still route the queue
+            link.subscribe(TOPICS.device_commands("printer-1"), Inbox())
         link.subscribe(jobs, inbox)
         return link
 
@@ -146,7 +148,7 @@ def test_persistent_session_receives_qos1_published_while_offline(
         for number in range(3):
             hub.publish(jobs, f'{{"v":1,"job_id":"j{number}"}}')
     second = Inbox()
-    with printer(second):
+    with printer(second, commands_first=True):
         received = second.wait(3)
     assert [message.json()["job_id"] for message in received] == ["j0", "j1", "j2"]
     assert first.messages == []

@@ -28,8 +28,16 @@ class JobError(PrintingError, ValueError):
 
     code = "print_bad_job"
 
-    def __init__(self, code: str | None = None, *, job_id: str | None = None, **values: object) -> None:
+    def __init__(
+        self,
+        code: str | None = None,
+        *,
+        job_id: str | None = None,
+        job_kind: str | None = None,
+        **values: object,
+    ) -> None:
         self.job_id = job_id
+        self.job_kind = job_kind
         super().__init__(code, **values)
 
 

@@ -175,4 +175,4 @@ def parse_job(payload: bytes | str | dict[str, Any]) -> Job:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise JobError("print_bad_job", job_id=job_id, detail=describe(error)) from None
+        raise JobError("print_bad_job", job_id=job_id, job_kind=kind, detail=describe(error)) from None

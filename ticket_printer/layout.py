@@ -462,6 +462,7 @@ def render_ticket(
             sheet.text(group, paper.body, bold=True, align="center", max_lines=2, what="priority_group")
     sheet.gap(paper.line_gap)
     sheet.rule(dashed=True)
+    sheet.gap(paper.line_gap)
     lines = [("issued_at", message("print_issued_at", language, time=format_short_time(ticket.issued_at)))]
     if ticket.ahead is not None:
         lines.append(("ahead", message("print_ahead", language, count=ticket.ahead) if ticket.ahead

@@ -248,7 +248,11 @@ class EscposPrinter(Printer):
             try:
                 escpos = self._device()
                 escpos.hw("INIT")
-                escpos.image(image, impl="bitImageRaster", fragment_height=self._fragment_height)
+                # Bands cut here: python-escpos would convert the whole picture once more just to split it.
+                band = self._fragment_height
+                for top in range(0, image.height, band):
+                    part = image.crop((0, top, image.width, min(top + band, image.height)))
+                    escpos.image(part, impl="bitImageRaster", fragment_height=band)
                 if self._cut == "none":
                     escpos.print_and_feed(6)
                 else:
@@ -296,6 +300,12 @@ class SimulatedPrinter(EscposPrinter):
     @property
     def output(self) -> bytes:
         return self._dummy.output if self._dummy else b""
+
+    def clear(self) -> None:
+        """Forget the bytes and pictures printed so far."""
+        if self._dummy is not None:
+            self._dummy.clear()
+        self.printed.clear()
 
     def status(self) -> PrinterStatus:
         if self.online is None:

@@ -12,8 +12,8 @@ from appliance.errors import MotcuaError
 
 from .app import error_response, language
 from .errors import describe, json_error
-from .security import require_user, web
 from .public import public_snapshot, public_view
+from .security import require_user, web
 from .texts import text
 
 log = logging.getLogger("motcua.hub.web")

@@ -25,7 +25,15 @@ from .auth import MIN_PASSWORD_LENGTH, LoginLimiter, UserStore
 from .errors import json_error, status_for
 from .metrics import WebMetrics
 from .security import AuthRefused, WebContext, csrf_token, current_user, web
-from .texts import Language, normalise_language, status_label, text
+from .texts import (
+    Language,
+    counter_short_name,
+    counter_title,
+    normalise_language,
+    role_label,
+    status_label,
+    text,
+)
 
 if TYPE_CHECKING:
     from hub.service import QueueService
@@ -162,6 +170,9 @@ def _install_hooks(app: Flask) -> None:
             "status_label": lambda status: status_label(status, lang),
             "minutes": lambda seconds: _minutes(seconds, lang),
             "clock": _clock,
+            "counter_short_name": counter_short_name,
+            "counter_title": lambda name: counter_title(name, lang),
+            "role_label": lambda role: role_label(role, lang),
             "min_password_length": MIN_PASSWORD_LENGTH,
         }
 
@@ -170,7 +181,7 @@ def _minutes(seconds: float | None, lang: Language) -> str:
     if seconds is None:
         return text("none", lang)
     if seconds < 60:
-        return text("under_a_minute", lang) if seconds > 0 else "0"
+        return text("under_a_minute", lang) if seconds > 0 else text("minutes_short", lang, minutes=0)
     return text("minutes_short", lang, minutes=round(seconds / 60))
 
 

@@ -16,6 +16,8 @@ from .api import COUNTER_ACTIONS, BadInput, run_counter_action
 from .app import error_response, language
 from .auth import MIN_PASSWORD_LENGTH, AuthError
 from .errors import describe
+from .public import public_snapshot as hide_tokens
+from .public import public_view
 from .security import (
     admin_required,
     client_address,
@@ -28,8 +30,6 @@ from .security import (
     safe_next,
     web,
 )
-from .public import public_snapshot as hide_tokens
-from .public import public_view
 from .streams import counter_stream, ticket_stream
 from .texts import client_catalogue, text
 
@@ -85,7 +85,7 @@ def login() -> Response | str | tuple[str, int]:
         context.limiter.record_failure(address)
         log.info("failed login for %r from %s", username, address)
         return render_template("login.html", next=next_page, username=username,
-                               error=text("login_failed", lang)), 401
+                               error=message("login_failed", lang)), 401
     login_user(user)
     log.info("officer %r logged in from %s", user.username, address)
     if next_page:

@@ -157,10 +157,12 @@ def current_user() -> User | None:
         address = client_address()
         wait = context.limiter.blocked(address)
         if wait:
+            g.user = None
             raise AuthRefused("too_many_logins", retry_after=wait, minutes=max(1, round(wait / 60)))
         user = _basic_user(context, auth.username or "", auth.password or "")
         if user is None:
             context.limiter.record_failure(address)
+            g.user = None  # an error page asking again must not count a second failure
             raise AuthRefused("login_failed")
     else:
         g.auth_method = "session"

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0
 RETRY_MS = 3000
-FINAL_STATUSES = frozenset({"completed", "cancelled"})
+
 
 
 def sse(data: object, *, event: str | None = None, event_id: int | None = None) -> str:

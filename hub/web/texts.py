@@ -56,6 +56,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "counters": ("Quầy", "Counters"),
     "counter": ("Quầy", "Counter"),
+    "counter_title": ("Quầy {name}", "Counter {name}"),
     "services": ("Lĩnh vực", "Services"),
     "service": ("Lĩnh vực", "Service"),
     "open_console": ("Mở màn hình quầy", "Open the counter console"),
@@ -106,7 +107,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ticket_title": ("Phiếu số {number}", "Ticket {number}"),
     "your_number": ("Số thứ tự của bạn", "Your number"),
     "people_ahead": ("Số người phía trước", "People ahead"),
-    "your_turn": ("Đã đến lượt — mời đến {counter}", "It is your turn — please go to {counter}"),
+    "your_turn": ("Đã đến lượt — mời đến quầy {counter}", "It is your turn — please go to counter {counter}"),
     "status": ("Trạng thái", "Status"),
     "ticket_ongoing": ("Trang này tự cập nhật.", "This page updates itself."),
     "ticket_not_found": ("Không tìm thấy phiếu này", "This ticket was not found"),
@@ -117,6 +118,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # Admin
     "officers": ("Cán bộ", "Officers"),
     "name": ("Họ tên", "Name"),
+    "title_name": ("Tên", "Name"),
     "role": ("Vai trò", "Role"),
     "role_admin": ("Quản trị", "Administrator"),
     "role_officer": ("Cán bộ", "Officer"),
@@ -133,6 +135,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # Devices
     "device_id": ("Mã thiết bị", "Device ID"),
     "online": ("Kết nối", "Online"),
+    "version": ("Phiên bản", "Version"),
     "yes_online": ("Trực tuyến", "Online"),
     "no_offline": ("Mất kết nối", "Offline"),
     "last_seen": ("Lần cuối thấy", "Last seen"),
@@ -172,6 +175,23 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "hub": ("Máy chủ hub", "Hub"),
+    "kiosk": ("Ki-ốt lấy số", "Kiosk"),
+    "printer": ("Máy in phiếu", "Ticket printer"),
+    "scanner": ("Đầu đọc mã", "Barcode reader"),
+    "led": ("Bảng LED", "LED board"),
+    "display": ("Màn hình sảnh", "Hall display"),
+}
+
+
+def role_label(role: str | None, language: Language = "vi") -> str:
+    if not role:
+        return "—"
+    vi, en = ROLE_LABELS.get(role, (role, role))
+    return vi if language == "vi" else en
+
+
 def normalise_language(value: str | None) -> Language | None:
     if value is None:
         return None
@@ -188,6 +208,24 @@ def text(key: str, language: Language = "vi", **values: object) -> str:
     except (KeyError, IndexError):
         filled = template
     return unicodedata.normalize("NFC", filled)
+
+
+def counter_short_name(name: str | None) -> str:
+    """'3' of 'Quầy 3' (the sentence around it already says quầy/counter)."""
+    if not name:
+        return ""
+    for word in ("quầy ", "counter "):
+        if name.lower().startswith(word):
+            return name[len(word):].strip()
+    return name
+
+
+def counter_title(name: str | None, language: Language = "vi") -> str:
+    """'Quầy 3' for a counter named '3'; a name that already says so stays as it is."""
+    short = counter_short_name(name)
+    if short != (name or ""):
+        return name or ""
+    return text("counter_title", language, name=short)
 
 
 def status_label(status: str | None, language: Language = "vi") -> str:

@@ -8,6 +8,7 @@ python-escpos, so the code under test does not check itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -29,6 +30,8 @@ class PrinterState:
     paper: str = "ok"
     online: bool = True
     silent: bool = False
+    # Pages left on the roll: after that many cuts the paper runs out (None: endless roll).
+    pages_left: int | None = None
 
     def reply(self, request: int) -> bytes | None:
         if self.silent:
@@ -134,6 +137,10 @@ class EscposReader:
             y += band.height
         self.pages.append(Page(page, self.state.paper))
         self.bands = []
+        if self.state.pages_left is not None:
+            self.state.pages_left -= 1
+            if self.state.pages_left <= 0:
+                self.state.paper = "out"
 
 
 class FakePrinter:
@@ -248,10 +255,8 @@ class FakeNetworkPrinter(FakePrinter):
     def drop_connections(self) -> None:
         """Close every open connection, as a printer that was power-cycled."""
         for connection in self._connections:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the other side
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def close(self) -> None:
         self._stop.set()

@@ -19,13 +19,20 @@
 
   function minutes(seconds) {
     if (seconds === null || seconds === undefined) return texts.none;
-    if (seconds <= 0) return "0";
+    if (seconds <= 0) return fill(texts.minutes_short, { minutes: 0 });
     if (seconds < 60) return texts.under_a_minute;
     return fill(texts.minutes_short, { minutes: Math.round(seconds / 60) });
   }
 
   function clock(iso) {
     return iso && iso.length >= 16 ? iso.slice(11, 16) : "—";
+  }
+
+  // Service names in the page's language (the view carries both).
+  function serviceName(view, id, fallback) {
+    const service = view.all_services.find((item) => item.id === id);
+    if (!service) return fallback || id;
+    return config.lang === "en" && service.name_en ? service.name_en : service.name;
   }
 
   function element(tag, className, text) {
@@ -86,7 +93,7 @@
 
     let detail;
     if (serving) {
-      const parts = [serving.service_name, config.statuses[serving.status] || serving.status,
+      const parts = [serviceName(view, serving.service_id, serving.service_name), config.statuses[serving.status] || serving.status,
         clock(serving.called_at)];
       if (serving.priority) parts.push(texts.priority);
       detail = parts.join(" · ");
@@ -104,7 +111,7 @@
     const waiting = document.getElementById("waiting");
     waiting.replaceChildren(...view.waiting.map((row) => {
       const tr = element("tr");
-      tr.append(element("td", "", row.name), element("td", "num", String(row.waiting)),
+      tr.append(element("td", "", serviceName(view, row.service_id, row.name)), element("td", "num", String(row.waiting)),
         element("td", "num", minutes(row.estimated_wait_s)));
       return tr;
     }));
@@ -117,7 +124,7 @@
       button.type = "submit";
       button.name = "reinstate";
       button.value = ticket.id;
-      li.append(element("span", "number", ticket.number), element("span", "meta", ticket.service_name), button);
+      li.append(element("span", "number", ticket.number), element("span", "meta", serviceName(view, ticket.service_id, ticket.service_name)), button);
       return li;
     }));
 
@@ -253,6 +260,12 @@
       live.hidden = false;
       live.classList.add("offline");
       live.textContent = texts.offline;
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused for good (a 401 after the session ended, a 503 when busy): check the session —
+        // refresh() goes to the login page on a 401 — and open a new stream a little later.
+        refresh();
+        window.setTimeout(connect, 5000);
+      }
     });
   }
 

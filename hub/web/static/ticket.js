@@ -12,9 +12,14 @@
 
   function minutes(seconds) {
     if (seconds === null || seconds === undefined) return texts.none;
-    if (seconds <= 0) return "0";
+    if (seconds <= 0) return fill(texts.minutes_short, { minutes: 0 });
     if (seconds < 60) return texts.under_a_minute;
     return fill(texts.minutes_short, { minutes: Math.round(seconds / 60) });
+  }
+
+  // "3" of "Quầy 3": the sentence around it already says "quầy".
+  function shortName(name) {
+    return (name || "").replace(/^(quầy|counter)\s+/i, "");
   }
 
   function render(ticket) {
@@ -26,7 +31,7 @@
     const called = ticket.status === "called" || ticket.status === "serving";
     const banner = document.getElementById("t-called");
     banner.hidden = !called;
-    if (called) banner.textContent = fill(texts.your_turn, { counter: ticket.counter_name || "" });
+    if (called) banner.textContent = fill(texts.your_turn, { counter: shortName(ticket.counter_name) });
     document.getElementById("t-facts").hidden = ticket.status !== "waiting";
     document.getElementById("t-ahead").textContent = String(ticket.ahead);
     document.getElementById("t-wait").textContent = minutes(ticket.estimated_wait_s);
@@ -69,5 +74,8 @@
   });
   source.addEventListener("error", () => {
     hint.textContent = texts.offline;
+    if (source.readyState === EventSource.CLOSED) {
+      window.setInterval(poll, 10000); // the stream was refused (server busy): poll instead
+    }
   });
 })();

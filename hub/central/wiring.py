@@ -1,0 +1,307 @@
+"""`attach_central(hub)`: the central dossier system joined to a running hub.
+
+Builds the adapter named in `[central]`, answers the RPC methods `dossier.lookup` and
+`procedure.search`, keeps the procedure catalogue in sync, and runs the outbox relay. The web calls
+`CentralRuntime.lookup/search/receipt_job`; `/metrics` and the admin page read `status()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance.errors import ConfigError
+from appliance.rpc import RpcError, RpcRequest
+from appliance.timeutil import iso
+from appliance.timeutil import now as local_now
+
+from .base import CentralSystem, NoCentral
+from .catalogue import ProcedureCatalogue
+from .config import CentralConfig, load_central_config
+from .errors import CentralError, NotSupported
+from .lookup import DossierLookup, LookupRefused
+from .model import Language
+from .opencps import OpenCpsAdapter
+from .outbox import OutboxWorker
+from .resilience import backoff_delay
+from .webhook import WebhookAdapter
+
+if TYPE_CHECKING:
+    from hub.daemon import Hub
+
+log = logging.getLogger("motcua.hub.central")
+
+MAX_CODE_CHARS = 2048  # a receipt QR may carry a whole URL
+MAX_QUERY_CHARS = 200
+CATALOGUE_RETRY_MAX_S = 300.0
+
+
+def build_adapter(config: CentralConfig, *, site: str, rating_scale: int = 3) -> CentralSystem:
+    if config.adapter == "opencps":
+        return OpenCpsAdapter(config, site=site, rating_scale=rating_scale)
+    if config.adapter == "webhook":
+        return WebhookAdapter(config, site=site)
+    return NoCentral()
+
+
+class CentralRuntime:
+    """Everything the hub runs for central; `start()` once, `stop()` once (idempotent)."""
+
+    def __init__(
+        self,
+        config: CentralConfig,
+        *,
+        db_path: str | Path,
+        site: str,
+        place_name: str = "",
+        rating_scale: int = 3,
+        possession_devices: Collection[str] = (),
+        adapter: CentralSystem | None = None,
+        clock: Callable[[], datetime] = local_now,
+    ) -> None:
+        self.config = config
+        self.site = site
+        self.place_name = place_name
+        self.clock = clock
+        self.possession_devices = frozenset(possession_devices) | frozenset(config.possession_devices)
+        self.adapter = adapter or build_adapter(config, site=site, rating_scale=rating_scale)
+        self.lookups = DossierLookup(self.adapter, config, db_path, clock=clock)
+        self.catalogue = ProcedureCatalogue(db_path, clock=clock)
+        self.relay: OutboxWorker | None = None
+        if config.deliver and not isinstance(self.adapter, NoCentral):
+            self.relay = OutboxWorker(self.adapter, config, db_path, site=site, clock=clock)
+        self._stop = threading.Event()
+        self._sync_now = threading.Event()
+        self._sync_thread: threading.Thread | None = None
+        self.catalogue_error: str | None = None
+        self.catalogue_synced = threading.Event()
+        self._stopped = False
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        if not isinstance(self.adapter, NoCentral):
+            self._sync_thread = threading.Thread(
+                target=self._sync_loop, name="central-catalogue", daemon=True
+            )
+            self._sync_thread.start()
+        if self.relay is not None:
+            self.relay.start()
+        log.info(
+            "central: %s%s, relay %s",
+            self.adapter.name,
+            f" at {self.config.base_url}" if self.config.base_url else "",
+            "on" if self.relay else "off",
+        )
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop.set()
+        self._sync_now.set()
+        if self._sync_thread is not None:
+            self._sync_thread.join(timeout=10)
+        if self.relay is not None:
+            self.relay.stop()
+        self.lookups.close()
+        self.adapter.close()
+
+    def on_commit(self, events: list[dict[str, Any]], snapshot: Mapping[str, Any]) -> None:
+        """QueueService commit hook: the rows are in the outbox now; wake the relay (no I/O here)."""
+        if self.relay is not None and events:
+            self.relay.wake()
+
+    # ------------------------------------------------------------------ lookups
+    def lookup(
+        self,
+        code: str,
+        *,
+        caller_id: str,
+        possession: bool = False,
+        language: Language = "vi",
+        applicant_id_no: str | None = None,
+    ) -> dict[str, Any]:
+        """The dossier as the caller may see it; RpcError (code = i18n key) when refused."""
+        try:
+            return self.lookups.lookup(
+                code[:MAX_CODE_CHARS] if isinstance(code, str) else code,
+                caller_id=caller_id,
+                possession=possession,
+                applicant_id_no=applicant_id_no,
+                language=language,
+            )
+        except LookupRefused as refusal:
+            raise refusal.to_rpc(language) from None
+
+    def search(
+        self, query: str, language: Language = "vi", *, field: str | None = None, limit: int = 20
+    ) -> dict[str, Any]:
+        """Procedures matching `query` from the local catalogue (works while central is down)."""
+        results = self.catalogue.search(query or "", field=field, limit=limit)
+        synced = self.catalogue.synced_at()
+        answer: dict[str, Any] = {
+            "query": query,
+            "results": results,
+            "count": len(results),
+            "catalogue_size": self.catalogue.count(),
+            "synced_at": iso(synced),
+        }
+        if not (query or "").strip():
+            answer["fields"] = self.catalogue.fields()
+        return answer
+
+    def receipt_job(self, code: str, *, officer: str, job_id: str | None = None) -> dict[str, Any]:
+        """A `kind: "receipt"` print job for the dossier (officer console: "In phiếu tiếp nhận").
+
+        Officers see full data; papers and processing time come from the synced catalogue.
+        """
+        try:
+            dossier, _stale, _fetched = self.lookups.dossier(code)
+        except LookupRefused as refusal:
+            raise refusal.to_rpc("vi") from None
+        procedure = self.catalogue.get(dossier.service_code) if dossier.service_code else None
+        received = dossier.received_at or dossier.submitted_at or self.clock()
+        receipt: dict[str, Any] = {
+            "agency": (dossier.agency_name or self.place_name or "UBND").upper(),
+            "agency_unit": "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ",
+            "dossier_code": dossier.dossier_no,
+            "applicant": {
+                "name": dossier.applicant_name or "—",
+                "address": dossier.applicant_address or None,
+                "phone": dossier.applicant_phone or None,
+                "id_number": dossier.applicant_id_no or None,
+            },
+            "procedure": dossier.service_name or (procedure.name if procedure else dossier.service_code),
+            "papers": [
+                {"name": p.name, "count": p.count, "note": p.note}
+                for p in (procedure.papers if procedure else ())
+            ],
+            "processing_time": (procedure.processing_time if procedure else "") or "—",
+            "received_at": iso(received),
+            "appointment_at": iso(dossier.due_at),
+            "result_place": self.place_name or None,
+            "officer": officer,
+        }
+        return {
+            "v": 1,
+            "job_id": job_id or f"receipt-{dossier.dossier_no}-{int(self.clock().timestamp())}",
+            "kind": "receipt",
+            "receipt": receipt,
+        }
+
+    # ------------------------------------------------------------------ RPC
+    def rpc_lookup(self, request: RpcRequest) -> dict[str, Any]:
+        params = request.params
+        code = params.get("code")
+        if not isinstance(code, str):
+            raise RpcError.from_key("bad_request", request.language, detail="code")
+        id_no = params.get("applicant_id_no")
+        if id_no is not None and (not isinstance(id_no, str) or len(id_no) > 32):
+            raise RpcError.from_key("bad_request", request.language, detail="applicant_id_no")
+        scanned = params.get("scanned") is True
+        return self.lookup(
+            code,
+            caller_id=request.caller_id,
+            # A scan proves possession only from a device the site placed (a kiosk's scanner): a
+            # phone or an unknown device saying "scanned" proves nothing.
+            possession=scanned and request.caller_id in self.possession_devices,
+            applicant_id_no=id_no,
+            language=request.language,
+        )
+
+    def rpc_search(self, request: RpcRequest) -> dict[str, Any]:
+        params = request.params
+        query = params.get("query", "")
+        field = params.get("field")
+        limit = params.get("limit", 20)
+        if not isinstance(query, str) or len(query) > MAX_QUERY_CHARS:
+            raise RpcError.from_key("bad_request", request.language, detail="query")
+        if field is not None and not isinstance(field, str):
+            raise RpcError.from_key("bad_request", request.language, detail="field")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise RpcError.from_key("bad_request", request.language, detail="limit")
+        return self.search(query, request.language, field=field, limit=limit)
+
+    # ------------------------------------------------------------------ catalogue
+    def sync_catalogue(self) -> int:
+        """Fetch the whole catalogue and swap it in; the old one stays if anything fails."""
+        procedures = list(self.adapter.list_procedures())
+        if not procedures:
+            raise CentralError("central sent an empty procedure catalogue; keeping the old one")
+        count = self.catalogue.replace_all(procedures, source=self.adapter.name)
+        self.catalogue_error = None
+        self.catalogue_synced.set()
+        log.info("procedure catalogue synced: %d procedures", count)
+        return count
+
+    def request_sync(self) -> None:
+        self._sync_now.set()
+
+    def _sync_loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.sync_catalogue()
+                failures = 0
+                pause = self.config.catalogue_sync_interval_s
+            except NotSupported as error:
+                log.info("procedure catalogue not synced: %s", error)
+                return
+            except Exception as error:
+                failures += 1
+                self.catalogue_error = str(error)
+                pause = min(
+                    self.config.catalogue_sync_interval_s,
+                    backoff_delay(failures, 5.0, CATALOGUE_RETRY_MAX_S),
+                )
+                if failures == 1 or failures % 10 == 0:
+                    log.warning("procedure catalogue sync failed (%s); retrying in %.0f s", error, pause)
+            self._sync_now.wait(pause)
+            self._sync_now.clear()
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> dict[str, Any]:
+        synced = self.catalogue.synced_at()
+        return {
+            "adapter": self.adapter.name,
+            "base_url": self.config.base_url,
+            "relay": self.relay.status() if self.relay else None,
+            "lookups": self.lookups.status(),
+            "catalogue": {
+                "procedures": self.catalogue.count(),
+                "synced_at": iso(synced),
+                "age_s": round((self.clock() - synced).total_seconds()) if synced else None,
+                "error": self.catalogue_error,
+            },
+        }
+
+
+def attach_central(hub: Hub) -> CentralRuntime:
+    """Validate `[central]`, build the runtime, register its RPC methods and start it.
+
+    Raises ConfigError naming the `[central]` key at fault.
+    """
+    config = load_central_config(hub.config.central, "hub configuration [central]")
+    if config.deliver and config.adapter != "none" and not getattr(hub.service, "_outbox", False):
+        raise ConfigError(
+            "hub configuration [central]: the relay needs QueueService(outbox=True); "
+            "set deliver = false or construct the queue service with the outbox"
+        )
+    runtime = CentralRuntime(
+        config,
+        db_path=hub.service.db_path,
+        site=hub.config.site,
+        place_name=hub.config.place.name,
+        rating_scale=hub.config.place.rating_scale,
+        possession_devices=[kiosk.id for kiosk in hub.config.kiosks],
+    )
+    hub.rpc.handlers["dossier.lookup"] = runtime.rpc_lookup
+    hub.rpc.handlers["procedure.search"] = runtime.rpc_search
+    if runtime.relay is not None:
+        hub.service.add_commit_hook(runtime.on_commit)
+    runtime.start()
+    return runtime

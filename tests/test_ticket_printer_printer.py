@@ -1,0 +1,208 @@
+"""The Printer interface over python-escpos, against fake printers that read the bytes back."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+from support.fake_printer import (
+    EscposReader,
+    FakeNetworkPrinter,
+    FakeSerialPrinter,
+    PrinterState,
+    same_picture,
+)
+from support.print_jobs import RECEIPT_JOB, ticket_job
+
+from appliance.config import validate
+from appliance.errors import ConfigError
+from ticket_printer.config import PrinterConfig, PrinterSection
+from ticket_printer.errors import PrinterError
+from ticket_printer.jobs import parse_job
+from ticket_printer.layout import paper_for, render_job
+from ticket_printer.printer import Paper, PrinterStatus, SimulatedPrinter, open_printer, parse_paper
+
+
+def section(**backend: object) -> PrinterSection:
+    return PrinterSection.model_validate({"backend": backend, "dots": 576})
+
+
+@pytest.fixture(scope="module")
+def ticket_image() -> Image.Image:
+    return render_job(parse_job(ticket_job()), paper_for(576))
+
+
+@pytest.fixture
+def network() -> FakeNetworkPrinter:
+    with FakeNetworkPrinter() as fake:
+        yield fake
+
+
+def network_printer(fake: FakeNetworkPrinter, timeout: float = 0.3):
+    return open_printer(section(type="network", host=fake.host, port=fake.port, timeout=timeout))
+
+
+@pytest.mark.parametrize(
+    ("paper", "online", "expected"),
+    [
+        ("ok", True, PrinterStatus(True, Paper.OK)),
+        ("near_end", True, PrinterStatus(True, Paper.NEAR_END)),
+        ("out", True, PrinterStatus(False, Paper.OUT)),
+        ("ok", False, PrinterStatus(False, Paper.OK)),
+    ],
+)
+def test_network_status_from_dle_eot(network: FakeNetworkPrinter, paper: str, online: bool,
+                                     expected: PrinterStatus) -> None:
+    network.state.paper, network.state.online = paper, online
+    with network_printer(network) as printer:
+        status = printer.status()
+    assert status == expected
+    assert status.ready is (paper in ("ok", "near_end") and online)
+
+
+def test_silent_network_printer_is_unknown_not_ok(network: FakeNetworkPrinter) -> None:
+    network.state.silent = True
+    with network_printer(network) as printer:
+        status = printer.status()
+        assert status == PrinterStatus(None, Paper.UNKNOWN)
+        assert not status.ready and status.problem == "print_no_reply"
+        # Answers again: the late reply of the silent period must not be taken for the new one.
+        network.state.silent = False
+        network.state.paper = "out"
+        assert printer.status().paper is Paper.OUT
+
+
+def test_unreachable_network_printer_is_unknown_and_print_fails_naming_it() -> None:
+    with FakeNetworkPrinter() as fake:
+        port = fake.port  # closed after this block: nothing listens there any more
+    printer = open_printer(section(type="network", host="127.0.0.1", port=port, timeout=0.3))
+    assert printer.status() == PrinterStatus(None, Paper.UNKNOWN)
+    with pytest.raises(PrinterError) as caught:
+        printer.print_image(Image.new("1", (576, 8), 1))
+    assert f"127.0.0.1:{port}" in caught.value.message
+
+
+def test_network_print_bytes_are_the_ticket(network: FakeNetworkPrinter, ticket_image: Image.Image) -> None:
+    with network_printer(network) as printer:
+        printer.print_image(ticket_image)
+        pages = network.wait_for_pages(1)
+    assert len(pages) == 1
+    assert same_picture(pages[0].image, ticket_image)
+    assert network.unknown_bytes == b""
+    assert network.received.startswith(b"\x1b@")  # ESC @ first: a clean state whatever came before
+    result = zxingcpp.read_barcodes(pages[0].image.convert("L"))
+    assert [r.text for r in result] == ["http://hub.local:8080/t/Xk3f9QpL2m"]
+
+
+def test_reconnects_after_the_printer_dropped_the_connection(network: FakeNetworkPrinter,
+                                                            ticket_image: Image.Image) -> None:
+    with network_printer(network) as printer:
+        assert printer.status().ready
+        network.drop_connections()  # the printer was switched off and on
+        assert printer.status().ready
+        printer.print_image(ticket_image)
+        assert len(network.wait_for_pages(1)) == 1
+
+
+def test_serial_printer_over_a_pty(ticket_image: Image.Image) -> None:
+    with FakeSerialPrinter(paper="near_end") as fake:
+        config = section(type="serial", device=fake.device, baudrate=115200, timeout=0.3)
+        with open_printer(config) as printer:
+            assert printer.status() == PrinterStatus(True, Paper.NEAR_END)
+            printer.print_image(ticket_image)
+            pages = fake.wait_for_pages(1)
+            assert same_picture(pages[0].image, ticket_image)
+            fake.state.silent = True
+            assert printer.status() == PrinterStatus(None, Paper.UNKNOWN)
+
+
+def test_receipt_bands_join_into_one_page() -> None:
+    receipt = render_job(parse_job(RECEIPT_JOB), paper_for(576))
+    assert receipt.height > 256  # several GS v 0 bands
+    printer = SimulatedPrinter(dots=576)
+    printer.print_image(receipt)
+    reader = EscposReader(PrinterState())
+    reader.feed(printer.output)
+    assert len(reader.pages) == 1
+    assert same_picture(reader.pages[0].image, receipt)
+    codes = {r.format.name: r.text for r in zxingcpp.read_barcodes(reader.pages[0].image.convert("L"))}
+    assert codes["Code128"] == "000.00.06.H56-231027-0361"
+
+
+def test_device_file_backend_writes_the_stream_and_cannot_report(tmp_path: Path,
+                                                                 ticket_image: Image.Image) -> None:
+    device = tmp_path / "lp0"
+    device.touch()
+    with open_printer(section(type="file", device=str(device))) as printer:
+        assert not printer.reports_status
+        assert printer.status() == PrinterStatus(None, Paper.UNKNOWN)
+        printer.print_image(ticket_image)
+    reader = EscposReader(PrinterState())
+    reader.feed(device.read_bytes())
+    assert same_picture(reader.pages[0].image, ticket_image)
+
+
+def test_missing_usb_printer_is_unknown_and_named() -> None:
+    printer = open_printer(section(type="usb", vendor_id=0x0416, product_id=0x5011))
+    assert printer.status() == PrinterStatus(None, Paper.UNKNOWN)
+    with pytest.raises(PrinterError) as caught:
+        printer.print_image(Image.new("1", (576, 8), 1))
+    assert "usb 0416:5011" in caught.value.message
+
+
+def test_simulated_printer_keeps_bytes_and_refuses_without_paper(tmp_path: Path,
+                                                                 ticket_image: Image.Image) -> None:
+    printer = open_printer(section(type="simulated", paper="out", save_dir=str(tmp_path)))
+    assert isinstance(printer, SimulatedPrinter)
+    assert printer.status().problem == "print_out_of_paper"
+    with pytest.raises(PrinterError):
+        printer.print_image(ticket_image)
+    assert printer.output == b""
+    printer.paper = Paper.OK
+    printer.print_image(ticket_image)
+    assert same_picture(Image.open(tmp_path / "00001.png"), ticket_image)
+    reader = EscposReader(PrinterState())
+    reader.feed(printer.output)
+    assert same_picture(reader.pages[0].image, ticket_image)
+
+
+def test_wrong_width_picture_is_a_programming_error(ticket_image: Image.Image) -> None:
+    printer = SimulatedPrinter(dots=384)
+    with pytest.raises(ValueError, match="576 dots wide"):
+        printer.print_image(ticket_image)
+
+
+@pytest.mark.parametrize(
+    ("reply", "paper"),
+    [(b"", Paper.UNKNOWN), (b"\x00", Paper.UNKNOWN), (b"\xff", Paper.UNKNOWN), (b"\x12", Paper.OK),
+     (b"\x1e", Paper.NEAR_END), (b"\x72", Paper.OUT), (b"\x7e", Paper.OUT)],
+)
+def test_paper_reply_bits(reply: bytes, paper: Paper) -> None:
+    assert parse_paper(reply) is paper
+
+
+def test_config_examples_and_refusals() -> None:
+    text = """
+device_id = "printer-kiosk1"
+site = "dongnai-hcc"
+role = "printer"
+[printer]
+dots = 384
+[printer.backend]
+type = "usb"
+vendor_id = 0x0416
+product_id = 0x5011
+"""
+    config = validate(tomllib.loads(text), PrinterConfig, "printer.toml")
+    assert config.printer.backend.vendor_id == 0x0416
+    assert config.session_expiry_s >= 86400
+    assert str(config.state_path).endswith("printer-kiosk1")
+    with pytest.raises(ConfigError, match="TCVN-3"):
+        validate(tomllib.loads(text.replace("dots = 384", 'dots = 384\nmode = "text"')), PrinterConfig, "p")
+    with pytest.raises(ConfigError, match=r"printer\.dots"):
+        validate(tomllib.loads(text.replace("dots = 384", "dots = 400")), PrinterConfig, "p")
+    with pytest.raises(ConfigError, match=r"printer\.backend"):
+        validate(tomllib.loads(text.replace('type = "usb"', 'type = "bluetooth"')), PrinterConfig, "p")

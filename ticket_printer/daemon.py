@@ -1,0 +1,359 @@
+"""The printer daemon: jobs from `print/{id}/jobs` to paper, exactly once, with health and results.
+
+Threads: the MQTT network thread validates a job and writes it to the job log (so it is on disk before
+the broker gets its PUBACK), then wakes the print worker. The worker alone talks to the printer: it
+polls the status every `status_interval_s` and before each job, prints pending jobs oldest first while
+the printer is ready, lets them wait while it is out of paper, offline or silent, and fails a job that
+is still waiting after `deadline_s`, saying why. Results go to `print/{id}/results` and are sent again
+after a reconnect until the broker acknowledged them; health is retained on `devices/{id}/health`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from paho.mqtt.client import MQTTMessageInfo
+
+from appliance.i18n import message
+from appliance.mqtt import Link, Message, PayloadError
+from appliance.timeutil import iso, now
+
+from .config import PrinterConfig
+from .errors import JobError, PrinterError, PrintingError
+from .jobs import ReceiptJob, parse_job
+from .layout import Fonts, paper_for, render_job
+from .printer import UNKNOWN_STATUS, Printer, PrinterStatus, open_printer
+from .store import JobRecord, JobStore
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "print-jobs.sqlite3"
+# While a job waits for the printer, its status is asked this often (seconds).
+WAIT_POLL_S = 1.0
+
+
+class PrinterDaemon:
+    """Owns the printer, the job log and the MQTT link of one printer device."""
+
+    def __init__(
+        self,
+        config: PrinterConfig,
+        *,
+        printer: Printer | None = None,
+        link: Link | None = None,
+        fonts: Fonts | None = None,
+        clock: Callable[[], float] = time.time,
+        wait_poll_s: float = WAIT_POLL_S,
+    ) -> None:
+        self.config = config
+        self.paper = paper_for(config.printer.dots)
+        self.fonts = fonts or Fonts(config.printer.font_dir)
+        self.printer = printer or open_printer(config.printer)
+        self.link = link or Link(
+            config.mqtt,
+            site=config.site,
+            device_id=config.device_id,
+            role="printer",
+            clean_start=False,
+            session_expiry=config.session_expiry_s,
+        )
+        self.topics = self.link.topics
+        self.store = JobStore(config.state_path / DB_NAME)
+        self.clock = clock
+        self.wait_poll_s = min(wait_poll_s, config.jobs.status_interval_s)
+        self.status: PrinterStatus = UNKNOWN_STATUS
+        self.last_error: dict[str, str] | None = None
+        self.loop_ran_at = time.monotonic()
+        self._wake = threading.Condition()
+        self._woken = False
+        self._stop = threading.Event()
+        self._republish = threading.Event()
+        self._in_flight: dict[str, MQTTMessageInfo] = {}
+        self._in_flight_lock = threading.Lock()
+        self._health_sent: dict[str, Any] | None = None
+        self._worker: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        for record in self.store.interrupted():
+            log.warning("job %s was interrupted while printing: not printed again", record.job_id)
+            self._finish(record.job_id, "failed", self._error("print_interrupted"))
+        forgotten = self.store.forget_before(self.clock() - self.config.jobs.remember_days * 86400)
+        if forgotten:
+            log.info("forgot %d finished jobs older than %d days", forgotten, self.config.jobs.remember_days)
+        self._republish.set()
+        self.link.subscribe(self.topics.print_jobs(self.config.device_id), self._on_job, qos=1)
+        self.link.subscribe(self.topics.device_commands(self.config.device_id), self._on_command, qos=1)
+        self.link.on_connection_change(self._on_connection)
+        self._worker = threading.Thread(target=self._run, name="print-worker", daemon=True)
+        self._worker.start()
+        self.link.start()
+        log.info("printer %s (%d dots) serving %s", self.printer.name, self.paper.dots,
+                 self.topics.print_jobs(self.config.device_id))
+
+    def stop(self) -> None:
+        """Finish the job being printed, then disconnect and close. Idempotent."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._poke()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join(timeout=30)
+        self.link.stop()
+        self.printer.close()
+        self.store.close()
+
+    def __enter__(self) -> PrinterDaemon:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def healthy(self) -> bool:
+        """For the systemd watchdog: the worker is alive and went round its loop recently."""
+        worker_alive = self._worker is not None and self._worker.is_alive()
+        recent = time.monotonic() - self.loop_ran_at < 3 * self.config.jobs.status_interval_s + 60
+        return worker_alive and recent
+
+    # ------------------------------------------------------------------ MQTT thread
+
+    def _on_job(self, msg: Message) -> None:
+        try:
+            job = parse_job(msg.payload)
+        except JobError as error:
+            self._refuse(error)
+            return
+        if self.store.add(job.job_id, job.kind, msg.payload, self.clock()):
+            log.info("job %s (%s) queued", job.job_id, job.kind)
+            self._poke()
+            return
+        record = self.store.get(job.job_id)
+        if record is not None and record.finished:
+            log.info("job %s seen again: already %s, result sent again", job.job_id, record.state)
+            self._report(record)
+        else:
+            log.info("job %s seen again: already queued", job.job_id)
+
+    def _refuse(self, error: JobError) -> None:
+        job_id = error.job_id
+        if job_id is None:
+            log.warning("print job dropped: %s", error.message_en)
+            return
+        log.warning("print job %s refused: %s", job_id, error.message_en)
+        # Recorded so that a resend of the same id gets the same answer (and a known id keeps its own).
+        self.store.add_failed(job_id, error.job_kind, error.as_result_error(), self.clock())
+        record = self.store.get(job_id)
+        if record is not None and record.finished:
+            self._report(record)
+
+    def _on_command(self, msg: Message) -> None:
+        try:
+            body = msg.json()
+        except PayloadError as error:
+            log.warning("command dropped: %s", error.detail)
+            return
+        if body.get("cmd") != "test_print":
+            log.info("command %r ignored by the printer daemon", body.get("cmd"))
+            return
+        command_id = str(body.get("id") or int(self.clock() * 1000))
+        job_id = f"test-{command_id}"[:128]
+        payload = f'{{"v":1,"job_id":"{job_id}","kind":"test"}}'.encode()
+        try:
+            parse_job(payload)
+        except JobError as error:
+            log.warning("test print %s refused: %s", command_id, error.message_en)
+            return
+        if self.store.add(job_id, "test", payload, self.clock()):
+            self._poke()
+
+    def _on_connection(self, connected: bool) -> None:
+        if connected:
+            self._republish.set()
+            self._poke()
+
+    # ------------------------------------------------------------------ print worker
+
+    def _poke(self) -> None:
+        with self._wake:
+            self._woken = True
+            self._wake.notify_all()
+
+    def _sleep(self, seconds: float) -> None:
+        with self._wake:
+            if not self._woken and seconds > 0:
+                self._wake.wait(seconds)
+            self._woken = False
+
+    def _run(self) -> None:
+        interval = self.config.jobs.status_interval_s
+        next_poll = 0.0
+        while not self._stop.is_set():
+            self.loop_ran_at = time.monotonic()
+            try:
+                self._track_reports()
+                if self._republish.is_set():
+                    self._republish.clear()
+                    for record in self.store.unreported():
+                        self._report(record)
+                pending = self.store.pending()
+                if not pending and time.monotonic() >= next_poll:
+                    self.refresh_status()
+                    next_poll = time.monotonic() + interval
+                if pending:
+                    waiting = self._work(pending)
+                    next_poll = time.monotonic() + interval
+                    self._sleep(self.wait_poll_s if waiting else 0)
+                else:
+                    # Come back soon while results await their PUBACK, to mark them reported.
+                    limit = 1.0 if self._in_flight else interval
+                    self._sleep(max(0.0, min(next_poll - time.monotonic(), limit)))
+            except Exception:  # a bug must not end printing for the day: log it, keep going
+                log.exception("print worker error")
+                self._sleep(self.wait_poll_s)
+
+    def refresh_status(self) -> PrinterStatus:
+        """Ask the printer (DLE EOT), remember the answer and publish health if it changed."""
+        status = self.printer.status()
+        if status != self.status:
+            log.info("printer %s: paper %s, online %s", self.printer.name, status.paper.value, status.online)
+        self.status = status
+        self._publish_health()
+        return status
+
+    def _ready(self, status: PrinterStatus) -> bool:
+        # A write-only device file cannot say anything: print and hope, rather than never print.
+        return status.ready or not self.printer.reports_status
+
+    def _work(self, pending: list[JobRecord]) -> bool:
+        """Expire overdue jobs, print the rest in order while the printer is ready.
+        True if jobs are left waiting for the printer."""
+        deadline = self.config.jobs.deadline_s
+        waiting = []
+        for record in pending:
+            if self.clock() - record.received_at > deadline:
+                reason = self._waiting_reason()
+                log.warning("job %s failed: not printed within %g s (%s)", record.job_id, deadline,
+                            reason["message_en"])
+                error = {
+                    "code": "print_deadline",
+                    **{
+                        key: message("print_deadline", language, seconds=f"{deadline:g}", reason=reason[key])
+                        for key, language in (("message", "vi"), ("message_en", "en"))
+                    },
+                }
+                self._finish(record.job_id, "failed", error)
+            else:
+                waiting.append(record)
+        for record in waiting:
+            if self._stop.is_set():
+                return False
+            if not self._ready(self.refresh_status()):
+                return True
+            if not self._print(record):
+                return True
+        return False
+
+    def _waiting_reason(self) -> dict[str, str]:
+        """Why jobs are waiting, as a result error: the printer's state, else the last print failure."""
+        problem = self.status.problem
+        if problem is not None and self.printer.reports_status:
+            return self._error(problem)
+        if self.last_error is not None:
+            return self.last_error
+        return self._error("print_no_reply")
+
+    def _print(self, record: JobRecord) -> bool:
+        """Print one job; False when the printer failed and the job should wait and try again."""
+        try:
+            job = parse_job(record.payload or b"")
+            image = render_job(
+                job,
+                self.paper,
+                fonts=self.fonts,
+                language=self.config.language,
+                footer=self.config.jobs.footer,
+                printer_name=f"{self.config.device_id} ({self.printer.name})",
+                now=now(),
+            )
+        except PrintingError as error:
+            log.warning("job %s failed: %s", record.job_id, error.message_en)
+            self._finish(record.job_id, "failed", error.as_result_error())
+            return True
+        copies = job.copies if isinstance(job, ReceiptJob) else 1
+        self.store.mark_printing(record.job_id)
+        try:
+            for _ in range(copies):
+                self.printer.print_image(image)
+        except PrinterError as error:
+            # Nothing usable came out (a cut-off ticket is no ticket): try again when the printer is back.
+            self.store.mark_pending(record.job_id)
+            self.last_error = error.as_result_error()
+            log.warning("job %s not printed, will retry: %s", record.job_id, error.message_en)
+            self._publish_health()
+            return False
+        self.last_error = None
+        # Ask again at once: the reply comes after the printer has taken the job's bytes, and health
+        # shows a roll that ran out on this job before the next job is tried.
+        self.refresh_status()
+        log.info("job %s printed (%s, %d×%d dots)", record.job_id, job.kind, image.width, image.height)
+        self._finish(record.job_id, "printed")
+        return True
+
+    def _error(self, code: str, **values: object) -> dict[str, str]:
+        return PrintingError(code, printer=self.config.device_id, **values).as_result_error()
+
+    def _finish(self, job_id: str, state: str, error: dict[str, str] | None = None) -> None:
+        self.store.finish(job_id, state, self.clock(), error)
+        record = self.store.get(job_id)
+        if record is not None:
+            self._report(record)
+        self._publish_health()
+
+    # ------------------------------------------------------------------ results and health
+
+    def _report(self, record: JobRecord) -> None:
+        body = {**record.result(), "ts": iso(now())}
+        info = self.link.publish_json(self.topics.print_results(self.config.device_id), body, qos=1)
+        with self._in_flight_lock:
+            self._in_flight[record.job_id] = info
+
+    def _track_reports(self) -> None:
+        """Mark results the broker acknowledged; the rest are sent again after the next connect."""
+        with self._in_flight_lock:
+            in_flight = list(self._in_flight.items())
+        for job_id, info in in_flight:
+            try:
+                done = info.is_published()
+            except (RuntimeError, ValueError):  # not queued (offline, queue full): resent on connect
+                done = None
+            if done is False:
+                continue
+            if done:
+                self.store.mark_reported(job_id)
+            with self._in_flight_lock:
+                if self._in_flight.get(job_id) is info:
+                    del self._in_flight[job_id]
+
+    def health(self) -> dict[str, Any]:
+        return {
+            **self.status.as_health(),
+            "ready": self._ready(self.status),
+            "pending": self.store.count_pending(),
+            "printer": self.printer.name,
+            "dots": self.paper.dots,
+            "reports_status": self.printer.reports_status,
+            "last_error": self.last_error,
+        }
+
+    def _publish_health(self) -> None:
+        health = self.health()
+        if health != self._health_sent:
+            self._health_sent = health
+            self.link.publish_health(health)
+
