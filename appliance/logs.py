@@ -14,6 +14,7 @@ def setup_logging(verbose: bool = False) -> None:
         level=level,
         stream=sys.stderr,
         format=f"{stamp}%(levelname)s %(name)s: %(message)s",
+        force=True,  # python-escpos calls basicConfig() on import; ours must win
     )
     # paho logs every reconnect attempt at a level that floods the journal during an outage.
     logging.getLogger("paho").setLevel(logging.WARNING)

@@ -9,6 +9,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from appliance.mqtt import Link, Message
 from appliance.notify import Notifier
 from appliance.rpc import RpcError, RpcRequest, RpcServer
@@ -18,6 +21,8 @@ from .service import QUEUE_METHODS, QueueService
 from .site import HubConfig
 
 log = logging.getLogger("motcua.hub")
+
+TICKET_JOB_EXPIRY_S = 120
 
 # Methods the contract names that later parts of the hub answer (central-system issue).
 PENDING_METHODS = ("dossier.lookup", "procedure.search")
@@ -132,15 +137,22 @@ class Hub:
             "ticket_url": f"{self.config.hub.public_url.rstrip('/')}/t/{ticket['token']}",
             "footer": self.config.place.ticket_footer,
         }
-        self.link.publish_json(self.topics.print_jobs(printer), job, qos=1)
+        # A ticket printed minutes after the citizen gave up is paper in the bin and a number nobody
+        # holds: the broker drops the job if the printer has not taken it in time.
+        expiry = Properties(PacketTypes.PUBLISH)
+        expiry.MessageExpiryInterval = TICKET_JOB_EXPIRY_S
+        self.link.publish_json(self.topics.print_jobs(printer), job, qos=1, properties=expiry)
         return "queued" if self.printer_ready(printer) else "unavailable"
 
     def printer_ready(self, printer_id: str) -> bool:
+        """Online by its will/birth and ready by its own health report (paper, link, status)."""
         device = self.devices.get(printer_id)
         if not device or not device.get("online"):
             return False
         health = device.get("health") or {}
-        return bool(health.get("online", True)) and health.get("paper") not in ("out", "unknown")
+        if "ready" in health:
+            return bool(health["ready"])
+        return bool(health.get("online", False)) and health.get("paper") == "ok"
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, events: list[dict[str, Any]], snapshot: dict[str, Any]) -> None:

@@ -25,14 +25,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-from appliance.i18n import message
+from appliance.i18n import PRIORITY_GROUPS, message
 from appliance.rpc import RpcError
 from appliance.timeutil import iso
 from appliance.timeutil import now as local_now
 
 from . import store as store_module
 from .engine import Change, EventDraft, QueueEngine, QueueError, Ticket
-from .site import PRIORITY_GROUPS, HubConfig
+from .site import HubConfig
 
 log = logging.getLogger("motcua.hub.service")
 

@@ -18,14 +18,6 @@ from appliance.config import ID_PATTERN, DeviceConfig, Strict
 
 from .engine import CounterSpec, Service
 
-PRIORITY_GROUPS: dict[str, tuple[str, str]] = {
-    "elderly": ("Người cao tuổi", "Elderly person"),
-    "disabled": ("Người khuyết tật", "Person with disability"),
-    "pregnant": ("Phụ nữ mang thai", "Pregnant woman"),
-    "merit": ("Người có công với cách mạng", "Person of merit to the revolution"),
-    "child": ("Người đi cùng trẻ em dưới 6 tuổi", "Accompanying a child under 6"),
-}
-
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -206,7 +206,11 @@ class Board(ABC):
                     align = "left"
                 else:
                     text = text[: spec.columns]
-            if line.blink and not self.hardware_blink and elapsed % self.blink_period >= self.blink_period / 2:
+            if (
+                line.blink
+                and not self.hardware_blink
+                and elapsed % self.blink_period >= self.blink_period / 2
+            ):
                 text = ""
             texts.append(text)
             aligns.append(align)
@@ -235,6 +239,6 @@ class Board(ABC):
     def _failed(self, error: BoardError) -> None:
         message = str(error)
         if message != self.error:
-            log.error("%s: %s", self.name, message)
+            log.error("%s", message)  # driver messages name the board
         self.error = message
         self._drawn = None  # redraw everything once the panel answers again

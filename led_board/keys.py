@@ -30,7 +30,7 @@ class Action:
 
     @classmethod
     def parse(cls, spec: str) -> Action:
-        """"call_next", "transfer", "transfer:ho-tich", "rate:3"; ValueError naming the spec."""
+        """ "call_next", "transfer", "transfer:ho-tich", "rate:3"; ValueError naming the spec."""
         match = _SPEC.match(spec.strip())
         if match is None:
             raise ValueError(f"invalid key action {spec!r}")

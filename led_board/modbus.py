@@ -41,10 +41,39 @@ MAX_REGISTERS_PER_WRITE = 123  # Modbus limit of function 16
 
 # Segment bits (a=1, b=2, c=4, d=8, e=16, f=32, g=64) of what a 7-segment digit can show.
 SEVEN_SEGMENT: dict[str, int] = {
-    "0": 0x3F, "1": 0x06, "2": 0x5B, "3": 0x4F, "4": 0x66, "5": 0x6D, "6": 0x7D, "7": 0x07, "8": 0x7F,
-    "9": 0x6F, "A": 0x77, "B": 0x7C, "C": 0x39, "D": 0x5E, "E": 0x79, "F": 0x71, "G": 0x3D, "H": 0x76,
-    "I": 0x06, "J": 0x1E, "L": 0x38, "N": 0x54, "O": 0x3F, "P": 0x73, "Q": 0x67, "R": 0x50, "S": 0x6D,
-    "T": 0x78, "U": 0x3E, "Y": 0x6E, "-": 0x40, "_": 0x08, " ": 0x00,
+    "0": 0x3F,
+    "1": 0x06,
+    "2": 0x5B,
+    "3": 0x4F,
+    "4": 0x66,
+    "5": 0x6D,
+    "6": 0x7D,
+    "7": 0x07,
+    "8": 0x7F,
+    "9": 0x6F,
+    "A": 0x77,
+    "B": 0x7C,
+    "C": 0x39,
+    "D": 0x5E,
+    "E": 0x79,
+    "F": 0x71,
+    "G": 0x3D,
+    "H": 0x76,
+    "I": 0x06,
+    "J": 0x1E,
+    "L": 0x38,
+    "N": 0x54,
+    "O": 0x3F,
+    "P": 0x73,
+    "Q": 0x67,
+    "R": 0x50,
+    "S": 0x6D,
+    "T": 0x78,
+    "U": 0x3E,
+    "Y": 0x6E,
+    "-": 0x40,
+    "_": 0x08,
+    " ": 0x00,
 }
 
 
@@ -274,7 +303,9 @@ class ModbusBoard(Board):
                 raise BoardError(f"{self.name}: cannot open the serial port")
             if self.profile.single_register_writes:
                 for offset, value in enumerate(values):
-                    self._check(self.client.write_register(address + offset, value, device_id=self.unit), address)
+                    self._check(
+                        self.client.write_register(address + offset, value, device_id=self.unit), address
+                    )
             else:
                 for start in range(0, len(values), MAX_REGISTERS_PER_WRITE):
                     chunk = values[start : start + MAX_REGISTERS_PER_WRITE]

@@ -153,7 +153,9 @@ class QueueModel:
         if not isinstance(counter_id, str):
             return False
         if kind in CALL_EVENTS:
-            return self.called(counter_id, TicketRef.parse(event.get("ticket")), now, event.get("counter_name"))
+            return self.called(
+                counter_id, TicketRef.parse(event.get("ticket")), now, event.get("counter_name")
+            )
         if kind in LEAVE_EVENTS:
             ticket = event.get("ticket")
             ticket_id = ticket.get("id") if isinstance(ticket, Mapping) else None
@@ -203,7 +205,9 @@ class QueueModel:
         counter = self.counters.get(counter_id)
         if counter is None or counter.open == is_open:
             return False
-        self.counters[counter_id] = replace(counter, open=is_open, serving=None if not is_open else counter.serving)
+        self.counters[counter_id] = replace(
+            counter, open=is_open, serving=None if not is_open else counter.serving
+        )
         if not is_open:
             self.calls.pop(counter_id, None)
         return True

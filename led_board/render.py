@@ -35,7 +35,7 @@ def fitting_size(path: str, line_height: int) -> int:
     """The largest font size whose tallest Vietnamese glyphs fit in `line_height` pixels."""
     size = line_height
     while size > 6:
-        left, top, right, bottom = _ttf(path, size).getbbox(_PROBE)
+        _, top, _, bottom = _ttf(path, size).getbbox(_PROBE)
         if bottom - top <= line_height:
             return size
         size -= 1
@@ -111,7 +111,9 @@ class PixelRenderer:
 COLOURS = {"red": (255, 40, 20), "amber": (255, 176, 0), "green": (40, 255, 90), "white": (240, 240, 240)}
 
 
-def led_picture(pixels: Image.Image, *, dot: int = 6, colour: str = "red", brightness: int = 100) -> Image.Image:
+def led_picture(
+    pixels: Image.Image, *, dot: int = 6, colour: str = "red", brightness: int = 100
+) -> Image.Image:
     """A photo-like picture of an LED panel: one round dot per pixel, dark dots where unlit."""
     lit = COLOURS.get(colour, COLOURS["red"])
     scale = max(0.15, brightness / 100)

@@ -45,7 +45,9 @@ class SimulatedBoard(Board):
         self.dot = dot
         self.colour = colour
         # Default: the first line (the number) twice as tall as the others, as on real counter boards.
-        heights = list(line_heights) or [DEFAULT_LINE_HEIGHT * (2 if i == 0 else 1) for i in range(len(lines))]
+        heights = list(line_heights) or [
+            DEFAULT_LINE_HEIGHT * (2 if i == 0 else 1) for i in range(len(lines))
+        ]
         heights = (heights + [heights[-1]] * len(lines))[: len(lines)]
         width = max(round(spec.columns * h * CELL_RATIO) for spec, h in zip(self.specs, heights, strict=True))
         self.renderer = PixelRenderer(width, heights)
@@ -102,7 +104,9 @@ class SimulatedBoard(Board):
         """The board as a framed block of text, one row per line."""
         shown = output or self._drawn or Output(("",) * len(self.specs), ("center",) * len(self.specs))
         width = max(spec.columns for spec in self.specs)
-        rows = [f"│{fit(text, width, align)}│" for text, align in zip(shown.lines, shown.aligns, strict=False)]
+        rows = [
+            f"│{fit(text, width, align)}│" for text, align in zip(shown.lines, shown.aligns, strict=False)
+        ]
         return "\n".join([f"┌{'─' * width}┐", *rows, f"└{'─' * width}┘"])
 
     # ------------------------------------------------------------------ outputs

@@ -10,8 +10,21 @@ Align = Literal["left", "center", "right"]
 
 # Letters and signs NFD does not decompose, or that a 7-bit module cannot show.
 _ASCII_EXTRA = str.maketrans(
-    {"đ": "d", "Đ": "D", "→": ">", "←": "<", "–": "-", "—": "-", "…": "...", "“": '"', "”": '"', "‘": "'",
-     "’": "'", "·": "-", "\u00a0": " "}
+    {
+        "đ": "d",
+        "Đ": "D",
+        "→": ">",
+        "←": "<",
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+        "·": "-",
+        "\u00a0": " ",
+    }
 )
 SCROLL_GAP = "   "
 

@@ -106,9 +106,24 @@ def device_children(data_dir: Path, mqtt_port: int, headless: bool) -> list[Chil
                 "role": "printer",
                 "mqtt": mqtt,
                 "state_dir": str(data_dir / "printer-1"),
-                "backend": {"type": "simulated", "width": 576, "output_dir": str(data_dir / "printed")},
+                "printer": {
+                    "dots": 576,
+                    "backend": {"type": "simulated", "save_dir": str(data_dir / "printed")},
+                },
             },
         )
+    # A scanner at the kiosk: technicians (and tests) write codes into its FIFO, one per line.
+    add(
+        "scanner-1",
+        "barcode_reader",
+        {
+            "device_id": "scanner-1",
+            "site": SITE_ID,
+            "role": "scanner",
+            "mqtt": mqtt,
+            "source": {"type": "simulated", "path": str(data_dir / "scanner-1.fifo")},
+        },
+    )
     return children
 
 

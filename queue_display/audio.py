@@ -114,11 +114,17 @@ class WavFileSink:
 
     `realtime` holds each `play` for that fraction of the sound's duration, like a loudspeaker
     would (0 = return at once), so tests can check that a player never overlaps announcements.
+    `keep` bounds the in-memory record (a daemon writing WAV files runs for months); `count` is
+    the total.
     """
 
-    def __init__(self, directory: str | Path | None = None, *, realtime: float = 0.0) -> None:
+    def __init__(
+        self, directory: str | Path | None = None, *, realtime: float = 0.0, keep: int | None = None
+    ) -> None:
         self.directory = Path(directory) if directory is not None else None
         self.realtime = realtime
+        self.keep = keep
+        self.count = 0
         self.played: list[PlayedAudio] = []
         self.overlaps = 0
         self._active = 0
@@ -129,7 +135,8 @@ class WavFileSink:
             self._active += 1
             if self._active > 1:
                 self.overlaps += 1
-            index = len(self.played) + 1
+            self.count += 1
+            index = self.count
         started = time.monotonic()
         try:
             path = None
@@ -142,12 +149,14 @@ class WavFileSink:
             with self._lock:
                 self._active -= 1
                 self.played.append(PlayedAudio(audio, label, started, time.monotonic(), path))
+                if self.keep is not None and len(self.played) > self.keep:
+                    del self.played[: -self.keep]
                 self._lock.notify_all()
 
     def wait_for(self, count: int, timeout: float = 5.0) -> bool:
         """Wait until `count` sounds have been played."""
         with self._lock:
-            return self._lock.wait_for(lambda: len(self.played) >= count, timeout)
+            return self._lock.wait_for(lambda: self.count - self._active >= count, timeout)
 
     def close(self) -> None:
         pass

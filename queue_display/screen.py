@@ -16,6 +16,7 @@ Portrait 1080×1920 stacks the counters above the two lists.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -36,6 +37,8 @@ from .board import BoardSnapshot, CounterTile, RecentCall, ServiceLine, format_c
 FONT = "MotcuaSans"
 
 RGBA = tuple[float, float, float, float]
+# Every marquee step redraws the window; 20 fps scrolls smoothly enough at 120 px/s.
+MARQUEE_FPS = int(os.environ.get("MOTCUA_MARQUEE_FPS", "20"))
 
 
 def hex_color(value: str, alpha: float = 1.0) -> RGBA:
@@ -179,7 +182,7 @@ class Marquee(StencilView):
         self._offset = 0.0
         self._held = 0.0
         self.bind(size=self._restyle, pos=self._place)
-        self._event = Clock.schedule_interval(self._step, 1 / 30)
+        self._event = Clock.schedule_interval(self._step, 1 / MARQUEE_FPS)
 
     def set_text(self, text: str) -> None:
         if text != self.label.text:

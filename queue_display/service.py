@@ -33,7 +33,7 @@ def make_sink(config: DisplayConfig) -> AudioSink:
     if config.audio.sink == "aplay":
         return AplaySink(config.audio.device or None)
     if config.audio.sink == "wav":
-        return WavFileSink(config.audio.wav_dir)
+        return WavFileSink(config.audio.wav_dir, keep=20)
     return NullSink()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ def configure_kivy(size: tuple[int, int], *, fullscreen: bool) -> None:
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "maxfps", "30")  # a board, not a game: spare the CPU (software GL on a Pi)
     Config.set("kivy", "exit_on_escape", "0" if fullscreen else "1")
     # A wall display has no touch screen: no probing of input devices (it logs errors without mtdev).
     for option in Config.options("input"):
@@ -119,7 +121,10 @@ def run_store(
         def on_stop(self) -> None:
             self.screen.stop()
 
-    BoardApp().run()
+    app = BoardApp()
+    # systemd stops the display with SIGTERM: close the window cleanly (the daemon then says offline).
+    signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: app.stop()))
+    app.run()
     return 0
 
 

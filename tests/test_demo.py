@@ -15,6 +15,7 @@ import pytest
 
 from appliance.broker import find_free_port
 from tests.support.hub import ROOT
+from tests.support.mqtt import Observer
 
 pytestmark = pytest.mark.slow
 
@@ -45,13 +46,22 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as response:
             assert response.status == 200
-        reply = subprocess.run(
-            ["mosquitto_rr", "-p", str(mqtt_port), "-t", "motcua/v1/demo/rpc/tech/ticket.issue",
-             "-e", "motcua/v1/demo/devices/tech/replies", "-m", '{"v":1,"service_id":"ho-tich"}', "-W", "10"],
-            capture_output=True, text=True, timeout=20, check=True,
-        )
-        ticket = json.loads(reply.stdout)["result"]["ticket"]
-        assert ticket["number"] == "2001" and ticket["service_name"] == "Hộ tịch"
+        with Observer(mqtt_port, "motcua/v1/demo/devices/+/state", "motcua/v1/demo/print/+/results") as seen:
+            for device in ("printer-1", "scanner-1"):  # every simulated device came up
+                seen.wait_for(lambda m, d=device: f"/{d}/state" in m.topic and m.json()["online"], timeout=30)
+            # A citizen at kiosk-1 takes a number: the kiosk's printer prints it.
+            reply = subprocess.run(
+                ["mosquitto_rr", "-p", str(mqtt_port), "-t", "motcua/v1/demo/rpc/kiosk-1/ticket.issue",
+                 "-e", "motcua/v1/demo/devices/kiosk-1/replies", "-m", '{"v":1,"service_id":"ho-tich"}',
+                 "-W", "10"],
+                capture_output=True, text=True, timeout=20, check=True,
+            )
+            result = json.loads(reply.stdout)["result"]
+            assert result["ticket"]["number"] == "2001" and result["ticket"]["service_name"] == "Hộ tịch"
+            printed = seen.wait_for(lambda m: m.topic.endswith("printer-1/results"), timeout=20).json()
+            assert printed["job_id"] == f"ticket-{result['ticket']['id']}"
+            assert printed["status"] == "printed"
+        assert list((tmp_path / "site" / "printed").glob("*.png")), "the simulated printer kept no page"
     finally:
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(demo.pid, signal.SIGINT)

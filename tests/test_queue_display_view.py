@@ -43,6 +43,7 @@ SHOTS = {
 
 
 def kivy_env(tmp: Path) -> dict[str, str]:
+    tmp.mkdir(parents=True, exist_ok=True)
     return {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1", "KIVY_HOME": str(tmp / "kivy")}
 
 

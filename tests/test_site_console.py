@@ -18,7 +18,7 @@ from tests.support.mqtt import Observer
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not browser.available(), reason="Debian chromium and chromium-driver are not installed"),
+    pytest.mark.skipif(not browser.available(), reason="Debian chromium and chromium-driver are missing"),
 ]
 PASSWORD = "mat-khau-cua-can-bo"
 

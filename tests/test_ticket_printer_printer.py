@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from support.print_jobs import RECEIPT_JOB, ticket_job
 
 from appliance.config import validate
 from appliance.errors import ConfigError
+from ticket_printer.cli import main
 from ticket_printer.config import PrinterConfig, PrinterSection
 from ticket_printer.errors import PrinterError
 from ticket_printer.jobs import parse_job
@@ -206,3 +208,35 @@ product_id = 0x5011
         validate(tomllib.loads(text.replace("dots = 384", "dots = 400")), PrinterConfig, "p")
     with pytest.raises(ConfigError, match=r"printer\.backend"):
         validate(tomllib.loads(text.replace('type = "usb"', 'type = "bluetooth"')), PrinterConfig, "p")
+
+
+def write_config(tmp_path: Path, backend: str) -> Path:
+    path = tmp_path / "printer.toml"
+    path.write_text(
+        f'device_id = "printer-1"\nsite = "s"\nrole = "printer"\n[printer]\ndots = 576\n'
+        f"[printer.backend]\n{backend}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_status_and_print_commands(network: FakeNetworkPrinter, tmp_path: Path, capsys) -> None:
+    backend = f'type = "network"\nhost = "127.0.0.1"\nport = {network.port}\ntimeout = 0.5'
+    config = write_config(tmp_path, backend)
+    assert main(["status", "-c", str(config)]) == 0
+    assert json.loads(capsys.readouterr().out)["paper"] == "ok"
+    assert main(["print", "-c", str(config)]) == 0  # a test page
+    assert "printed test" in capsys.readouterr().out
+    assert len(network.wait_for_pages(1)) == 1
+    network.state.paper = "out"
+    assert main(["status", "-c", str(config)]) == 1
+    assert json.loads(capsys.readouterr().out) == {
+        "printer": f"network 127.0.0.1:{network.port}", "paper": "out", "online": False, "ready": False
+    }
+
+
+def test_daemon_refuses_a_bad_config_naming_file_and_key(tmp_path: Path, capsys) -> None:
+    config = write_config(tmp_path, 'type = "network"\nhost = "127.0.0.1"\nport = 70000')
+    assert main(["-c", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert str(config) in error and "printer.backend.network.port" in error

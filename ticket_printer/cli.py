@@ -124,9 +124,10 @@ def print_one(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Logging first: python-escpos calls logging.basicConfig() when imported, which would win.
+    setup_logging(args.verbose)
     from .daemon import PrinterDaemon
 
-    setup_logging(args.verbose)
     config = load(args.config, PrinterConfig)
     stop = threading.Event()
 

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 DB_NAME = "print-jobs.sqlite3"
 # While a job waits for the printer, its status is asked this often (seconds).
 WAIT_POLL_S = 1.0
+# Finished jobs older than `remember_days` are dropped from the log this often (seconds).
+CLEANUP_INTERVAL_S = 3600.0
 
 
 class PrinterDaemon:
@@ -83,9 +85,7 @@ class PrinterDaemon:
         for record in self.store.interrupted():
             log.warning("job %s was interrupted while printing: not printed again", record.job_id)
             self._finish(record.job_id, "failed", self._error("print_interrupted"))
-        forgotten = self.store.forget_before(self.clock() - self.config.jobs.remember_days * 86400)
-        if forgotten:
-            log.info("forgot %d finished jobs older than %d days", forgotten, self.config.jobs.remember_days)
+        self._forget_old_jobs()
         self._republish.set()
         self.link.subscribe(self.topics.print_jobs(self.config.device_id), self._on_job, qos=1)
         self.link.subscribe(self.topics.device_commands(self.config.device_id), self._on_command, qos=1)
@@ -97,14 +97,18 @@ class PrinterDaemon:
                  self.topics.print_jobs(self.config.device_id))
 
     def stop(self) -> None:
-        """Finish the job being printed, then disconnect and close. Idempotent."""
+        """Stop taking jobs, finish the one being printed, close. Idempotent.
+
+        The link goes first: once its network thread is joined no job can arrive (and be acknowledged)
+        while the log closes. Results of the last job that could not be sent go out on the next start.
+        """
         if self._stop.is_set():
             return
         self._stop.set()
         self._poke()
+        self.link.stop()
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join(timeout=30)
-        self.link.stop()
         self.printer.close()
         self.store.close()
 
@@ -190,12 +194,22 @@ class PrinterDaemon:
                 self._wake.wait(seconds)
             self._woken = False
 
+    def _forget_old_jobs(self) -> None:
+        days = self.config.jobs.remember_days
+        forgotten = self.store.forget_before(self.clock() - days * 86400)
+        if forgotten:
+            log.info("forgot %d finished jobs older than %d days", forgotten, days)
+
     def _run(self) -> None:
         interval = self.config.jobs.status_interval_s
         next_poll = 0.0
+        next_cleanup = time.monotonic() + CLEANUP_INTERVAL_S
         while not self._stop.is_set():
             self.loop_ran_at = time.monotonic()
             try:
+                if self.loop_ran_at >= next_cleanup:
+                    next_cleanup = self.loop_ran_at + CLEANUP_INTERVAL_S
+                    self._forget_old_jobs()
                 self._track_reports()
                 if self._republish.is_set():
                     self._republish.clear()

@@ -22,7 +22,7 @@ import segno
 from barcode.codex import Code128
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from appliance.i18n import Language, message
+from appliance.i18n import PRIORITY_GROUPS, Language, label, message
 from appliance.timeutil import SITE_TZ
 
 from .errors import FontError, LayoutError
@@ -420,15 +420,12 @@ def format_wait(seconds: float, language: Language) -> str:
     return message("print_wait_hours", language, hours=minutes // 60, minutes=minutes % 60)
 
 
-PRIORITY_GROUPS = ("elderly", "disabled", "pregnant", "revolutionary", "child")
-
-
 def priority_label(group: str | None, language: Language) -> str | None:
     """Known group codes in words; anything else is taken to be a label already."""
     if not group:
         return None
     if group in PRIORITY_GROUPS:
-        return message(f"print_priority_{group}", language)
+        return label(PRIORITY_GROUPS, group, language)
     return group
 
 

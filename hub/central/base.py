@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from appliance import __version__
 
 from .config import CentralConfig
-from .errors import CentralError, CentralRejected, CentralUnavailable, NotSupported
+from .errors import CentralAuthError, CentralError, CentralRejected, CentralUnavailable, NotSupported
 from .model import Dossier, Procedure
 
 USER_AGENT = f"motcua-hub/{__version__}"
@@ -128,6 +128,8 @@ class HttpClient:
             return response
         if status in RETRYABLE_STATUSES:
             raise CentralUnavailable(f"{method} {url}: HTTP {status}")
+        if status in (401, 403):
+            raise CentralAuthError(f"{method} {url}: HTTP {status}: check [central] credentials")
         raise CentralRejected(f"{method} {url}: HTTP {status} {response.text[:200]}", status)
 
     @staticmethod

@@ -13,6 +13,11 @@ class CentralUnavailable(CentralError):
     """Central did not answer (down, slow, 5xx, refused connection): try again later."""
 
 
+class CentralAuthError(CentralUnavailable):
+    """Central refuses our credentials (401/403, wrong groupId or secret). Kept retryable: once the
+    operator fixes `[central]`, the backlog flows; until then it is logged as an error."""
+
+
 class CentralRejected(CentralError):
     """Central refused a request for good (4xx other than 408/429): retrying will not help."""
 

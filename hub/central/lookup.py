@@ -33,7 +33,7 @@ from hub.store import connect
 
 from .base import CentralSystem
 from .config import CentralConfig
-from .errors import CentralError, CentralRejected, NotSupported
+from .errors import CentralAuthError, CentralError, CentralRejected, NotSupported
 from .model import Dossier, Language, same_id_number
 from .resilience import CircuitBreaker, RateLimiter
 
@@ -52,9 +52,9 @@ CREATE TABLE IF NOT EXISTS central_dossier_cache (
 class LookupRefused(CentralError):
     """A lookup that cannot be answered; `code` is an i18n key, `values` fill its message."""
 
-    def __init__(self, code: str, *, retry_after: float = 0.0, **values: Any) -> None:
-        super().__init__(message(code, "en", **values))
-        self.code = code
+    def __init__(self, error_code: str, /, *, retry_after: float = 0.0, **values: Any) -> None:
+        super().__init__(message(error_code, "en", **values))
+        self.code = error_code
         self.values = values
         self.retry_after = retry_after
 
@@ -129,7 +129,7 @@ class DossierLookup:
         parsed = self._parse(code, language)
         entry, stale = self._answer(parsed)
         if entry.dossier is None:
-            raise LookupRefused("central_dossier_not_found", code=parsed.canonical)
+            raise LookupRefused("central_dossier_not_found", dossier=parsed.canonical)
         dossier = entry.dossier
         proof = "scan" if possession else None
         if proof is None and applicant_id_no and same_id_number(applicant_id_no, dossier.applicant_id_no):
@@ -143,7 +143,7 @@ class DossierLookup:
         parsed = self._parse(code, language)
         entry, stale = self._answer(parsed)
         if entry.dossier is None:
-            raise LookupRefused("central_dossier_not_found", code=parsed.canonical)
+            raise LookupRefused("central_dossier_not_found", dossier=parsed.canonical)
         return entry.dossier, stale, entry.fetched_at
 
     def _parse(self, code: str, language: Language) -> dossier_code.DossierCode:
@@ -176,8 +176,8 @@ class DossierLookup:
         except NotSupported:
             self.breaker.success()  # nothing wrong with central; there is none
             raise LookupRefused("central_not_configured") from None
-        except CentralRejected as error:
-            # Central refuses us (credentials, group id): an operator problem, loudly logged.
+        except (CentralRejected, CentralAuthError) as error:
+            # Central refuses us (credentials, group id, API): an operator problem, loudly logged.
             log.error("central refused a lookup of %s: %s", key, error)
             self.breaker.failure()
             return self._fallback(usable, key, str(error))

@@ -39,7 +39,8 @@ BOOKING_STATES: dict[str, int] = {
     "ticket.cancelled": 4,
 }
 TICKET_CLASS = "org.motcua.queue.Ticket"
-_PAPER_COUNT = re.compile(r"^(?P<name>.*?)[\s:,-]*\((?P<count>\d{1,3})\s*bản(?:\s*(?P<note>[^)]*))?\)\s*$")
+# "Tờ khai … (1 bản chính)", "(02 bản sao)", "(1 xuất trình)": count, then what kind of copy.
+_PAPER_COUNT = re.compile(r"^(?P<name>.*?)[\s:,-]*\((?P<count>\d{1,3})\s*(?P<note>[^)]*)\)\s*$")
 
 
 def opencps_selected(score: int, scale: int) -> int:
@@ -59,7 +60,8 @@ def parse_papers(text: str) -> tuple[Paper, ...]:
             continue
         match = _PAPER_COUNT.match(line)
         if match:
-            note = (match["note"] or "").strip() or None
+            note = match["note"].strip()
+            note = None if note in ("", "bản") else note
             papers.append(Paper(match["name"].strip(), int(match["count"]), note))
         else:
             papers.append(Paper(line))

@@ -34,7 +34,7 @@ from hub.store import connect
 
 from .base import CentralSystem, OutboxItem
 from .config import CentralConfig
-from .errors import CentralError, CentralRejected, NotSupported
+from .errors import CentralAuthError, CentralError, CentralRejected, NotSupported
 from .resilience import CircuitBreaker, backoff_delay
 
 log = logging.getLogger("motcua.hub.central.outbox")
@@ -158,11 +158,9 @@ class OutboxWorker:
 
     def _deliver(self, items: list[OutboxItem], attempts: dict[int, int]) -> bool:
         """Send `items` in windows of `delivery_concurrency`; False at the first transient failure."""
-        width = self.config.delivery_concurrency
-        for start in range(0, len(items), width):
+        for window in self._windows(items):
             if self._stop.is_set():
                 return True
-            window = items[start : start + width]
             outcomes = list(self._pool.map(self._send, window))
             done = [item.id for item, outcome in zip(window, outcomes, strict=True) if outcome is None]
             dead = [
@@ -190,6 +188,23 @@ class OutboxWorker:
             self.breaker.success()
         return True
 
+    def _windows(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+        """Consecutive groups sent in parallel; a ticket appears at most once per group, so the
+        events of one ticket reach central in the order they happened."""
+        windows: list[list[OutboxItem]] = []
+        current: list[OutboxItem] = []
+        tickets: set[str] = set()
+        for item in items:
+            ticket = (item.payload.get("ticket") or {}).get("id") or f"#{item.id}"
+            if len(current) >= self.config.delivery_concurrency or ticket in tickets:
+                windows.append(current)
+                current, tickets = [], set()
+            current.append(item)
+            tickets.add(ticket)
+        if current:
+            windows.append(current)
+        return windows
+
     def _send(self, item: OutboxItem) -> tuple[str, str] | None:
         """None when central has it; ("retry", why) or ("dead", why) otherwise."""
         try:
@@ -197,6 +212,9 @@ class OutboxWorker:
         except CentralRejected as error:
             log.error("central refused %s (%s) for good: %s", item.key, item.kind, error)
             return ("dead", str(error))
+        except CentralAuthError as error:
+            log.error("central refuses our credentials: %s", error)
+            return ("retry", str(error))
         except NotSupported as error:
             return ("dead", str(error))
         except CentralError as error:

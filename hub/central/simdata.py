@@ -898,6 +898,12 @@ def _working_moment(rng: random.Random, day: date) -> datetime:
     return datetime.combine(day, time(minutes // 60, minutes % 60, rng.randint(0, 59)), SITE_TZ)
 
 
+def _later(rng: random.Random, after: datetime, around: datetime, now: datetime) -> datetime:
+    """A working-hours moment on `around`'s day, after `after`, not in the future."""
+    moment = _working_moment(rng, around.date())
+    return min(now, max(moment, after + timedelta(minutes=rng.randint(10, 90))))
+
+
 def person(rng: random.Random) -> tuple[str, str, str, str]:
     """(name, 12-digit ID number, address, phone) of an invented person."""
     female = rng.random() < 0.5
@@ -946,11 +952,11 @@ def dossiers(
         name, id_no, address, phone = person(rng)
         release = finish = None
         if status in ("releasing", "posting", "done"):
-            release = min(now, received + (due - received) * rng.uniform(0.3, 1.1))
+            release = _later(rng, received, received + (due - received) * rng.uniform(0.3, 1.1), now)
             if status == "done":
-                finish = min(now, release + timedelta(days=rng.randint(0, 3), hours=rng.randint(0, 5)))
+                finish = _later(rng, release, release + timedelta(days=rng.randint(0, 3)), now)
         elif status in ("cancelled", "denied", "unresolved"):
-            finish = min(now, received + timedelta(days=rng.randint(0, 5), hours=rng.randint(1, 6)))
+            finish = _later(rng, received, received + timedelta(days=rng.randint(0, 5)), now)
         step_code, step_name = STEPS[status]
         rows.append(
             {

@@ -1,0 +1,455 @@
+"""`motcua central-sim`: a simulated central one-door dossier system speaking the OpenCPS subset.
+
+Seeded, realistic data (hub/central/simdata.py): ≥ 200 dossiers with TT 01/2018 and OpenCPS codes in
+every status, received over the last weeks, some overdue; a catalogue of real district-level
+procedures in 14 fields. It records every booking, rating and webhook it receives, de-duplicates
+them by `Idempotency-Key` (optionally journalled to a file, so a killed simulator remembers), and
+injects faults on request:
+
+    curl -X POST localhost:8090/admin/faults -d '{"latency_ms": 1500, "error_rate": 0.2, "down": false}'
+
+Endpoints: `/o/rest/v2/dossiers`, `/o/rest/v2/dossiers/{id}` (header secretCode; 203 if wrong),
+`/o/rest/v2/dossiers/publish/searchDossiers`, `/o/rest/v2/serviceinfos`, `POST /o/rest/v2/bookings`,
+`POST /o/rest/v2/postal/votings/{id}/results`, webhook flavour `POST /webhook/events` (HMAC checked),
+`GET /webhook/dossiers?code=`, `GET /webhook/procedures`; admin `/admin/stats`, `/admin/received`,
+`/admin/dossiers`, `/admin/faults`, `/admin/reset`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from appliance.timeutil import iso, now
+from hub.central import simdata
+from hub.central.opencps import dossier_from_opencps
+from hub.central.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+log = logging.getLogger("motcua.central_sim")
+
+API = "/o/rest/v2"
+MAX_PAGE = 1000
+
+
+@dataclass
+class Faults:
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    down: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latency_ms": self.latency_ms, "error_rate": self.error_rate, "down": self.down}
+
+
+@dataclass
+class SimState:
+    """Central's data and what it has received; shared by every server started on it."""
+
+    seed: int = 1
+    dossier_count: int = 240
+    extra_procedures: int = 0
+    group_id: str | None = None
+    username: str | None = None
+    password: str | None = None
+    webhook_secret: str | None = None
+    journal: Path | None = None
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rng = random.Random(self.seed)
+        self.procedures = simdata.procedures(self.extra_procedures, self.seed)
+        self.procedures_by_code = {p.code: p for p in self.procedures}
+        self.dossiers = simdata.dossiers(self.procedures, count=self.dossier_count, seed=self.seed)
+        self.by_no = {d["dossierNo"].upper(): d for d in self.dossiers}
+        self.by_id = {str(d["dossierId"]): d for d in self.dossiers}
+        self.received: list[dict[str, Any]] = []
+        self.keys: set[str] = set()
+        self.duplicates = 0
+        self.requests: Counter[str] = Counter()
+        self._journal_file = None
+        if self.journal is not None:
+            self._load_journal(self.journal)
+            self._journal_file = self.journal.open("a", encoding="utf-8")
+
+    def _load_journal(self, path: Path) -> None:
+        if not path.exists():
+            return
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a kill: central never acknowledged it
+            self.received.append(record)
+            if record.get("key"):
+                self.keys.add(record["key"])
+
+    def record(self, kind: str, key: str | None, data: dict[str, Any]) -> bool:
+        """Keep what arrived; False if `key` was seen before (a repeat, not recorded again)."""
+        with self.lock:
+            if key and key in self.keys:
+                self.duplicates += 1
+                return False
+            entry = {"kind": kind, "key": key, "received_at": iso(now()), "data": data}
+            self.received.append(entry)
+            if key:
+                self.keys.add(key)
+            if self._journal_file is not None:
+                # Written before the answer: what central acknowledged, it remembers after a kill.
+                self._journal_file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                self._journal_file.flush()
+            return True
+
+    def reset(self) -> None:
+        with self.lock:
+            self.received.clear()
+            self.keys.clear()
+            self.duplicates = 0
+            self.requests.clear()
+            if self._journal_file is not None:
+                self._journal_file.truncate(0)
+
+    def close(self) -> None:
+        if self._journal_file is not None:
+            self._journal_file.close()
+            self._journal_file = None
+
+
+def create_app(state: SimState) -> Flask:
+    app = Flask("motcua-central-sim")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.config["stopped"] = False
+
+    @app.before_request
+    def _faults() -> Response | None:
+        path = request.path
+        if path.startswith("/admin"):
+            return None
+        state.requests[path.split("/")[-1] if path.startswith(API) else path] += 1
+        if app.config["stopped"]:
+            response = jsonify({"error": "stopped"})
+            response.status_code = 503
+            response.headers["Connection"] = "close"
+            return response
+        faults = state.faults
+        if faults.down:
+            return _error(503, "central is down (simulated)")
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        if faults.error_rate and state.rng.random() < faults.error_rate:
+            return _error(500, "internal error (simulated)")
+        if path.startswith(API):
+            if state.group_id and request.headers.get("groupId") != state.group_id:
+                return _error(403, "wrong or missing groupId")
+            if state.username is not None:
+                auth = request.authorization
+                if auth is None or auth.username != state.username or auth.password != state.password:
+                    return _error(401, "authentication required")
+        return None
+
+    # ------------------------------------------------------------------ OpenCPS dossiers
+    @app.get(f"{API}/dossiers")
+    def dossiers() -> Response:
+        rows = state.dossiers
+        number = request.args.get("dossierNo", "").strip().upper()
+        if number:
+            found = state.by_no.get(number)
+            rows = [found] if found else []
+        id_no = request.args.get("applicantIdNo", "").strip()
+        if id_no:
+            rows = [d for d in rows if d["applicantIdNo"] == id_no]
+        status = request.args.get("status", "").strip()
+        if status:
+            rows = [d for d in rows if d["dossierStatus"] == status]
+        return jsonify(_page(rows, public=True))
+
+    @app.get(f"{API}/dossiers/<dossier_id>")
+    def dossier(dossier_id: str) -> Response | tuple[Response, int]:
+        row = state.by_id.get(dossier_id) or state.by_no.get(dossier_id.upper())
+        if row is None:
+            return _error(404, "dossier not found")
+        if request.headers.get("secretCode") != row["secretCode"]:
+            return jsonify({}), 203  # OpenCPS: the receipt's secret code is wrong
+        return jsonify(_public(row))
+
+    @app.get(f"{API}/dossiers/publish/searchDossiers")
+    def published() -> Response:
+        step = request.args.get("step", "")
+        rows = [
+            d
+            for d in state.dossiers
+            if d["dossierStatus"] == "releasing" and (not step or d["stepCode"] == step)
+        ]
+        return jsonify(_page(rows, public=True))
+
+    @app.get(f"{API}/serviceinfos")
+    def serviceinfos() -> Response:
+        keyword = request.args.get("keyword", "").strip().lower()
+        rows = [p.to_opencps() for p in state.procedures if not keyword or keyword in p.name.lower()]
+        return jsonify(_page(rows))
+
+    # ------------------------------------------------------------------ OpenCPS relay targets
+    @app.post(f"{API}/bookings")
+    def bookings() -> Response:
+        data = _body()
+        if not data.get("codeNumber") or not data.get("className"):
+            return _error(400, "codeNumber and className are required")
+        key = request.headers.get("Idempotency-Key")
+        fresh = state.record("booking", key, data)
+        return jsonify({"bookingId": len(state.received), "duplicate": not fresh, **data})
+
+    @app.post(f"{API}/postal/votings/<voting_id>/results")
+    def voting(voting_id: str) -> Response:
+        data = _body()
+        if str(data.get("selected", "")) not in ("1", "2", "3"):
+            return _error(400, "selected must be 1, 2 or 3")
+        key = request.headers.get("Idempotency-Key")
+        fresh = state.record("voting", key, {"votingId": voting_id, **data})
+        return jsonify({"votingResultId": len(state.received), "duplicate": not fresh})
+
+    # ------------------------------------------------------------------ webhook flavour
+    @app.post("/webhook/events")
+    def webhook() -> Response:
+        body = request.get_data()
+        if state.webhook_secret is not None:
+            stamp = request.headers.get(TIMESTAMP_HEADER, "")
+            signature = request.headers.get(SIGNATURE_HEADER, "")
+            if not verify(state.webhook_secret, stamp, body, signature):
+                return _error(401, "bad signature")
+        try:
+            envelope = json.loads(body)
+        except ValueError:
+            return _error(400, "not JSON")
+        if not isinstance(envelope, dict) or not envelope.get("id") or "data" not in envelope:
+            return _error(400, "id and data are required")
+        fresh = state.record("webhook", str(envelope["id"]), envelope)
+        return jsonify({"ok": True, "duplicate": not fresh})
+
+    @app.get("/webhook/dossiers")
+    def webhook_dossier() -> Response:
+        row = state.by_no.get(request.args.get("code", "").strip().upper())
+        if row is None:
+            return _error(404, "dossier not found")
+        return jsonify({"dossier": _motcua_dossier(row)})
+
+    @app.get("/webhook/procedures")
+    def webhook_procedures() -> Response:
+        return jsonify({"procedures": [p.to_motcua() for p in state.procedures]})
+
+    # ------------------------------------------------------------------ admin
+    @app.get("/admin/stats")
+    def stats() -> Response:
+        with state.lock:
+            kinds = Counter(r["kind"] for r in state.received)
+            return jsonify(
+                {
+                    "received": len(state.received),
+                    "unique_keys": len(state.keys),
+                    "duplicates": state.duplicates,
+                    "by_kind": dict(kinds),
+                    "requests": dict(state.requests),
+                    "faults": state.faults.to_dict(),
+                    "dossiers": len(state.dossiers),
+                    "procedures": len(state.procedures),
+                }
+            )
+
+    @app.get("/admin/received")
+    def received() -> Response:
+        offset = request.args.get("offset", 0, type=int)
+        limit = min(request.args.get("limit", 1000, type=int), 100_000)
+        with state.lock:
+            items = state.received[offset : offset + limit]
+            return jsonify({"total": len(state.received), "duplicates": state.duplicates, "items": items})
+
+    @app.get("/admin/dossiers")
+    def admin_dossiers() -> Response:
+        status = request.args.get("status")
+        rows = [d for d in state.dossiers if not status or d["dossierStatus"] == status]
+        return jsonify({"total": len(rows), "data": rows})
+
+    @app.route("/admin/faults", methods=["GET", "POST", "PUT"])
+    def faults() -> Response:
+        if request.method != "GET":
+            data = request.get_json(force=True, silent=True) or {}
+            try:
+                state.faults = Faults(
+                    latency_ms=max(0.0, float(data.get("latency_ms", 0))),
+                    error_rate=min(1.0, max(0.0, float(data.get("error_rate", 0)))),
+                    down=bool(data.get("down", False)),
+                )
+            except (TypeError, ValueError):
+                return _error(400, "latency_ms and error_rate must be numbers")
+            log.info("faults now %s", state.faults.to_dict())
+        return jsonify(state.faults.to_dict())
+
+    @app.post("/admin/reset")
+    def reset() -> Response:
+        state.reset()
+        state.faults = Faults()
+        return jsonify({"ok": True})
+
+    return app
+
+
+def _error(status: int, text: str) -> Response:
+    response = jsonify({"error": text, "status": status})
+    response.status_code = status
+    return response
+
+
+def _body() -> dict[str, Any]:
+    if request.is_json:
+        data = request.get_json(silent=True)
+        return dict(data) if isinstance(data, dict) else {}
+    return {key: value for key, value in request.form.items()}
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "secretCode"}
+
+
+def _page(rows: list[dict[str, Any]], *, public: bool = False) -> dict[str, Any]:
+    start = max(0, request.args.get("start", 0, type=int))
+    end = request.args.get("end", start + 15, type=int)
+    end = min(max(start, end), start + MAX_PAGE)
+    data = rows[start:end]
+    return {"total": len(rows), "data": [_public(r) for r in data] if public else data}
+
+
+def _motcua_dossier(row: dict[str, Any]) -> dict[str, Any]:
+    return dossier_from_opencps(row).to_dict()
+
+
+# ---------------------------------------------------------------------- serving
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class SimServer:
+    """The simulator on a real socket in a background thread (tests, benchmarks, `motcua demo`).
+
+    `stop()` closes the listening socket and answers 503 + `Connection: close` on connections kept
+    alive, so clients see central go away; `start()` again serves the same state (same port).
+    """
+
+    def __init__(self, state: SimState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state or SimState()
+        self.host = host
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._app: Flask | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SimServer:
+        self._app = create_app(self.state)
+        self._server = make_server(
+            self.host, self.port, self._app, threaded=True, request_handler=_QuietHandler
+        )
+        self.port = self._server.port
+        # A short poll so that stop() (central "going down" in tests) takes effect at once.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="central-sim", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        assert self._app is not None
+        self._app.config["stopped"] = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def running(state: SimState | None = None, **kwargs: Any) -> Iterator[SimServer]:
+    server = SimServer(state, **kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="motcua central-sim", description="A simulated central one-door dossier system (OpenCPS subset)."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same dossiers")
+    parser.add_argument("--dossiers", type=int, default=240, help="how many dossiers (≥ 13 for every status)")
+    parser.add_argument("--extra-procedures", type=int, default=0, help="catalogue variants to add")
+    parser.add_argument("--group-id", help="require this groupId header")
+    parser.add_argument("--username", help="require HTTP Basic authentication")
+    parser.add_argument("--password")
+    parser.add_argument("--webhook-secret", help="check X-Motcua-Signature on /webhook/events")
+    parser.add_argument("--journal", type=Path, help="append received events here and reload them at start")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    from appliance.logs import setup_logging
+
+    setup_logging(args.verbose)
+    if (args.username is None) != (args.password is None):
+        print("central-sim: --username and --password go together", file=sys.stderr)
+        return 2
+    state = SimState(
+        seed=args.seed,
+        dossier_count=max(13, args.dossiers),
+        extra_procedures=max(0, args.extra_procedures),
+        group_id=args.group_id,
+        username=args.username,
+        password=args.password,
+        webhook_secret=args.webhook_secret,
+        journal=args.journal,
+    )
+    try:
+        server = SimServer(state, host=args.host, port=args.port).start()
+    except OSError as error:
+        print(f"central-sim: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(
+        f"Central simulator ready: {server.url}{API} — {len(state.dossiers)} dossiers, "
+        f"{len(state.procedures)} procedures, {len(state.received)} events already received",
+        flush=True,
+    )
+    while not stop.wait(1.0):
+        pass
+    server.stop()
+    state.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Where presses come from: GPIO buttons (gpiozero) and USB numeric keypads (evdev, grabbed).
+
+Both call `on_press(action)` from their own thread; the desk decides what a press means. A keypad
+that is missing or unplugged is looked for again every `retry_interval` seconds and reported in
+`error` (the daemon's health), never raised into the daemon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import logging
+import os
+import select
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any, Protocol
+
+from .errors import InputUnavailable
+from .keys import Action, KeymapDecoder
+
+log = logging.getLogger(__name__)
+
+OnPress = Callable[[Action], None]
+
+
+class GpioButtons:
+    """Buttons on GPIO pins, one action each (keys of a counter, or rating scores)."""
+
+    kind = "gpio"
+
+    def __init__(
+        self,
+        buttons: Mapping[Action, object],
+        on_press: OnPress,
+        *,
+        pull_up: bool = True,
+        bounce_time: float | None = 0.02,
+        pin_factory: Any = None,
+    ) -> None:
+        from gpiozero import Button
+        from gpiozero.exc import GPIOZeroError
+
+        self.device = "GPIO " + ", ".join(f"{pin}={action}" for action, pin in buttons.items())
+        self.error: str | None = None
+        self.buttons: dict[Action, Any] = {}
+        try:
+            for action, pin in buttons.items():
+                button = Button(pin, pull_up=pull_up, bounce_time=bounce_time, pin_factory=pin_factory)
+                button.when_pressed = partial(on_press, action)
+                self.buttons[action] = button
+        except (GPIOZeroError, OSError, ValueError) as error:
+            self.close()
+            raise InputUnavailable(f"GPIO pin {pin} ({action})", str(error)) from None
+
+    def start(self) -> None:
+        """gpiozero watches the pins from its own thread already."""
+
+    def close(self) -> None:
+        for button in self.buttons.values():
+            button.close()
+        self.buttons.clear()
+
+
+class InputDeviceLike(Protocol):
+    """What EvdevKeypad needs of `evdev.InputDevice` (tests pass a fake fed with InputEvents)."""
+
+    path: str
+
+    def fileno(self) -> int: ...
+    def read(self) -> Iterable[Any]: ...
+    def grab(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def open_evdev(path: str) -> InputDeviceLike:
+    from evdev import InputDevice
+
+    device: Any = InputDevice(path)
+    return device
+
+
+class EvdevKeypad:
+    """A USB numeric keypad: `device` is an event device path or a glob (first match)."""
+
+    kind = "evdev"
+
+    def __init__(
+        self,
+        device: str,
+        keymap: Mapping[int, Action],
+        on_press: OnPress,
+        *,
+        grab: bool = True,
+        retry_interval: float = 2.0,
+        opener: Callable[[str], InputDeviceLike] = open_evdev,
+    ) -> None:
+        self.pattern = device
+        self.device = device
+        self.grab = grab
+        self.retry_interval = retry_interval
+        self.decoder = KeymapDecoder(keymap)
+        self.on_press = on_press
+        self.opener = opener
+        self.error: str | None = None
+        self.connected = threading.Event()  # the keypad is open and read
+        self._stop = threading.Event()
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"keypad {self.pattern}", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+        for fd in (self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    # ------------------------------------------------------------------ thread
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                keypad = self._open()
+            except InputUnavailable as error:
+                self._report(str(error))
+                self._stop.wait(self.retry_interval)
+                continue
+            self._report(None)
+            self.connected.set()
+            try:
+                self._read_until_lost(keypad)
+            except InputUnavailable as error:
+                self._report(str(error))
+            finally:
+                self.connected.clear()
+                with contextlib.suppress(OSError):
+                    keypad.close()
+
+    def _open(self) -> InputDeviceLike:
+        path = self.pattern
+        if glob.has_magic(path):
+            matches = sorted(glob.glob(path))
+            if not matches:
+                raise InputUnavailable(path, "no device matches")
+            path = matches[0]
+        self.device = path
+        try:
+            keypad = self.opener(path)
+        except OSError as error:
+            raise InputUnavailable(path, error.strerror or str(error)) from None
+        if self.grab:
+            try:
+                keypad.grab()
+            except OSError as error:
+                keypad.close()
+                reason = "grabbed by another program" if error.errno == errno.EBUSY else error.strerror
+                raise InputUnavailable(path, f"cannot grab: {reason or error}") from None
+        return keypad
+
+    def _read_until_lost(self, keypad: InputDeviceLike) -> None:
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([keypad.fileno(), self._wake_read], [], [], 1.0)
+            except (OSError, ValueError) as error:
+                raise InputUnavailable(self.device, f"lost: {error}") from None
+            if keypad.fileno() not in ready:
+                continue
+            try:
+                events = list(keypad.read())
+            except BlockingIOError:
+                continue
+            except OSError as error:  # ENODEV: unplugged
+                raise InputUnavailable(self.device, f"lost: {error.strerror or error}") from None
+            for event in events:
+                action = self.decoder.feed(event.type, event.code, event.value)
+                if action is not None:
+                    self.on_press(action)
+
+    def _report(self, error: str | None) -> None:
+        if error != self.error:
+            if error is None:
+                log.info("keypad %s: ready", self.device)
+            else:
+                log.warning("%s", error)
+        self.error = error
