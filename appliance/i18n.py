@@ -74,6 +74,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Phiên làm việc đã hết hạn, hãy tải lại trang.",
         "Your session expired; reload the page.",
     ),
+    "too_many_tickets": (
+        "Địa chỉ này đã lấy quá nhiều số. Xin thử lại sau {minutes} phút hoặc lấy số tại ki-ốt.",
+        "Too many numbers taken from this address. Try again in {minutes} minutes or use the kiosk.",
+    ),
     "not_your_counter": (
         "Bạn không được phân công ở quầy {counter}.",
         "You are not assigned to counter {counter}.",

@@ -94,6 +94,9 @@ class ScreenSection(Strict):
     highlight_s: float = Field(8.0, gt=0, le=120)
     page_s: float = Field(10.0, ge=2, le=300)
     recent_calls: int = Field(5, ge=1, le=12)
+    # Scrolling redraws the window; with software OpenGL (no GPU) 20 fps costs ~60 % of a core at
+    # 1920×1080. 0 keeps the message still.
+    marquee_fps: int = Field(20, ge=0, le=60)
     font: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     font_bold: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 

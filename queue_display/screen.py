@@ -16,7 +16,6 @@ Portrait 1080×1920 stacks the counters above the two lists.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -37,8 +36,6 @@ from .board import BoardSnapshot, CounterTile, RecentCall, ServiceLine, format_c
 FONT = "MotcuaSans"
 
 RGBA = tuple[float, float, float, float]
-# Every marquee step redraws the window; 20 fps scrolls smoothly enough at 120 px/s.
-MARQUEE_FPS = int(os.environ.get("MOTCUA_MARQUEE_FPS", "20"))
 
 
 def hex_color(value: str, alpha: float = 1.0) -> RGBA:
@@ -174,7 +171,8 @@ class Marquee(StencilView):
     SPEED = 120.0  # px per second: readable while walking past
     HOLD_S = 3.0  # each pass starts with the text still, so the beginning can be read
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, fps: int = 20, **kwargs: object) -> None:
+        """Every step redraws the window: 20 fps scrolls smoothly enough at 120 px/s; 0 = still."""
         super().__init__(**kwargs)
         self.label = Label(font_name=FONT, color=SOFT, size_hint=(None, None))
         self.label.bind(texture_size=self._resize)
@@ -182,7 +180,7 @@ class Marquee(StencilView):
         self._offset = 0.0
         self._held = 0.0
         self.bind(size=self._restyle, pos=self._place)
-        self._event = Clock.schedule_interval(self._step, 1 / MARQUEE_FPS)
+        self._event = Clock.schedule_interval(self._step, 1 / fps) if fps > 0 else None
 
     def set_text(self, text: str) -> None:
         if text != self.label.text:
@@ -213,7 +211,8 @@ class Marquee(StencilView):
         self.label.pos = (x, self.center_y - self.label.height / 2)
 
     def stop(self) -> None:
-        self._event.cancel()
+        if self._event is not None:
+            self._event.cancel()
 
 
 class CounterView(Panel):
@@ -294,7 +293,13 @@ class BoardScreen(Panel):
     """The whole screen. `show(snapshot, now)` redraws only what changed."""
 
     def __init__(
-        self, *, orientation: str, size: tuple[int, int], recent_slots: int, language: str = "vi"
+        self,
+        *,
+        orientation: str,
+        size: tuple[int, int],
+        recent_slots: int,
+        language: str = "vi",
+        marquee_fps: int = 20,
     ) -> None:
         super().__init__(orientation="vertical", bg=BACKGROUND, size=size, size_hint=(None, None))
         self.language: Language = "en" if language == "en" else "vi"
@@ -364,7 +369,7 @@ class BoardScreen(Panel):
 
         # footer
         footer = Panel(bg=FOOTER, orientation="horizontal", size_hint_y=None, height=footer_h)
-        self.marquee = Marquee()
+        self.marquee = Marquee(fps=marquee_fps)
         footer.add_widget(self.marquee)
         self.add_widget(footer)
         self._tiles: list[CounterView] = []

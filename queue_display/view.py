@@ -87,6 +87,7 @@ def run_store(
                 size=(int(Window.width), int(Window.height)),
                 recent_slots=config.screen.recent_calls,
                 language=config.language,
+                marquee_fps=config.screen.marquee_fps,
             )
             Window.bind(size=self._resize)
             Clock.schedule_interval(self.refresh, 0.1)  # event → screen within ~100 ms

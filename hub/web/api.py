@@ -94,9 +94,17 @@ def queue_snapshot() -> Response:
 @api.post("/api/v1/tickets")
 def issue_ticket() -> tuple[Response, int]:
     """Take a number, like a kiosk does (no login: the hall is public)."""
+    limiter = web().ticket_limiter
+    address = request.remote_addr or "?"
+    wait = limiter.blocked(address)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        refusal = error_response("too_many_tickets", headers={"Retry-After": str(round(wait))}, minutes=minutes)
+        return refusal, 429
     body = json_body()
     params = {key: body[key] for key in ("service_id", "priority", "priority_group") if key in body}
     result = call("ticket.issue", params, caller_id="web", rid=request_id(body))
+    limiter.record(address)
     ticket = dict(result["ticket"])
     ticket["url"] = f"/t/{ticket['token']}"
     return jsonify(ticket), 201

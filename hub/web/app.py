@@ -48,6 +48,10 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+TICKETS_PER_ADDRESS = 20
+TICKET_WINDOW_S = 600.0
+
+
 def create_app(
     service: QueueService,
     *,
@@ -67,6 +71,7 @@ def create_app(
         service=service,
         users=users,
         limiter=LoginLimiter(),
+        ticket_limiter=LoginLimiter(max_failures=TICKETS_PER_ADDRESS, window_s=TICKET_WINDOW_S),
         broker_connected=broker_connected,
         devices=devices,
         # The lambda runs at scrape time, when `context` exists.

@@ -346,6 +346,10 @@ class LoginLimiter:
             return max(0.0, times[0] + self.window_s - moment)
 
     def record_failure(self, address: str) -> None:
+        self.record(address)
+
+    def record(self, address: str) -> None:
+        """Count one event (a failed login, an issued ticket) for `address`."""
         moment = time.monotonic()
         with self._lock:
             if address not in self._failures and len(self._failures) >= self.max_clients:

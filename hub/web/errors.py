@@ -42,6 +42,7 @@ HTTP_STATUS: dict[str, int] = {
     "already_rated": 409,
     "not_rateable": 409,
     "too_many_logins": 429,
+    "too_many_tickets": 429,
     "busy": 503,
     "internal": 500,
     "not_implemented": 501,

@@ -52,6 +52,9 @@ class WebContext:
     service: QueueService
     users: UserStore
     limiter: LoginLimiter
+    # Public ticket issuing per client address: a phone or a script cannot empty a service's
+    # numbers for the day (kiosks issue over MQTT and are not limited here).
+    ticket_limiter: LoginLimiter
     broker_connected: Callable[[], bool]
     devices: Callable[[], list[dict[str, Any]]] | None
     metrics: WebMetrics
