@@ -593,6 +593,7 @@ class QueueService:
             "seq": self._seq,
             "ts": iso(self.clock()),
             "site": {"id": self.site.site, "name": self.site.place.name},
+            "message": self.site.place.hall_message,
             **body,
         }
 

@@ -124,6 +124,26 @@ def device_children(data_dir: Path, mqtt_port: int, headless: bool) -> list[Chil
             "source": {"type": "simulated", "path": str(data_dir / "scanner-1.fifo")},
         },
     )
+    # The hall display with its voice: on a desktop a window and the speakers; headless, the
+    # announcements go to WAV files a technician can play.
+    add(
+        "display-1",
+        "queue_display",
+        {
+            "device_id": "display-1",
+            "site": SITE_ID,
+            "role": "display",
+            "mqtt": mqtt,
+            "announce": {"voice_pack": str(data_dir / "voice"), "repeats": 2},
+            "audio": (
+                {"sink": "wav", "wav_dir": str(data_dir / "announcements")}
+                if headless or shutil.which("aplay") is None
+                else {"sink": "aplay"}
+            ),
+            "screen": {"fullscreen": False},
+        },
+        ("--no-screen",) if headless else ("--windowed",),
+    )
     return children
 
 

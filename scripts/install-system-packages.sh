@@ -8,7 +8,7 @@ packages=(
   python3-venv python3-dev gcc         # the virtual environment; evdev builds from source
   fonts-dejavu-core                    # Vietnamese glyphs for tickets, kiosk and display
   chromium chromium-driver             # headless browser tests of the web pages
-  espeak-ng sox                        # default voice pack and audio checks
+  espeak-ng sox alsa-utils             # default voice pack, audio checks, aplay to the speakers
   libgl1 libegl1 libgl1-mesa-dri xvfb  # kivy offscreen (Mesa llvmpipe)
   tesseract-ocr tesseract-ocr-vie      # tests read printed Vietnamese back
   libzbar0                             # optional pyzbar barcode backend

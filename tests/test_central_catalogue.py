@@ -24,7 +24,13 @@ def sim() -> Iterator[SimServer]:
 def runtime(sim: SimServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CentralRuntime]:
     db = tmp_path_factory.mktemp("catalogue") / "hub.db"
     config = load_central_config(
-        {"adapter": "opencps", "base_url": sim.url, "group_id": "35417", "deliver": False, "catalogue_page_size": 25}
+        {
+            "adapter": "opencps",
+            "base_url": sim.url,
+            "group_id": "35417",
+            "deliver": False,
+            "catalogue_page_size": 25,
+        }
     )
     central = CentralRuntime(config, db_path=db, site="test")
     central.start()
@@ -86,7 +92,7 @@ def test_ranking_puts_the_closest_names_first(runtime: CentralRuntime) -> None:
 
 
 @pytest.mark.parametrize("query", ["zzzz", '"', "AND OR NOT (", "*", 'a" OR *', "'; DROP TABLE x; --"])
-def test_nonsense_or_hostile_queries_find_nothing_and_break_nothing(runtime: CentralRuntime, query: str) -> None:
+def test_nonsense_or_hostile_queries_break_nothing(runtime: CentralRuntime, query: str) -> None:
     answer = runtime.search(query)
     assert isinstance(answer["results"], list)
     assert runtime.catalogue.count() > 0
@@ -124,7 +130,7 @@ def test_catalogue_stays_searchable_while_central_is_down(tmp_path: Path) -> Non
         assert central.sync_catalogue() == len(state.procedures)
         synced = central.catalogue.synced_at()
         server.stop()
-        with pytest.raises(Exception, match="ConnectionError|unavailable|Connection"):
+        with pytest.raises(Exception, match=r"ConnectionError"):
             central.sync_catalogue()
         assert names(central, "dang ky khai sinh")[0] == "Đăng ký khai sinh"
         assert central.catalogue.synced_at() == synced

@@ -86,7 +86,9 @@ def test_simulated_central_has_realistic_dossiers(sim: SimServer) -> None:
     assert sum("-" in r["dossierNo"] for r in rows) > 150  # mostly TT 01/2018 codes
 
 
-def test_lookup_answers_in_plain_vietnamese_with_the_name_masked(sim: SimServer, make_runtime: Factory) -> None:
+def test_lookup_answers_in_plain_vietnamese_with_the_name_masked(
+    sim: SimServer, make_runtime: Factory
+) -> None:
     runtime = make_runtime()
     row = pick(sim, overdue)
     answer = runtime.lookup(row["dossierNo"], caller_id="web:10.0.0.9")
@@ -127,7 +129,16 @@ def test_names_are_shown_only_to_whoever_proves_possession(sim: SimServer, make_
 
 @pytest.mark.parametrize(
     "code",
-    ["", "   ", "abc", "0912345678", "000.00.16.H19-261399-0001", "000.00.16.H19_261106_0003", "Mã hồ sơ", "x" * 300],
+    [
+        "",
+        "   ",
+        "abc",
+        "0912345678",  # a phone number
+        "000.00.16.H19-261399-0001",  # no 99th month
+        "000.00.16.H19_261106_0003",
+        "Mã hồ sơ",
+        "x" * 300,
+    ],
 )
 def test_malformed_codes_never_reach_central(sim: SimServer, make_runtime: Factory, code: str) -> None:
     runtime = make_runtime()
@@ -153,7 +164,9 @@ def test_unknown_codes_say_not_found(sim: SimServer, make_runtime: Factory) -> N
     assert english.message.startswith("Dossier 000.00.16.H19-200101-9999 was not found")
 
 
-def test_any_spelling_of_a_code_and_receipt_links_find_the_dossier(sim: SimServer, make_runtime: Factory) -> None:
+def test_any_spelling_of_a_code_and_receipt_links_find_the_dossier(
+    sim: SimServer, make_runtime: Factory
+) -> None:
     runtime = make_runtime()
     # Central stores this TT 01/2018 code with dots only; the citizen types the hyphenated form.
     dotted = pick(sim, lambda d: "-" not in d["dossierNo"] and d["dossierNo"][:3].isdigit())
@@ -272,7 +285,9 @@ def test_webhook_adapter_looks_up_and_syncs_through_its_own_urls(sim: SimServer,
         runtime.stop()
 
 
-def test_receipt_job_carries_central_data_and_is_a_valid_print_job(sim: SimServer, make_runtime: Factory) -> None:
+def test_receipt_job_carries_central_data_and_is_a_valid_print_job(
+    sim: SimServer, make_runtime: Factory
+) -> None:
     from ticket_printer.jobs import ReceiptJob
 
     runtime = make_runtime()

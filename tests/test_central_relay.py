@@ -329,5 +329,6 @@ def test_webhook_events_are_signed_and_a_wrong_secret_keeps_them_waiting(
     _, fixed = make_relay(**{**hook, "webhook_secret": SECRET})
     assert fixed.relay is not None and fixed.relay.drained(10)
     envelopes = [r["data"] for r in sim.state.received]
-    assert [e["id"] for e in envelopes] == [f"{SITE}:event-{n}" for n in range(1, 6)]
+    # Different tickets travel in parallel, so they may arrive in any order; each arrives once.
+    assert sorted(e["id"] for e in envelopes) == [f"{SITE}:event-{n}" for n in range(1, 6)]
     assert all(e["kind"] == "ticket.issued" and e["site"] == SITE and e["data"]["ticket"] for e in envelopes)

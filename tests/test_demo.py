@@ -47,7 +47,7 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as response:
             assert response.status == 200
         with Observer(mqtt_port, "motcua/v1/demo/devices/+/state", "motcua/v1/demo/print/+/results") as seen:
-            for device in ("printer-1", "scanner-1"):  # every simulated device came up
+            for device in ("printer-1", "scanner-1", "display-1"):  # every simulated device came up
                 seen.wait_for(lambda m, d=device: f"/{d}/state" in m.topic and m.json()["online"], timeout=30)
             # A citizen at kiosk-1 takes a number: the kiosk's printer prints it.
             reply = subprocess.run(
@@ -62,6 +62,17 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             assert printed["job_id"] == f"ticket-{result['ticket']['id']}"
             assert printed["status"] == "printed"
         assert list((tmp_path / "site" / "printed").glob("*.png")), "the simulated printer kept no page"
+        # The officer at counter 3 calls it: the hall display says it (headless: into a WAV file).
+        subprocess.run(
+            ["mosquitto_rr", "-p", str(mqtt_port), "-t", "motcua/v1/demo/rpc/counter-3/counter.call_next",
+             "-e", "motcua/v1/demo/devices/counter-3/replies", "-m", '{"v":1,"counter_id":"3"}', "-W", "10"],
+            capture_output=True, text=True, timeout=20, check=True,
+        )
+        announcements = tmp_path / "site" / "announcements"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not list(announcements.glob("*.wav")):
+            time.sleep(0.2)
+        assert list(announcements.glob("*.wav")), "the hall display announced nothing"
     finally:
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(demo.pid, signal.SIGINT)

@@ -34,7 +34,7 @@ from hub.store import connect
 
 from .base import CentralSystem, OutboxItem
 from .config import CentralConfig
-from .errors import CentralAuthError, CentralError, CentralRejected, NotSupported
+from .errors import CentralError, CentralRejected, NotSupported
 from .resilience import CircuitBreaker, backoff_delay
 
 log = logging.getLogger("motcua.hub.central.outbox")
@@ -181,9 +181,13 @@ class OutboxWorker:
                 self._park(item_id, error)
             if retry:
                 self.failures += len(retry)
-                for item_id, error in retry:
-                    self._reschedule(item_id, attempts.get(item_id, 0) + 1, error)
+                for index, (item_id, error) in enumerate(retry):
+                    attempt = attempts.get(item_id, 0) + 1
+                    delay = self._reschedule(item_id, attempt, error)
                     self.breaker.failure()
+                    if index == 0 and (attempt == 1 or attempt % 10 == 0):  # one line, not one per event
+                        level = logging.ERROR if "credentials" in error else logging.WARNING
+                        log.log(level, "outbox: %s; attempt %d, next in %.1f s", error, attempt, delay)
                 return False
             self.breaker.success()
         return True
@@ -212,9 +216,6 @@ class OutboxWorker:
         except CentralRejected as error:
             log.error("central refused %s (%s) for good: %s", item.key, item.kind, error)
             return ("dead", str(error))
-        except CentralAuthError as error:
-            log.error("central refuses our credentials: %s", error)
-            return ("retry", str(error))
         except NotSupported as error:
             return ("dead", str(error))
         except CentralError as error:
@@ -235,17 +236,16 @@ class OutboxWorker:
             )
             self._db.execute("COMMIT")
 
-    def _reschedule(self, item_id: int, attempt: int, error: str) -> None:
+    def _reschedule(self, item_id: int, attempt: int, error: str) -> float:
         delay = backoff_delay(attempt, self.config.retry_base_s, self.config.retry_max_s, self.rng)
         due = self.clock() + timedelta(seconds=delay)
         self.last_error = error
-        if attempt == 1 or attempt % 10 == 0:
-            log.warning("outbox: central unavailable (%s); attempt %d, next in %.1f s", error, attempt, delay)
         with self._db_lock:
             self._db.execute(
                 "UPDATE outbox SET attempts=?, next_attempt_at=?, last_error=? WHERE id=?",
                 (attempt, iso(due), error[:500], item_id),
             )
+        return delay
 
     def _forget_delivered(self) -> None:
         cutoff = self.clock() - timedelta(days=self.config.outbox_keep_days)

@@ -99,7 +99,8 @@ def issue_ticket() -> tuple[Response, int]:
     wait = limiter.blocked(address)
     if wait:
         minutes = max(1, round(wait / 60))
-        refusal = error_response("too_many_tickets", headers={"Retry-After": str(round(wait))}, minutes=minutes)
+        retry = {"Retry-After": str(round(wait))}
+        refusal = error_response("too_many_tickets", headers=retry, minutes=minutes)
         return refusal, 429
     body = json_body()
     params = {key: body[key] for key in ("service_id", "priority", "priority_group") if key in body}
