@@ -23,10 +23,25 @@ pytestmark = pytest.mark.slow
 def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     mqtt_port, http_port = find_free_port(), find_free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "motcua.cli", "demo", "--headless", "--mqtt-port", str(mqtt_port),
-         "--http-port", str(http_port), "--data", str(tmp_path / "site")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "motcua.cli",
+            "demo",
+            "--headless",
+            "--mqtt-port",
+            str(mqtt_port),
+            "--http-port",
+            str(http_port),
+            "--data",
+            str(tmp_path / "site"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
     )
     lines: list[str] = []
     try:
@@ -51,10 +66,23 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
                 seen.wait_for(lambda m, d=device: f"/{d}/state" in m.topic and m.json()["online"], timeout=30)
             # A citizen at kiosk-1 takes a number: the kiosk's printer prints it.
             reply = subprocess.run(
-                ["mosquitto_rr", "-p", str(mqtt_port), "-t", "motcua/v1/demo/rpc/kiosk-1/ticket.issue",
-                 "-e", "motcua/v1/demo/devices/kiosk-1/replies", "-m", '{"v":1,"service_id":"ho-tich"}',
-                 "-W", "10"],
-                capture_output=True, text=True, timeout=20, check=True,
+                [
+                    "mosquitto_rr",
+                    "-p",
+                    str(mqtt_port),
+                    "-t",
+                    "motcua/v1/demo/rpc/kiosk-1/ticket.issue",
+                    "-e",
+                    "motcua/v1/demo/devices/kiosk-1/replies",
+                    "-m",
+                    '{"v":1,"service_id":"ho-tich"}',
+                    "-W",
+                    "10",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=True,
             )
             result = json.loads(reply.stdout)["result"]
             assert result["ticket"]["number"] == "2001" and result["ticket"]["service_name"] == "Hộ tịch"
@@ -64,9 +92,23 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert list((tmp_path / "site" / "printed").glob("*.png")), "the simulated printer kept no page"
         # The officer at counter 3 calls it: the hall display says it (headless: into a WAV file).
         subprocess.run(
-            ["mosquitto_rr", "-p", str(mqtt_port), "-t", "motcua/v1/demo/rpc/counter-3/counter.call_next",
-             "-e", "motcua/v1/demo/devices/counter-3/replies", "-m", '{"v":1,"counter_id":"3"}', "-W", "10"],
-            capture_output=True, text=True, timeout=20, check=True,
+            [
+                "mosquitto_rr",
+                "-p",
+                str(mqtt_port),
+                "-t",
+                "motcua/v1/demo/rpc/counter-3/counter.call_next",
+                "-e",
+                "motcua/v1/demo/devices/counter-3/replies",
+                "-m",
+                '{"v":1,"counter_id":"3"}',
+                "-W",
+                "10",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
         )
         announcements = tmp_path / "site" / "announcements"
         deadline = time.monotonic() + 30

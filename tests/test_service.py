@@ -93,7 +93,9 @@ def test_request_ids_are_remembered_across_a_restart(config: HubConfig, tmp_path
     first.close()
     again = QueueService(config, tmp_path / "hub.db", clock=clock)
     try:
-        replay = again.call("ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-1", request_id="tap-7")
+        replay = again.call(
+            "ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-1", request_id="tap-7"
+        )
         assert replay == answer
         # The same request id from another device is another request.
         other = again.call("ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-2", request_id="tap-7")
