@@ -52,7 +52,7 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
 def parse_hhmm(value: str) -> time:
-    """"07:30" → 07:30; "24:00" (end of day) → 23:59:59.999999."""
+    """ "07:30" → 07:30; "24:00" (end of day) → 23:59:59.999999."""
     if not _HHMM.match(value):
         raise ValueError(f"{value!r} is not a time like 07:30")
     if value == "24:00":

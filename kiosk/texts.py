@@ -41,7 +41,7 @@ def priority_label(group: str | None, language: Language) -> str:
 
 
 def format_wait(seconds: float | None, language: Language) -> str:
-    """"12 phút", "1 giờ 05 phút", "dưới 1 phút": rounded up, since a promise kept beats one broken."""
+    """ "12 phút", "1 giờ 05 phút", "dưới 1 phút": rounded up, since a promise kept beats one broken."""
     if seconds is None or seconds < 60:
         return t("kiosk_wait_soon", language)
     minutes = int(-(-seconds // 60))
@@ -91,12 +91,14 @@ def describe_days(days: list[str], language: Language) -> str:
         elif len(run) == 2:
             parts.append(f"{first}, {t(f'kiosk_day_{DAYS[run[1]]}', language)}")
         else:
-            parts.append(t("kiosk_days_range", language, first=first, last=t(f"kiosk_day_{DAYS[run[-1]]}", language)))
+            parts.append(
+                t("kiosk_days_range", language, first=first, last=t(f"kiosk_day_{DAYS[run[-1]]}", language))
+            )
     return ", ".join(parts)
 
 
 def describe_hours(hours: OpeningHours, language: Language) -> str:
-    """"Thứ Hai – Thứ Bảy: 07:30 – 11:30 và 13:00 – 17:00"."""
+    """ "Thứ Hai – Thứ Bảy: 07:30 – 11:30 và 13:00 – 17:00"."""
     periods = t("kiosk_hours_and", language).join(f"{p.start} – {p.end}" for p in hours.periods)
     return t("kiosk_hours_periods", language, days=describe_days(list(hours.days), language), periods=periods)
 

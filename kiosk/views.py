@@ -174,9 +174,7 @@ class ViewState:
         return found
 
     def find(self, action: str, arg: str | None = None) -> Button | None:
-        return next(
-            (b for b in self.buttons() if b.action == action and (arg is None or b.arg == arg)), None
-        )
+        return next((b for b in self.buttons() if b.action == action and (arg is None or b.arg == arg)), None)
 
     def texts(self) -> list[str]:
         """Every text on screen, in reading order (tests look for words in it)."""

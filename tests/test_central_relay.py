@@ -172,10 +172,10 @@ def test_exactly_once_through_a_central_kill_and_a_hub_restart(
     }
     hub = HubUnderTest(tmp_path, site_config(tmp_path, broker.port, site=SITE, central=central)).start()
     try:
-        code = requests.get(f"{sim.url}/admin/dossiers?status=processing", timeout=5).json()["data"][0][
-            "dossierNo"
-        ]
+        processing = requests.get(f"{sim.url}/admin/dossiers?status=processing", timeout=5).json()
+        code = processing["data"][0]["dossierNo"]
         assert kiosk.call("dossier.lookup", {"code": code})["stale"] is False
+        wait_until(lambda: kiosk.call("procedure.search", {"query": "khai sinh"})["count"] > 0, timeout=10)
 
         sim.faults(latency_ms=5)  # deliveries lag behind the issues, so the kill lands mid-stream
         issue(kiosk, 0, 300)
@@ -183,6 +183,8 @@ def test_exactly_once_through_a_central_kill_and_a_hub_restart(
         issue(kiosk, 300, 500)
         during = kiosk.call("dossier.lookup", {"code": code})
         assert during["stale"] is True and during["fetched_at"]
+        search = kiosk.call("procedure.search", {"query": "dang ky khai sinh"})
+        assert search["results"][0]["name"] == "Đăng ký khai sinh"  # the catalogue is local
 
         hub.crash()  # the hub dies in the middle of the outage, its backlog on disk only
         hub.start()
@@ -259,6 +261,23 @@ def test_breaker_spares_a_failing_central_and_the_backlog_drains_after(
     assert len(sim.state.received) == 100 and sim.state.duplicates == 0
     status = runtime.status()["relay"]
     assert status["backlog"] == 0 and status["oldest_age_s"] == 0 and status["breaker"] == "closed"
+
+
+def test_a_repeat_after_a_lost_acknowledgement_is_recognised_by_central(
+    sim: SimServer, make_relay: Factory, tmp_path: Path
+) -> None:
+    service, runtime = make_relay()
+    assert runtime.relay is not None
+    for _ in range(20):
+        service.call("ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-1")
+    assert runtime.relay.drained(10)
+    runtime.stop()
+    # The hub died after central acknowledged but before it wrote that down.
+    with sqlite3.connect(tmp_path / "hub.db") as conn:
+        conn.execute("UPDATE outbox SET delivered_at = NULL")
+    _, again = make_relay()
+    assert again.relay is not None and again.relay.drained(10)
+    assert len(sim.state.received) == 20 and sim.state.duplicates == 20
 
 
 def test_each_tickets_events_arrive_in_order_with_ratings_as_votings(

@@ -5,6 +5,7 @@ boundary; tests/test_led_hub.py runs the same parts against a real hub."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -37,7 +38,11 @@ class ScriptedHub:
         self.gate.set()
 
     def call(
-        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None,
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
         request_id: str | None = None,
     ) -> dict[str, Any]:
         self.calls.append((method, dict(params or {}), request_id))
@@ -82,8 +87,15 @@ class Counter:
         self.rating = RatingArm(30)
         self.lamps = RatingLamps.from_pins([16], pin_factory=factory)
         self.desk = Desk(
-            "1", self.hub, self.listener, link_up=lambda: self.online, wait_link=lambda timeout: self.online,
-            feedback=self.feedback, rating=self.rating, rating_signals=self.lamps, transfer_to="ho-tich",
+            "1",
+            self.hub,
+            self.listener,
+            link_up=lambda: self.online,
+            wait_link=lambda timeout: self.online,
+            feedback=self.feedback,
+            rating=self.rating,
+            rating_signals=self.lamps,
+            transfer_to="ho-tich",
             **{"debounce": 0.3, "rpc_timeout": 0.2, "retry_window": 2.0, **options},
         )
         self.desk.start()
@@ -180,10 +192,13 @@ def test_the_hub_refusal_is_shown_and_a_long_beep_sounds(factory: MockFactory) -
     counter.idle()
     assert counter.listener.notices == ["Không còn ai chờ"]
     assert len(counter.hub.calls) == 1  # a refusal is an answer: not retried
-    wait_until(lambda: any(
-        b.timestamp - a.timestamp >= 0.35
-        for a, b in zip(factory.pin(18).states, factory.pin(18).states[1:], strict=False) if a.state
-    ))
+    wait_until(
+        lambda: any(
+            b.timestamp - a.timestamp >= 0.35
+            for a, b in zip(factory.pin(18).states, factory.pin(18).states[1:], strict=False)
+            if a.state
+        )
+    )
     counter.close()
 
 
@@ -222,8 +237,9 @@ def test_rating_buttons_are_armed_after_a_completion_once_per_ticket(factory: Mo
     counter.hub.script = [{"ticket": CALLED["ticket"], "score": 2}]
     counter.push(6)
     counter.idle()
-    assert counter.hub.calls == [("rating.submit", {"ticket_id": "20250602-1001", "score": 2, "lang": "vi"},
-                                  counter.hub.calls[0][2])]
+    assert counter.hub.calls == [
+        ("rating.submit", {"ticket_id": "20250602-1001", "score": 2, "lang": "vi"}, counter.hub.calls[0][2])
+    ]
     assert counter.listener.notices == ["Cảm ơn quý khách!"]
     time.sleep(0.35)
     counter.push(13)  # a second rating for the same ticket is not sent
@@ -258,10 +274,8 @@ class FakeKeypad:
         return self._read
 
     def read(self) -> list[InputEvent]:
-        try:
+        with contextlib.suppress(BlockingIOError):
             os.read(self._read, 64)
-        except BlockingIOError:
-            pass
         if self.error is not None:
             raise self.error
         events, self.events = self.events, []
@@ -289,15 +303,19 @@ def test_usb_keypad_is_grabbed_and_only_key_downs_of_mapped_keys_are_presses(fac
         return opened[-1]
 
     keymap = {ecodes.KEY_KP1: Action("call_next"), ecodes.KEY_KP0: Action("transfer", "chung-thuc")}
-    keypad = EvdevKeypad("/dev/input/by-id/usb-keypad-event-kbd", keymap, counter._press, opener=opener,
-                         retry_interval=0.05)
+    keypad = EvdevKeypad(
+        "/dev/input/by-id/usb-keypad-event-kbd", keymap, counter._press, opener=opener, retry_interval=0.05
+    )
     keypad.start()
     assert keypad.connected.wait(5) and opened[0].grabbed
     opened[0].type_keys(
-        key(ecodes.KEY_KP1, 1), key(ecodes.KEY_KP1, 2), key(ecodes.KEY_KP1, 2),  # held: auto-repeat
+        key(ecodes.KEY_KP1, 1),
+        key(ecodes.KEY_KP1, 2),
+        key(ecodes.KEY_KP1, 2),  # held: auto-repeat
         key(ecodes.KEY_KP1, 0),
         InputEvent(0, 0, ecodes.EV_SYN, ecodes.SYN_REPORT, 0),
-        key(ecodes.KEY_A, 1), key(ecodes.KEY_A, 0),  # not on the map
+        key(ecodes.KEY_A, 1),
+        key(ecodes.KEY_A, 0),  # not on the map
     )
     wait_until(lambda: len(counter.hub.calls) == 1)
     counter.idle()

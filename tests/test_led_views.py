@@ -15,8 +15,8 @@ from led_board.board import Board, Frame, Line, LineSpec, Output
 from led_board.config import LedConfig, load_config
 from led_board.desk import RatingArm
 from led_board.keys import Action, Debouncer
-from led_board.model import QueueModel
 from led_board.modbus import LineField, ModbusProfile, builtin_models, encode_line
+from led_board.model import QueueModel
 from led_board.text import fold_ascii, scroll_window
 from led_board.views import CounterView, HallView, Situation
 
@@ -43,8 +43,13 @@ TWO_LINES = (LineSpec(8), LineSpec(12))
 
 
 def event(kind: str, seq: int, counter_id: str, number: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"v": 1, "type": kind, "seq": seq, "counter_id": counter_id,
-            "ticket": ticket(number, **extra) if number else None}
+    return {
+        "v": 1,
+        "type": kind,
+        "seq": seq,
+        "counter_id": counter_id,
+        "ticket": ticket(number, **extra) if number else None,
+    }
 
 
 def model_with_state() -> QueueModel:
@@ -226,7 +231,10 @@ def test_modbus_profiles_are_data_and_overlaps_are_refused() -> None:
     assert models["unicode-2x16"].lines[0].spec.unicode
     with pytest.raises(ValueError, match="both use register 1"):
         ModbusProfile.model_validate(
-            {"lines": [{"address": 0, "columns": 4, "encoding": "ascii"}], "brightness": {"address": 1, "max": 8}}
+            {
+                "lines": [{"address": 0, "columns": 4, "encoding": "ascii"}],
+                "brightness": {"address": 1, "max": 8},
+            }
         )
 
 
@@ -265,12 +273,12 @@ def test_example_config_is_valid_and_mistakes_name_the_key(tmp_path: Path) -> No
     head = 'device_id = "led-1"\nsite = "demo"\nrole = "led"\n'
     cases = {
         '[counter]\ncounter_id = "1"\n[board]\ndriver = "modbus"\nmodel = "nope"\n': "unknown model 'nope'",
-        '[counter]\ncounter_id = "1"\n[board]\ndriver = "simulated"\n[rating]\nscale = 5\nbuttons = [1, 2, 3]\n':
-            "needs 5 buttons",
+        '[counter]\ncounter_id = "1"\n[board]\ndriver = "simulated"\n[rating]\nscale = 5\n'
+        "buttons = [1, 2, 3]\n": "needs 5 buttons",
         '[counter]\ncounter_id = "1"\n[board]\ndriver = "simulated"\n[[keypads]]\ntype = "evdev"\n'
         'keys = { KEY_NOPE = "call_next" }\n': "unknown key 'KEY_NOPE'",
         '[counter]\ncounter_id = "1"\n[board]\ndriver = "simulated"\n[[keypads]]\ntype = "gpio"\n'
-        'buttons = { dance = 17 }\n': "unknown key action 'dance'",
+        "buttons = { dance = 17 }\n": "unknown key action 'dance'",
         '[board]\ndriver = "simulated"\n': r"needs a \[counter\] table",
     }
     for body, words in cases.items():

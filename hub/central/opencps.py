@@ -89,7 +89,7 @@ class OpenCpsAdapter(CentralSystem):
                 params={"dossierNo": spelling, "start": 0, "end": 5},
                 timeout=timeout,
             )
-            body = self.http.json(response)
+            body = response.json()
             rows = body.get("data") if isinstance(body, dict) else None
             for row in rows or ():
                 if (
@@ -106,7 +106,7 @@ class OpenCpsAdapter(CentralSystem):
             response = self.http.request(
                 "GET", f"{self.root}/serviceinfos", params={"start": start, "end": start + size}
             )
-            body = self.http.json(response)
+            body = response.json()
             if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
                 raise CentralError(f"{self.root}/serviceinfos: unexpected answer")
             rows = body.get("data") or []
@@ -155,7 +155,7 @@ class OpenCpsAdapter(CentralSystem):
             }
             url = f"{self.root}/bookings"
         # 409: central already has this key — exactly what a repeat after a lost answer looks like.
-        self.http.request("POST", url, data=form, headers=headers, accept=(409,))
+        self.http.request("POST", url, form=form, headers=headers, accept=(409,))
 
     def close(self) -> None:
         self.http.close()

@@ -63,7 +63,7 @@ class WebhookAdapter(CentralSystem):
             SIGNATURE_HEADER: sign(self.secret, stamp, body),
         }
         assert self.config.base_url
-        self.http.request("POST", self.config.base_url, data=body, headers=headers, accept=(409,))
+        self.http.request("POST", self.config.base_url, body=body, headers=headers, accept=(409,))
 
     def lookup_dossier(self, spellings: Sequence[str], *, timeout: float | None = None) -> Dossier | None:
         if not self.config.lookup_url:
@@ -74,7 +74,7 @@ class WebhookAdapter(CentralSystem):
             )
             if response.status_code == 404:
                 continue
-            body = self.http.json(response)
+            body = response.json()
             data = body.get("dossier") if isinstance(body, dict) else None
             if not isinstance(data, dict):
                 raise CentralError(f"{self.config.lookup_url}: answer has no 'dossier' object")
@@ -84,7 +84,7 @@ class WebhookAdapter(CentralSystem):
     def list_procedures(self) -> Iterator[Procedure]:
         if not self.config.catalogue_url:
             raise NotSupported("the webhook adapter has no catalogue_url")
-        body = self.http.json(self.http.request("GET", self.config.catalogue_url))
+        body = self.http.request("GET", self.config.catalogue_url).json()
         rows = body.get("procedures") if isinstance(body, dict) else None
         if not isinstance(rows, list):
             raise CentralError(f"{self.config.catalogue_url}: answer has no 'procedures' list")

@@ -1,0 +1,10 @@
+"""`python -m kiosk -c kiosk.toml`: the citizen touchscreen kiosk."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The kiosk's wiring: MQTT in, KioskModel in the middle, RPC calls out, a ViewState for the screen.
+
+Thread model: paho's network thread delivers queue state, hub state, scans and print results; a small
+pool runs the calls the model asks for (an RPC waits for its reply); the kivy thread taps and reads the
+view. One lock serialises every touch of the model, and no I/O ever happens under it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Protocol
+
+from appliance.mqtt import Link, Message, PayloadError
+from appliance.rpc import RpcClient, RpcError
+from appliance.timeutil import now as site_now
+
+from .config import KioskConfig
+from .model import Call, KioskModel
+from .views import ViewState
+
+log = logging.getLogger("motcua.kiosk")
+
+TICKET_LOOKUP_TIMEOUT_S = 3.0
+
+
+class TicketLookup(Protocol):
+    """Finds a ticket by the token of its QR code (to rate it): the public ticket view, or RpcError."""
+
+    def get(self, token: str) -> Mapping[str, Any]: ...
+
+
+class HttpTicketLookup:
+    """The hub's public `GET /api/v1/tickets/{token}` (the same view a phone gets from the QR code)."""
+
+    def __init__(self, base_url: str, timeout: float = TICKET_LOOKUP_TIMEOUT_S) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def get(self, token: str) -> Mapping[str, Any]:
+        url = f"{self.base_url}/api/v1/tickets/{urllib.parse.quote(token, safe='')}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                data = json.loads(response.read(65536).decode("utf-8"))
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                raise RpcError.from_key("unknown_ticket", ticket_id=token[:16]) from None
+            raise RpcError.from_key("unavailable") from None
+        except (OSError, ValueError) as error:
+            log.warning("ticket look-up at %s failed: %s", self.base_url, error)
+            raise RpcError.from_key("unavailable") from None
+        if not isinstance(data, dict):
+            raise RpcError.from_key("internal")
+        return data
+
+
+class KioskController:
+    """Runs one kiosk: `start()`, then `tap()` and `view()` from the screen; `stop()` at the end."""
+
+    def __init__(
+        self,
+        config: KioskConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = site_now,
+        tickets: TicketLookup | None = None,
+    ) -> None:
+        self.config = config
+        self.model = KioskModel(config, clock=clock, wall=wall)
+        self.tickets = tickets or HttpTicketLookup(config.public_url)
+        self.link = Link(config.mqtt, site=config.site, device_id=config.device_id, role="kiosk")
+        self.topics = self.link.topics
+        self.rpc = RpcClient(self.link, default_timeout=config.kiosk.rpc_timeout_s)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._listeners: list[Callable[[], None]] = []
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-call")
+        self._stopped = False
+        self.link.on_connection_change(self._on_connection)
+        self.link.subscribe(self.topics.queue_state, self._on_queue_state)
+        self.link.subscribe(self.topics.device_state(config.hub_id), self._on_hub_state)
+        self.link.subscribe(f"{self.topics.root}/print/+/results", self._on_print_result)
+        for scanner in config.kiosk.scanners:
+            self.link.subscribe(self.topics.scans(scanner), self._on_scan)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        self.link.start()
+        self.link.publish_health(
+            {
+                "screen": self.config.screen.orientation,
+                "scanners": list(self.config.kiosk.scanners),
+                "language": self.config.language,
+            }
+        )
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.rpc.close()
+        self.link.stop()
+
+    def __enter__(self) -> KioskController:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ the screen's side
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """`callback()` after anything changed the model (from any thread; keep it quick)."""
+        self._listeners.append(callback)
+
+    def tap(self, action: str, arg: str = "") -> None:
+        with self._lock:
+            calls = self.model.tap(action, arg)
+            self._notify()
+        self._dispatch(calls)
+
+    def view(self) -> ViewState:
+        """What the screen shows now (timers are advanced first)."""
+        with self._lock:
+            self.model.tick()
+            return self.model.view()
+
+    def wait_for(self, predicate: Callable[[ViewState], bool], timeout: float = 5.0) -> ViewState:
+        """The first view matching `predicate`, re-checked on every change and every 50 ms (timers)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                view = self.view()
+                if predicate(view):
+                    return view
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"the kiosk did not reach the expected screen; it shows {view.texts()!r}")
+                self._changed.wait(min(0.05, remaining))
+
+    # ------------------------------------------------------------------ MQTT (network thread)
+
+    def _on_connection(self, connected: bool) -> None:
+        with self._lock:
+            self.model.set_link(connected)
+            self._notify()
+
+    def _on_queue_state(self, message: Message) -> None:
+        state = self._json(message)
+        if state is not None:
+            with self._lock:
+                self.model.apply_state(state)
+                self._notify()
+
+    def _on_hub_state(self, message: Message) -> None:
+        state = self._json(message) if message.payload else {"online": False}
+        if state is not None:
+            with self._lock:
+                self.model.set_hub_online(state.get("online") is True)
+                self._notify()
+
+    def _on_print_result(self, message: Message) -> None:
+        result = self._json(message)
+        if result is not None:
+            with self._lock:
+                self.model.print_result(result)
+                self._notify()
+
+    def _on_scan(self, message: Message) -> None:
+        scan = self._json(message)
+        if scan is None:
+            return
+        device_id = message.topic.rsplit("/", 1)[-1]
+        with self._lock:
+            calls = self.model.scan(device_id, scan)
+            self._notify()
+        self._dispatch(calls)
+
+    @staticmethod
+    def _json(message: Message) -> dict[str, Any] | None:
+        try:
+            return message.json()
+        except PayloadError as error:
+            log.warning("ignoring %s: %s", message.topic, error)
+            return None
+
+    # ------------------------------------------------------------------ calls (worker threads)
+
+    def _dispatch(self, calls: list[Call]) -> None:
+        for call in calls:
+            try:
+                self._pool.submit(self._run, call)
+            except RuntimeError:  # stopping
+                return
+
+    def _run(self, call: Call) -> None:
+        result: Mapping[str, Any] | None = None
+        error: RpcError | None = None
+        try:
+            if call.kind == "resolve_ticket":
+                result = self.tickets.get(str(call.params.get("token", "")))
+            else:
+                result = self.rpc.call(call.method, call.params, request_id=call.request_id)
+        except RpcError as refused:
+            error = refused
+            log.info("%s refused: %s", call.method or call.kind, refused.code)
+        except Exception as failure:  # a bug must cost one message on screen, never the kiosk
+            log.error("%s failed: %r", call.method or call.kind, failure)
+            error = RpcError.from_key("internal")
+        with self._lock:
+            self.model.reply(call, result, error)
+            self._notify()
+
+    def _notify(self) -> None:
+        self._changed.notify_all()
+        for callback in self._listeners:
+            try:
+                callback()
+            except Exception as error:
+                log.error("kiosk change listener failed: %r", error)

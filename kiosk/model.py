@@ -1,0 +1,929 @@
+"""The kiosk's brain: screens, rules and texts, without kivy, MQTT or threads.
+
+Inputs are taps (`tap(action, arg)`), scans, the hub's retained queue state, the hub's and the broker's
+availability, print results and replies to the calls the model asked for. Outputs are `ViewState`
+(kiosk/views.py) and `Call`s: work for the controller (an RPC to the hub, a ticket look-up), whose
+outcome comes back through `reply()`. Time comes from injected clocks so tests can move it.
+
+Rules that a citizen notices:
+- one tap on a service issues one ticket: taps while a request is in flight are ignored, and a request
+  whose answer never came is repeated with the same request_id (the hub then answers with the ticket
+  it already issued instead of a second one);
+- "Hệ thống đang kết nối lại" replaces everything `reconnect_grace_s` after losing the broker or the hub
+  and goes away by itself once both are back;
+- outside opening hours a lock screen shows the hours; idle screens go home and forget what was typed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from appliance import dossier_code
+from appliance.i18n import Language
+from appliance.rpc import RpcError
+from appliance.timeutil import now as site_now
+
+from .config import KioskConfig
+from .texts import (
+    PRIORITY_GROUPS,
+    RATING_LEVELS,
+    describe_hours,
+    fold,
+    format_date,
+    format_datetime,
+    format_wait,
+    priority_label,
+    t,
+    weekday,
+)
+from .views import (
+    Body,
+    Button,
+    DossierBody,
+    DossierCard,
+    Header,
+    HomeBody,
+    Keyboard,
+    Notice,
+    Overlay,
+    ProcedureBody,
+    ProceduresBody,
+    RatingBody,
+    Row,
+    Screen,
+    ServicesBody,
+    TicketBody,
+    ViewState,
+)
+
+CallKind = Literal["issue", "lookup", "search", "rate", "resolve_ticket"]
+PrintState = Literal["printing", "printed", "failed", "unavailable", "none", "no_answer"]
+
+MAX_INPUT = 64
+SEARCH_MIN_CHARS = 2
+# A reply that takes longer than this shows "Đang …"; quicker ones never flash it.
+BUSY_AFTER_S = 0.3
+# After "Cảm ơn" the rating screen goes home by itself.
+THANKS_S = 6.0
+# A ticket issued after the citizen left the services screen is still shown if it came this quickly.
+LATE_TICKET_S = 10.0
+RECENT_PRINT_RESULTS = 50
+# Errors after which the request may or may not have been carried out: repeat it with the same id.
+UNKNOWN_OUTCOME = frozenset({"timeout", "unavailable", "overloaded"})
+# Errors that mean "this kiosk cannot do that here"; a citizen gets a calm sentence, not a method name.
+NOT_AVAILABLE = frozenset({"not_implemented", "central_not_configured", "unknown_method"})
+
+DOSSIER_KEYS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM.")
+SEARCH_KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+DIGIT_KEYS = ("123", "456", "789")
+
+
+@dataclass(frozen=True)
+class Call:
+    """Work for the controller. `tag` ties the reply to the screen that asked (stale replies are dropped)."""
+
+    kind: CallKind
+    method: str
+    params: Mapping[str, Any]
+    tag: int
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    id: str
+    name: str
+    name_en: str
+    waiting: int
+    estimated_wait_s: float | None
+    open: bool  # some open counter serves it
+
+    def title(self, language: Language) -> str:
+        return self.name_en if language == "en" and self.name_en else self.name
+
+
+@dataclass
+class _Issue:
+    request_id: str
+    service_id: str
+    group: str | None
+    started: float
+    in_flight: bool = True
+
+
+@dataclass
+class _Ticket:
+    data: dict[str, Any]
+    print_state: PrintState
+    shown_at: float
+    closes_at: float
+    print_deadline: float | None
+    print_error: str = ""
+
+
+@dataclass
+class _Pending:
+    """The one in-flight call of a kind of screen work, if any."""
+
+    tag: int
+    started: float
+
+
+@dataclass
+class _Inputs:
+    dossier: str = ""
+    dossier_scanned: bool = False
+    dossier_result: dict[str, Any] | None = None
+    query: str = ""
+    searched: str | None = None
+    results: tuple[dict[str, Any], ...] = ()
+    procedure: dict[str, Any] | None = None
+    rating: str = ""
+    rated_at: float | None = None
+    notice: Notice | None = None
+    pending: dict[str, _Pending] = field(default_factory=dict)
+
+
+class KioskModel:
+    def __init__(
+        self,
+        config: KioskConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = site_now,
+        new_request_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.config = config
+        self.settings = config.kiosk
+        self.clock = clock
+        self.wall = wall
+        self.new_request_id = new_request_id
+        self.language: Language = config.language
+        self.screen: Screen = "home"
+        self.site_name = ""
+        self.services: tuple[ServiceInfo, ...] = ()
+        self.ticket_letters: tuple[str, ...] = ()
+        self.link_up = False
+        self.hub_online: bool | None = None
+        self.offline_since: float | None = clock()
+        self.last_activity = clock()
+        self.priority: str | None = None
+        self.issue: _Issue | None = None
+        self.ticket: _Ticket | None = None
+        self.inputs = _Inputs()
+        self._tag = 0
+        self._print_results: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
+        self._was_locked = False
+
+    # ------------------------------------------------------------------ what the outside world tells us
+
+    def set_link(self, up: bool) -> None:
+        """The broker connection came up or went down."""
+        self.link_up = up
+        if not up:
+            # After a reconnect, wait to hear from the hub again rather than trust what we knew.
+            self.hub_online = None
+        self._update_offline()
+
+    def set_hub_online(self, online: bool) -> None:
+        """The hub's retained `devices/{hub}/state` (its birth, or its last will)."""
+        self.hub_online = online
+        self._update_offline()
+
+    @property
+    def online(self) -> bool:
+        return self.link_up and self.hub_online is True
+
+    def _update_offline(self) -> None:
+        if self.online:
+            self.offline_since = None
+        elif self.offline_since is None:
+            self.offline_since = self.clock()
+
+    def apply_state(self, state: Mapping[str, Any]) -> None:
+        """The hub's retained queue/state: site name, services with their queues, open counters."""
+        site = state.get("site")
+        if isinstance(site, Mapping) and isinstance(site.get("name"), str):
+            self.site_name = site["name"]
+        open_services: set[str] = set()
+        for counter in state.get("counters") or ():
+            if isinstance(counter, Mapping) and counter.get("open"):
+                open_services.update(s for s in counter.get("services") or () if isinstance(s, str))
+        services: list[ServiceInfo] = []
+        letters: set[str] = set()
+        for item in state.get("services") or ():
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+                continue
+            waiting = item.get("waiting")
+            wait = item.get("estimated_wait_s")
+            services.append(
+                ServiceInfo(
+                    id=item["id"],
+                    name=str(item.get("name") or item["id"]),
+                    name_en=str(item.get("name_en") or ""),
+                    waiting=waiting if isinstance(waiting, int) and waiting >= 0 else 0,
+                    estimated_wait_s=float(wait) if isinstance(wait, int | float) else None,
+                    open=item["id"] in open_services,
+                )
+            )
+            last = item.get("last_number")
+            if isinstance(last, str):
+                letters.update(ch for ch in last.upper() if "A" <= ch <= "Z")
+        offered = self.settings.services
+        if offered:
+            by_id = {s.id: s for s in services}
+            services = [by_id[sid] for sid in offered if sid in by_id]
+        self.services = tuple(services)
+        self.ticket_letters = tuple(sorted(letters))
+
+    def print_result(self, payload: Mapping[str, Any]) -> None:
+        """A `print/{printer}/results` message; only the result for the ticket on screen matters."""
+        job_id = payload.get("job_id")
+        if not isinstance(job_id, str):
+            return
+        # The printer may answer before the hub's reply reaches us: keep recent results for a moment.
+        self._print_results[job_id] = payload
+        while len(self._print_results) > RECENT_PRINT_RESULTS:
+            self._print_results.popitem(last=False)
+        if self.ticket is not None and job_id == self._job_id(self.ticket.data):
+            self._apply_print(payload)
+
+    @staticmethod
+    def _job_id(ticket: Mapping[str, Any]) -> str:
+        return f"ticket-{ticket.get('id')}"
+
+    def _apply_print(self, payload: Mapping[str, Any]) -> None:
+        assert self.ticket is not None
+        status = payload.get("status")
+        now = self.clock()
+        if status == "printed":
+            self.ticket.print_state = "printed"
+            self.ticket.print_deadline = None
+        elif status == "failed":
+            error = payload.get("error")
+            if isinstance(error, Mapping):
+                key = "message" if self.language == "vi" else "message_en"
+                self.ticket.print_error = str(error.get(key) or error.get("message") or "")
+            self._printing_failed("failed", now)
+
+    def _printing_failed(self, state: PrintState, now: float) -> None:
+        assert self.ticket is not None
+        self.ticket.print_state = state
+        self.ticket.print_deadline = None
+        # Time to take a photograph of the number and the QR code.
+        self.ticket.closes_at = max(self.ticket.closes_at, now + self.settings.ticket_screen_no_print_s)
+
+    def scan(self, device_id: str, payload: Mapping[str, Any]) -> list[Call]:
+        """A scan from a scanner bound to this kiosk switches to the matching screen from anywhere."""
+        if device_id not in self.settings.scanners or self._locked():
+            return []
+        kind = payload.get("kind")
+        code = payload.get("code") if isinstance(payload.get("code"), str) else ""
+        text = payload.get("text") if isinstance(payload.get("text"), str) else code
+        self.last_activity = self.clock()
+        if kind == "ticket" and code:
+            self._open("rating")
+            return [self._call("resolve_ticket", "", {"token": code})]
+        self._open("dossier")
+        self.inputs.dossier = (code if kind in ("dossier_code", "dossier_url") else text or code)[:MAX_INPUT]
+        try:
+            dossier_code.parse_any(self.inputs.dossier, self.language)
+        except dossier_code.DossierCodeError as error:
+            self.inputs.notice = Notice(self._error_text(error), "error")
+            return []
+        return self._lookup(scanned=True)
+
+    # ------------------------------------------------------------------ taps
+
+    def tap(self, action: str, arg: str = "") -> list[Call]:
+        """A touch on the button with this `action`/`arg`. Ignored under the reconnect or lock screen."""
+        if self._overlay_kind() is not None:
+            return []
+        self.last_activity = self.clock()
+        handler = getattr(self, f"_tap_{action}", None)
+        if handler is None:
+            return []
+        result: list[Call] | None = handler(arg)
+        return result or []
+
+    def _tap_open(self, screen: str) -> None:
+        if screen in ("services", "dossier", "procedures", "rating"):
+            self._open(screen)  # type: ignore[arg-type]
+
+    def _tap_home(self, _: str) -> None:
+        self._go_home(keep_language=True)
+
+    def _tap_back(self, _: str) -> None:
+        if self.screen == "procedure":
+            self.screen = "procedures"
+            self.inputs.notice = None
+        else:
+            self._go_home(keep_language=True)
+
+    def _tap_language(self, _: str) -> None:
+        self.language = "en" if self.language == "vi" else "vi"
+
+    def _tap_priority(self, group: str) -> None:
+        self.priority = group if group in PRIORITY_GROUPS else None
+
+    def _tap_issue(self, service_id: str) -> list[Call]:
+        return self._issue(service_id, self.priority)
+
+    def _tap_take(self, service_id: str) -> list[Call]:
+        return self._issue(service_id, None)
+
+    def _tap_done(self, _: str) -> None:
+        self._go_home(keep_language=True)
+
+    def _tap_key(self, char: str) -> list[Call]:
+        if len(char) != 1:
+            return []
+        return self._edit(lambda text: (text + char)[:MAX_INPUT])
+
+    def _tap_backspace(self, _: str) -> list[Call]:
+        return self._edit(lambda text: text[:-1])
+
+    def _tap_clear(self, _: str) -> list[Call]:
+        return self._edit(lambda _text: "")
+
+    def _tap_submit(self, _: str) -> list[Call]:
+        if self.screen == "dossier":
+            return self._submit_dossier()
+        if self.screen == "procedures":
+            return self._search(force=True)
+        return []
+
+    def _tap_procedure(self, index: str) -> None:
+        if index.isdigit() and int(index) < len(self.inputs.results):
+            self.inputs.procedure = self.inputs.results[int(index)]
+            self.inputs.notice = None
+            self.screen = "procedure"
+
+    def _tap_rate(self, score: str) -> list[Call]:
+        if not score.isdigit() or "rate" in self.inputs.pending:
+            return []
+        number = self.inputs.rating.strip()
+        if not number:
+            self.inputs.notice = Notice(t("kiosk_rating_enter_first", self.language), "warn")
+            return []
+        self.inputs.notice = None
+        return [self._call("rate", "rating.submit", {"ticket_id": number, "score": int(score)})]
+
+    # ------------------------------------------------------------------ screens
+
+    def _open(self, screen: Screen) -> None:
+        """Open a screen afresh (a new citizen may be in front of it)."""
+        if screen != self.screen:
+            self.inputs = _Inputs()
+            if screen == "services":
+                self.priority = None
+        self.inputs.notice = None
+        self.screen = screen
+
+    def _go_home(self, *, keep_language: bool) -> None:
+        self.screen = "home"
+        self.inputs = _Inputs()
+        self.priority = None
+        self.ticket = None
+        self._tag += 1  # whatever is still in flight belongs to the previous citizen
+        if not keep_language:
+            self.language = self.config.language
+
+    def _edit(self, change: Callable[[str], str]) -> list[Call]:
+        inputs = self.inputs
+        if self.screen == "dossier":
+            inputs.dossier = change(inputs.dossier)
+            inputs.dossier_scanned = False
+            inputs.notice = None
+        elif self.screen == "procedures":
+            inputs.query = change(inputs.query)
+            return self._search(force=False)
+        elif self.screen == "rating":
+            inputs.rating = change(inputs.rating).upper()
+            inputs.notice = None
+            inputs.rated_at = None
+        return []
+
+    # ------------------------------------------------------------------ work for the controller
+
+    def _call(
+        self, kind: CallKind, method: str, params: Mapping[str, Any], request_id: str | None = None
+    ) -> Call:
+        self._tag += 1
+        self.inputs.pending[kind] = _Pending(self._tag, self.clock())
+        return Call(kind, method, {**params, "lang": self.language}, self._tag, request_id)
+
+    def _issue(self, service_id: str, group: str | None) -> list[Call]:
+        now = self.clock()
+        issue = self.issue
+        if issue is not None and issue.in_flight:
+            return []  # the second tap of a double tap
+        if (
+            issue is not None
+            and (issue.service_id, issue.group) == (service_id, group)
+            and now - issue.started <= self.settings.retry_window_s
+        ):
+            request_id = issue.request_id  # the previous answer never came: ask for the same ticket
+        else:
+            request_id = self.new_request_id()
+        self.issue = _Issue(request_id, service_id, group, now)
+        self.inputs.notice = None
+        params: dict[str, Any] = {"service_id": service_id, "priority": group is not None}
+        if group is not None:
+            params["priority_group"] = group
+        self._tag += 1
+        return [Call("issue", "ticket.issue", {**params, "lang": self.language}, self._tag, request_id)]
+
+    def _submit_dossier(self) -> list[Call]:
+        if "lookup" in self.inputs.pending:
+            return []
+        try:
+            dossier_code.parse_any(self.inputs.dossier, self.language)
+        except dossier_code.DossierCodeError as error:
+            self.inputs.notice = Notice(self._error_text(error), "error")
+            self.inputs.dossier_result = None
+            return []
+        return self._lookup(scanned=self.inputs.dossier_scanned)
+
+    def _lookup(self, *, scanned: bool) -> list[Call]:
+        parsed = dossier_code.parse_any(self.inputs.dossier, self.language)
+        self.inputs.dossier = parsed.canonical
+        self.inputs.dossier_scanned = scanned
+        self.inputs.dossier_result = None
+        self.inputs.notice = None
+        return [self._call("lookup", "dossier.lookup", {"code": parsed.canonical, "scanned": scanned})]
+
+    def _search(self, *, force: bool) -> list[Call]:
+        query = self.inputs.query.strip()
+        if len(fold(query)) < SEARCH_MIN_CHARS:
+            self.inputs.results = ()
+            self.inputs.searched = None
+            self.inputs.notice = None
+            self.inputs.pending.pop("search", None)
+            return []
+        if not force and query == self.inputs.searched:
+            return []
+        return [self._call("search", "procedure.search", {"query": query, "limit": 20})]
+
+    # ------------------------------------------------------------------ replies
+
+    def reply(self, call: Call, result: Mapping[str, Any] | None, error: RpcError | None) -> None:
+        """The outcome of a `Call`: its result, or the error (a hub refusal, a timeout, the link down)."""
+        if call.kind == "issue":
+            self._issued(call, result, error)
+            return
+        pending = self.inputs.pending.get(call.kind)
+        if pending is None or pending.tag != call.tag:
+            return  # the citizen has moved on
+        del self.inputs.pending[call.kind]
+        if error is not None or result is None:
+            self.inputs.notice = Notice(self._failure_text(call.kind, error), "error")
+            if call.kind == "lookup":
+                self.inputs.dossier_result = None
+            return
+        if call.kind == "lookup":
+            self.inputs.dossier_result = dict(result)
+        elif call.kind == "search":
+            raw = result.get("results")
+            self.inputs.results = (
+                tuple(r for r in raw if isinstance(r, Mapping)) if isinstance(raw, list) else ()
+            )
+            self.inputs.searched = str(call.params.get("query", ""))
+        elif call.kind == "rate":
+            self.inputs.notice = Notice(t("kiosk_rating_thanks", self.language), "ok")
+            self.inputs.rating = ""
+            self.inputs.rated_at = self.clock()
+        elif call.kind == "resolve_ticket":
+            number = result.get("number")
+            if isinstance(number, str) and number:
+                self.inputs.rating = number.upper()
+            else:
+                self.inputs.notice = Notice(t("kiosk_rating_ticket_unknown", self.language), "error")
+
+    def _issued(self, call: Call, result: Mapping[str, Any] | None, error: RpcError | None) -> None:
+        issue = self.issue
+        if issue is None or issue.request_id != call.request_id:
+            return
+        now = self.clock()
+        if error is not None or result is None or not isinstance(result.get("ticket"), Mapping):
+            if error is not None and error.code in UNKNOWN_OUTCOME:
+                issue.in_flight = False  # kept: the next tap on the same service repeats this request
+            else:
+                self.issue = None
+            if self.screen in ("services", "procedure"):
+                self.inputs.notice = Notice(self._failure_text("issue", error), "error")
+            return
+        self.issue = None
+        if self.screen not in ("services", "procedure") and now - issue.started > LATE_TICKET_S:
+            return  # the citizen left long ago; the printer still prints it
+        ticket = dict(result["ticket"])
+        printing = result.get("print")
+        state: PrintState = (
+            "printing" if printing == "queued" else "unavailable" if printing == "unavailable" else "none"
+        )
+        self.ticket = _Ticket(
+            data=ticket,
+            print_state=state,
+            shown_at=now,
+            closes_at=now + self.settings.ticket_screen_s,
+            print_deadline=now + self.settings.print_wait_s if state == "printing" else None,
+        )
+        if state != "printing":
+            self._printing_failed(state, now)
+        self.inputs = _Inputs()
+        self.screen = "ticket"
+        early = self._print_results.get(self._job_id(ticket))
+        if early is not None:
+            self._apply_print(early)
+
+    def _failure_text(self, kind: CallKind, error: RpcError | None) -> str:
+        language = self.language
+        if error is None or error.code in ("internal", "bad_request", "bad_json"):
+            return t("kiosk_try_again", language)
+        if error.code in NOT_AVAILABLE:
+            if kind == "lookup":
+                return t("kiosk_lookup_unavailable", language)
+            if kind == "search":
+                return t("kiosk_procedure_unavailable", language)
+            return t("kiosk_try_again", language)
+        if error.code in UNKNOWN_OUTCOME:
+            return t("kiosk_try_again", language)
+        if kind == "resolve_ticket":
+            return t("kiosk_rating_ticket_unknown", language)
+        return self._error_text(error)
+
+    def _error_text(self, error: RpcError | dossier_code.DossierCodeError) -> str:
+        if self.language == "en" and error.message_en:
+            return error.message_en
+        return error.message
+
+    # ------------------------------------------------------------------ time
+
+    def tick(self) -> None:
+        """Timers: idle timeout, the ticket screen closing, the printer not answering, the lock."""
+        now = self.clock()
+        if self._locked():
+            if not self._was_locked:
+                self._go_home(keep_language=False)
+            self._was_locked = True
+            return
+        self._was_locked = False
+        ticket = self.ticket
+        if self.screen == "ticket" and ticket is not None:
+            if ticket.print_deadline is not None and now >= ticket.print_deadline:
+                self._printing_failed("no_answer", now)
+            if now >= ticket.closes_at:
+                self._go_home(keep_language=False)
+            return
+        if self.screen == "rating" and self.inputs.rated_at is not None:
+            if now - self.inputs.rated_at >= THANKS_S:
+                self._go_home(keep_language=False)
+            return
+        idle = now - self.last_activity >= self.settings.idle_timeout_s
+        if idle and (self.screen != "home" or self.language != self.config.language or self.priority):
+            self._go_home(keep_language=False)
+
+    def _locked(self) -> bool:
+        hours = self.config.opening_hours
+        return hours.lock_outside and not hours.is_open(self.wall())
+
+    def _overlay_kind(self) -> str | None:
+        if self._locked():
+            return "locked"
+        if (
+            self.offline_since is not None
+            and self.clock() - self.offline_since >= self.settings.reconnect_grace_s
+        ):
+            return "reconnecting"
+        return None
+
+    # ------------------------------------------------------------------ the view
+
+    def view(self) -> ViewState:
+        language = self.language
+        moment = self.wall()
+        header = Header(
+            site=self.site_name,
+            clock=moment.strftime("%H:%M"),
+            date=f"{weekday(moment, language)}, {moment.strftime('%d/%m/%Y')}",
+            language=Button("language", t("kiosk_language_switch", language)),
+            back=Button("back", t("kiosk_back", language)) if self.screen not in ("home", "ticket") else None,
+            home=Button("home", t("kiosk_home", language)) if self.screen == "procedure" else None,
+        )
+        return ViewState(self.screen, language, header, self._body(), self._overlay())
+
+    def _overlay(self) -> Overlay | None:
+        kind = self._overlay_kind()
+        language = self.language
+        if kind == "locked":
+            return Overlay(
+                "locked",
+                t("kiosk_locked_title", language),
+                (
+                    t("kiosk_locked_hours", language),
+                    describe_hours(self.config.opening_hours, language),
+                    t("kiosk_locked_body", language),
+                ),
+            )
+        if kind == "reconnecting":
+            return Overlay(
+                "reconnecting",
+                t("kiosk_reconnecting_title", language),
+                (t("kiosk_reconnecting_body", language),),
+            )
+        return None
+
+    def _busy(self, kind: str, key: str) -> str:
+        pending = self.inputs.pending.get(kind)
+        if pending is not None and self.clock() - pending.started >= BUSY_AFTER_S:
+            return t(key, self.language)
+        return ""
+
+    def _body(self) -> Body:
+        builders: dict[Screen, Callable[[], Body]] = {
+            "home": self._home,
+            "services": self._services,
+            "ticket": self._ticket,
+            "dossier": self._dossier,
+            "procedures": self._procedures,
+            "procedure": self._procedure,
+            "rating": self._rating,
+        }
+        if self.screen == "ticket" and self.ticket is None:
+            self.screen = "home"
+        return builders[self.screen]()
+
+    def _home(self) -> HomeBody:
+        lang = self.language
+        return HomeBody(
+            title=t("kiosk_welcome", lang),
+            subtitle=t("kiosk_choose", lang),
+            buttons=(
+                Button("open", t("kiosk_menu_ticket", lang), "services", t("kiosk_menu_ticket_hint", lang)),
+                Button("open", t("kiosk_menu_dossier", lang), "dossier", t("kiosk_menu_dossier_hint", lang)),
+                Button(
+                    "open",
+                    t("kiosk_menu_procedure", lang),
+                    "procedures",
+                    t("kiosk_menu_procedure_hint", lang),
+                ),
+                Button("open", t("kiosk_menu_rating", lang), "rating", t("kiosk_menu_rating_hint", lang)),
+            ),
+        )
+
+    def _services(self) -> ServicesBody:
+        lang = self.language
+        priorities = (
+            Button("priority", t("kiosk_priority_none", lang), "", selected=self.priority is None),
+            *(
+                Button("priority", priority_label(group, lang), group, selected=self.priority == group)
+                for group in PRIORITY_GROUPS
+            ),
+        )
+        tiles = []
+        for service in self.services:
+            if service.waiting:
+                detail = (
+                    f"{t('kiosk_waiting_count', lang, count=service.waiting)} · "
+                    f"{t('kiosk_wait_estimate', lang, wait=format_wait(service.estimated_wait_s, lang))}"
+                )
+            else:
+                detail = t("kiosk_waiting_none", lang)
+            note = "" if service.open else t("kiosk_service_closed", lang)
+            tiles.append(Button("issue", service.title(lang), service.id, detail, note))
+        issue = self.issue
+        busy = ""
+        if issue is not None and issue.in_flight and self.clock() - issue.started >= BUSY_AFTER_S:
+            busy = t("kiosk_issuing", lang)
+        notice = self.inputs.notice
+        if not tiles and notice is None:
+            notice = Notice(t("kiosk_no_services", lang), "info")
+        return ServicesBody(
+            title=t("kiosk_services_title", lang),
+            hint=t("kiosk_services_hint", lang),
+            priority_title=t("kiosk_priority_title", lang),
+            priorities=priorities,
+            services=tuple(tiles),
+            notice=notice,
+            busy=busy,
+        )
+
+    def _ticket(self) -> TicketBody:
+        assert self.ticket is not None
+        lang = self.language
+        ticket = self.ticket.data
+        service = next((s for s in self.services if s.id == ticket.get("service_id")), None)
+        service_name = service.title(lang) if service else str(ticket.get("service_name") or "")
+        ahead = ticket.get("ahead")
+        group = ticket.get("priority_group")
+        state = self.ticket.print_state
+        print_text = {
+            "printing": t("kiosk_print_printing", lang),
+            "printed": t("kiosk_print_done", lang),
+            "failed": t("kiosk_print_failed", lang),
+            "unavailable": t("kiosk_print_unavailable", lang),
+            "none": t("kiosk_print_none", lang),
+            "no_answer": t("kiosk_print_no_answer", lang),
+        }[state]
+        kind = "info" if state == "printing" else "ok" if state == "printed" else "warn"
+        seconds = max(0, round(self.ticket.closes_at - self.clock()))
+        return TicketBody(
+            title=t("kiosk_ticket_title", lang),
+            number=str(ticket.get("number") or ""),
+            service=service_name,
+            priority=t("kiosk_ticket_priority", lang, group=priority_label(group, lang))
+            if isinstance(group, str) and group in PRIORITY_GROUPS
+            else "",
+            ahead=t("kiosk_ticket_ahead", lang, count=ahead)
+            if isinstance(ahead, int) and ahead > 0
+            else t("kiosk_ticket_ahead_none", lang),
+            wait=t("kiosk_ticket_wait", lang, wait=format_wait(ticket.get("estimated_wait_s"), lang))
+            if isinstance(ahead, int) and ahead > 0
+            else "",
+            qr_url=self.config.ticket_url(str(ticket.get("token") or "")),
+            qr_hint=t("kiosk_ticket_qr", lang),
+            print_text=print_text,
+            print_kind=kind,
+            closes=t("kiosk_closing_in", lang, seconds=seconds),
+            done=Button("done", t("kiosk_done", lang)),
+        )
+
+    def _keyboard(self, rows: tuple[str, ...], *, space: bool = False) -> Keyboard:
+        lang = self.language
+        keys = [tuple(Button("key", ch, ch) for ch in row) for row in rows]
+        last = [Button("backspace", t("kiosk_key_delete", lang))]
+        if space:
+            last.insert(0, Button("key", t("kiosk_key_space", lang), " "))
+        last.append(Button("clear", t("kiosk_key_clear", lang)))
+        return Keyboard((*keys, tuple(last)))
+
+    def _dossier(self) -> DossierBody:
+        lang = self.language
+        result = self.inputs.dossier_result
+        return DossierBody(
+            title=t("kiosk_dossier_title", lang),
+            hint=t("kiosk_dossier_hint", lang),
+            input=self.inputs.dossier,
+            placeholder=t("kiosk_dossier_placeholder", lang),
+            keyboard=self._keyboard(DOSSIER_KEYS),
+            submit=Button("submit", t("kiosk_lookup", lang)),
+            busy=self._busy("lookup", "kiosk_looking_up"),
+            notice=self.inputs.notice,
+            result=self._dossier_card(result) if result is not None else None,
+        )
+
+    def _dossier_card(self, dossier: Mapping[str, Any]) -> DossierCard:
+        lang = self.language
+
+        def text(key: str) -> str:
+            value = dossier.get(key)
+            return str(value) if value not in (None, "") else ""
+
+        overdue = dossier.get("overdue") is True
+        rows = [
+            Row(t("kiosk_dossier_code", lang), text("code") or text("dossier_no")),
+            Row(t("kiosk_dossier_procedure", lang), text("procedure")),
+            Row(t("kiosk_dossier_applicant", lang), text("applicant_name")),
+            Row(t("kiosk_dossier_status", lang), text("status_label") or text("status")),
+            Row(t("kiosk_dossier_step", lang), text("step")),
+            Row(t("kiosk_dossier_received", lang), format_date(dossier.get("received_at")) or ""),
+            Row(
+                t("kiosk_dossier_appointment", lang),
+                format_datetime(dossier.get("due_at"), lang) or "",
+                alarm=overdue,
+            ),
+        ]
+        if overdue:
+            days = dossier.get("overdue_days")
+            value = (
+                t("kiosk_dossier_overdue", lang, days=days)
+                if isinstance(days, int) and days > 0
+                else t("kiosk_dossier_overdue_today", lang)
+            )
+            rows.append(Row("", value, alarm=True))
+        notes = []
+        if dossier.get("stale") is True:
+            fetched = format_datetime(dossier.get("fetched_at"), lang) or "—"
+            notes.append(Notice(t("kiosk_dossier_stale", lang, time=fetched), "warn"))
+        if dossier.get("masked") is True:
+            notes.append(Notice(t("kiosk_dossier_masked", lang), "info"))
+        return DossierCard(tuple(row for row in rows if row.value), tuple(notes))
+
+    def _procedures(self) -> ProceduresBody:
+        lang = self.language
+        results = tuple(
+            Button(
+                "procedure",
+                str(p.get("name") or p.get("code") or ""),
+                str(index),
+                " · ".join(str(p[key]) for key in ("field_name", "processing_time") if p.get(key)),
+            )
+            for index, p in enumerate(self.inputs.results)
+        )
+        summary = ""
+        if self.inputs.searched is not None and "search" not in self.inputs.pending:
+            summary = (
+                t("kiosk_procedures_count", lang, count=len(results))
+                if results
+                else t("kiosk_procedures_none", lang, query=self.inputs.searched)
+            )
+        return ProceduresBody(
+            title=t("kiosk_procedures_title", lang),
+            hint=t("kiosk_procedures_hint", lang),
+            input=self.inputs.query,
+            placeholder=t("kiosk_procedures_placeholder", lang),
+            keyboard=self._keyboard(SEARCH_KEYS, space=True),
+            submit=Button("submit", t("kiosk_lookup", lang)),
+            results=results,
+            summary=summary,
+            busy=self._busy("search", "kiosk_looking_up"),
+            notice=self.inputs.notice,
+        )
+
+    def service_for(self, procedure: Mapping[str, Any]) -> ServiceInfo | None:
+        """The queue service to take a number for: the hub's own hint, the configured mapping
+        (procedure code, then field code), else a service named like the procedure's field."""
+        by_id = {s.id: s for s in self.services}
+        mapping = self.settings.procedure_services
+        for candidate in (
+            procedure.get("service_id"),
+            mapping.get(str(procedure.get("code") or "")),
+            mapping.get(str(procedure.get("field_code") or "")),
+        ):
+            if isinstance(candidate, str) and candidate in by_id:
+                return by_id[candidate]
+        field_name = fold(str(procedure.get("field_name") or ""))
+        if field_name:
+            for service in self.services:
+                name = fold(service.name)
+                if name and (name == field_name or name in field_name or field_name in name):
+                    return service
+        return None
+
+    def _procedure(self) -> ProcedureBody:
+        lang = self.language
+        procedure = self.inputs.procedure or {}
+        rows = tuple(
+            Row(t(key, lang), str(procedure.get(field) or ""))
+            for key, field in (
+                ("kiosk_procedure_fee", "fee"),
+                ("kiosk_procedure_time", "processing_time"),
+                ("kiosk_procedure_agency", "agency"),
+            )
+            if procedure.get(field)
+        )
+        papers = []
+        for paper in procedure.get("papers") or ():
+            if not isinstance(paper, Mapping) or not paper.get("name"):
+                continue
+            count = paper.get("count")
+            extra = [t("kiosk_procedure_paper_count", lang, count=count)] if isinstance(count, int) else []
+            if paper.get("note"):
+                extra.append(str(paper["note"]))
+            papers.append(f"{paper['name']} ({', '.join(extra)})" if extra else str(paper["name"]))
+        service = self.service_for(procedure)
+        take = (
+            Button("take", t("kiosk_procedure_take", lang, service=service.title(lang)), service.id)
+            if service is not None
+            else None
+        )
+        busy = ""
+        if (
+            self.issue is not None
+            and self.issue.in_flight
+            and self.clock() - self.issue.started >= BUSY_AFTER_S
+        ):
+            busy = t("kiosk_issuing", lang)
+        return ProcedureBody(
+            title=str(procedure.get("name") or ""),
+            field=str(procedure.get("field_name") or ""),
+            rows=rows,
+            papers_title=t("kiosk_procedure_papers", lang),
+            papers=tuple(papers),
+            take=take,
+            note="" if take else t("kiosk_procedure_no_service", lang),
+            notice=self.inputs.notice,
+            busy=busy,
+        )
+
+    def _rating(self) -> RatingBody:
+        lang = self.language
+        letters = "".join(self.ticket_letters)
+        rows = (*DIGIT_KEYS, letters + "0")
+        scale = RATING_LEVELS[self.settings.rating_scale]
+        return RatingBody(
+            title=t("kiosk_rating_title", lang),
+            hint=t("kiosk_rating_hint", lang),
+            input=self.inputs.rating,
+            placeholder=t("kiosk_rating_placeholder", lang),
+            keypad=self._keyboard(rows),
+            scores=tuple(Button("rate", t(key, lang), str(score)) for score, key in scale),
+            busy=self._busy("rate", "kiosk_looking_up"),
+            notice=self.inputs.notice,
+        )
