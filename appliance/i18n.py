@@ -74,6 +74,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Phiên làm việc đã hết hạn, hãy tải lại trang.",
         "Your session expired; reload the page.",
     ),
+    "no_printer": ("Quầy {counter} chưa có máy in.", "Counter {counter} has no printer."),
     "too_many_tickets": (
         "Địa chỉ này đã lấy quá nhiều số. Xin thử lại sau {minutes} phút hoặc lấy số tại ki-ốt.",
         "Too many numbers taken from this address. Try again in {minutes} minutes or use the kiosk.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ class Hub:
             method: self._queue_handler for method in QUEUE_METHODS
         }
         handlers["ticket.issue"] = self._issue
+        handlers["receipt.print"] = self._print_receipt
         for method in PENDING_METHODS:
             handlers[method] = self._pending
         self.rpc = RpcServer(self.link, handlers, workers=config.hub.rpc_workers)
@@ -109,6 +111,32 @@ class Hub:
         result = dict(self._queue_handler(request))
         result["print"] = self.send_ticket_to_printer(request.caller_id, result["ticket"])
         return result
+
+    def _print_receipt(self, request: RpcRequest) -> Mapping[str, Any]:
+        """Send a dossier receipt to the counter's printer; the printer validates the fields and
+        answers on print/{id}/results (a bad receipt fails there with its reason)."""
+        counter_id = request.params.get("counter_id")
+        receipt = request.params.get("receipt")
+        if not isinstance(counter_id, str) or not isinstance(receipt, dict):
+            raise RpcError.from_key(
+                "bad_request", request.language, detail="counter_id (chuỗi), receipt (đối tượng)"
+            )
+        counter = next((c for c in self.config.counters if c.id == counter_id), None)
+        if counter is None:
+            raise RpcError.from_key("unknown_counter", request.language, counter_id=counter_id)
+        if counter.printer is None:
+            raise RpcError.from_key("no_printer", request.language, counter=counter.name)
+        suffix = request.request_id or uuid.uuid4().hex
+        job = {
+            "v": 1,
+            "job_id": f"receipt-{request.caller_id}-{suffix}",
+            "kind": "receipt",
+            "copies": request.params.get("copies", 1),
+            "receipt": receipt,
+        }
+        self.link.publish_json(self.topics.print_jobs(counter.printer), job, qos=1)
+        status = "queued" if self.printer_ready(counter.printer) else "unavailable"
+        return {"job_id": job["job_id"], "printer": counter.printer, "print": status}
 
     def _pending(self, request: RpcRequest) -> Mapping[str, Any]:
         raise RpcError.from_key("not_implemented", request.language, method=request.method)

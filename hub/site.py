@@ -65,6 +65,8 @@ class CounterConfig(Strict):
     name: str = Field(min_length=1)
     services: list[str] = Field(min_length=1)
     open_at_start: bool = False
+    # The receipt printer at this counter (Giấy tiếp nhận hồ sơ và hẹn trả kết quả).
+    printer: str | None = Field(None, pattern=ID_PATTERN)
 
     def to_engine(self) -> CounterSpec:
         return CounterSpec(self.id, self.name, tuple(self.services))

@@ -318,3 +318,16 @@ def test_kill_minus_nine_during_a_storm_loses_no_acknowledged_ticket(
         assert int(after["ticket"]["number"]) == max(int(n) for n in stored) + 1
     finally:
         assert restarted.stop() == 0
+
+
+def test_receipt_goes_to_the_counters_printer(broker: PrivateBroker, client: RpcClient) -> None:
+    receipt = {"dossier_code": "000.00.06.H56-231027-0361", "procedure": "Đăng ký khai sinh"}
+    with Observer(broker.port, f"{ROOT_TOPIC}/print/+/jobs") as printers:
+        sent = client.call("receipt.print", {"counter_id": "1", "receipt": receipt}, request_id="r-1")
+        job = printers.wait_for(lambda m: True).json()
+    assert printers.messages[0].topic == f"{ROOT_TOPIC}/print/printer-counter-1/jobs"
+    assert (job["kind"], job["receipt"], job["job_id"]) == ("receipt", receipt, sent["job_id"])
+    assert sent["print"] == "unavailable"  # no printer daemon runs in this test
+    with pytest.raises(RpcError) as refused:
+        client.call("receipt.print", {"counter_id": "2", "receipt": receipt})
+    assert (refused.value.code, refused.value.message) == ("no_printer", "Quầy 2 chưa có máy in.")
