@@ -392,6 +392,153 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kiosk_days_range": ("{first} – {last}", "{first} – {last}"),
     "kiosk_hours_periods": ("{days}: {periods}", "{days}: {periods}"),
     "kiosk_hours_and": (" và ", " and "),
+    # hub.fleet + hub.enroll + appliance.device: enrolment, fleet page, device commands
+    "fleet_health_paper": ("Giấy", "Paper"),
+    "fleet_health_printer": ("Máy in", "Printer"),
+    "fleet_health_scanner": ("Đầu đọc mã", "Barcode reader"),
+    "fleet_health_board": ("Bảng LED", "LED board"),
+    "fleet_health_audio": ("Âm thanh", "Sound"),
+    "fleet_paper_ok": ("Còn giấy", "OK"),
+    "fleet_paper_near_end": ("Sắp hết giấy", "Near its end"),
+    "fleet_paper_out": ("Hết giấy", "Out of paper"),
+    "fleet_value_unknown": ("Chưa rõ", "Unknown"),
+    "fleet_printer_ready": ("Sẵn sàng", "Ready"),
+    "fleet_printer_not_answering": ("Không phản hồi", "Not answering"),
+    "fleet_scanner_attached": ("Đã cắm", "Attached"),
+    "fleet_scanner_detached": ("Chưa cắm", "Not attached"),
+    "fleet_board_connected": ("Đã kết nối", "Connected"),
+    "fleet_board_error": ("Mất kết nối", "Not connected"),
+    "fleet_audio_ok": ("Hoạt động", "Working"),
+    "fleet_audio_missing": ("Thiếu bộ giọng đọc", "No voice pack"),
+    "fleet_alert_offline": (
+        "Thiết bị {device} mất kết nối từ {since} ({minutes} phút).",
+        "Device {device} has been offline since {since} ({minutes} min).",
+    ),
+    "fleet_alert_paper_near_end": (
+        "Máy in {device} sắp hết giấy: hãy chuẩn bị cuộn giấy mới.",
+        "Printer {device} is nearly out of paper: get a new roll ready.",
+    ),
+    "fleet_alert_paper_out": (
+        "Máy in {device} đã hết giấy: hãy thay cuộn giấy.",
+        "Printer {device} is out of paper: put in a new roll.",
+    ),
+    "fleet_alert_printer_not_answering": (
+        "Máy in {device} không phản hồi: kiểm tra nguồn điện và dây cáp.",
+        "Printer {device} does not answer: check its power and cable.",
+    ),
+    "fleet_alert_scanner_detached": (
+        "Đầu đọc mã {device} chưa được cắm.",
+        "Barcode reader {device} is not plugged in.",
+    ),
+    "fleet_alert_board_error": (
+        "Bảng LED của {device} không kết nối được.",
+        "The LED board of {device} is not connected.",
+    ),
+    "fleet_alert_audio_missing": (
+        "Màn hình {device} thiếu bộ giọng đọc: số sẽ không được đọc.",
+        "Display {device} has no voice pack: numbers are not announced.",
+    ),
+    "fleet_unavailable": (
+        "Chức năng quản lý thiết bị chưa được bật ở hub này.",
+        "Fleet management is not enabled on this hub.",
+    ),
+    "fleet_unknown_device": ("Không có thiết bị “{device}”.", "There is no device “{device}”."),
+    "fleet_bad_role": ("Không có loại thiết bị “{role}”.", "There is no device role “{role}”."),
+    "fleet_bad_place": ("Vị trí không hợp lệ: {detail}", "Invalid place: {detail}"),
+    "fleet_bad_device_id": (
+        "Mã thiết bị “{device}” không hợp lệ: chỉ dùng chữ không dấu, số và - _ . (tối đa 64 ký tự).",
+        "Device ID “{device}” is invalid: use letters, digits and - _ . only (at most 64 characters).",
+    ),
+    "fleet_id_taken": (
+        "Mã thiết bị “{device}” đã được dùng. Để thay một thiết bị hỏng, hãy bấm “Thay thế” ở dòng của nó.",
+        "Device ID “{device}” is already in use. To swap a broken device, press “Replace” on its row.",
+    ),
+    "fleet_config_invalid": ("Cấu hình không hợp lệ: {detail}", "Invalid configuration: {detail}"),
+    "fleet_config_saved": (
+        "Đã lưu cấu hình của {device} (phiên bản {rev}) và gửi tới thiết bị.",
+        "Configuration of {device} saved (revision {rev}) and sent to the device.",
+    ),
+    "fleet_command_sent": ("Đã gửi lệnh “{command}” tới {device}.", "Command “{command}” sent to {device}."),
+    "fleet_command_sent_offline": (
+        "Đã gửi lệnh “{command}” tới {device}, nhưng thiết bị đang mất kết nối: "
+        "lệnh sẽ hết hạn sau {seconds} giây.",
+        "Command “{command}” sent to {device}, but it is offline: the command expires in {seconds} s.",
+    ),
+    "fleet_test_print_sent": (
+        "Đã gửi trang in thử tới máy in {device}.",
+        "Test page sent to printer {device}.",
+    ),
+    "fleet_unknown_command": ("Không có lệnh “{command}”.", "There is no command “{command}”."),
+    "fleet_command_unsupported": (
+        "Thiết bị không hỗ trợ lệnh “{command}”.",
+        "The device does not support the command “{command}”.",
+    ),
+    "fleet_command_failed": (
+        "Lệnh “{command}” không thực hiện được: {detail}",
+        "Command “{command}” failed: {detail}",
+    ),
+    "fleet_revoked": (
+        "Đã thu hồi {device}: thiết bị bị ngắt kết nối và không thể kết nối lại.",
+        "{device} was revoked: it was disconnected and cannot connect again.",
+    ),
+    "fleet_not_your_counter": (
+        "Thiết bị {device} chỉ được thao tác cho quầy {own}, không phải quầy {counter}.",
+        "Device {device} may act only for counter {own}, not for counter {counter}.",
+    ),
+    "fleet_not_enrolled": (
+        "Thiết bị {device} chưa được đăng ký với hub hoặc đã bị thu hồi.",
+        "Device {device} is not enrolled with the hub or was revoked.",
+    ),
+    "fleet_broker_error": (
+        "Không thay đổi được tài khoản kết nối trên máy chủ MQTT: {detail}",
+        "The broker account could not be changed: {detail}",
+    ),
+    "enrol_code_malformed": (
+        "Mã đăng ký gồm 12 ký tự, dạng XXXX-XXXX-XXXX. Hãy nhập lại.",
+        "An enrolment code has 12 characters, like XXXX-XXXX-XXXX. Please type it again.",
+    ),
+    "enrol_code_unknown": (
+        "Mã đăng ký không đúng hoặc đã bị hủy. Hãy kiểm tra lại mã trên trang Thiết bị của hub.",
+        "This enrolment code is wrong or was cancelled. Check the code on the hub's Devices page.",
+    ),
+    "enrol_code_used": (
+        "Mã đăng ký này đã được dùng lúc {used_at}; mỗi mã chỉ dùng được một lần. "
+        "Hãy tạo mã mới trên trang Thiết bị của hub.",
+        "This enrolment code was already used at {used_at}; each code works only once. "
+        "Make a new one on the hub's Devices page.",
+    ),
+    "enrol_code_expired": (
+        "Mã đăng ký đã hết hạn lúc {expired_at}. Hãy tạo mã mới trên trang Thiết bị của hub.",
+        "This enrolment code expired at {expired_at}. Make a new one on the hub's Devices page.",
+    ),
+    "enrol_too_many": (
+        "Nhập sai mã quá nhiều lần. Hãy thử lại sau {minutes} phút.",
+        "Too many wrong codes. Try again in {minutes} minutes.",
+    ),
+    "enrol_unavailable": (
+        "Hub chưa tạo được tài khoản kết nối cho thiết bị ({detail}). Mã vẫn còn dùng được, hãy thử lại sau.",
+        "The hub could not create the device's broker account ({detail}). The code still works; try later.",
+    ),
+    "enrol_hub_unreachable": (
+        "Không kết nối được tới hub {url}: {detail}",
+        "Cannot reach the hub at {url}: {detail}",
+    ),
+    "enrol_bad_reply": ("Hub trả lời không hợp lệ: {detail}", "The hub's answer is not valid: {detail}"),
+    "enrol_done": (
+        "Đã đăng ký thiết bị {device} ({role}) tại điểm {site}.",
+        "Device {device} ({role}) is enrolled at site {site}.",
+    ),
+    "enrol_written": ("Đã ghi cấu hình vào {path}.", "Configuration written to {path}."),
+    "enrol_backup": ("Cấu hình cũ được giữ lại ở {path}.", "The previous configuration was kept as {path}."),
+    "enrol_enable": (
+        "Bật dịch vụ: sudo systemctl enable --now {unit}",
+        "Enable the service: sudo systemctl enable --now {unit}",
+    ),
+    "enrol_cannot_write": ("Không ghi được {path}: {detail}", "Cannot write {path}: {detail}"),
+    "enrol_config_warning": (
+        "Lưu ý: cần chỉnh thêm cấu hình trước khi chạy dịch vụ: {detail}",
+        "Note: the configuration needs editing before the service can run: {detail}",
+    ),
 }
 
 # Ticket statuses as people read them.

@@ -3,10 +3,10 @@
     .venv/bin/python -m bench.bench_hub [--requests 2000] [--clients 50]
 
 Starts a private Mosquitto and a real hub process (`python -m hub`, durable SQLite in a temporary
-folder), then measures from separate client processes, so client work does not share the hub's
-GIL: 1 client issuing back to back; N clients sharing a paced load (open loop, `--rate` requests/s
-in all: latency under the load a busy site sends); N clients back to back (closed loop: the most the
-hub sustains); counter.call_next the same way.
+folder), then measures from a separate load process (one MQTT connection driving N virtual
+clients, each with its own caller id, from one thread): 1 client back to back; N clients sharing a
+paced load (open loop, `--rate` requests/s in all: latency under the load a busy site sends); N
+clients back to back (closed loop: the most the hub sustains); counter.call_next the same way.
 Prints medians, p99 and sustained throughput, and the hub's resident memory.
 """
 
@@ -30,87 +30,105 @@ from appliance.broker import PrivateBroker  # noqa: E402
 from tests.support.hub import HubProcess, site_config, write_config  # noqa: E402
 
 CLIENT = r"""
-import json, sys, threading, time
-from appliance.config import MqttSettings
-from appliance.mqtt import Link
-from appliance.rpc import RpcClient
-port, site, name, method, params, count, threads, rate, start_at = sys.argv[1:10]
-params = json.loads(params); count = int(count); threads = int(threads); rate = float(rate)
-with Link(MqttSettings(port=int(port)), site=site, device_id=name, role="kiosk") as link:
-    link.wait_connected(10)
-    client = RpcClient(link, default_timeout=30)
-    client.call("counter.open", {"counter_id": "1"})  # warm up the route
-    samples = []
-    lock = threading.Lock()
-    go = threading.Barrier(threads)
-    def worker(n, phase):
-        go.wait()
-        # Every process starts at the same wall-clock moment, after all have imported and connected.
-        time.sleep(max(0.0, float(start_at) - time.time()))
-        mine = []
-        start = time.perf_counter() + phase
-        interval = threads / rate if rate > 0 else 0.0
-        for i in range(n):
-            if interval:
-                # Open loop: each request has its slot; latency counts from the slot, so a slow
-                # reply that delays the next send is not hidden (no coordinated omission).
-                t = start + i * interval
-                delay = t - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            else:
-                t = time.perf_counter()
-            try:
-                client.call(method, params)
-            except Exception as error:
-                print(json.dumps({"error": str(error)}), file=sys.stderr)
-            mine.append(time.perf_counter() - t)
-        with lock:
-            samples.extend(mine)
-    per = count // threads
-    spread = threads / rate if rate > 0 else 0.0
-    ts = [threading.Thread(target=worker, args=(per, spread * k / threads)) for k in range(threads)]
-    [t.start() for t in ts]; [t.join() for t in ts]
-    print(json.dumps({"samples": samples, "finished_at": time.time()}))
+# One process, one MQTT connection, no worker threads: N virtual clients (each its own caller id
+# and reply topic) driven from a single thread, so the harness adds no GIL contention of its own.
+import json, sys, threading, time, uuid
+from paho.mqtt.client import Client
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+import socket
+
+port, site, method, params, total, clients, rate = sys.argv[1:8]
+total, clients, rate = int(total), int(clients), float(rate)
+payload = json.dumps({"v": 1, **json.loads(params)}).encode()
+root = f"motcua/v1/{site}"
+sent: dict[bytes, float] = {}
+samples: list[float] = []
+done = threading.Event()
+lock = threading.Lock()
+issued = 0
+
+def on_socket_open(client, userdata, sock):
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+client = Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{uuid.uuid4().hex[:6]}",
+                protocol=MQTTProtocolVersion.MQTTv5)
+client.on_socket_open = on_socket_open
+subscribed = threading.Event()
+client.on_subscribe = lambda *a: subscribed.set()
+
+def send(k: int, at: float) -> None:
+    global issued
+    with lock:
+        if issued >= total:
+            return
+        issued += 1
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = f"{root}/devices/bench-{k}/replies"
+    cid = uuid.uuid4().bytes
+    props.CorrelationData = cid
+    sent[cid] = at
+    client.publish(f"{root}/rpc/bench-{k}/{method}", payload, qos=1, properties=props)
+
+def on_message(client, userdata, message):
+    now = time.perf_counter()
+    cid = message.properties.CorrelationData
+    at = sent.pop(cid, None)
+    if at is None:
+        return
+    samples.append(now - at)
+    if not json.loads(message.payload).get("ok"):
+        print(message.payload.decode(), file=sys.stderr)
+    if len(samples) >= total:
+        done.set()
+    elif rate <= 0:  # closed loop: this virtual client sends again at once
+        k = int(message.topic.split("/")[-2].split("-")[1])
+        send(k, time.perf_counter())
+
+client.on_message = on_message
+client.connect("127.0.0.1", int(port))
+client.loop_start()
+client.subscribe(f"{root}/devices/+/replies", qos=1)
+subscribed.wait(10)
+time.sleep(0.5)
+t0 = time.perf_counter()
+if rate > 0:
+    # Open loop: request i has its slot t0 + i/rate; latency counts from the slot (no coordinated
+    # omission), virtual clients take turns.
+    for i in range(total):
+        slot = t0 + i / rate
+        delay = slot - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        send(i % clients, slot)
+else:
+    for k in range(clients):
+        send(k, time.perf_counter())
+done.wait(600)
+wall = time.perf_counter() - t0
+client.disconnect(); client.loop_stop()
+print(json.dumps({"samples": samples, "wall": wall}))
 """
 
 
 def run_clients(
     port: int, method: str, params: dict[str, object], total: int, clients: int, rate: float = 0.0
 ) -> dict[str, float]:
-    """`clients` callers spread over up to 5 processes; `rate` > 0 paces them (requests/s in all)."""
-    processes = min(clients, 5)  # spread clients over processes: one GIL per 10 clients at most
-    per_process = clients // processes
-    argv = [sys.executable, "-c", CLIENT, str(port), "bench"]
-    start_at = time.time() + 3.0
-    procs = [
-        subprocess.Popen(
-            [
-                *argv, f"bench-{method}-{i}", method, json.dumps(params),
-                str(total // processes), str(per_process), str(rate / processes), str(start_at),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(processes)
-    ]
-    samples: list[float] = []
-    finished = start_at
-    for proc in procs:
-        out, _ = proc.communicate(timeout=600)
-        report = json.loads(out.strip().splitlines()[-1])
-        samples.extend(report["samples"])
-        finished = max(finished, report["finished_at"])
-    wall = finished - start_at
-    samples.sort()
-    ms = [s * 1000 for s in samples]
+    """`clients` virtual callers; `rate` > 0 paces them (requests/s in all), else back to back."""
+    out = subprocess.run(
+        [sys.executable, "-c", CLIENT, str(port), "bench", method, json.dumps(params), str(total),
+         str(clients), str(rate)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=True,
+    ).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    ms = sorted(s * 1000 for s in report["samples"])
     return {
         "n": len(ms),
         "p50_ms": round(statistics.median(ms), 2),
         "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 2),
         "max_ms": round(ms[-1], 2),
-        "per_s": round(len(ms) / wall, 1),
+        "per_s": round(len(ms) / report["wall"], 1),
     }
 
 

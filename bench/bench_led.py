@@ -27,12 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 import tomli_w  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
+from pymodbus.client import ModbusSerialClient  # noqa: E402
 
 from appliance.broker import PrivateBroker  # noqa: E402
 from appliance.config import MqttSettings  # noqa: E402
 from appliance.mqtt import Link  # noqa: E402
 from appliance.rpc import RpcClient  # noqa: E402
-from led_board.board import Board, Output  # noqa: E402
+from led_board.board import Board, LineSpec, Output  # noqa: E402
 from led_board.config import LedConfig  # noqa: E402
 from led_board.daemon import LedDaemon  # noqa: E402
 from led_board.modbus import ModbusBoard, profile_for  # noqa: E402
@@ -84,7 +85,8 @@ def measure(broker: PrivateBroker, mqtt: MqttSettings, board: Board, presses: in
     kiosk_link.start()
     assert kiosk_link.wait_connected(10)
     kiosk = RpcClient(kiosk_link, default_timeout=10)
-    numbers = [kiosk.call("ticket.issue", {"service_id": "dat-dai"})["ticket"]["number"] for _ in range(presses)]
+    issue = {"service_id": "dat-dai"}
+    numbers = [kiosk.call("ticket.issue", issue)["ticket"]["number"] for _ in range(presses)]
     pin = factory.pin(CALL_NEXT)
     latencies: list[float] = []
     try:
@@ -130,7 +132,7 @@ def daemon_rss(port: int, tmp: Path) -> tuple[int, int]:
                 break
         time.sleep(3)
         status = Path(f"/proc/{process.pid}/status").read_text()
-        fields = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith("Vm")}
+        fields = {row.split(":")[0]: row.split()[1] for row in status.splitlines() if row.startswith("Vm")}
         return int(fields["VmRSS"]), int(fields["VmHWM"])
     finally:
         process.terminate()
@@ -149,14 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         mqtt = MqttSettings(host="127.0.0.1", port=broker.port, reconnect_min=0.05, reconnect_max=0.5)
         try:
             results: dict[str, list[float]] = {}
-            from led_board.board import LineSpec
-
             results["simulated board"] = measure(
                 broker, mqtt, SimulatedBoard([LineSpec(8), LineSpec(8)]), args.presses
             )
             with ModbusSlaveSimulator(unit=1) as module:
-                from pymodbus.client import ModbusSerialClient
-
                 client = ModbusSerialClient(module.port, baudrate=9600, timeout=0.5, retries=0)
                 results["Modbus RTU module (pty)"] = measure(
                     broker, mqtt, ModbusBoard(client, profile_for("text-2x8"), port=module.port), args.presses
@@ -164,15 +162,19 @@ def main(argv: list[str] | None = None) -> int:
             rss, peak = daemon_rss(broker.port, tmp)
         finally:
             hub.stop()
-    print(f"LED board: key press -> hub call_next -> board updated, {args.presses} presses, loopback, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"LED board: key press -> hub call_next -> board updated, {args.presses} presses, loopback, "
+        f"{os.cpu_count()} CPUs"
+    )
     for name, values in results.items():
         print(
-            f"  {name:<24} p50 {statistics.median(values):6.2f} ms   p99 {percentile(values, 0.99):6.2f} ms   "
-            f"max {max(values):6.2f} ms"
+            f"  {name:<24} p50 {statistics.median(values):6.2f} ms   "
+            f"p99 {percentile(values, 0.99):6.2f} ms   max {max(values):6.2f} ms"
         )
-    print(f"  daemon RSS (python -m led_board, simulated board, mock GPIO): {rss / 1024:.1f} MiB "
-          f"(peak {peak / 1024:.1f} MiB)")
+    print(
+        f"  daemon RSS (python -m led_board, simulated board, mock GPIO): {rss / 1024:.1f} MiB "
+        f"(peak {peak / 1024:.1f} MiB)"
+    )
     return 0
 
 

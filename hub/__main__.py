@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from .daemon import Hub
 
+    # A request crosses three threads (MQTT network, RPC worker, queue writer); with CPython's
+    # default 5 ms GIL switch interval each hand-off can wait that long behind another thread.
+    sys.setswitchinterval(0.0005)
+
     try:
         hub = Hub(config)
         if not args.no_web:

@@ -76,7 +76,9 @@ class DeviceRegistry:
 class Hub:
     def __init__(self, config: HubConfig, *, db_path: str | Path | None = None) -> None:
         self.config = config
-        self.service = QueueService(config, db_path or config.hub.db)
+        # With a central system, every queue event is also written to the outbox in its own
+        # transaction, so the relay can deliver it exactly once whatever happens to either side.
+        self.service = QueueService(config, db_path or config.hub.db, outbox=config.central is not None)
         self.devices = DeviceRegistry()
         self.link = Link(config.mqtt, site=config.site, device_id=config.device_id, role="hub")
         self.topics = self.link.topics
@@ -92,6 +94,11 @@ class Hub:
         for method in PENDING_METHODS:
             handlers[method] = self._pending
         self.rpc = RpcServer(self.link, handlers, workers=config.hub.rpc_workers)
+        self.central: Any = None
+        if config.central:
+            from .central import attach_central
+
+            self.central = attach_central(self)
         self.web: Any = None
         self.notifier = Notifier(healthy=lambda: self.link.connected)
         self._stopped = threading.Event()
@@ -214,7 +221,12 @@ class Hub:
     def start_web(self) -> None:
         from .web.app import create_app, serve
 
-        app = create_app(self.service, broker_connected=lambda: self.link.connected, devices=self.devices.all)
+        app = create_app(
+            self.service,
+            broker_connected=lambda: self.link.connected,
+            devices=self.devices.all,
+            central=self.central,
+        )
         self.web = serve(app, self.config.hub.http_host, self.config.hub.http_port)
 
     def stop(self) -> None:
@@ -225,6 +237,8 @@ class Hub:
         if self.web is not None:
             self.web.shutdown()
         self.rpc.close()
+        if self.central is not None:
+            self.central.stop()
         self.service.close()
         self.link.stop()
         self.notifier.close()

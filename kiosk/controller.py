@@ -125,6 +125,12 @@ class KioskController:
         """`callback()` after anything changed the model (from any thread; keep it quick)."""
         self._listeners.append(callback)
 
+    @property
+    def online(self) -> bool:
+        """Connected to the broker and the hub is up."""
+        with self._lock:
+            return self.model.online
+
     def tap(self, action: str, arg: str = "") -> None:
         with self._lock:
             calls = self.model.tap(action, arg)
@@ -147,7 +153,9 @@ class KioskController:
                     return view
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"the kiosk did not reach the expected screen; it shows {view.texts()!r}")
+                    raise TimeoutError(
+                        f"the kiosk did not reach the expected screen; it shows {view.texts()!r}"
+                    )
                 self._changed.wait(min(0.05, remaining))
 
     # ------------------------------------------------------------------ MQTT (network thread)

@@ -157,7 +157,15 @@ class EvdevKeypadSettings(Strict):
         return {key_code(name): Action.parse(spec) for name, spec in self.keys.items()}
 
 
-KeypadSettings = Annotated[GpioKeypadSettings | EvdevKeypadSettings, Field(discriminator="type")]
+class SimulatedKeypadSettings(Strict):
+    type: Literal["simulated"]
+    # Lines such as "call_next" or "rate:3" typed on standard input ("-") or written to a FIFO.
+    path: str = "-"
+
+
+KeypadSettings = Annotated[
+    GpioKeypadSettings | EvdevKeypadSettings | SimulatedKeypadSettings, Field(discriminator="type")
+]
 
 
 class FeedbackSettings(Strict):

@@ -17,7 +17,7 @@ from typing import Any
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient
 
-from .board import Board, LineSpec
+from .board import Board, Frame, LineSpec
 from .config import (
     EvdevKeypadSettings,
     GpioKeypadSettings,
@@ -25,10 +25,11 @@ from .config import (
     Max7219BoardSettings,
     ModbusBoardSettings,
     SimulatedBoardSettings,
+    SimulatedKeypadSettings,
 )
-from .desk import Desk, Press, RatingArm
+from .desk import Desk, Outcome, Press, RatingArm
 from .feedback import Feedback, RatingLamps
-from .inputs import EvdevKeypad, GpioButtons, InputDeviceLike, open_evdev
+from .inputs import EvdevKeypad, GpioButtons, InputDeviceLike, LineKeypad, open_evdev
 from .keys import Action
 from .model import QueueModel
 from .views import CounterView, HallView, Situation
@@ -141,7 +142,7 @@ class LedDaemon:
         self.rating_arm: RatingArm | None = None
         self.rating_lamps: RatingLamps | None = None
         self.desk: Desk | None = None
-        self.inputs: list[GpioButtons | EvdevKeypad] = []
+        self.inputs: list[GpioButtons | EvdevKeypad | LineKeypad] = []
         if self.counter_id is not None:
             self._build_counter(pin_factory, evdev_opener)
 
@@ -200,6 +201,8 @@ class LedDaemon:
                         opener=evdev_opener,
                     )
                 )
+            elif isinstance(settings, SimulatedKeypadSettings):
+                self.inputs.append(LineKeypad(settings.path, self.press))
         if config.rating is not None:
             self.inputs.append(
                 GpioButtons(
@@ -250,7 +253,7 @@ class LedDaemon:
         self.stop()
 
     # ------------------------------------------------------------------ presses
-    def press(self, action: Action) -> Any:
+    def press(self, action: Action) -> Outcome:
         """A key or rating button was pressed (from any input thread)."""
         assert self.desk is not None
         outcome = self.desk.press(action)
@@ -338,8 +341,9 @@ class LedDaemon:
     def _on_link(self, connected: bool) -> None:
         with self._lock:
             self._link_up = connected
-            if connected:
-                self.model.expect_resync()  # the retained queue/state follows the subscription
+            # The retained queue/state that follows the (re)subscription is the truth, even if its
+            # seq went backwards (a hub restored from a backup); it may arrive before this call.
+            self.model.expect_resync()
             self._update_offline()
         self._wake.set()
 
@@ -350,7 +354,7 @@ class LedDaemon:
             self._offline_since = self.clock()
 
     # ------------------------------------------------------------------ drawing
-    def _frame(self, now: float) -> Any:
+    def _frame(self, now: float) -> Frame:
         with self._lock:
             notice, until = self._notice or (None, 0.0)
             situation = Situation(now, self._offline_since, notice, until)

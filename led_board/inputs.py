@@ -13,6 +13,7 @@ import glob
 import logging
 import os
 import select
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -194,3 +195,53 @@ class EvdevKeypad:
             else:
                 log.warning("%s", error)
         self.error = error
+
+
+class LineKeypad:
+    """Presses typed as lines ("call_next", "rate:3") on standard input or a FIFO: keys for a demo
+    or a test bench without GPIO or USB keypads. A line that is not an action is logged and skipped."""
+
+    kind = "simulated"
+
+    def __init__(self, path: str, on_press: OnPress) -> None:
+        self.device = path
+        self.on_press = on_press
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"keys {self.device}", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()  # the reader thread is a daemon: it may stay blocked on its read
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.device == "-":
+                    self._read_lines(sys.stdin)
+                    return
+                if not os.path.exists(self.device):
+                    os.mkfifo(self.device)
+                with open(self.device, encoding="utf-8") as stream:  # blocks until a writer opens it
+                    self._read_lines(stream)
+            except OSError as error:
+                self.error = f"{self.device}: {error.strerror or error}"
+                log.warning("simulated keypad %s", self.error)
+                self._stop.wait(2.0)
+
+    def _read_lines(self, stream: Iterable[str]) -> None:
+        for line in stream:
+            if self._stop.is_set():
+                return
+            if not line.strip():
+                continue
+            try:
+                action = Action.parse(line)
+            except ValueError as error:
+                log.warning("simulated keypad %s: %s", self.device, error)
+                continue
+            self.on_press(action)

@@ -62,7 +62,9 @@ def _write_toml(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def hub_config(data_dir: Path, mqtt_port: int, http_port: int) -> tuple[dict[str, Any], dict[str, str]]:
+def hub_config(
+    data_dir: Path, mqtt_port: int, http_port: int, central_url: str | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The sample site with this demo's ports and paths, and officer logins made up for it."""
     from hub.web.auth import generate_password, hash_password
 
@@ -75,6 +77,8 @@ def hub_config(data_dir: Path, mqtt_port: int, http_port: int) -> tuple[dict[str
         "http_port": http_port,
         "public_url": f"http://127.0.0.1:{http_port}",
     }
+    if central_url is not None:
+        config["central"] = {"adapter": "opencps", "base_url": central_url, "agency_code": "000.00.16.H19"}
     logins: dict[str, str] = {}
     for officer in config.get("officers", []):
         password = generate_password()
@@ -147,10 +151,10 @@ def device_children(data_dir: Path, mqtt_port: int, headless: bool) -> list[Chil
     return children
 
 
-def wait_healthy(url: str, hub: Child, timeout: float = 60.0) -> bool:
+def wait_healthy(url: str, child: Child, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if hub.process is not None and hub.process.poll() is not None:
+        if child.process is not None and child.process.poll() is not None:
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -190,7 +194,23 @@ def main(argv: list[str] | None = None) -> int:
     children: list[Child] = []
     try:
         broker.start()
-        config, logins = hub_config(data_dir, mqtt_port, http_port)
+        central_url: str | None = None
+        if importlib.util.find_spec("hub.central_sim") is not None:
+            central_port = find_free_port(args.central_port)
+            central_url = f"http://127.0.0.1:{central_port}"
+            central = Child(
+                "central-sim",
+                [sys.executable, "-m", "hub.central_sim", "--port", str(central_port),
+                 "--journal", str(data_dir / "central-journal.jsonl")],
+                data_dir / "central-sim.log",
+                required=True,
+            )
+            children.append(central)
+            central.start()
+            if not wait_healthy(f"{central_url}/admin/stats", central, timeout=30):
+                print(f"motcua demo: the central simulator did not start; see {central.log_path}", file=sys.stderr)
+                return 1
+        config, logins = hub_config(data_dir, mqtt_port, http_port, central_url)
         hub_toml = _write_toml(data_dir / "hub.toml", config)
         hub = Child(
             "hub", [sys.executable, "-m", "hub", "-c", str(hub_toml)], data_dir / "hub.log", required=True
@@ -208,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"MQTT: {broker.url}")
         print(f"Web: {web}")
+        if central_url is not None:
+            print(f"Central: {central_url}")
         print(f"Data: {data_dir}")
         for username, password in logins.items():
             print(f"Officer login: {username} / {password}")

@@ -21,12 +21,14 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client import CollectorRegistry, generate_latest
 
 from appliance.broker import PrivateBroker, find_free_port
 from appliance.config import MqttSettings
 from appliance.mqtt import Link
 from appliance.rpc import RpcClient
 from hub.central import CentralRuntime, attach_central, load_central_config
+from hub.central.metrics import CentralCollector
 from hub.central_sim import SimServer, SimState
 from hub.daemon import Hub
 from hub.service import QueueService
@@ -152,6 +154,13 @@ def issue(client: RpcClient, first: int, last: int) -> None:
         list(pool.map(one, range(first, last)))
 
 
+def scrape(runtime: CentralRuntime) -> str:
+    """The /metrics text the hub would serve for central."""
+    registry = CollectorRegistry()
+    registry.register(CentralCollector(runtime))
+    return generate_latest(registry).decode()
+
+
 def undelivered(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0])
@@ -253,6 +262,9 @@ def test_breaker_spares_a_failing_central_and_the_backlog_drains_after(
     time.sleep(1.0)  # an outage going on; not a speed assertion
     status = runtime.status()["relay"]
     assert status["backlog"] == 100 and status["oldest_age_s"] > 0.5
+    scraped = scrape(runtime)
+    assert "motcua_central_outbox_backlog 100.0" in scraped
+    assert "motcua_central_relay_breaker_open 1.0" in scraped
     assert status["breaker"] in ("open", "half_open") and "503" in status["last_error"]
     # Three failures open the breaker; then one probe per (doubling) interval, not 100 requests.
     assert sim.state.requests["bookings"] <= 8
@@ -261,6 +273,10 @@ def test_breaker_spares_a_failing_central_and_the_backlog_drains_after(
     assert len(sim.state.received) == 100 and sim.state.duplicates == 0
     status = runtime.status()["relay"]
     assert status["backlog"] == 0 and status["oldest_age_s"] == 0 and status["breaker"] == "closed"
+    scraped = scrape(runtime)
+    assert "motcua_central_outbox_backlog 0.0" in scraped
+    assert "motcua_central_outbox_oldest_age_seconds 0.0" in scraped
+    assert "motcua_central_events_delivered_total 100.0" in scraped
 
 
 def test_a_repeat_after_a_lost_acknowledgement_is_recognised_by_central(

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    mqtt_port, http_port = find_free_port(), find_free_port()
+    mqtt_port, http_port, central_port = find_free_port(), find_free_port(), find_free_port()
     demo = subprocess.Popen(
         [
             sys.executable,
@@ -33,6 +33,8 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             str(mqtt_port),
             "--http-port",
             str(http_port),
+            "--central-port",
+            str(central_port),
             "--data",
             str(tmp_path / "site"),
         ],
@@ -57,6 +59,7 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         output = "\n".join(lines)
         assert f"MQTT: mqtt://127.0.0.1:{mqtt_port}" in lines, output
         assert f"Web: http://127.0.0.1:{http_port}" in lines, output
+        assert f"Central: http://127.0.0.1:{central_port}" in lines, output
         assert any(line.startswith("Officer login: canbo1 / ") for line in lines), output
 
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as response:
@@ -115,6 +118,18 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         while time.monotonic() < deadline and not list(announcements.glob("*.wav")):
             time.sleep(0.2)
         assert list(announcements.glob("*.wav")), "the hall display announced nothing"
+
+        # The central simulator answers lookups through the hub, names masked for the public.
+        with urllib.request.urlopen(f"http://127.0.0.1:{central_port}/admin/dossiers", timeout=5) as response:
+            listed = json.load(response)
+        rows = listed["data"] if isinstance(listed, dict) else listed
+        code = rows[0]["dossierNo"]
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{http_port}/api/v1/dossiers/{code}", timeout=10
+        ) as response:
+            dossier = json.load(response)
+        assert code.replace(".", "").replace("-", "") in json.dumps(dossier).replace(".", "").replace("-", "")
+        assert "**" in json.dumps(dossier, ensure_ascii=False)
     finally:
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(demo.pid, signal.SIGINT)

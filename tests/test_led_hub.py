@@ -228,3 +228,43 @@ def test_broker_outage_marks_the_board_refuses_presses_and_resyncs(rig: Rig, bro
     mark = rig.settle()
     rig.push(CALL_NEXT)
     rig.shows(third, since=mark)
+
+
+def test_hall_board_lists_calls_from_every_counter_and_obeys_brightness_commands(
+    broker: PrivateBroker, mqtt_settings: MqttSettings, tmp_path: Path
+) -> None:
+    hub = HubProcess(write_config(tmp_path, site_config(tmp_path, broker.port, site=SITE))).start()
+    config = LedConfig.model_validate(
+        {
+            "device_id": "led-hall",
+            "site": SITE,
+            "role": "led",
+            "mqtt": mqtt_settings.model_dump(),
+            "mode": "hall",
+            "board": {"driver": "simulated", "lines": 5, "columns": 16},
+            "hall": {"message": "Kính chào quý khách"},
+        }
+    )
+    board = build_board(config)
+    assert isinstance(board, SimulatedBoard)
+    daemon = LedDaemon(config, Link(mqtt_settings, site=SITE, device_id="led-hall", role="led"), board)
+    try:
+        daemon.start()
+        with Link(mqtt_settings, site=SITE, device_id="officer-web", role="kiosk") as link:
+            assert link.wait_connected(5)
+            client = RpcClient(link, default_timeout=5)
+            first = client.call("ticket.issue", {"service_id": "dat-dai"})["ticket"]["number"]
+            second = client.call("ticket.issue", {"service_id": "ho-tich"})["ticket"]["number"]
+            client.call("counter.call_next", {"counter_id": "1"})
+            client.call("counter.call_next", {"counter_id": "3"})
+        rows = board.wait_for(lambda output: output.lines[1] == f"{second} → 3").lines
+        assert rows[0] == "SỐ → QUẦY" and rows[2] == f"{first} → 1"
+        assert rows[4].startswith("Kính chào")
+        with Observer(broker.port) as technician:
+            technician.publish(
+                f"motcua/v1/{SITE}/devices/led-hall/commands", '{"v":1,"command":"brightness","level":30}'
+            )
+            wait_until(lambda: board.brightness == 30)
+    finally:
+        daemon.stop()
+        assert hub.stop() == 0

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from gpiozero.pins.mock import MockFactory
 from appliance.rpc import RpcError, RpcTimeout
 from led_board.desk import Desk, Outcome, Press, RatingArm
 from led_board.feedback import Feedback, RatingLamps
-from led_board.inputs import EvdevKeypad, GpioButtons
+from led_board.inputs import EvdevKeypad, GpioButtons, LineKeypad
 from led_board.keys import Action
 from tests.support.mqtt import wait_until
 
@@ -332,3 +333,16 @@ def test_usb_keypad_is_grabbed_and_only_key_downs_of_mapped_keys_are_presses(fac
     keypad.close()
     keypad.close()
     counter.close()
+
+
+def test_simulated_keypad_reads_actions_from_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "keys"
+    seen: list[Action] = []
+    keypad = LineKeypad(str(fifo), seen.append)
+    keypad.start()
+    wait_until(fifo.exists)
+    with fifo.open("w", encoding="utf-8") as writer:
+        writer.write("call_next\nnonsense\n\nrate:2\n")
+    wait_until(lambda: len(seen) == 2)
+    assert seen == [Action("call_next"), Action("rate", "2")]
+    keypad.close()

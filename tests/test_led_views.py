@@ -285,3 +285,24 @@ def test_example_config_is_valid_and_mistakes_name_the_key(tmp_path: Path) -> No
         with pytest.raises(ConfigError, match=words) as error:
             load_config(write(tmp_path, head + body))
         assert str(tmp_path / "led.toml") in str(error.value)
+
+
+def test_python_m_led_board_checks_a_configuration() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "led_board", "--check", "-c", "led_board/led.example.toml"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OK — LED led-counter-3 (counter 3)" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "led_board", "--check", "-c", "/nonexistent/led.toml"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 2 and "configuration file not found" in bad.stderr

@@ -184,6 +184,10 @@ class DossierLookup:
         except CentralError as error:  # includes CentralUnavailable
             self.breaker.failure()
             return self._fallback(usable, key, str(error))
+        except Exception as error:  # an adapter bug: still answer from the cache if we can
+            log.exception("lookup of %s failed unexpectedly", key)
+            self.breaker.failure()
+            return self._fallback(usable, key, repr(error))
         self.breaker.success()
         entry = _Entry(dossier, self.clock())
         self._store(key, entry)

@@ -44,6 +44,7 @@ DEAD_PREFIX = "rejected: "
 # Parts of an event central has no use for: the ticket token opens the citizen's ticket page.
 PRIVATE_TICKET_KEYS = ("token",)
 CLEANUP_INTERVAL_S = 3600.0
+MARK_EVERY = 50
 
 
 class OutboxWorker:
@@ -106,9 +107,11 @@ class OutboxWorker:
                 pause = self._step()
             except sqlite3.Error as error:
                 log.error("outbox: database error: %s", error)
+                self.breaker.release()
                 pause = self.config.poll_interval_s
             except Exception:
                 log.exception("outbox: unexpected failure; carrying on")
+                self.breaker.release()
                 pause = self.config.poll_interval_s
             if pause > 0:
                 self._wake.wait(pause)
@@ -157,40 +160,55 @@ class OutboxWorker:
         return OutboxItem(id=row[0], key=f"{self.site}:{row[1]}", kind=row[2], payload=payload)
 
     def _deliver(self, items: list[OutboxItem], attempts: dict[int, int]) -> bool:
-        """Send `items` in windows of `delivery_concurrency`; False at the first transient failure."""
-        for window in self._windows(items):
-            if self._stop.is_set():
-                return True
-            outcomes = list(self._pool.map(self._send, window))
-            done = [item.id for item, outcome in zip(window, outcomes, strict=True) if outcome is None]
-            dead = [
-                (item.id, outcome[1])
-                for item, outcome in zip(window, outcomes, strict=True)
-                if outcome is not None and outcome[0] == "dead"
-            ]
-            retry = [
-                (item.id, outcome[1])
-                for item, outcome in zip(window, outcomes, strict=True)
-                if outcome is not None and outcome[0] == "retry"
-            ]
-            if done:
-                self._finish(done)
-                self.delivered += len(done)
-                self.last_delivered_at = self.clock()
-            for item_id, error in dead:
-                self._park(item_id, error)
-            if retry:
-                self.failures += len(retry)
-                for index, (item_id, error) in enumerate(retry):
-                    attempt = attempts.get(item_id, 0) + 1
-                    delay = self._reschedule(item_id, attempt, error)
-                    self.breaker.failure()
-                    if index == 0 and (attempt == 1 or attempt % 10 == 0):  # one line, not one per event
-                        level = logging.ERROR if "credentials" in error else logging.WARNING
-                        log.log(level, "outbox: %s; attempt %d, next in %.1f s", error, attempt, delay)
-                return False
-            self.breaker.success()
-        return True
+        """Send `items` in windows of `delivery_concurrency`; False at the first transient failure.
+
+        Rows central acknowledged are marked in groups (one commit per MARK_EVERY rows, and always
+        before returning): a crash in between only means central sees a few keys again.
+        """
+        acknowledged: list[int] = []
+        try:
+            for window in self._windows(items):
+                if self._stop.is_set():
+                    return True
+                if len(window) == 1:
+                    outcomes = [self._send(window[0])]
+                else:
+                    outcomes = list(self._pool.map(self._send, window))
+                retry: list[tuple[int, str]] = []
+                for item, outcome in zip(window, outcomes, strict=True):
+                    if outcome is None:
+                        acknowledged.append(item.id)
+                    elif outcome[0] == "dead":
+                        self._park(item.id, outcome[1])
+                    else:
+                        retry.append((item.id, outcome[1]))
+                if len(acknowledged) >= MARK_EVERY:
+                    self._acknowledge(acknowledged)
+                    acknowledged = []
+                if retry:
+                    self._retry_later(retry, attempts)
+                    return False
+                self.breaker.success()
+            return True
+        finally:
+            if acknowledged:
+                self._acknowledge(acknowledged)
+
+    def _acknowledge(self, ids: list[int]) -> None:
+        self._finish(ids)
+        self.delivered += len(ids)
+        self.last_delivered_at = self.clock()
+
+    def _retry_later(self, retry: list[tuple[int, str]], attempts: dict[int, int]) -> None:
+        self.last_error = retry[0][1]  # before the count: a reader seeing failures sees why
+        self.failures += len(retry)
+        for index, (item_id, error) in enumerate(retry):
+            attempt = attempts.get(item_id, 0) + 1
+            delay = self._reschedule(item_id, attempt, error)
+            self.breaker.failure()
+            if index == 0 and (attempt == 1 or attempt % 10 == 0):  # one line, not one per event
+                level = logging.ERROR if "credentials" in error else logging.WARNING
+                log.log(level, "outbox: %s; attempt %d, next in %.1f s", error, attempt, delay)
 
     def _windows(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
         """Consecutive groups sent in parallel; a ticket appears at most once per group, so the

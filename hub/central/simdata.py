@@ -756,6 +756,7 @@ STATUSES = (
     "new", "receiving", "processing", "waiting", "paying", "releasing", "posting", "done",
     "cancelled", "denied", "correcting", "interoperating", "unresolved",
 )  # fmt: skip
+FINISHED = frozenset({"releasing", "posting", "done", "cancelled", "denied", "unresolved"})
 # How often each status occurs after every status has appeared once.
 STATUS_WEIGHTS = (4, 10, 30, 6, 3, 12, 2, 25, 2, 2, 2, 2, 1)
 STEPS = {
@@ -932,7 +933,12 @@ def dossiers(
         agency_code, agency_name = (
             rng.choice(COMMUNE_AGENCIES) if procedure.field_code in ("HT", "CT") else DISTRICT_AGENCY
         )
-        age = 0 if status == "new" and rng.random() < 0.5 else rng.randint(0, 45)
+        if status in FINISHED:
+            age = rng.randint(0, 45)
+        elif status == "new":
+            age = rng.choice((0, 0, 1, 2))
+        else:  # work in progress is mostly recent; one in five has been waiting too long
+            age = rng.randint(12, 40) if rng.random() < 0.2 else rng.randint(0, 6)
         received = _working_moment(rng, (now - timedelta(days=age)).date())
         if received > now:
             received = now - timedelta(minutes=rng.randint(5, 120))

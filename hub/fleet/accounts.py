@@ -82,33 +82,41 @@ class DynsecAccounts:
 
     def provision(self, account: Account) -> None:
         role = role_name(account.username)
-        responses = self.execute([
-            {"command": "deleteClient", "username": account.username},
-            {"command": "deleteRole", "rolename": role},
-            {
-                "command": "createRole",
-                "rolename": role,
-                "textname": account.text_name[:100],
-                "acls": [acl.as_json() for acl in account.acls],
-            },
-            {
-                "command": "createClient",
-                "username": account.username,
-                "password": account.password,
-                "clientid": account.client_id,
-                "textname": account.text_name[:100],
-                "roles": [{"rolename": role, "priority": 0}],
-            },
-        ])
+        responses = self.execute(
+            [
+                {"command": "deleteClient", "username": account.username},
+                {"command": "deleteRole", "rolename": role},
+                {
+                    "command": "createRole",
+                    "rolename": role,
+                    "textname": account.text_name[:100],
+                    "acls": [acl.as_json() for acl in account.acls],
+                },
+                {
+                    "command": "createClient",
+                    "username": account.username,
+                    "password": account.password,
+                    "clientid": account.client_id,
+                    "textname": account.text_name[:100],
+                    "roles": [{"rolename": role, "priority": 0}],
+                },
+            ]
+        )
         self._check(responses, tolerate_gone=("deleteClient", "deleteRole"))
-        log.info("broker account %r created (client id %s, %d ACLs)", account.username, account.client_id,
-                 len(account.acls))
+        log.info(
+            "broker account %r created (client id %s, %d ACLs)",
+            account.username,
+            account.client_id,
+            len(account.acls),
+        )
 
     def revoke(self, username: str) -> None:
-        responses = self.execute([
-            {"command": "deleteClient", "username": username},
-            {"command": "deleteRole", "rolename": role_name(username)},
-        ])
+        responses = self.execute(
+            [
+                {"command": "deleteClient", "username": username},
+                {"command": "deleteRole", "rolename": role_name(username)},
+            ]
+        )
         self._check(responses, tolerate_gone=("deleteClient", "deleteRole"))
         log.info("broker account %r deleted; its connection was closed", username)
 
@@ -121,9 +129,13 @@ class DynsecAccounts:
     def execute(self, commands: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Send `commands` in one message; their responses, in order (BrokerAccountError on timeout)."""
         if not self.link.connected:
-            raise BrokerAccountError("the hub is not connected to the broker: broker accounts cannot change now")
+            raise BrokerAccountError(
+                "the hub is not connected to the broker: broker accounts cannot change now"
+            )
         batch = uuid.uuid4().hex
-        tagged = [{**command, "correlationData": f"{batch}-{index}"} for index, command in enumerate(commands)]
+        tagged = [
+            {**command, "correlationData": f"{batch}-{index}"} for index, command in enumerate(commands)
+        ]
         pending = _Pending({item["correlationData"] for item in tagged})
         with self._lock:
             for key in pending.expected:
@@ -132,8 +144,8 @@ class DynsecAccounts:
             self.link.publish(CONTROL_TOPIC, json.dumps({"commands": tagged}), qos=1)
             if not pending.done.wait(self.timeout):
                 raise BrokerAccountError(
-                    "the broker did not answer the dynamic-security commands: is the plugin loaded and is the "
-                    "hub its administrator?"
+                    "the broker did not answer the dynamic-security commands: is the plugin loaded "
+                    "and is the hub its administrator?"
                 )
         finally:
             with self._lock:

@@ -14,8 +14,8 @@ class BrokerAccountError(FleetError):
     """The broker refused or did not answer an account change (dynamic-security plugin)."""
 
 
-class EnrolmentRefused(FleetError):
-    """An enrolment code was refused; `code` is an appliance.i18n key shown to the technician."""
+class FleetRefusal(FleetError):
+    """A request a person made was refused; `code` is an appliance.i18n key, `values` fill it."""
 
     def __init__(self, code: str, **values: object) -> None:
         super().__init__(f"{code}: {message(code, 'en', **values)}")
@@ -24,3 +24,7 @@ class EnrolmentRefused(FleetError):
 
     def text(self, language: str = "vi") -> str:
         return message(self.code, "en" if language == "en" else "vi", **self.values)
+
+
+class EnrolmentRefused(FleetRefusal):
+    """An enrolment code was refused (malformed, unknown, used, expired) or could not be honoured."""

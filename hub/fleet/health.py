@@ -74,21 +74,41 @@ def summarise(role: str | None, health: Mapping[str, Any] | None) -> list[Health
         if online is None:
             items.append(HealthItem("fleet_health_printer", "fleet_value_unknown", "unknown"))
         else:
-            items.append(HealthItem("fleet_health_printer", "fleet_printer_ready" if online
-                                    else "fleet_printer_not_answering", "ok" if online else "error"))
+            items.append(
+                HealthItem(
+                    "fleet_health_printer",
+                    "fleet_printer_ready" if online else "fleet_printer_not_answering",
+                    "ok" if online else "error",
+                )
+            )
     scanner = health.get("scanner")
     if isinstance(scanner, str):
         attached = scanner == "attached"
-        items.append(HealthItem("fleet_health_scanner", "fleet_scanner_attached" if attached
-                                else "fleet_scanner_detached", "ok" if attached else "warning"))
+        items.append(
+            HealthItem(
+                "fleet_health_scanner",
+                "fleet_scanner_attached" if attached else "fleet_scanner_detached",
+                "ok" if attached else "warning",
+            )
+        )
     board = health.get("board")
     if isinstance(board, Mapping) and "ok" in board:
-        items.append(HealthItem("fleet_health_board", "fleet_board_connected" if board.get("ok")
-                                else "fleet_board_error", "ok" if board.get("ok") else "error"))
+        items.append(
+            HealthItem(
+                "fleet_health_board",
+                "fleet_board_connected" if board.get("ok") else "fleet_board_error",
+                "ok" if board.get("ok") else "error",
+            )
+        )
     audio = health.get("audio")
     if isinstance(audio, str):
-        items.append(HealthItem("fleet_health_audio", "fleet_audio_missing" if audio == "no voice pack"
-                                else "fleet_audio_ok", "warning" if audio == "no voice pack" else "ok"))
+        items.append(
+            HealthItem(
+                "fleet_health_audio",
+                "fleet_audio_missing" if audio == "no voice pack" else "fleet_audio_ok",
+                "warning" if audio == "no voice pack" else "ok",
+            )
+        )
     return items
 
 
@@ -116,10 +136,17 @@ def alerts_for(
         minutes = offline_minutes(offline_since, moment)
         if minutes is not None and minutes * 60 >= offline_after_s:
             since = _parse(offline_since)
-            alerts.append(Alert(device_id, "error", "fleet_alert_offline", (
-                ("minutes", str(int(minutes))),
-                ("since", since.strftime("%H:%M %d/%m") if since else "?"),
-            )))
+            alerts.append(
+                Alert(
+                    device_id,
+                    "error",
+                    "fleet_alert_offline",
+                    (
+                        ("minutes", str(int(minutes))),
+                        ("since", since.strftime("%H:%M %d/%m") if since else "?"),
+                    ),
+                )
+            )
         # What an offline device last said about itself may be stale: say only that it is offline.
         return alerts
     for item in summarise(role, health):

@@ -22,10 +22,18 @@ PlaceKind = Literal["kiosk", "counter", "hall"]
 PLACE_KINDS: tuple[PlaceKind, ...] = ("kiosk", "counter", "hall")
 
 # Methods a counter unit may call; each names the counter it acts for (params.counter_id).
-COUNTER_METHODS = frozenset({
-    "counter.call_next", "counter.recall", "counter.skip", "counter.complete", "counter.start",
-    "counter.transfer", "counter.open", "counter.close",
-})
+COUNTER_METHODS = frozenset(
+    {
+        "counter.call_next",
+        "counter.recall",
+        "counter.skip",
+        "counter.complete",
+        "counter.start",
+        "counter.transfer",
+        "counter.open",
+        "counter.close",
+    }
+)
 # Methods that act on a ticket (no counter_id): allowed to counter units, whose officer may reinstate.
 COUNTER_TICKET_METHODS = frozenset({"ticket.reinstate", "rating.submit"})
 KIOSK_METHODS = frozenset({"ticket.issue", "dossier.lookup", "procedure.search", "rating.submit"})
@@ -94,7 +102,9 @@ def allowed_methods(role: str, place: Place | None) -> frozenset[str]:
     return frozenset()
 
 
-def default_device_id(role: str, place: Place, *, kiosk_printers: Mapping[str, str | None] | None = None) -> str:
+def default_device_id(
+    role: str, place: Place, *, kiosk_printers: Mapping[str, str | None] | None = None
+) -> str:
     """A readable id: the printer the hub's [[kiosks]] table names for that kiosk, 'kiosk-1' for the
     kiosk app itself, else '<place>-<role>' ('counter-5-led', 'hall-display')."""
     if role == "printer" and place.kind == "kiosk" and kiosk_printers:
@@ -174,8 +184,12 @@ def starter_config(role: str, place: Place, *, hub_id: str = "hub") -> dict[str,
     if role == "led":
         board = {"driver": "modbus", "port": "/dev/motcua-board"}
         if place.kind == "counter":
-            return {"mode": "counter", "hub_id": hub_id, "counter": {"counter_id": place.id},
-                    "board": {**board, "model": "digits-4"}}
+            return {
+                "mode": "counter",
+                "hub_id": hub_id,
+                "counter": {"counter_id": place.id},
+                "board": {**board, "model": "digits-4"},
+            }
         return {"mode": "hall", "hub_id": hub_id, "board": {**board, "model": "hall-6x12"}}
     return {}
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from appliance.timeutil import iso, now, parse_iso
 
-from .errors import EnrolmentRefused, FleetError
+from .errors import EnrolmentRefused, FleetRefusal
 from .roles import Place
 
 Status = Literal["pending", "active", "revoked"]
@@ -177,7 +177,7 @@ class FleetStore:
         with self._transaction() as db:
             row = db.execute("SELECT * FROM fleet_devices WHERE device_id = ?", (device_id,)).fetchone()
             if row is not None and row["status"] != "revoked" and not replace:
-                raise FleetError(f"device id {device_id!r} is already in use")
+                raise FleetRefusal("fleet_id_taken", device=device_id)
             if row is not None and replace and row["status"] == "active":
                 # A replacement keeps the record (and its configuration) until the new unit enrols.
                 db.execute("UPDATE fleet_devices SET label = ? WHERE device_id = ?", (label, device_id))
@@ -239,7 +239,7 @@ class FleetStore:
             )
             row = db.execute("SELECT * FROM fleet_devices WHERE device_id = ?", (device_id,)).fetchone()
         if row is None:
-            raise FleetError(f"no device {device_id!r}")
+            raise FleetRefusal("fleet_unknown_device", device=device_id)
         return self._device(row)
 
     def revoke(self, device_id: str) -> DeviceRecord:
@@ -249,7 +249,7 @@ class FleetStore:
                 (iso(self.clock()), device_id),
             ).rowcount
             if not changed:
-                raise FleetError(f"no device {device_id!r}")
+                raise FleetRefusal("fleet_unknown_device", device=device_id)
             db.execute("DELETE FROM fleet_codes WHERE device_id = ? AND used_at IS NULL", (device_id,))
             row = db.execute("SELECT * FROM fleet_devices WHERE device_id = ?", (device_id,)).fetchone()
         return self._device(row)
@@ -262,7 +262,7 @@ class FleetStore:
                 (json.dumps(config, ensure_ascii=False), device_id),
             ).rowcount
             if not changed:
-                raise FleetError(f"no device {device_id!r}")
+                raise FleetRefusal("fleet_unknown_device", device=device_id)
             row = db.execute("SELECT * FROM fleet_devices WHERE device_id = ?", (device_id,)).fetchone()
         return self._device(row)
 
@@ -281,7 +281,8 @@ class FleetStore:
         with self._lock:
             rows = self._db.execute("SELECT * FROM fleet_seen").fetchall()
         return {
-            row["device_id"]: Seen(bool(row["online"]), row["last_seen"], row["offline_since"]) for row in rows
+            row["device_id"]: Seen(bool(row["online"]), row["last_seen"], row["offline_since"])
+            for row in rows
         }
 
     def record_seen(self, device_id: str, seen: Seen) -> None:

@@ -13,7 +13,7 @@ from appliance.errors import MotcuaError
 from .app import error_response, language
 from .errors import describe, json_error
 from .public import public_snapshot, public_view
-from .security import require_user, web
+from .security import current_user, require_user, web
 from .texts import text
 
 log = logging.getLogger("motcua.hub.web")
@@ -121,11 +121,20 @@ def ticket_status(token: str) -> Response:
 
 @api.get("/api/v1/dossiers/<code>")
 def dossier(code: str) -> Response:
-    service = web().service
-    lookup = getattr(service, "lookup_dossier", None)
-    if lookup is None:
+    """A dossier's status. Names are masked unless an officer asks or the applicant's ID number
+    (`?id_no=`) matches: a public screen must not show a stranger's personal data."""
+    central = web().central
+    if central is None:
         return json_error("not_implemented", text("dossier_lookup_missing", language()), 501)
-    return jsonify(lookup(code, language=language()))
+    user = current_user()
+    answer = central.lookup(
+        code,
+        caller_id=f"web:{request.remote_addr or '?'}",
+        possession=user is not None,
+        language=language(),
+        applicant_id_no=request.args.get("id_no") or None,
+    )
+    return jsonify(answer)
 
 
 @api.get("/healthz")

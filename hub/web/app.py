@@ -36,6 +36,7 @@ from .texts import (
 )
 
 if TYPE_CHECKING:
+    from hub.fleet import FleetRuntime
     from hub.service import QueueService
 
 log = logging.getLogger("motcua.hub.web")
@@ -58,8 +59,11 @@ def create_app(
     broker_connected: Callable[[], bool],
     devices: Callable[[], list[dict[str, Any]]] | None = None,
     secret_key: bytes | None = None,
+    fleet: FleetRuntime | None = None,
+    central: Any = None,
 ) -> Flask:
-    """The web application of the hub.
+    """The web application of the hub. With `fleet` (hub.fleet.FleetRuntime) `/devices` is the fleet
+    page (enrolment codes, commands, configuration) and `POST /api/v1/enroll` serves `motcua enroll`.
 
     Accounts are brought in line with the site configuration here; the one-time passwords of
     accounts created now are in ``one_time_passwords(app)`` for the caller to print once.
@@ -77,8 +81,14 @@ def create_app(
         # The lambda runs at scrape time, when `context` exists.
         metrics=WebMetrics(service, broker_connected, lambda: context.open_streams),
         one_time_passwords=created,
+        fleet=fleet,
+        central=central,
     )
     app.extensions["motcua_web"] = context
+    if central is not None:
+        from hub.central.metrics import CentralCollector
+
+        context.metrics.registry.register(CentralCollector(central))
     app.config.update(
         SECRET_KEY=secret_key or users.secret_key(),
         SESSION_COOKIE_NAME="motcua_session",
@@ -94,10 +104,12 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from .api import api
+    from .fleet import fleet as fleet_pages
     from .pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    app.register_blueprint(fleet_pages)
     _install_hooks(app)
     _install_error_handlers(app)
     return app

@@ -14,6 +14,11 @@ from .texts import Language
 # Error code (appliance.i18n key) → HTTP status. Anything unlisted is a 400 (the request was refused
 # for a reason the caller can read), except errors we did not foresee, which are 500.
 HTTP_STATUS: dict[str, int] = {
+    "central_code_invalid": 400,
+    "central_dossier_not_found": 404,
+    "central_rate_limited": 429,
+    "central_unavailable": 503,
+    "central_not_configured": 501,
     "bad_json": 400,
     "bad_request": 400,
     "unsupported_version": 400,

@@ -271,6 +271,10 @@ def _device_rows(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @pages.get("/devices")
 @admin_required
 def devices() -> str:
+    if web().fleet is not None:
+        from .fleet import fleet_page
+
+        return fleet_page()
     source = web().devices
     listed = _device_rows(source()) if source is not None else None
     return render_template("devices.html", devices=listed)

@@ -59,6 +59,10 @@ class WebContext:
     devices: Callable[[], list[dict[str, Any]]] | None
     metrics: WebMetrics
     one_time_passwords: dict[str, str]
+    # The central-system runtime (hub.central.CentralRuntime) when the site has one.
+    central: Any = None
+    # hub.fleet.FleetRuntime: the fleet page, enrolment and device commands; None without it.
+    fleet: Any = None
     max_streams: int = 200
     keepalive_s: float = 15.0
     stopping: threading.Event = field(default_factory=threading.Event)

@@ -1,0 +1,256 @@
+"""The device side of the fleet: commands from the hub and the live configuration it pushes.
+
+Any daemon adds, next to its Link::
+
+    runtime = DeviceRuntime(link, on_identify=board.blink, on_test_print=printer.test_page,
+                            on_config=apply_config, on_restart=request_restart)
+
+- `devices/{id}/commands` `{v, cmd: identify|test_print|reload|restart, id}`: the callback runs on
+  a worker thread (never on the network thread); the outcome is published on
+  `devices/{id}/command_results` `{v, id, cmd, ok, error?: {code, message}, ts}` for the fleet page.
+  A command id seen before is not run again (QoS 1 may deliver twice).
+- `devices/{id}/config` (retained) `{v, rev, config: {role sections}}`: `on_config(PushedConfig)`
+  for every new revision. `merged(local)` lays the pushed sections over the local TOML data
+  (identity and broker credentials always stay local).
+- `restart` without `on_restart`: the result is sent, then the process exits with status 75, which
+  systemd's Restart=on-failure turns into a restart (a clean exit would not be restarted).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .i18n import message
+from .mqtt import Link, Message, PayloadError
+from .timeutil import iso, now
+
+__all__ = ["COMMANDS", "RESTART_EXIT_CODE", "CommandError", "DeviceRuntime", "PushedConfig"]
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("identify", "test_print", "reload", "restart")
+RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: "try again", i.e. restart me
+RESULTS_LEAF = "command_results"
+_REMEMBERED_IDS = 256
+IDENTITY_KEYS = frozenset({"device_id", "site", "role", "mqtt"})
+
+
+class CommandError(Exception):
+    """Raised by a command callback to report a failure the technician should read."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class PushedConfig:
+    """A configuration revision the hub pushed: the role sections, without identity or secrets."""
+
+    rev: int
+    sections: dict[str, Any]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def merged(self, local: Mapping[str, Any]) -> dict[str, Any]:
+        """The local TOML data with the pushed sections laid over it (identity and mqtt stay local)."""
+        result = dict(local)
+        for key, value in self.sections.items():
+            if key not in IDENTITY_KEYS:
+                result[key] = value
+        return result
+
+
+Callback = Callable[[], object]
+
+
+class DeviceRuntime:
+    """Runs the hub's commands and follows the pushed configuration for one device's `link`."""
+
+    def __init__(
+        self,
+        link: Link,
+        *,
+        on_identify: Callback | None = None,
+        on_test_print: Callback | None = None,
+        on_reload: Callback | None = None,
+        on_restart: Callback | None = None,
+        on_config: Callable[[PushedConfig], object] | None = None,
+        exit_process: Callable[[int], object] = os._exit,
+        language: str = "vi",
+    ) -> None:
+        self.link = link
+        self.language = "en" if language == "en" else "vi"
+        self.on_config = on_config
+        self._callbacks: dict[str, Callback | None] = {
+            "identify": on_identify,
+            "test_print": on_test_print,
+            "reload": on_reload,
+            "restart": on_restart,
+        }
+        self._exit_process = exit_process
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._config: PushedConfig | None = None
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="device-commands", daemon=True)
+        self._worker.start()
+        self._closed = False
+        topics = link.topics
+        self.commands_topic = topics.device_commands(link.device_id)
+        self.config_topic = topics.device_config(link.device_id)
+        self.results_topic = f"{topics.root}/devices/{link.device_id}/{RESULTS_LEAF}"
+        link.subscribe(self.commands_topic, self._on_command, qos=1)
+        link.subscribe(self.config_topic, self._on_config, qos=1)
+
+    @property
+    def config(self) -> PushedConfig | None:
+        """The latest configuration the hub pushed, if any."""
+        with self._lock:
+            return self._config
+
+    def close(self) -> None:
+        """Stop listening and let the command in progress finish. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.link.unsubscribe(self.commands_topic, self._on_command)
+        self.link.unsubscribe(self.config_topic, self._on_config)
+        self._queue.put(None)
+        if self._worker is not threading.current_thread():
+            self._worker.join(timeout=10)
+
+    def __enter__(self) -> DeviceRuntime:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ network thread
+
+    def _on_command(self, msg: Message) -> None:
+        try:
+            body = msg.json()
+        except PayloadError as error:
+            log.warning("command on %s refused: %s", msg.topic, error)
+            return
+        ident, command = body.get("id"), body.get("cmd")
+        if not isinstance(ident, str) or not ident or len(ident) > 128:
+            log.warning("command without a usable id dropped: %r", body)
+            return
+        with self._lock:
+            if ident in self._seen:
+                log.info("command %s seen before: not run again", ident)
+                return
+            self._seen[ident] = None
+            while len(self._seen) > _REMEMBERED_IDS:
+                self._seen.popitem(last=False)
+        self._queue.put((ident, str(command)))
+
+    def _on_config(self, msg: Message) -> None:
+        if not msg.payload:
+            return  # cleared (device revoked): nothing to apply
+        try:
+            body = msg.json()
+            rev, sections = body.get("rev"), body.get("config")
+            if type(rev) is not int or not isinstance(sections, dict):
+                raise PayloadError("bad_request", "config needs an integer rev and a config object")
+        except PayloadError as error:
+            log.warning("configuration on %s refused: %s", msg.topic, error)
+            return
+        with self._lock:
+            if self._config is not None and rev <= self._config.rev:
+                return  # the retained copy again after a reconnect
+            self._config = PushedConfig(rev, sections, body)
+            pushed = self._config
+        log.info("configuration revision %d received", rev)
+        if self.on_config is not None:
+            self._queue.put(("", "__config__"))
+        else:
+            log.info("no live reload here: configuration revision %d applies at the next start", pushed.rev)
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            ident, command = item
+            if command == "__config__":
+                self._apply_config()
+            else:
+                self._run(ident, command)
+
+    def _apply_config(self) -> None:
+        config = self.config
+        if config is None or self.on_config is None:
+            return
+        try:
+            self.on_config(config)
+        except Exception as error:
+            log.error("configuration revision %d not applied: %r", config.rev, error)
+
+    def _run(self, ident: str, command: str) -> None:
+        if command not in COMMANDS:
+            self._report(ident, command, "fleet_unknown_command")
+            return
+        callback = self._callbacks.get(command)
+        if (
+            command == "reload"
+            and callback is None
+            and self.on_config is not None
+            and self.config is not None
+        ):
+            callback = self._apply_config
+        if command == "restart" and callback is None:
+            log.warning(
+                "restart asked by the hub: exiting with status %d for systemd to restart us",
+                RESTART_EXIT_CODE,
+            )
+            self._report(ident, command, None, wait=True)
+            self._exit_process(RESTART_EXIT_CODE)
+            return
+        if callback is None:
+            self._report(ident, command, "fleet_command_unsupported")
+            return
+        log.info("command %s (%s) from the hub", command, ident)
+        try:
+            callback()
+        except CommandError as error:
+            self._report(ident, command, "fleet_command_failed", detail=error.detail)
+            return
+        except Exception as error:
+            log.exception("command %s failed", command)
+            self._report(ident, command, "fleet_command_failed", detail=type(error).__name__)
+            return
+        self._report(ident, command, None)
+
+    def _report(
+        self, ident: str, command: str, error_key: str | None, *, wait: bool = False, **values: object
+    ) -> None:
+        body: dict[str, Any] = {
+            "v": 1,
+            "id": ident,
+            "cmd": command,
+            "ok": error_key is None,
+            "ts": iso(now()),
+        }
+        if error_key is not None:
+            body["error"] = {
+                "code": error_key,
+                "message": message(error_key, self.language, command=command, **values),
+            }  # type: ignore[arg-type]
+            log.warning("command %s (%s): %s", command, ident, body["error"]["message"])
+        try:
+            info = self.link.publish_json(self.results_topic, body, qos=1)
+            if wait:
+                info.wait_for_publish(2.0)
+        except (RuntimeError, ValueError) as error:
+            log.warning("result of command %s not sent: %s", ident, error)

@@ -1,0 +1,197 @@
+"""Running the kivy kiosk: configures kivy before its window exists, then shows a backend's ViewState.
+
+    run_kiosk(controller, config)                 the kiosk's screen
+    run_kiosk(controller, config, screenshot=p)   save one picture of the screen and stop
+
+Headless (CI, tests): SDL_VIDEODRIVER=offscreen KIVY_NO_ARGS=1 (HARDWARE.md). `KioskApp.press()` and
+`KioskApp.capture()` may be called from any thread: a scripted run (tests, a technician's check) taps
+the real widgets with real touch events and saves what is drawn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from .config import KioskConfig
+from .views import ViewState
+
+log = logging.getLogger("motcua.kiosk")
+
+REFRESH_S = 0.05  # timers (countdowns, the reconnect screen) show within 50 ms
+SCREENSHOT_FRAMES = 6
+T = TypeVar("T")
+
+
+class Backend(Protocol):
+    def view(self) -> ViewState: ...
+    def tap(self, action: str, arg: str = "") -> None: ...
+    def on_change(self, callback: Callable[[], None]) -> None: ...
+
+
+def configure_kivy(size: tuple[int, int], *, fullscreen: bool) -> None:
+    """Must run before anything imports kivy.core.window."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    logging.getLogger("kivy").addFilter(_drop_mtdev_noise)
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
+    Config.set("graphics", "resizable", "0")
+    Config.set("kivy", "exit_on_escape", "0" if fullscreen else "1")
+    # Touch screens appear as mouse or as an evdev/mtdev device; a long press must not start a
+    # multi-touch simulation circle.
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def _drop_mtdev_noise(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Input: MTDev")
+
+
+def run_kiosk(
+    backend: Backend,
+    config: KioskConfig,
+    *,
+    fullscreen: bool,
+    screenshot: Path | None = None,
+    on_start: Callable[[Any], None] | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> int:
+    """Show the kiosk until the window closes; with `screenshot`, save one picture and return.
+
+    `on_start(app)` runs on a thread of its own once the first frame is drawn (scripted runs).
+    """
+    size = config.screen.size
+    configure_kivy(size, fullscreen=fullscreen and screenshot is None)
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    from .screens import KioskRoot
+    from .widgets import PAPER, register_fonts
+
+    register_fonts(config.screen.font, config.screen.font_bold)
+
+    class KioskApp(App):
+        title = "motcua — ki-ốt"
+
+        def build(self) -> Any:
+            Window.clearcolor = PAPER
+            self.backend = backend
+            self.root_widget = KioskRoot(self._tap, size=(int(Window.width), int(Window.height)))
+            Window.bind(size=self._resize)
+            backend.on_change(lambda: Clock.schedule_once(self.refresh, 0))
+            Clock.schedule_interval(self.refresh, REFRESH_S)
+            self.refresh(0)
+            if screenshot is not None or on_start is not None:
+                Clock.schedule_once(self._started, 0.2)
+            return self.root_widget
+
+        def _resize(self, _window: Any, new_size: tuple[int, int]) -> None:
+            self.root_widget.size = new_size
+
+        def _tap(self, action: str, arg: str) -> None:
+            backend.tap(action, arg)
+            self.refresh(0)
+
+        def refresh(self, _dt: float) -> None:
+            if heartbeat is not None:
+                heartbeat()
+            try:
+                self.root_widget.show(backend.view())
+            except Exception:  # a drawing bug must not take the kiosk down
+                log.exception("kiosk redraw failed")
+
+        def _started(self, _dt: float) -> None:
+            if Clock.frames_displayed < SCREENSHOT_FRAMES:
+                Clock.schedule_once(self._started, 0.1)
+                return
+            if screenshot is not None:
+                self._save(screenshot)
+                self.stop()
+                return
+            assert on_start is not None
+
+            def script() -> None:
+                try:
+                    on_start(self)
+                except BaseException:
+                    log.exception("kiosk script failed")
+                    self.failed = True
+                finally:
+                    self.on_main(self.stop)
+
+            self.failed = False
+            threading.Thread(target=script, name="kiosk-script", daemon=True).start()
+
+        # ---------------------------------------------------------------- scripted use (any thread)
+
+        def on_main(self, function: Callable[[], T], timeout: float = 10.0) -> T:
+            """Run `function` on kivy's thread and return its result."""
+            done = threading.Event()
+            box: dict[str, Any] = {}
+
+            def run(_dt: float) -> None:
+                try:
+                    box["value"] = function()
+                except BaseException as error:
+                    box["error"] = error
+                done.set()
+
+            Clock.schedule_once(run, 0)
+            if not done.wait(timeout):
+                raise TimeoutError("kivy's thread did not run the request")
+            if "error" in box:
+                raise box["error"]
+            return box.get("value")  # type: ignore[return-value]
+
+        def press(self, action: str, arg: str = "") -> None:
+            """Touch the centre of the tile for `action`/`arg` with a real touch event, once the
+            current view is laid out (new widgets have no position until the next frame)."""
+            self.settle(2)
+
+            def touch() -> None:
+                tile = next(
+                    (t for t in self.root_widget.tiles() if t.action == action and (not arg or t.arg == arg)),
+                    None,
+                )
+                if tile is None:
+                    raise LookupError(f"no tile {action}:{arg} on screen")
+                x, y = tile.to_window(*tile.center)
+                event = UnitTestTouch(x, y)
+                event.touch_down()
+                event.touch_up()
+
+            self.on_main(touch)
+
+        def settle(self, frames: int = 3) -> None:
+            """Wait until the current view is drawn (a few frames after the last change)."""
+            self.on_main(lambda: self.refresh(0))
+            start = self.on_main(lambda: Clock.frames_displayed)
+            event = threading.Event()
+            while self.on_main(lambda: Clock.frames_displayed) < start + frames:
+                event.wait(0.02)
+
+        def capture(self, path: Path) -> None:
+            self.settle()
+            self.on_main(lambda: self._save(path))
+
+        def _save(self, path: Path) -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.refresh(0)
+            self.root_widget.export_to_png(str(path))
+            log.info("screenshot saved to %s", path)
+
+    app = KioskApp()
+    app.run()
+    return 1 if getattr(app, "failed", False) else 0

@@ -1,0 +1,107 @@
+"""`motcua kiosk` / `python -m kiosk`: the citizen touchscreen kiosk.
+
+motcua kiosk -c /etc/motcua/kiosk.toml                 full screen, as on the hall's kiosk
+motcua kiosk -c kiosk.toml --windowed --orientation landscape
+motcua kiosk -c kiosk.toml --screenshot out/kiosk.png  draw the first screen into a PNG and exit
+motcua kiosk -c kiosk.toml --check                     validate the configuration
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from appliance.config import load
+from appliance.errors import ConfigError, MotcuaError
+from appliance.logs import setup_logging
+
+from .config import KioskConfig
+
+log = logging.getLogger("motcua.kiosk")
+
+DEFAULT_CONFIG = "/etc/motcua/kiosk.toml"
+# The screen is healthy while it redraws; a frozen kivy loop is restarted by systemd's watchdog.
+STALL_S = 30.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motcua kiosk", description="Run the citizen touchscreen kiosk.")
+    parser.add_argument(
+        "-c", "--config", default=DEFAULT_CONFIG, help=f"TOML file (default {DEFAULT_CONFIG})"
+    )
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument("--windowed", action="store_true", help="not full screen (for a desk)")
+    parser.add_argument("--orientation", choices=["portrait", "landscape"], help="override [screen]")
+    parser.add_argument("--screenshot", type=Path, help="save a PNG of the first screen and exit")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    setup_logging(args.verbose)
+    try:
+        config = load(args.config, KioskConfig)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.orientation:
+        config = config.model_copy(
+            update={"screen": config.screen.model_copy(update={"orientation": args.orientation})}
+        )
+    if args.check:
+        print(
+            f"{args.config}: OK — kiosk {config.device_id} at site {config.site}, "
+            f"{config.screen.orientation}, scanners {', '.join(config.kiosk.scanners) or 'none'}"
+        )
+        return 0
+    for path in (config.screen.font, config.screen.font_bold):
+        if not Path(path).is_file():
+            print(
+                f"{args.config}: [screen] font {path} does not exist (Debian: fonts-dejavu-core)",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        return _run(
+            config, fullscreen=config.screen.fullscreen and not args.windowed, screenshot=args.screenshot
+        )
+    except MotcuaError as error:
+        log.error("%s", error)
+        return 1
+
+
+def _run(config: KioskConfig, *, fullscreen: bool, screenshot: Path | None) -> int:
+    from appliance.notify import Notifier
+
+    from .app import run_kiosk
+    from .controller import KioskController
+
+    controller = KioskController(config)
+    beat = {"at": time.monotonic()}
+
+    def heartbeat() -> None:
+        beat["at"] = time.monotonic()
+
+    notifier = Notifier(healthy=lambda: time.monotonic() - beat["at"] < STALL_S)
+
+    def stop(signum: int, frame: object) -> None:
+        from kivy.app import App
+        from kivy.clock import Clock
+
+        app = App.get_running_app()
+        if app is not None:
+            Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, stop)
+    controller.start()
+    log.info("kiosk %s (site %s, %s) starting", config.device_id, config.site, config.screen.orientation)
+    try:
+        notifier.ready()
+        return run_kiosk(
+            controller, config, fullscreen=fullscreen, screenshot=screenshot, heartbeat=heartbeat
+        )
+    finally:
+        notifier.stopping()
+        controller.stop()
+        notifier.close()

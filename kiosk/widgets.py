@@ -1,0 +1,261 @@
+"""Small kivy widgets of the kiosk: coloured panels, wrapping text, big touch tiles, a QR code.
+
+Import only after kiosk.app.configure_kivy() (kivy reads its configuration on first import of the window).
+Sizes are in pixels of a 1080-pixel short side, scaled by `unit` for other screens.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import lru_cache
+
+import segno
+from kivy.core.image import Image as CoreImage
+from kivy.core.text import Label as CoreLabel
+from kivy.core.text import LabelBase
+from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.image import Image
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+from .views import Button, NoticeKind
+
+FONT = "KioskSans"
+RGBA = tuple[float, float, float, float]
+
+
+def rgb(value: str, alpha: float = 1.0) -> RGBA:
+    value = value.lstrip("#")
+    return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255, alpha)
+
+
+# A light, high-contrast palette: dark ink on a warm white, the red and gold of public signage.
+PAPER = rgb("f5f2ea")
+CARD = rgb("ffffff")
+INK = rgb("1a2230")
+SOFT_INK = rgb("4a5568")
+FAINT = rgb("8a94a6")
+HEADER = rgb("8e1b1b")
+GOLD = rgb("ffd54f")
+WHITE = rgb("ffffff")
+NAVY = rgb("1d3f6e")
+NAVY_DOWN = rgb("122a4a")
+CHIP = rgb("e3e8f0")
+SELECTED = rgb("ffc107")
+KEY = rgb("ffffff")
+KEY_EDGE = rgb("c9d1dd")
+ALARM = rgb("c62828")
+MENU_COLOURS = {
+    "services": rgb("1d5fa8"),
+    "dossier": rgb("2e7d32"),
+    "procedures": rgb("6a3d9a"),
+    "rating": rgb("c25a00"),
+}
+NOTICE_COLOURS: dict[NoticeKind, tuple[RGBA, RGBA]] = {
+    "info": (rgb("e3eefb"), rgb("163d6b")),
+    "ok": (rgb("e4f4e5"), rgb("1b5e20")),
+    "warn": (rgb("fff3cd"), rgb("7a4a00")),
+    "error": (rgb("fdecea"), rgb("a31515")),
+}
+# Best to worst, dark enough for white text.
+SCORE_COLOURS = [rgb("2e7d32"), rgb("558b2f"), rgb("8d6e00"), rgb("c43e00"), rgb("b71c1c")]
+
+
+def register_fonts(regular: str, bold: str) -> None:
+    """DejaVu Sans draws every Vietnamese letter with its stacked tone marks."""
+    LabelBase.register(name=FONT, fn_regular=regular, fn_bold=bold)
+
+
+def darker(colour: RGBA, factor: float = 0.78) -> RGBA:
+    return (colour[0] * factor, colour[1] * factor, colour[2] * factor, colour[3])
+
+
+class Panel(BoxLayout):
+    """A BoxLayout on a (rounded) coloured background, with an optional outline."""
+
+    def __init__(
+        self, bg: RGBA = CARD, radius: float = 0, edge: RGBA | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(**kwargs)
+        with self.canvas.before:
+            self._colour = Color(*bg)
+            self._shape = (
+                RoundedRectangle(pos=self.pos, size=self.size, radius=[radius])
+                if radius
+                else Rectangle(pos=self.pos, size=self.size)
+            )
+            self._edge_colour = Color(*(edge or (0, 0, 0, 0)))
+            self._edge = Line(rounded_rectangle=(*self.pos, *self.size, max(radius, 1)), width=1.6)
+        self._radius = radius
+        self.bind(pos=self._redraw, size=self._redraw)
+
+    def _redraw(self, *_: object) -> None:
+        self._shape.pos, self._shape.size = self.pos, self.size
+        self._edge.rounded_rectangle = (*self.pos, *self.size, max(self._radius, 1))
+
+    def set_background(self, colour: RGBA) -> None:
+        self._colour.rgba = colour
+
+
+class Text(Label):
+    """Wrapping text. `auto_height=True` makes the widget as tall as its lines."""
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        size: float,
+        bold: bool = False,
+        color: RGBA = INK,
+        halign: str = "left",
+        valign: str = "middle",
+        auto_height: bool = False,
+        max_lines: int = 0,
+        shrink: bool = False,
+        **kwargs: object,
+    ) -> None:
+        self.base_size = size
+        self.shrink = shrink
+        super().__init__(
+            text=text,
+            font_name=FONT,
+            font_size=size,
+            bold=bold,
+            color=color,
+            halign=halign,
+            valign=valign,
+            max_lines=max_lines,
+            shorten=max_lines == 1,  # kivy's shorten always means one line
+            shorten_from="right",
+            **kwargs,
+        )
+        self.auto_height = auto_height
+        if auto_height:
+            self.size_hint_y = None
+            self.bind(texture_size=self._grow)
+        self.bind(size=self._wrap)
+        self._wrap()
+
+    def _wrap(self, *_: object) -> None:
+        self.text_size = (max(1.0, self.width), None if self.auto_height else max(1.0, self.height))
+        if self.shrink and self.text and self.width > 4:
+            # One line that must stay whole (a dossier code): smaller letters rather than "…".
+            width = CoreLabel(font_name=FONT, font_size=self.base_size, bold=self.bold).get_extents(
+                self.text
+            )[0]
+            room = self.width * 0.98
+            self.font_size = self.base_size * min(1.0, max(0.55, room / max(1, width)))
+
+    def _grow(self, *_: object) -> None:
+        self.height = self.texture_size[1]
+
+
+class BigNumber(Label):
+    """A ticket number as large as its box allows."""
+
+    def __init__(self, text: str, *, color: RGBA = INK, **kwargs: object) -> None:
+        super().__init__(
+            text=text, font_name=FONT, bold=True, color=color, halign="center", valign="middle", **kwargs
+        )
+        self.bind(size=self._fit)
+
+    def _fit(self, *_: object) -> None:
+        self.text_size = self.size
+        characters = max(3, len(self.text))
+        self.font_size = max(10.0, min(self.height * 0.82, self.width * 1.55 / characters))
+
+
+class Tile(ButtonBehavior, Panel):
+    """A large touch target for one `Button` of the view: a label, a smaller detail, a warning note."""
+
+    def __init__(
+        self,
+        button: Button,
+        on_tap: Callable[[str, str], None],
+        *,
+        unit: float,
+        bg: RGBA = NAVY,
+        fg: RGBA = WHITE,
+        label_size: float = 44,
+        detail_size: float = 30,
+        halign: str = "left",
+        radius: float = 18,
+        edge: RGBA | None = None,
+        **kwargs: object,
+    ) -> None:
+        if button.selected:
+            bg, fg = SELECTED, INK
+        super().__init__(
+            bg=bg,
+            radius=radius * unit,
+            edge=edge,
+            orientation="vertical",
+            spacing=4 * unit,
+            **{"padding": (24 * unit, 10 * unit), **kwargs},
+        )
+        self.action = button.action
+        self.arg = button.arg
+        self._bg = bg
+        self._on_tap = on_tap
+        self.add_widget(Widget(size_hint_y=0.001))
+        self.add_widget(
+            Text(button.label, size=label_size * unit, bold=True, color=fg, halign=halign, auto_height=True)
+        )
+        if button.detail:
+            self.add_widget(
+                Text(button.detail, size=detail_size * unit, color=fg, halign=halign, auto_height=True)
+            )
+        if button.note:
+            note_colour = rgb("ffcc80") if fg == WHITE else ALARM
+            self.add_widget(
+                Text(
+                    button.note,
+                    size=detail_size * 0.9 * unit,
+                    color=note_colour,
+                    halign=halign,
+                    auto_height=True,
+                )
+            )
+        self.add_widget(Widget(size_hint_y=0.001))
+        self.bind(state=self._pressed)
+
+    def _pressed(self, *_: object) -> None:
+        self.set_background(darker(self._bg) if self.state == "down" else self._bg)
+
+    def on_release(self) -> None:
+        self._on_tap(self.action, self.arg)
+
+
+class NoticeBar(Panel):
+    def __init__(
+        self, text: str, kind: NoticeKind, *, unit: float, size: float = 34, **kwargs: object
+    ) -> None:
+        bg, fg = NOTICE_COLOURS[kind]
+        super().__init__(bg=bg, radius=14 * unit, padding=(24 * unit, 14 * unit), size_hint_y=None, **kwargs)
+        self.label = Text(text, size=size * unit, color=fg, bold=kind in ("error", "warn"), auto_height=True)
+        self.add_widget(self.label)
+        self.label.bind(height=self._fit)
+        self._pad = 28 * unit
+        self._fit()
+
+    def _fit(self, *_: object) -> None:
+        self.height = self.label.height + self._pad
+
+
+@lru_cache(maxsize=32)
+def qr_png(url: str) -> bytes:
+    """The QR code of `url` as a PNG (segno), black on white with the standard quiet zone."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=12, border=4)
+    return buffer.getvalue()
+
+
+class QrCode(Image):
+    def __init__(self, url: str, **kwargs: object) -> None:
+        texture = CoreImage(io.BytesIO(qr_png(url)), ext="png").texture
+        texture.mag_filter = "nearest"  # crisp modules, never blurred
+        texture.min_filter = "nearest"
+        super().__init__(texture=texture, fit_mode="contain", **kwargs)
