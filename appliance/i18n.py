@@ -338,6 +338,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kiosk_procedures_placeholder": ("Tên thủ tục…", "Procedure name…"),
     "kiosk_procedures_none": ("Không tìm thấy thủ tục “{query}”.", "No procedure matches “{query}”."),
     "kiosk_procedures_count": ("Tìm thấy {count} thủ tục", "{count} procedures found"),
+    "kiosk_procedures_more": (
+        "Tìm thấy {count} thủ tục, đây là {shown} thủ tục phù hợp nhất. Gõ thêm để thu hẹp.",
+        "{count} procedures found; the {shown} best are shown. Type more to narrow down.",
+    ),
     "kiosk_procedure_papers": ("Giấy tờ cần nộp", "Papers to bring"),
     "kiosk_procedure_fee": ("Lệ phí", "Fee"),
     "kiosk_procedure_time": ("Thời gian giải quyết", "Processing time"),

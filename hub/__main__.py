@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import getpass
 import logging
 import sys
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # A request crosses three threads (MQTT network, RPC worker, queue writer); with CPython's
     # default 5 ms GIL switch interval each hand-off can wait that long behind another thread.
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(float(os.environ.get("MOTCUA_SWITCH_INTERVAL", "0.0005")))
 
     try:
         hub = Hub(config)

@@ -67,6 +67,8 @@ PrintState = Literal["printing", "printed", "failed", "unavailable", "none", "no
 
 MAX_INPUT = 64
 SEARCH_MIN_CHARS = 2
+# Procedures listed at once: more would not fit above the keyboard; typing more narrows them down.
+RESULTS_SHOWN = 5
 # A reply that takes longer than this shows "Đang …"; quicker ones never flash it.
 BUSY_AFTER_S = 0.3
 # After "Cảm ơn" the rating screen goes home by itself.
@@ -786,8 +788,8 @@ class KioskModel:
             return str(value) if value not in (None, "") else ""
 
         overdue = dossier.get("overdue") is True
+        # The code itself is in the input field above the card.
         rows = [
-            Row(t("kiosk_dossier_code", lang), text("code") or text("dossier_no")),
             Row(t("kiosk_dossier_procedure", lang), text("procedure")),
             Row(t("kiosk_dossier_applicant", lang), text("applicant_name")),
             Row(t("kiosk_dossier_status", lang), text("status_label") or text("status")),
@@ -817,6 +819,7 @@ class KioskModel:
 
     def _procedures(self) -> ProceduresBody:
         lang = self.language
+        found = self.inputs.results
         results = tuple(
             Button(
                 "procedure",
@@ -824,15 +827,16 @@ class KioskModel:
                 str(index),
                 " · ".join(str(p[key]) for key in ("field_name", "processing_time") if p.get(key)),
             )
-            for index, p in enumerate(self.inputs.results)
+            for index, p in enumerate(found[:RESULTS_SHOWN])
         )
         summary = ""
         if self.inputs.searched is not None and "search" not in self.inputs.pending:
-            summary = (
-                t("kiosk_procedures_count", lang, count=len(results))
-                if results
-                else t("kiosk_procedures_none", lang, query=self.inputs.searched)
-            )
+            if len(found) > RESULTS_SHOWN:
+                summary = t("kiosk_procedures_more", lang, count=len(found), shown=RESULTS_SHOWN)
+            elif found:
+                summary = t("kiosk_procedures_count", lang, count=len(found))
+            else:
+                summary = t("kiosk_procedures_none", lang, query=self.inputs.searched)
         return ProceduresBody(
             title=t("kiosk_procedures_title", lang),
             hint=t("kiosk_procedures_hint", lang),

@@ -60,7 +60,6 @@ from .widgets import (
 
 Tap = Callable[[str, str], None]
 GREEN = rgb("2e7d32")
-RESULTS_SHOWN = 6
 
 
 class Slot(BoxLayout):
@@ -463,10 +462,10 @@ class ProceduresScreen(Screen):
                     edge=KEY_EDGE,
                     label_size=34,
                     detail_size=26,
-                    size_hint_y=None,
-                    height=(128 if self.portrait else 120) * u,
+                    min_height=110,
+                    padding=(24 * u, 14 * u),
                 )
-                for button in body.results[:RESULTS_SHOWN]
+                for button in body.results
             ]
             return [*tiles, Widget()]
 

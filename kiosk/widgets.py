@@ -184,8 +184,11 @@ class Tile(ButtonBehavior, Panel):
         halign: str = "left",
         radius: float = 18,
         edge: RGBA | None = None,
+        min_height: float | None = None,
         **kwargs: object,
     ) -> None:
+        """`min_height` (unscaled): the tile grows with its text from that height (lists of results);
+        without it the layout decides the height and the text is centred in it."""
         if button.selected:
             bg, fg = SELECTED, INK
         super().__init__(
@@ -200,17 +203,16 @@ class Tile(ButtonBehavior, Panel):
         self.arg = button.arg
         self._bg = bg
         self._on_tap = on_tap
-        self.add_widget(Widget(size_hint_y=0.001))
-        self.add_widget(
+        texts = [
             Text(button.label, size=label_size * unit, bold=True, color=fg, halign=halign, auto_height=True)
-        )
+        ]
         if button.detail:
-            self.add_widget(
+            texts.append(
                 Text(button.detail, size=detail_size * unit, color=fg, halign=halign, auto_height=True)
             )
         if button.note:
             note_colour = rgb("ffcc80") if fg == WHITE else ALARM
-            self.add_widget(
+            texts.append(
                 Text(
                     button.note,
                     size=detail_size * 0.9 * unit,
@@ -219,8 +221,25 @@ class Tile(ButtonBehavior, Panel):
                     auto_height=True,
                 )
             )
-        self.add_widget(Widget(size_hint_y=0.001))
+        spacers = min_height is None
+        if spacers:
+            self.add_widget(Widget(size_hint_y=0.001))
+        for text in texts:
+            self.add_widget(text)
+        if spacers:
+            self.add_widget(Widget(size_hint_y=0.001))
+        else:
+            self.size_hint_y = None
+            self._texts = texts
+            self._min_height = (min_height or 0) * unit
+            for text in texts:
+                text.bind(height=self._grow)
+            self._grow()
         self.bind(state=self._pressed)
+
+    def _grow(self, *_: object) -> None:
+        content = sum(text.height for text in self._texts) + self.spacing * (len(self._texts) - 1)
+        self.height = max(self._min_height, content + self.padding[1] + self.padding[3])
 
     def _pressed(self, *_: object) -> None:
         self.set_background(darker(self._bg) if self.state == "down" else self._bg)

@@ -53,16 +53,27 @@ def test_events_go_out_with_the_prefix_and_survive_a_central_outage(
     brokers: tuple[PrivateBroker, SecureBroker],
 ) -> None:
     central, site = brokers
-    hub = Link(MqttSettings(port=site.port, username="hub", password=site.hub_password, **FAST),
-               site=SITE, device_id="hub", role="hub")
+    hub = Link(
+        MqttSettings(port=site.port, username="hub", password=site.hub_password, **FAST),
+        site=SITE,
+        device_id="hub",
+        role="hub",
+    )
     # The central side keeps its session (and what arrives for it) across its own restart.
-    watcher = Link(MqttSettings(port=central.port, **FAST), site="central", device_id="watcher", role="hub",
-                   clean_start=False, session_expiry=600)
+    watcher = Link(
+        MqttSettings(port=central.port, **FAST),
+        site="central",
+        device_id="watcher",
+        role="hub",
+        clean_start=False,
+        session_expiry=600,
+    )
     events, commands = Inbox(), Inbox()
     watcher.subscribe(f"{PREFIX}motcua/v1/{SITE}/queue/events", events)
     hub.subscribe(hub.topics.device_commands("kiosk-1"), commands)
     with hub, watcher:
         assert hub.wait_connected(5) and watcher.wait_connected(5)
+
         # The bridge may still be connecting: repeat the first event until it arrives.
         def first_arrived() -> bool:
             hub.publish_json(hub.topics.queue_events, {"v": 1, "seq": 0})
@@ -76,12 +87,16 @@ def test_events_go_out_with_the_prefix_and_survive_a_central_outage(
             hub.publish_json(hub.topics.queue_events, {"v": 1, "seq": seq}, qos=1)
         central.restart()  # same port, same persistence file
 
-        wait_until(lambda: [p["seq"] for p in events.payloads() if p["seq"]] == list(range(1, 21)), timeout=30)
+        wait_until(
+            lambda: [p["seq"] for p in events.payloads() if p["seq"]] == list(range(1, 21)), timeout=30
+        )
 
         # Commands come in from the central broker under the same prefix.
-        with Link(MqttSettings(port=central.port, **FAST), site="central", device_id="operator",
-                  role="hub") as operator:
+        with Link(
+            MqttSettings(port=central.port, **FAST), site="central", device_id="operator", role="hub"
+        ) as operator:
             assert operator.wait_connected(5)
-            operator.publish_json(f"{PREFIX}motcua/v1/{SITE}/devices/kiosk-1/commands",
-                                  {"v": 1, "cmd": "identify", "id": "c-1"})
+            operator.publish_json(
+                f"{PREFIX}motcua/v1/{SITE}/devices/kiosk-1/commands", {"v": 1, "cmd": "identify", "id": "c-1"}
+            )
             wait_until(lambda: [p.get("id") for p in commands.payloads()] == ["c-1"], timeout=10)

@@ -43,7 +43,9 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, secure: SecureBroker) -> Iterator[tuple[Hub, FleetRuntime, str]]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, secure: SecureBroker
+) -> Iterator[tuple[Hub, FleetRuntime, str]]:
     tmp = tmp_path_factory.mktemp("hub")
     raw = site_config(tmp, secure.port, site=SITE)
     raw["mqtt"].update(username=secure.hub_user, password=secure.hub_password)
@@ -51,8 +53,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, secure: SecureBroker) -> Iter
     fleet = attach_fleet(hub, settings=FleetSettings(security="dynsec", watch_interval_s=60))
     hub.start(web=False)
     assert hub.link.wait_connected(5)
-    server = serve(create_app(hub.service, broker_connected=lambda: hub.link.connected, fleet=fleet),
-                   "127.0.0.1", 0)
+    server = serve(
+        create_app(hub.service, broker_connected=lambda: hub.link.connected, fleet=fleet), "127.0.0.1", 0
+    )
     try:
         yield hub, fleet, server.url
     finally:
@@ -73,12 +76,19 @@ def enrolled(fleet: FleetRuntime, role: str, place: str, device_id: str | None =
 
 def run_enroll(url: str, code: str, out: Path) -> subprocess.CompletedProcess[str]:
     motcua = Path(sys.executable).with_name("motcua")
-    return subprocess.run([str(motcua), "enroll", "--hub", url, "--code", code, "--out", str(out)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [str(motcua), "enroll", "--hub", url, "--code", code, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-def test_enrolment_end_to_end_writes_a_working_toml(site: tuple[Hub, FleetRuntime, str], tmp_path: Path) -> None:
-    hub, fleet, url = site
+def test_enrolment_end_to_end_writes_a_working_toml(
+    site: tuple[Hub, FleetRuntime, str], tmp_path: Path
+) -> None:
+    _hub, fleet, url = site
     enrolment = fleet.add_device("printer", "kiosk:kiosk-1")
     assert enrolment.device.device_id == "printer-1"  # the printer the hub's [[kiosks]] names
     out = tmp_path / "etc" / "printer.toml"
@@ -137,13 +147,17 @@ def test_a_kiosk_cannot_call_counter_methods_or_speak_for_another_device(
         assert hub.service.counter_view("1")["serving"] is None
 
         # Speaking for another device: a retained "printer online" and a request in its name.
-        link.publish_json(hub.topics.device_state("printer-9"), {"v": 1, "online": True, "role": "printer"},
-                          retain=True)
+        link.publish_json(
+            hub.topics.device_state("printer-9"), {"v": 1, "online": True, "role": "printer"}, retain=True
+        )
         link.publish_json(hub.topics.rpc("counter-1-led", "counter.call_next"), {"v": 1, "counter_id": "1"})
         # Same connection, same order: once the hub has this, it would have had the two above.
         link.publish_health({"marker": "after-spoof"})
-        wait_until(lambda: (hub.devices.get(kiosk["device_id"]) or {}).get("health", {}).get("marker")
-                   == "after-spoof")
+        wait_until(
+            lambda: (
+                (hub.devices.get(kiosk["device_id"]) or {}).get("health", {}).get("marker") == "after-spoof"
+            )
+        )
     assert hub.devices.get("printer-9") is None
     assert all(view.device_id != "printer-9" for view in fleet.devices())
     assert hub.service.counter_view("1")["serving"] is None
@@ -178,7 +192,9 @@ def test_a_revoked_device_is_disconnected_and_cannot_come_back(site: tuple[Hub, 
     assert all(view.device_id != scanner["device_id"] for view in fleet.devices())
 
 
-def test_the_written_toml_matches_the_hubs_answer(site: tuple[Hub, FleetRuntime, str], tmp_path: Path) -> None:
+def test_the_written_toml_matches_the_hubs_answer(
+    site: tuple[Hub, FleetRuntime, str], tmp_path: Path
+) -> None:
     _, fleet, url = site
     enrolment = fleet.add_device("led", "hall")
     out = tmp_path / "led.toml"

@@ -136,7 +136,9 @@ def make_kiosk(site: SiteHub, settings: MqttSettings, **kiosk: Any) -> KioskCont
     )
     controller = KioskController(config)
     controller.start()
-    controller.wait_for(lambda view: controller.online and view.overlay is None and bool(view.header.site), 15)
+    controller.wait_for(
+        lambda view: controller.online and view.overlay is None and bool(view.header.site), 15
+    )
     return controller
 
 

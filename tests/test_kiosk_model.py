@@ -302,8 +302,8 @@ def test_a_dossier_in_plain_vietnamese_overdue_in_red_and_stale_noted(clock: Clo
     model.reply(call, dossier_reply(), None)
     body = model.view().body
     assert isinstance(body, DossierBody) and body.result is not None
+    assert body.input == "000.00.06.H56-231027-0361"
     assert [(row.label, row.value, row.alarm) for row in body.result.rows] == [
-        ("Mã hồ sơ", "000.00.06.H56-231027-0361", False),
         ("Thủ tục", "Cấp giấy chứng nhận quyền sử dụng đất", False),
         ("Người nộp", "Nguyễn V** A**", False),
         ("Tình trạng", "Đang xử lý", False),

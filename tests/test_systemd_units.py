@@ -4,6 +4,7 @@ rules parse and name the hardware; the shipped Mosquitto configuration runs in a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -26,8 +27,13 @@ from tests.support.hub import site_config, write_config
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMD = ROOT / "systemd"
 UNITS = sorted(SYSTEMD.glob("motcua-*.service"))
-HARDWARE = {"printer": "char-usb", "scanner": "char-input r", "led": "char-ttyUSB", "display": "char-drm",
-            "kiosk": "char-drm"}
+HARDWARE = {
+    "printer": "char-usb",
+    "scanner": "char-input r",
+    "led": "char-ttyUSB",
+    "display": "char-drm",
+    "kiosk": "char-drm",
+}
 
 
 def parse_unit(path: Path) -> dict[str, list[tuple[str, str]]]:
@@ -54,7 +60,13 @@ def values(section: list[tuple[str, str]], key: str) -> list[str]:
 
 def test_one_unit_per_role_and_a_target() -> None:
     assert {path.stem.removeprefix("motcua-") for path in UNITS} == {
-        "hub", "kiosk", "printer", "scanner", "led", "display"}
+        "hub",
+        "kiosk",
+        "printer",
+        "scanner",
+        "led",
+        "display",
+    }
     target = parse_unit(SYSTEMD / "motcua.target")
     assert values(target["Install"], "WantedBy") == ["multi-user.target"]
 
@@ -92,11 +104,20 @@ def test_systemd_analyze_verify_passes_on_every_unit(tmp_path: Path) -> None:
         text = path.read_text(encoding="utf-8").replace("/opt/motcua/.venv/bin/motcua", str(motcua))
         (tmp_path / path.name).write_text(text, encoding="utf-8")
     files = sorted(str(p) for p in tmp_path.iterdir())
-    result = subprocess.run(["systemd-analyze", "verify", "--man=no", *files], capture_output=True, text=True,
-                            timeout=60, check=False, env={**os.environ, "SYSTEMD_LOG_COLOR": "0"})
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *files],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "SYSTEMD_LOG_COLOR": "0"},
+    )
     # Unknown or misspelt keys are only warnings for systemd: count them as failures here.
-    problems = [line for line in (result.stdout + result.stderr).splitlines()
-                if re.search(r"Unknown|Failed|Invalid|not executable|ignoring|error", line, re.I)]
+    problems = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if re.search(r"Unknown|Failed|Invalid|not executable|ignoring|error", line, re.I)
+    ]
     assert result.returncode == 0 and not problems, result.stdout + result.stderr
 
 
@@ -137,7 +158,7 @@ def test_udev_rules_parse_and_give_stable_names() -> None:
                 assert re.fullmatch(r"0[0-7]{3}", value)
         symlinks = [value for key, _, _, value in rule if key == "SYMLINK"]
         if symlinks:
-            assert ("TAG", "", "+=", "systemd") in rule, f"{symlinks} without TAG+=\"systemd\""
+            assert ("TAG", "", "+=", "systemd") in rule, f'{symlinks} without TAG+="systemd"'
             assert any(key == "GROUP" for key, *_ in rule)
             assert any(op == "==" for _, _, op, _ in rule), "a rule that names devices must match something"
     names = {value for rule in rules for key, _, _, value in rule if key == "SYMLINK"}
@@ -149,19 +170,35 @@ def test_udev_rules_parse_and_give_stable_names() -> None:
 
 def test_shipped_mosquitto_config_runs_secured_in_a_real_mosquitto(tmp_path: Path) -> None:
     shipped = BROKER_CONF.read_text(encoding="utf-8")
-    for line in ("allow_anonymous false", "set_tcp_nodelay true", "persistence true", "per_listener_settings false"):
+    for line in (
+        "allow_anonymous false",
+        "set_tcp_nodelay true",
+        "persistence true",
+        "per_listener_settings false",
+    ):
         assert line in shipped.splitlines()
     with SecureBroker(site="s", data_dir=tmp_path / "broker") as broker:
         assert "mosquitto_dynamic_security.so" in broker.config_text()
-        anonymous = Link(MqttSettings(port=broker.port, reconnect_max=0.3), site="s", device_id="x", role="kiosk")
+        anonymous = Link(
+            MqttSettings(port=broker.port, reconnect_max=0.3), site="s", device_id="x", role="kiosk"
+        )
         with anonymous:
             assert not anonymous.wait_connected(1.0), "the broker let an anonymous client in"
-        hub = Link(MqttSettings(port=broker.port, username="hub", password=broker.hub_password),
-                   site="s", device_id="hub", role="hub")
+        hub = Link(
+            MqttSettings(port=broker.port, username="hub", password=broker.hub_password),
+            site="s",
+            device_id="hub",
+            role="hub",
+        )
         with hub:
             assert hub.wait_connected(5)
-        wrong_id = Link(MqttSettings(port=broker.port, username="hub", password=broker.hub_password,
-                                     reconnect_max=0.3), site="s", device_id="hub", role="hub", client_id="other")
+        wrong_id = Link(
+            MqttSettings(port=broker.port, username="hub", password=broker.hub_password, reconnect_max=0.3),
+            site="s",
+            device_id="hub",
+            role="hub",
+            client_id="other",
+        )
         with wrong_id:
             assert not wrong_id.wait_connected(1.0), "the hub's account works only with the hub's client id"
     assert (tmp_path / "broker" / "mosquitto.db").exists()  # persistence is on
@@ -170,18 +207,46 @@ def test_shipped_mosquitto_config_runs_secured_in_a_real_mosquitto(tmp_path: Pat
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 def test_optional_tls_listener(tmp_path: Path) -> None:
     key, cert = tmp_path / "hub.key", tmp_path / "hub.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     example = (SYSTEMD / "mosquitto" / "motcua-tls.conf.example").read_text(encoding="utf-8")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         tls_port = probe.getsockname()[1]
-    tls = adapt_config(example, {"listener": f"{tls_port} 127.0.0.1", "certfile": str(cert), "keyfile": str(key),
-                                 "cafile": str(cert)})
+    tls = adapt_config(
+        example,
+        {
+            "listener": f"{tls_port} 127.0.0.1",
+            "certfile": str(cert),
+            "keyfile": str(key),
+            "cafile": str(cert),
+        },
+    )
     with SecureBroker(site="s", data_dir=tmp_path / "broker", conf_d={"motcua-tls.conf": tls}) as broker:
-        settings = MqttSettings(port=tls_port, username="hub", password=broker.hub_password, tls=True,
-                                ca_file=str(cert))
+        settings = MqttSettings(
+            port=tls_port, username="hub", password=broker.hub_password, tls=True, ca_file=str(cert)
+        )
         with Link(settings, site="s", device_id="hub", role="hub") as hub:
             assert hub.wait_connected(5)
         context = ssl.create_default_context()  # an unknown CA is refused: TLS is really on
@@ -190,13 +255,24 @@ def test_optional_tls_listener(tmp_path: Path) -> None:
 
 
 def test_bridge_template_renders_every_direction() -> None:
-    text = render_bridge(site="dn-lt", central_address="central:8883", remote_prefix="dongnai/",
-                         username="site-dn-lt", password="secret", ca_file="/etc/motcua/central-ca.pem")
+    text = render_bridge(
+        site="dn-lt",
+        central_address="central:8883",
+        remote_prefix="dongnai/",
+        username="site-dn-lt",
+        password="secret",
+        ca_file="/etc/motcua/central-ca.pem",
+    )
     lines = text.splitlines()
-    for expected in ("connection motcua-dn-lt", "bridge_protocol_version mqttv50", "cleansession false",
-                     "topic motcua/v1/dn-lt/queue/events out 1 \"\" dongnai/",
-                     "topic motcua/v1/dn-lt/devices/+/commands in 1 \"\" dongnai/",
-                     "bridge_cafile /etc/motcua/central-ca.pem", "remote_password secret"):
+    for expected in (
+        "connection motcua-dn-lt",
+        "bridge_protocol_version mqttv50",
+        "cleansession false",
+        'topic motcua/v1/dn-lt/queue/events out 1 "" dongnai/',
+        'topic motcua/v1/dn-lt/devices/+/commands in 1 "" dongnai/',
+        "bridge_cafile /etc/motcua/central-ca.pem",
+        "remote_password secret",
+    ):
         assert expected in lines
     assert "$" not in text
     plain = render_bridge(site="x", central_address="c:1883")
@@ -211,8 +287,13 @@ def test_hub_sends_ready_and_watchdog_pings_to_notify_socket(tmp_path: Path, bro
     config = write_config(tmp_path, site_config(tmp_path, broker.port))
     env = {**os.environ, "NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "400000", "PYTHONUNBUFFERED": "1"}
     env.pop("WATCHDOG_PID", None)  # the pings are the hub's own: systemd would give its pid
-    process = subprocess.Popen([sys.executable, "-m", "hub", "-c", str(config), "--no-web"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub", "-c", str(config), "--no-web"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seen: list[str] = []
     try:
         deadline = time.monotonic() + 30
@@ -226,10 +307,8 @@ def test_hub_sends_ready_and_watchdog_pings_to_notify_socket(tmp_path: Path, bro
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
         while "STOPPING=1" not in seen and time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(TimeoutError):
                 seen.append(listener.recv(4096).decode())
-            except TimeoutError:
-                pass
         assert "STOPPING=1" in seen
         assert process.wait(15) == 0
     finally:

@@ -53,6 +53,11 @@ class CentralSystem(ABC):
         a complete one)."""
 
     @abstractmethod
+    def list_ready_dossiers(self, limit: int) -> list[Dossier]:
+        """Dossiers whose result waits at the one-stop shop (at most `limit`); raises if any page
+        fails (a partial list must not replace a complete one)."""
+
+    @abstractmethod
     def deliver(self, item: OutboxItem) -> None:
         """Hand one event to central, carrying `item.key` so that a repeat is recognised."""
 
@@ -69,6 +74,9 @@ class NoCentral(CentralSystem):
         raise NotSupported("no central system is configured")
 
     def list_procedures(self) -> Iterable[Procedure]:
+        raise NotSupported("no central system is configured")
+
+    def list_ready_dossiers(self, limit: int) -> list[Dossier]:
         raise NotSupported("no central system is configured")
 
     def deliver(self, item: OutboxItem) -> None:

@@ -92,6 +92,27 @@ class CentralConfig(Strict):
     # Delivered rows are kept this long (to answer "did central get it?"), then deleted.
     outbox_keep_days: float = Field(7.0, ge=0)
 
+    # Results ready for collection (results.py): the list of dossiers central says are ready,
+    # refreshed this often, kept in the hub's SQLite while central is down.
+    results: bool = True
+    results_refresh_s: float = Field(60.0, ge=0.2, le=3600)
+    # Statuses that mean "the result waits at the one-stop shop" (OpenCPS; DVCQG 9 maps to releasing).
+    results_statuses: list[str] = Field(default_factory=lambda: ["releasing"], min_length=1)
+    # OpenCPS `searchDossiers?step=`: the site's "trả kết quả" step code, when central needs one.
+    results_step: str | None = None
+    # Webhook adapter: `GET {results_url}` answers {"dossiers": [{fields of model.Dossier}]}.
+    results_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
+    results_max: int = Field(500, ge=1, le=10_000)
+    results_page_size: int = Field(200, ge=10, le=1000)
+    # Newly ready for this long: highlighted on the boards.
+    results_new_minutes: float = Field(30.0, ge=0, le=1440)
+    # Ready but not collected for this many days: marked on the board and listed for officers.
+    collection_overdue_days: int = Field(7, ge=1, le=365)
+    # The site's result-return service; None: "tra-ket-qua" if the site has it.
+    result_service: str | None = None
+    # OpenCPS action code of "trả kết quả" in the site's process, posted to /dossiers/{id}/actions.
+    return_action_code: str = Field("1500", min_length=1, max_length=64)
+
     @model_validator(mode="after")
     def _complete(self) -> CentralConfig:
         if self.adapter != "none" and not self.base_url:

@@ -10,6 +10,10 @@ Endpoints used (base `/o/rest/v2`, header `groupId`; see ../shared/design/DOMAIN
 * `POST /bookings` (form: className, classPK, codeNumber, serviceCode, govAgencyCode, state,
   gateNumber, checkinDate) for each queue event, and `POST /postal/votings/{votingId}/results`
   (form: selected 3/2/1) for each rating. Both carry an `Idempotency-Key` header.
+* `GET /dossiers/publish/searchDossiers?step=&start=&end=` → the public "results ready" list, in the
+  shape of `/dossiers`; only rows in `results_statuses` are kept.
+* `POST /dossiers/{dossierId}/actions` (form: actionCode = `return_action_code`, actionUser,
+  actionNote, …) when the counter hands a result over ("result.returned", with `Idempotency-Key`).
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from appliance.timeutil import parse_iso
 
 from .base import CentralSystem, HttpClient, OutboxItem
 from .config import CentralConfig
-from .errors import CentralError
+from .errors import CentralError, CentralRejected
 from .model import DVCQG_STATUS, Dossier, Paper, Procedure, format_opencps_time, parse_central_time
 
 API_ROOT = "/o/rest/v2"
@@ -39,6 +44,8 @@ BOOKING_STATES: dict[str, int] = {
     "ticket.cancelled": 4,
 }
 TICKET_CLASS = "org.motcua.queue.Ticket"
+# The outbox kind of a result handed over at the counter (results.py writes it).
+RESULT_RETURNED = "result.returned"
 # "Tờ khai … (1 bản chính)", "(02 bản sao)", "(1 xuất trình)": count, then what kind of copy.
 _PAPER_COUNT = re.compile(r"^(?P<name>.*?)[\s:,-]*\((?P<count>\d{1,3})\s*(?P<note>[^)]*)\)\s*$")
 
@@ -119,11 +126,55 @@ class OpenCpsAdapter(CentralSystem):
             if not rows or (isinstance(total, int) and start >= total):
                 return
 
+    def list_ready_dossiers(self, limit: int) -> list[Dossier]:
+        size = min(self.config.results_page_size, limit)
+        wanted = frozenset(self.config.results_statuses)
+        found: list[Dossier] = []
+        start = 0
+        while len(found) < limit:
+            params: dict[str, Any] = {"start": start, "end": start + size}
+            if self.config.results_step:
+                params["step"] = self.config.results_step
+            body = self.http.request(
+                "GET", f"{self.root}/dossiers/publish/searchDossiers", params=params
+            ).json()
+            if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
+                raise CentralError(f"{self.root}/dossiers/publish/searchDossiers: unexpected answer")
+            rows = body.get("data") or []
+            for row in rows:
+                if isinstance(row, dict) and row.get("dossierNo"):
+                    dossier = dossier_from_opencps(row)
+                    if dossier.status in wanted:
+                        found.append(dossier)
+            start += size
+            total = body.get("total")
+            if not rows or (isinstance(total, int) and start >= total):
+                break
+        return found[:limit]
+
     # ------------------------------------------------------------------ relay
     def deliver(self, item: OutboxItem) -> None:
         event = item.payload
         headers = {"Idempotency-Key": item.key}
         ticket = event.get("ticket") or {}
+        if item.kind == RESULT_RETURNED:
+            target = str(event.get("dossier_id") or event.get("dossier_code") or "")
+            if not target:
+                raise CentralRejected(f"{item.key}: a returned result without its dossier")
+            form = {
+                "actionCode": self.config.return_action_code,
+                "actionUser": event.get("officer") or "",
+                "actionNote": event.get("note") or "",
+                "dossierNo": event.get("dossier_code") or "",
+                "eventType": item.kind,
+                "codeNumber": ticket.get("number", ""),
+                "gateNumber": event.get("counter_name") or event.get("counter_id") or "",
+                "returnedDate": format_opencps_time(parse_iso(event["ts"])) if event.get("ts") else "",
+                "siteId": self.site,
+            }
+            url = f"{self.root}/dossiers/{quote(target, safe='')}/actions"
+            self.http.request("POST", url, form=form, headers=headers, accept=(409,))
+            return
         if item.kind == "rating.submitted":
             score = int(event.get("score") or ticket.get("rating") or 0)
             form = {

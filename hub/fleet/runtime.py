@@ -177,10 +177,13 @@ class FleetRuntime:
         self._alerting: dict[tuple[str, str], Alert] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        link.subscribe(self.topics.all_devices("state"), self._on_state)
-        link.subscribe(self.topics.all_devices("health"), self._on_health)
-        link.subscribe(self.topics.all_devices(COMMAND_RESULTS_LEAF), self._on_command_result)
+        for leaf, handler in self._subscriptions():
+            link.subscribe(self.topics.all_devices(leaf), handler)
         link.on_connection_change(self._on_connection)
+
+    def _subscriptions(self) -> list[tuple[str, Callable[[Message], None]]]:
+        return [("state", self._on_state), ("health", self._on_health),
+                (COMMAND_RESULTS_LEAF, self._on_command_result)]
 
     @property
     def secured(self) -> bool:
@@ -204,6 +207,8 @@ class FleetRuntime:
         if self._stop.is_set():
             return
         self._stop.set()
+        for leaf, handler in self._subscriptions():
+            self.link.unsubscribe(self.topics.all_devices(leaf), handler)
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.store.close()
@@ -581,7 +586,7 @@ class FleetRuntime:
                 before is None or before.online != seen.online or before.offline_since != seen.offline_since
             )
             self._seen[device_id] = seen
-        if changed:
+        if changed and not self._stop.is_set():
             self.store.record_seen(device_id, seen)
 
     def _on_health(self, msg: Message) -> None:
