@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,9 +116,23 @@ def run_clients(
 ) -> dict[str, float]:
     """`clients` virtual callers; `rate` > 0 paces them (requests/s in all), else back to back."""
     out = subprocess.run(
-        [sys.executable, "-c", CLIENT, str(port), "bench", method, json.dumps(params), str(total),
-         str(clients), str(rate)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=True,
+        [
+            sys.executable,
+            "-c",
+            CLIENT,
+            str(port),
+            "bench",
+            method,
+            json.dumps(params),
+            str(total),
+            str(clients),
+            str(rate),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
     ).stdout
     report = json.loads(out.strip().splitlines()[-1])
     ms = sorted(s * 1000 for s in report["samples"])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import getpass
 import logging
+import os
 import sys
 
 from appliance.errors import ConfigError, MotcuaError

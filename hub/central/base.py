@@ -26,6 +26,9 @@ from .model import Dossier, Procedure
 USER_AGENT = f"motcua-hub/{__version__}"
 # Statuses that mean "later": central is overloaded, restarting or slow.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Outbox kinds about dossiers rather than queue events: relayed whatever `[central] events` lists.
+RESULT_RETURNED = "result.returned"
+DOSSIER_EVENTS = frozenset({RESULT_RETURNED})
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from appliance.timeutil import parse_iso
 
-from .base import CentralSystem, HttpClient, OutboxItem
+from .base import RESULT_RETURNED, CentralSystem, HttpClient, OutboxItem
 from .config import CentralConfig
 from .errors import CentralError, CentralRejected
 from .model import DVCQG_STATUS, Dossier, Paper, Procedure, format_opencps_time, parse_central_time
@@ -44,8 +44,6 @@ BOOKING_STATES: dict[str, int] = {
     "ticket.cancelled": 4,
 }
 TICKET_CLASS = "org.motcua.queue.Ticket"
-# The outbox kind of a result handed over at the counter (results.py writes it).
-RESULT_RETURNED = "result.returned"
 # "Tờ khai … (1 bản chính)", "(02 bản sao)", "(1 xuất trình)": count, then what kind of copy.
 _PAPER_COUNT = re.compile(r"^(?P<name>.*?)[\s:,-]*\((?P<count>\d{1,3})\s*(?P<note>[^)]*)\)\s*$")
 

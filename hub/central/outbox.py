@@ -32,7 +32,7 @@ from appliance.timeutil import iso
 from appliance.timeutil import now as local_now
 from hub.store import connect
 
-from .base import CentralSystem, OutboxItem
+from .base import DOSSIER_EVENTS, CentralSystem, OutboxItem
 from .config import CentralConfig
 from .errors import CentralError, CentralRejected, NotSupported
 from .resilience import CircuitBreaker, backoff_delay
@@ -63,7 +63,8 @@ class OutboxWorker:
         self.site = site
         self.clock = clock
         self.rng = rng or random.Random()
-        self.events = frozenset(config.events)
+        # `events` chooses queue events; a result handed over always goes to central.
+        self.events = frozenset(config.events) | DOSSIER_EVENTS
         self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_open_s)
         self._db: sqlite3.Connection = connect(Path(db_path))
         # Marking "delivered" may be lost to a power cut: the row is then sent again and central
