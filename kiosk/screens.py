@@ -337,27 +337,23 @@ class TicketScreen(Screen):
         card.add_widget(Text(body.ahead, size=40 * u, halign="center", auto_height=True))
         if body.wait:
             card.add_widget(Text(body.wait, size=40 * u, halign="center", auto_height=True))
-        card.add_widget(Widget())
-        side = (360 if self.portrait else 440) * u
+        side = 440 * u
         code = QrCode(body.qr_url, size_hint=(None, None), size=(side, side))
+        holder = BoxLayout(orientation="horizontal", size_hint_y=None, height=side)
+        for widget in (Widget(), code, Widget()):
+            holder.add_widget(widget)
+        hint = Text(body.qr_hint, size=34 * u, color=SOFT_INK, halign="center", auto_height=True)
         if self.portrait:
-            row = BoxLayout(orientation="horizontal", size_hint_y=None, height=side, spacing=28 * u)
-            row.add_widget(code)
-            row.add_widget(Text(body.qr_hint, size=36 * u, color=SOFT_INK))
+            # One card, top to bottom: the number, where it is in the queue, the QR code to take along.
+            for widget in (Widget(size_hint_y=0.3), holder, hint, Widget(size_hint_y=0.3)):
+                card.add_widget(widget)
             self.add_widget(card)
-            self.add_widget(row)
         else:
+            card.add_widget(Widget())
             left, right = self.columns(0.6)
             left.add_widget(card)
-            holder = BoxLayout(orientation="horizontal", size_hint_y=None, height=side)
-            for widget in (Widget(), code, Widget()):
-                holder.add_widget(widget)
-            right.add_widget(Widget(size_hint_y=0.1))
-            right.add_widget(holder)
-            right.add_widget(
-                Text(body.qr_hint, size=34 * u, color=SOFT_INK, halign="center", auto_height=True)
-            )
-            right.add_widget(Widget())
+            for widget in (Widget(size_hint_y=0.1), holder, hint, Widget()):
+                right.add_widget(widget)
         self.add_widget(self.print_state)
         bottom = BoxLayout(orientation="horizontal", size_hint_y=None, height=130 * u, spacing=24 * u)
         bottom.add_widget(self.closes)
@@ -603,6 +599,7 @@ class HeaderBar(Panel):
         )
         self.tap = tap
         self.u = unit
+        self.portrait = portrait
         self._shown: Header | None = None
 
     def update(self, header: Header) -> None:
@@ -630,10 +627,11 @@ class HeaderBar(Panel):
             self.add_widget(Widget())  # inside the site, the screen's own title says where one is
         else:
             self.add_widget(Text(header.site, size=32 * u, bold=True, color=GOLD, max_lines=2))
-        clock = BoxLayout(orientation="vertical", size_hint_x=None, width=330 * u)
-        clock.add_widget(Text(header.clock, size=46 * u, bold=True, color=WHITE, halign="right"))
-        clock.add_widget(Text(header.date, size=26 * u, color=GOLD, halign="right"))
-        self.add_widget(clock)
+        if len(buttons) < 2 or not self.portrait:  # a narrow screen with two buttons has no room left
+            clock = BoxLayout(orientation="vertical", size_hint_x=None, width=330 * u)
+            clock.add_widget(Text(header.clock, size=46 * u, bold=True, color=WHITE, halign="right"))
+            clock.add_widget(Text(header.date, size=26 * u, color=GOLD, halign="right"))
+            self.add_widget(clock)
         self.add_widget(
             Tile(
                 header.language,

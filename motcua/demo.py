@@ -128,6 +128,46 @@ def device_children(data_dir: Path, mqtt_port: int, headless: bool) -> list[Chil
             "source": {"type": "simulated", "path": str(data_dir / "scanner-1.fifo")},
         },
     )
+    # LED boards: counter 1's board with a keypad (write "call_next", "recall", "complete" … into
+    # its FIFO) and the hall board; both draw PNGs in the data folder.
+    add(
+        "led-counter-1",
+        "led_board",
+        {
+            "device_id": "led-counter-1",
+            "site": SITE_ID,
+            "role": "led",
+            "mode": "counter",
+            "mqtt": mqtt,
+            "counter": {"counter_id": "1"},
+            "board": {
+                "driver": "simulated",
+                "lines": 2,
+                "columns": 8,
+                "png": str(data_dir / "led-counter-1.png"),
+            },
+            "keypads": [{"type": "simulated", "path": str(data_dir / "led-counter-1.keys")}],
+            "gpio": {"pin_factory": "mock"},
+        },
+    )
+    add(
+        "led-hall",
+        "led_board",
+        {
+            "device_id": "led-hall",
+            "site": SITE_ID,
+            "role": "led",
+            "mode": "hall",
+            "mqtt": mqtt,
+            "board": {
+                "driver": "simulated",
+                "lines": 6,
+                "columns": 16,
+                "png": str(data_dir / "led-hall.png"),
+            },
+            "gpio": {"pin_factory": "mock"},
+        },
+    )
     # The hall display with its voice: on a desktop a window and the speakers; headless, the
     # announcements go to WAV files a technician can play.
     add(
@@ -200,15 +240,25 @@ def main(argv: list[str] | None = None) -> int:
             central_url = f"http://127.0.0.1:{central_port}"
             central = Child(
                 "central-sim",
-                [sys.executable, "-m", "hub.central_sim", "--port", str(central_port),
-                 "--journal", str(data_dir / "central-journal.jsonl")],
+                [
+                    sys.executable,
+                    "-m",
+                    "hub.central_sim",
+                    "--port",
+                    str(central_port),
+                    "--journal",
+                    str(data_dir / "central-journal.jsonl"),
+                ],
                 data_dir / "central-sim.log",
                 required=True,
             )
             children.append(central)
             central.start()
             if not wait_healthy(f"{central_url}/admin/stats", central, timeout=30):
-                print(f"motcua demo: the central simulator did not start; see {central.log_path}", file=sys.stderr)
+                print(
+                    f"motcua demo: the central simulator did not start; see {central.log_path}",
+                    file=sys.stderr,
+                )
                 return 1
         config, logins = hub_config(data_dir, mqtt_port, http_port, central_url)
         hub_toml = _write_toml(data_dir / "hub.toml", config)

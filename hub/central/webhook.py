@@ -11,7 +11,9 @@ or 409 (already have it) counts as delivered.
 
 Optional lookups: `lookup_url` is called `GET {lookup_url}?code=<code>` and answers 404 or
 `{"dossier": {fields of model.Dossier, times ISO-8601}}`; `catalogue_url` answers
-`{"procedures": [{fields of model.Procedure}]}`.
+`{"procedures": [{fields of model.Procedure}]}`; `results_url` answers the dossiers whose result is
+ready, `{"dossiers": [{fields of model.Dossier}]}` (rows in `results_statuses` are kept). A result
+handed over at the counter is an event like the others, `kind: "result.returned"`.
 """
 
 from __future__ import annotations
@@ -80,6 +82,17 @@ class WebhookAdapter(CentralSystem):
                 raise CentralError(f"{self.config.lookup_url}: answer has no 'dossier' object")
             return _dossier(data)
         return None
+
+    def list_ready_dossiers(self, limit: int) -> list[Dossier]:
+        if not self.config.results_url:
+            raise NotSupported("the webhook adapter has no results_url")
+        body = self.http.request("GET", self.config.results_url, params={"limit": limit}).json()
+        rows = body.get("dossiers") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise CentralError(f"{self.config.results_url}: answer has no 'dossiers' list")
+        wanted = frozenset(self.config.results_statuses)
+        found = [_dossier(row) for row in rows if isinstance(row, dict)]
+        return [dossier for dossier in found if dossier.status in wanted][:limit]
 
     def list_procedures(self) -> Iterator[Procedure]:
         if not self.config.catalogue_url:

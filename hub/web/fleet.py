@@ -99,8 +99,20 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
         secured=runtime.secured,
         code_hours=round(runtime.settings.code_ttl_hours),
         when=_when,
+        place_label=_place_label,
     )
     return (page, status) if status != 200 else page
+
+
+def _place_label(place: str) -> str:
+    """'Quầy 5' for 'counter:5', 'Sảnh chờ' for 'hall' (in the page's language)."""
+    from .texts import text
+
+    kind, _, ident = place.partition(":")
+    if kind in ("kiosk", "counter", "hall"):
+        label = text(f"fleet_place_{kind}", language(), id=ident)
+        return f"{label} {ident}" if kind == "hall" and ident else label
+    return place or "—"
 
 
 def _when(iso_time: str | None) -> str:
@@ -175,12 +187,14 @@ def device_config(device_id: str) -> Any:
     if record is None or record.status == "revoked":
         return error_response("fleet_unknown_device", 404, device=device_id)
     if request.method == "GET":
-        return render_template("fleet_config.html", record=record, text=runtime.config_toml(device_id))
+        return render_template("fleet_config.html", record=record, text=runtime.config_toml(device_id),
+                               place=_place_label(str(record.place)))
     text = request.form.get("config", "")[:MAX_CONFIG_CHARS]
     try:
         outcome = runtime.push_config_toml(device_id, text)
     except Exception as error:
-        return render_template("fleet_config.html", record=record, text=text, error=_refusal(error)), 400
+        return render_template("fleet_config.html", record=record, text=text, error=_refusal(error),
+                               place=_place_label(str(record.place))), 400
     flash(outcome.text(language()), "ok")
     return _back()
 
