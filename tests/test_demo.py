@@ -65,7 +65,8 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as response:
             assert response.status == 200
         with Observer(mqtt_port, "motcua/v1/demo/devices/+/state", "motcua/v1/demo/print/+/results") as seen:
-            for device in ("printer-1", "scanner-1", "display-1", "led-counter-1", "led-hall"):  # every simulated device came up
+            # Every simulated device came up.
+            for device in ("printer-1", "scanner-1", "display-1", "led-counter-1", "led-hall"):
                 seen.wait_for(lambda m, d=device: f"/{d}/state" in m.topic and m.json()["online"], timeout=30)
             # A citizen at kiosk-1 takes a number: the kiosk's printer prints it.
             reply = subprocess.run(
