@@ -650,15 +650,22 @@ class HeaderBar(Panel):
 class OverlayView(Panel):
     """Covers everything and swallows touches: the reconnecting and the lock screens."""
 
-    def __init__(self, overlay: Overlay, unit: float) -> None:
+    def __init__(self, overlay: Overlay, unit: float, portrait: bool) -> None:
         bg = rgb("1d3f6e") if overlay.kind == "reconnecting" else rgb("14202e")
         super().__init__(bg=bg, orientation="vertical", padding=80 * unit, spacing=36 * unit)
         self.overlay = overlay
         self.add_widget(Widget())
-        symbol = "⟳" if overlay.kind == "reconnecting" else "●"
+        symbol = "⟳" if overlay.kind == "reconnecting" else "☾"
         self.add_widget(Text(symbol, size=150 * unit, color=GOLD, halign="center", auto_height=True))
         self.add_widget(
-            Text(overlay.title, size=70 * unit, bold=True, color=WHITE, halign="center", auto_height=True)
+            Text(
+                overlay.title,
+                size=(60 if portrait else 70) * unit,
+                bold=True,
+                color=WHITE,
+                halign="center",
+                auto_height=True,
+            )
         )
         for index, line in enumerate(overlay.lines):
             strong = overlay.kind == "locked" and index == 1
@@ -724,7 +731,7 @@ class KioskRoot(FloatLayout):
             self.remove_widget(self.overlay)
             self.overlay = None
         if overlay is not None and self.overlay is None:
-            self.overlay = OverlayView(overlay, self.u)
+            self.overlay = OverlayView(overlay, self.u, self.portrait)
             self.overlay.size_hint = (1, 1)
             self.overlay.pos_hint = {"x": 0, "y": 0}
             self.add_widget(self.overlay)

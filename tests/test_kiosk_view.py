@@ -22,6 +22,7 @@ from PIL import Image
 
 from appliance.broker import PrivateBroker, find_free_port
 from appliance.timeutil import SITE_TZ
+from kiosk.config import DAYS
 from tests.support.hub import ROOT, site_config
 from tests.support.mqtt import Observer
 from tests.test_kiosk_flows import SITE, SiteHub, central_url  # noqa: F401  (a fixture)
@@ -220,7 +221,8 @@ def shots(tmp_path_factory: pytest.TempPathFactory, central_url: str) -> Iterato
                     "landscape",
                     broker.port,
                     public,
-                    opening_hours={"days": [], "lock_outside": True},
+                    # Open every day but today: the kiosk is locked and says when it opens.
+                    opening_hours={"days": [d for d in DAYS if d != DAYS[datetime.now(SITE_TZ).weekday()]]},
                 ),
             }
             for kind, toml in cli.items():
