@@ -440,12 +440,13 @@ class QueueService:
         now = self.clock()
         replies: list[tuple[_Command, dict[str, Any]]] = []
         events: list[dict[str, Any]] = []
+        staged: dict[tuple[str, str], dict[str, Any]] = {}
         with self._lock:
             try:
                 with self.store.transaction():
                     self._apply_change(self.engine.roll(now), now, events, "hub")
                     for command in batch:
-                        reply = self._execute(command, now, events)
+                        reply = self._execute(command, now, events, staged)
                         replies.append((command, reply))
             except Exception:
                 log.exception("commit failed; reloading the queue from the database")
@@ -455,6 +456,9 @@ class QueueService:
                     if not command.future.done():
                         command.future.set_result(failure)
                 return
+            self._answers.update(staged)
+            while len(self._answers) > IDEMPOTENCY_MEMORY:
+                self._answers.popitem(last=False)
             if events or batch:
                 self._snapshot = self._build_snapshot()
         for command, reply in replies:
@@ -462,10 +466,16 @@ class QueueService:
         if events:
             self._deliver(events)
 
-    def _execute(self, command: _Command, now: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
+    def _execute(
+        self,
+        command: _Command,
+        now: datetime,
+        events: list[dict[str, Any]],
+        staged: dict[tuple[str, str], dict[str, Any]],
+    ) -> dict[str, Any]:
         key = (command.caller_id, command.request_id) if command.request_id else None
         if key is not None:
-            earlier = self._answers.get(key) or self.store.lookup_request(*key)
+            earlier = staged.get(key) or self._answers.get(key) or self.store.lookup_request(*key)
             if earlier is not None:
                 return earlier
         try:
@@ -477,9 +487,9 @@ class QueueService:
             reply = {"v": 1, "ok": True, "result": result}
         if key is not None:
             self.store.remember_request(key[0], key[1], command.method, reply, now)
-            self._answers[key] = reply
-            if len(self._answers) > IDEMPOTENCY_MEMORY:
-                self._answers.popitem(last=False)
+            # Remembered in memory only once the batch is committed (a rolled-back answer must not
+            # be replayed to a retry).
+            staged[key] = reply
         return reply
 
     def _dispatch(self, command: _Command, now: datetime) -> Change:

@@ -194,3 +194,33 @@ def test_listeners_get_events_in_order_and_a_lagging_one_gets_resync(service: Qu
         got.append(event["type"])
     slow.close()
     assert "resync" in got
+
+
+def test_a_failed_commit_acknowledges_nothing_and_the_queue_carries_on(
+    service: QueueService, tmp_path: Path
+) -> None:
+    issue(service)
+    issue(service)
+    # The disk refuses the third ticket (a trigger stands in for a full or failing disk).
+    db = sqlite3.connect(tmp_path / "hub.db")
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON tickets WHEN NEW.number = '1003'"
+        " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    db.commit()
+    with pytest.raises(RpcError) as failed:
+        service.call("ticket.issue", {"service_id": "dat-dai"}, caller_id="kiosk-1", request_id="tap-9")
+    assert failed.value.code == "internal"
+    assert "Lỗi hệ thống" in failed.value.message
+    # Nothing of the failed batch is visible, and the queue still works for everything else.
+    assert next(s for s in service.snapshot()["services"] if s["id"] == "dat-dai")["waiting"] == 2
+    assert service.call("counter.call_next", {"counter_id": "1"}, caller_id="c1")["ticket"]["number"] == "1001"
+    db.execute("DROP TRIGGER refuse")
+    db.commit()
+    db.close()
+    # The retry of the refused tap is a new request (its first answer was never durable): it gets
+    # the number that was never handed out.
+    retry = service.call("ticket.issue", {"service_id": "dat-dai"}, caller_id="kiosk-1", request_id="tap-9")
+    assert retry["ticket"]["number"] == "1003"
+    assert next(s for s in service.snapshot()["services"] if s["id"] == "dat-dai")["waiting"] == 2
+    assert service.public_ticket(retry["ticket"]["token"]) is not None
