@@ -214,7 +214,9 @@ def test_a_failed_commit_acknowledges_nothing_and_the_queue_carries_on(
     assert "Lỗi hệ thống" in failed.value.message
     # Nothing of the failed batch is visible, and the queue still works for everything else.
     assert next(s for s in service.snapshot()["services"] if s["id"] == "dat-dai")["waiting"] == 2
-    assert service.call("counter.call_next", {"counter_id": "1"}, caller_id="c1")["ticket"]["number"] == "1001"
+    assert (
+        service.call("counter.call_next", {"counter_id": "1"}, caller_id="c1")["ticket"]["number"] == "1001"
+    )
     db.execute("DROP TRIGGER refuse")
     db.commit()
     db.close()
