@@ -543,6 +543,77 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Lưu ý: cần chỉnh thêm cấu hình trước khi chạy dịch vụ: {detail}",
         "Note: the configuration needs editing before the service can run: {detail}",
     ),
+    # hub.central.results + hub.web results + queue_display: results ready for collection
+    "results_title": ("HỒ SƠ ĐÃ CÓ KẾT QUẢ", "RESULTS READY FOR COLLECTION"),
+    "results_hint": (
+        "Quý khách có hồ sơ trong danh sách xin lấy số “Trả kết quả” tại ki-ốt.",
+        "If your dossier is listed, please take a “Result collection” number at the kiosk.",
+    ),
+    "results_code": ("Mã hồ sơ", "Dossier code"),
+    "results_procedure": ("Thủ tục", "Procedure"),
+    "results_applicant": ("Người nộp", "Applicant"),
+    "results_ready_since": ("Có kết quả từ", "Ready since"),
+    "results_new": ("MỚI", "NEW"),
+    "results_overdue": ("Quá {days} ngày chưa nhận", "Not collected for {days} days"),
+    "results_days_waiting": ("{days} ngày", "{days} days"),
+    "results_count": ("{count} hồ sơ", "{count} dossiers"),
+    "results_empty": (
+        "Hiện chưa có hồ sơ nào chờ trả kết quả.",
+        "No results are waiting for collection at the moment.",
+    ),
+    "results_loading": (
+        "Đang tải danh sách từ hệ thống quản lý hồ sơ…",
+        "Loading the list from the dossier system…",
+    ),
+    "results_stale": (
+        "Chưa cập nhật được từ hệ thống quản lý hồ sơ — danh sách lúc {time}",
+        "The dossier system cannot be reached — list as of {time}",
+    ),
+    "results_unavailable": (
+        "Điểm này chưa có danh sách hồ sơ đã có kết quả.",
+        "This site has no list of results ready.",
+    ),
+    "result_take_number": ("Lấy số nhận kết quả", "Take a number to collect the result"),
+    "result_ready_notice": (
+        "Hồ sơ đã có kết quả. Mời quý khách lấy số để nhận kết quả.",
+        "The result is ready. Please take a number to collect it.",
+    ),
+    "result_desk_title": ("Hồ sơ trả kết quả", "Result to hand over"),
+    "result_returned_button": ("Đã trả kết quả", "Result handed over"),
+    "result_returned_at": ("Đã trả kết quả lúc {time} — {officer}", "Handed over at {time} — {officer}"),
+    "result_returned_ok": (
+        "Đã ghi nhận trả kết quả hồ sơ {code}.",
+        "Recorded: the result of {code} was handed over.",
+    ),
+    "result_already_returned": (
+        "Hồ sơ {code} đã được ghi nhận trả kết quả lúc {time}.",
+        "The result of {code} was already recorded as handed over at {time}.",
+    ),
+    "result_no_ticket": (
+        "Hãy gọi một số “Trả kết quả” trước.",
+        "Call a “Result collection” number first.",
+    ),
+    "result_not_linked": (
+        "Số {number} chưa gắn với hồ sơ nào: hãy nhập mã hồ sơ trên giấy hẹn.",
+        "Number {number} is not linked to a dossier: type the code from the receipt.",
+    ),
+    "result_link_prompt": ("Mã hồ sơ trên giấy hẹn", "Dossier code on the receipt"),
+    "result_link_button": ("Gắn hồ sơ", "Link the dossier"),
+    "result_not_ready": (
+        "Hồ sơ chưa ở trạng thái chờ trả kết quả.",
+        "The dossier is not waiting for collection.",
+    ),
+    "result_stale": (
+        "Thông tin hồ sơ lấy từ bộ nhớ tạm: hệ thống quản lý hồ sơ chưa trả lời.",
+        "Dossier data from the cache: the dossier system does not answer.",
+    ),
+    "result_applicant_id": ("Số CCCD", "ID number"),
+    "result_overdue_title": ("Quá hạn chưa nhận kết quả (từ {days} ngày)", "Not collected for {days}+ days"),
+    "result_overdue_none": ("Không có hồ sơ nào quá hạn nhận.", "No result is overdue for collection."),
+    "result_desk_unavailable": (
+        "Quầy này không trả kết quả hồ sơ.",
+        "This counter does not hand over results.",
+    ),
 }
 
 # Ticket statuses as people read them.

@@ -10,9 +10,13 @@ injects faults on request:
 
 Endpoints: `/o/rest/v2/dossiers`, `/o/rest/v2/dossiers/{id}` (header secretCode; 203 if wrong),
 `/o/rest/v2/dossiers/publish/searchDossiers`, `/o/rest/v2/serviceinfos`, `POST /o/rest/v2/bookings`,
-`POST /o/rest/v2/postal/votings/{id}/results`, webhook flavour `POST /webhook/events` (HMAC checked),
-`GET /webhook/dossiers?code=`, `GET /webhook/procedures`; admin `/admin/stats`, `/admin/received`,
-`/admin/dossiers`, `/admin/faults`, `/admin/reset`.
+`POST /o/rest/v2/postal/votings/{id}/results`, `POST /o/rest/v2/dossiers/{id}/actions` (a result
+handed over: recorded as kind "returned", the dossier becomes `done`), webhook flavour
+`POST /webhook/events` (HMAC checked; `result.returned` also closes the dossier),
+`GET /webhook/dossiers?code=`, `GET /webhook/procedures`, `GET /webhook/results`; admin
+`/admin/stats`, `/admin/received`, `/admin/dossiers`, `/admin/faults`, `/admin/reset`, and
+`POST /admin/ready` (`{"code": "…"}` or `{"count": n}`): dossiers in processing become ready for
+collection, as they also do by themselves every `--ready-every` seconds.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from appliance.timeutil import iso, now
 from hub.central import simdata
+from hub.central.model import format_opencps_time
 from hub.central.opencps import dossier_from_opencps
 from hub.central.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -69,6 +74,8 @@ class SimState:
     webhook_secret: str | None = None
     journal: Path | None = None
     faults: Faults = field(default_factory=Faults)
+    # Every this many seconds a dossier in processing becomes ready for collection (0: never).
+    ready_every_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -114,6 +121,37 @@ class SimState:
                 self._journal_file.write(json.dumps(entry, ensure_ascii=False) + "\n")
                 self._journal_file.flush()
             return True
+
+    def make_ready(self, dossier_no: str | None = None) -> dict[str, Any] | None:
+        """A dossier in work becomes ready for collection now (the given one, else the oldest one
+        in processing); None if there is none."""
+        with self.lock:
+            if dossier_no is not None:
+                row = self.by_no.get(dossier_no.strip().upper())
+                if row is None or row["dossierStatus"] in simdata.FINISHED:
+                    return None
+            else:
+                row = next((d for d in self.dossiers if d["dossierStatus"] == "processing"), None)
+                if row is None:
+                    return None
+            self._set_status(row, "releasing", releaseDate=format_opencps_time(now()))
+            return dict(row)
+
+    def mark_done(self, target: str) -> dict[str, Any] | None:
+        """The result of `target` (dossier id or number) was handed over."""
+        with self.lock:
+            row = self.by_id.get(target) or self.by_no.get(target.strip().upper())
+            if row is None:
+                return None
+            if row["dossierStatus"] != "done":
+                self._set_status(row, "done", finishDate=format_opencps_time(now()))
+            return dict(row)
+
+    def _set_status(self, row: dict[str, Any], status: str, **dates: str) -> None:
+        row["dossierStatus"] = status
+        row["dossierStatusText"] = simdata.STATUS_TEXT[status]
+        row["stepCode"], row["stepName"] = simdata.STEPS[status]
+        row.update(dates)
 
     def reset(self) -> None:
         with self.lock:
@@ -197,6 +235,19 @@ def create_app(state: SimState) -> Flask:
         ]
         return jsonify(_page(rows, public=True))
 
+    @app.post(f"{API}/dossiers/<dossier_id>/actions")
+    def dossier_action(dossier_id: str) -> Response:
+        data = _body()
+        if not data.get("actionCode"):
+            return _error(400, "actionCode is required")
+        if state.by_id.get(dossier_id) is None and state.by_no.get(dossier_id.upper()) is None:
+            return _error(404, "dossier not found")
+        key = request.headers.get("Idempotency-Key")
+        fresh = state.record("returned", key, {"dossierId": dossier_id, **data})
+        if fresh:
+            state.mark_done(dossier_id)
+        return jsonify({"dossierActionId": len(state.received), "duplicate": not fresh})
+
     @app.get(f"{API}/serviceinfos")
     def serviceinfos() -> Response:
         keyword = request.args.get("keyword", "").strip().lower()
@@ -238,6 +289,9 @@ def create_app(state: SimState) -> Flask:
         if not isinstance(envelope, dict) or not envelope.get("id") or "data" not in envelope:
             return _error(400, "id and data are required")
         fresh = state.record("webhook", str(envelope["id"]), envelope)
+        data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
+        if fresh and envelope.get("kind") == "result.returned" and data.get("dossier_code"):
+            state.mark_done(str(data["dossier_code"]))
         return jsonify({"ok": True, "duplicate": not fresh})
 
     @app.get("/webhook/dossiers")
@@ -246,6 +300,11 @@ def create_app(state: SimState) -> Flask:
         if row is None:
             return _error(404, "dossier not found")
         return jsonify({"dossier": _motcua_dossier(row)})
+
+    @app.get("/webhook/results")
+    def webhook_results() -> Response:
+        rows = [d for d in state.dossiers if d["dossierStatus"] == "releasing"]
+        return jsonify({"dossiers": [_motcua_dossier(row) for row in rows]})
 
     @app.get("/webhook/procedures")
     def webhook_procedures() -> Response:
@@ -297,6 +356,21 @@ def create_app(state: SimState) -> Flask:
                 return _error(400, "latency_ms and error_rate must be numbers")
             log.info("faults now %s", state.faults.to_dict())
         return jsonify(state.faults.to_dict())
+
+    @app.post("/admin/ready")
+    def admin_ready() -> Response | tuple[Response, int]:
+        data = request.get_json(force=True, silent=True) or {}
+        code = data.get("code")
+        if code is not None:
+            row = state.make_ready(str(code))
+            if row is None:
+                return _error(404, "no such dossier in work")
+            return jsonify({"ready": [row["dossierNo"]]})
+        count = data.get("count", 1)
+        if not isinstance(count, int) or not 1 <= count <= 1000:
+            return _error(400, "count must be 1…1000")
+        made = [row["dossierNo"] for row in (state.make_ready() for _ in range(count)) if row]
+        return jsonify({"ready": made})
 
     @app.post("/admin/reset")
     def reset() -> Response:
@@ -356,6 +430,8 @@ class SimServer:
         self._server: BaseWSGIServer | None = None
         self._app: Flask | None = None
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._ticking = threading.Event()
 
     @property
     def url(self) -> str:
@@ -372,9 +448,24 @@ class SimServer:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="central-sim", daemon=True
         )
         self._thread.start()
+        if self.state.ready_every_s > 0 and self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="central-sim-ready", daemon=True)
+            self._ticker.start()
         return self
 
+    def _tick(self) -> None:
+        """Central's officers finishing dossiers: one becomes ready every `ready_every_s`."""
+        while not self._ticking.wait(self.state.ready_every_s):
+            row = self.state.make_ready()
+            if row is not None:
+                log.info("dossier %s is ready for collection", row["dossierNo"])
+
     def stop(self) -> None:
+        self._ticking.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+            self._ticker = None
+        self._ticking.clear()
         if self._server is None:
             return
         assert self._app is not None
@@ -413,6 +504,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password")
     parser.add_argument("--webhook-secret", help="check X-Motcua-Signature on /webhook/events")
     parser.add_argument("--journal", type=Path, help="append received events here and reload them at start")
+    parser.add_argument(
+        "--ready-every", type=float, default=0.0, metavar="S",
+        help="a dossier in processing becomes ready for collection every S seconds (0: never)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     from appliance.logs import setup_logging
@@ -430,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         password=args.password,
         webhook_secret=args.webhook_secret,
         journal=args.journal,
+        ready_every_s=max(0.0, args.ready_every),
     )
     try:
         server = SimServer(state, host=args.host, port=args.port).start()

@@ -99,6 +99,11 @@ class Hub:
             from .central import attach_central
 
             self.central = attach_central(self)
+        # Enrolment, per-device broker accounts, fleet health; guards every RPC handler above with
+        # the caller's role (a counter unit acts only for its own counter).
+        from .fleet.wiring import attach_fleet
+
+        self.fleet = attach_fleet(self)
         self.web: Any = None
         self.notifier = Notifier(healthy=lambda: self.link.connected)
         self._stopped = threading.Event()
@@ -226,6 +231,7 @@ class Hub:
             broker_connected=lambda: self.link.connected,
             devices=self.devices.all,
             central=self.central,
+            fleet=self.fleet,
         )
         self.web = serve(app, self.config.hub.http_host, self.config.hub.http_port)
 
@@ -240,6 +246,7 @@ class Hub:
         if self.central is not None:
             self.central.stop()
         self.service.close()
+        self.fleet.close()
         self.link.stop()
         self.notifier.close()
 

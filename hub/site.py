@@ -162,6 +162,8 @@ class HubConfig(DeviceConfig):
     kiosks: list[KioskSpec] = []
     # The central one-door dossier system (hub/central); absent: lookups answer "not available".
     central: dict[str, Any] | None = None
+    # Provisioning and broker security (hub/fleet); validated by hub.fleet.load_fleet_settings.
+    fleet: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> HubConfig:

@@ -1,4 +1,4 @@
-"""Configuration of a citizen kiosk (TOML). Example: kiosk/sample_kiosk.toml.
+"""Configuration of a citizen kiosk (TOML). Example: kiosk/sample_kiosk.toml (all keys below).
 
 device_id = "kiosk-1"           # must also be listed under [[kiosks]] in the hub's TOML (printer, trust)
 site = "demo"

@@ -639,10 +639,10 @@ class HeaderBar(Panel):
                 unit=u,
                 bg=GOLD,
                 fg=INK,
-                label_size=32,
+                label_size=30,
                 halign="center",
                 size_hint_x=None,
-                width=230 * u,
+                width=250 * u,
             )
         )
 

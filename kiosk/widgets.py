@@ -6,15 +6,14 @@ Sizes are in pixels of a 1080-pixel short side, scaled by `unit` for other scree
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from functools import lru_cache
 
 import segno
-from kivy.core.image import Image as CoreImage
 from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
 from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
+from kivy.graphics.texture import Texture
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
@@ -265,16 +264,26 @@ class NoticeBar(Panel):
 
 
 @lru_cache(maxsize=32)
-def qr_png(url: str) -> bytes:
-    """The QR code of `url` as a PNG (segno), black on white with the standard quiet zone."""
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="png", scale=12, border=4)
-    return buffer.getvalue()
+def qr_pixels(url: str, border: int = 4) -> tuple[int, bytes]:
+    """The QR code of `url` (segno, error correction M) as one byte per module, 0 black / 255 white,
+    bottom row first (kivy's textures start at the bottom), with the standard 4-module quiet zone."""
+    matrix = [[bool(module) for module in row] for row in segno.make(url, error="m").matrix]
+    side = len(matrix) + 2 * border
+    rows = [bytes([255]) * side] * border
+    for row in matrix:
+        rows.append(bytes([255]) * border + bytes(0 if dark else 255 for dark in row) + bytes([255]) * border)
+    rows += [bytes([255]) * side] * border
+    return side, b"".join(reversed(rows))
 
 
 class QrCode(Image):
+    """A QR code drawn from a tiny one-byte-per-module texture scaled up without smoothing: crisp
+    modules, and no PNG to encode and decode while the citizen waits for their number."""
+
     def __init__(self, url: str, **kwargs: object) -> None:
-        texture = CoreImage(io.BytesIO(qr_png(url)), ext="png").texture
-        texture.mag_filter = "nearest"  # crisp modules, never blurred
+        side, pixels = qr_pixels(url)
+        texture = Texture.create(size=(side, side), colorfmt="luminance")
+        texture.blit_buffer(pixels, colorfmt="luminance", bufferfmt="ubyte")
+        texture.mag_filter = "nearest"
         texture.min_filter = "nearest"
         super().__init__(texture=texture, fit_mode="contain", **kwargs)

@@ -29,6 +29,10 @@ message = "Kính chào quý khách …"   # scrolling line (queue/state "message
 highlight_s = 8               # a new call stays highlighted this long
 page_s = 10                   # with more counters than fit, pages turn this often
 recent_calls = 6
+results = "off"               # results ready for collection: "off", "alternate" with the board, "only"
+results_s = 20                # alternate: the results page stays at least this long
+queue_s = 40                  # alternate: the queue board stays this long between results pages
+results_rows = 8              # results per page (pages turn every page_s)
 """
 
 from __future__ import annotations
@@ -97,6 +101,12 @@ class ScreenSection(Strict):
     # Scrolling redraws the window; with software OpenGL (no GPU) 20 fps costs ~60 % of a core at
     # 1920×1080. 0 keeps the message still.
     marquee_fps: int = Field(20, ge=0, le=60)
+    # Results ready for collection (the hub's retained results/ready): a page that alternates with
+    # the queue board, or a screen of its own ("only").
+    results: Literal["off", "alternate", "only"] = "off"
+    results_s: float = Field(20.0, ge=4, le=600)
+    queue_s: float = Field(40.0, ge=4, le=3600)
+    results_rows: int = Field(8, ge=3, le=20)
     font: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     font_bold: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 

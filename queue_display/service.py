@@ -22,6 +22,7 @@ from .audio import AplaySink, Audio, AudioSink, NullSink, WavFileSink
 from .board import BoardModel, BoardStore, Call, layout_for
 from .config import DisplayConfig
 from .playback import PlaybackQueue, PlayRequest
+from .results import ResultsModel, ResultsStore
 from .voicepack import VoicePack, VoicePackError, ensure_pack
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,11 @@ class DisplayService:
         )
         self.link = link or Link(config.mqtt, site=config.site, device_id=config.device_id, role="display")
         self.topics = self.link.topics
+        self.results: ResultsStore | None = None
+        if config.screen.results != "off":
+            self.results = ResultsStore(
+                ResultsModel(rows_per_page=config.screen.results_rows, page_s=config.screen.page_s)
+            )
         self.sink = sink if sink is not None else make_sink(config)
         self.pack = pack if pack is not None or not config.announce.enabled else load_pack(config)
         self.playback = PlaybackQueue(self.sink, self._render)
@@ -92,6 +98,8 @@ class DisplayService:
         self.link.on_connection_change(self._on_connection)
         self.link.subscribe(self.topics.queue_state, self._on_state)
         self.link.subscribe(self.topics.queue_events, self._on_event)
+        if self.results is not None:
+            self.link.subscribe(f"{self.topics.root}/results/ready", self._on_results)
         self.playback.start()
         self.link.start()
         self.publish_health()
@@ -132,6 +140,11 @@ class DisplayService:
         if call is not None:
             self.calls_seen += 1
             self.announce(call)
+
+    def _on_results(self, message: Message) -> None:
+        payload = self._decode(message)
+        if payload is not None and self.results is not None:
+            self.results.apply(payload, self.clock())
 
     def _decode(self, message: Message) -> dict[str, Any] | None:
         try:

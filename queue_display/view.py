@@ -20,6 +20,7 @@ from appliance.timeutil import now
 
 from .board import BoardModel, BoardStore, layout_for
 from .config import DisplayConfig
+from .results import ResultsModel, ResultsStore, ScreenPlan
 
 if TYPE_CHECKING:
     from .service import DisplayService
@@ -65,15 +66,20 @@ def run_store(
     screenshot: Path | None = None,
     clock: Any = time.monotonic,
     heartbeat: Any = None,
+    results: ResultsStore | None = None,
 ) -> int:
-    """Show `store` until the window closes (or, with `screenshot`, save one picture and return)."""
+    """Show `store` until the window closes (or, with `screenshot`, save one picture and return).
+
+    With `results` the results page alternates with the board (or replaces it) per `[screen] results`.
+    """
     size = config.screen.size
     configure_kivy(size, fullscreen=fullscreen and screenshot is None)
     from kivy.app import App
     from kivy.clock import Clock
     from kivy.core.window import Window
+    from kivy.uix.widget import Widget
 
-    from .screen import BoardScreen, register_fonts
+    from .screen import BoardScreen, ResultsScreen, register_fonts
 
     register_fonts(config.screen.font, config.screen.font_bold)
 
@@ -82,28 +88,70 @@ def run_store(
 
         def build(self) -> Any:
             Window.clearcolor = (0.05, 0.1, 0.16, 1)
+            size = (int(Window.width), int(Window.height))
             self.screen = BoardScreen(
                 orientation=config.screen.orientation,
-                size=(int(Window.width), int(Window.height)),
+                size=size,
                 recent_slots=config.screen.recent_calls,
                 language=config.language,
                 marquee_fps=config.screen.marquee_fps,
             )
+            self.results_screen: Any = None
+            self.plan = ScreenPlan(
+                config.screen.results if results is not None else "off",
+                queue_s=config.screen.queue_s,
+                results_s=config.screen.results_s,
+                page_s=config.screen.page_s,
+            )
+            if results is not None:
+                self.results_screen = ResultsScreen(
+                    size=size, rows=config.screen.results_rows, language=config.language
+                )
+            self.frame = Widget()
+            self.showing: Any = None
             Window.bind(size=self._resize)
             Clock.schedule_interval(self.refresh, 0.1)  # event → screen within ~100 ms
             if screenshot is not None:
                 Clock.schedule_once(self.capture, SCREENSHOT_DELAY_S)
             self.refresh(0)
-            return self.screen
+            return self.frame
 
         def _resize(self, _window: Any, new_size: tuple[int, int]) -> None:
             self.screen.size = new_size
+            if self.results_screen is not None:
+                self.results_screen.size = new_size
+
+        def _put(self, screen: Any) -> None:
+            if screen is not self.showing:
+                self.frame.clear_widgets()
+                self.frame.add_widget(screen)
+                self.showing = screen
 
         def refresh(self, _dt: float) -> None:
             if heartbeat is not None:
                 heartbeat()
             try:
-                self.screen.show(store.snapshot(clock()), now())
+                moment = clock()
+                board = store.snapshot(moment)
+                if results is None:
+                    self._put(self.screen)
+                    self.screen.show(board, now())
+                    return
+                before = self.plan.showing
+                page = self.plan.choose(
+                    moment,
+                    calling=board.latest is not None,
+                    results=results.count,
+                    pages=results.snapshot(moment).pages,
+                )
+                if page == "results":
+                    if before != "results" or self.showing is not self.results_screen:
+                        results.start_showing(moment)
+                    self._put(self.results_screen)
+                    self.results_screen.show(results.snapshot(moment), board.site_name, now())
+                else:
+                    self._put(self.screen)
+                    self.screen.show(board, now())
             except Exception:  # a drawing bug must not take the hall's screen down
                 log.exception("board redraw failed")
 
@@ -115,7 +163,7 @@ def run_store(
                 return
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             self.refresh(0)
-            self.screen.export_to_png(str(screenshot))
+            self.showing.export_to_png(str(screenshot))
             log.info("screenshot saved to %s", screenshot)
             self.stop()
 
@@ -140,6 +188,7 @@ def run_board(service: DisplayService, *, fullscreen: bool, screenshot: Path | N
         screenshot=screenshot,
         clock=service.clock,
         heartbeat=beat,
+        results=service.results,
     )
 
 
@@ -150,9 +199,11 @@ def run_demo(
     screenshot: Path | None,
     fullscreen: bool = False,
     connected: bool = True,
+    results: dict[str, Any] | None = None,
 ) -> int:
     """A made-up hall with `counters` counters (some closed, one just called), without MQTT;
-    `counters=0` shows the screen before the first queue/state."""
+    `counters=0` shows the screen before the first queue/state. `results`: a results/ready payload
+    (see demo_results) shown per `[screen] results`."""
     layout = layout_for(config.screen.orientation)
     model = BoardModel(
         page_size=layout.page_size,
@@ -165,8 +216,15 @@ def run_demo(
     model.set_connected(connected)
     if counters > 0:
         model.apply_state(demo_state(counters), start)
-        model.apply_event(demo_call(counters), start)
-    return run_store(BoardStore(model), config, fullscreen=fullscreen, screenshot=screenshot)
+        if results is None:
+            model.apply_event(demo_call(counters), start)
+    shown: ResultsStore | None = None
+    if results is not None:
+        shown = ResultsStore(
+            ResultsModel(rows_per_page=config.screen.results_rows, page_s=config.screen.page_s)
+        )
+        shown.apply(results, start)
+    return run_store(BoardStore(model), config, fullscreen=fullscreen, screenshot=screenshot, results=shown)
 
 
 DEMO_SERVICES = [
@@ -231,4 +289,44 @@ def demo_call(counters: int) -> dict[str, Any]:
         "ticket": {"id": "d-1023", "number": "1023", "service_id": "dat-dai"},
         "counter_id": counter,
         "counter_name": counter,
+    }
+
+
+def demo_results(count: int = 12, *, stale: bool = False) -> dict[str, Any]:
+    """A plausible results/ready payload: the newest two just ready, a few waiting too long."""
+    from datetime import timedelta
+
+    from appliance.timeutil import iso
+
+    moment = now().replace(second=0, microsecond=0)
+    procedures = (
+        "Cấp giấy chứng nhận quyền sử dụng đất lần đầu", "Đăng ký khai sinh", "Cấp giấy phép xây dựng "
+        "nhà ở riêng lẻ", "Chứng thực bản sao từ bản chính", "Đăng ký hộ kinh doanh",
+        "Cấp Giấy xác nhận tình trạng hôn nhân",
+    )
+    names = ("Nguyễn V** A**", "Trần T** B**", "Lê H** P**", "Phạm Đ** Q**", "Huỳnh M** T**", "Võ T** H**")
+    items = []
+    for index in range(count):
+        age = timedelta(minutes=7 + index * 5) if index < 4 else timedelta(days=2 * index - 4)
+        since = moment - age
+        days = (moment.date() - since.date()).days
+        items.append(
+            {
+                "code": f"000.00.16.H19-2611{20 - min(index, 19):02d}-{101 + index:04d}",
+                "procedure": procedures[index % len(procedures)],
+                "applicant_masked": names[index % len(names)],
+                "ready_since": iso(since),
+                "uncollected_days": days,
+                "overdue_collection": days >= 7,
+            }
+        )
+    return {
+        "v": 1,
+        "ts": iso(moment),
+        "fetched_at": iso(moment - timedelta(minutes=42) if stale else moment),
+        "stale": stale,
+        "new_since": iso(moment - timedelta(minutes=15)),
+        "overdue_days": 7,
+        "count": count,
+        "items": items,
     }

@@ -25,7 +25,7 @@ from appliance.mqtt import Link
 from appliance.rpc import RpcClient, RpcError, RpcTimeout
 from appliance.timeutil import now
 from hub.daemon import Hub
-from hub.fleet import FleetRuntime, FleetSettings, attach_fleet
+from hub.fleet import FleetRuntime
 from hub.fleet.broker_setup import SecureBroker
 from hub.site import HubConfig
 from hub.web.app import create_app, serve
@@ -49,8 +49,9 @@ def site(
     tmp = tmp_path_factory.mktemp("hub")
     raw = site_config(tmp, secure.port, site=SITE)
     raw["mqtt"].update(username=secure.hub_user, password=secure.hub_password)
+    raw["fleet"] = {"security": "dynsec", "watch_interval_s": 60}
     hub = Hub(HubConfig.model_validate(raw))
-    fleet = attach_fleet(hub, settings=FleetSettings(security="dynsec", watch_interval_s=60))
+    fleet = hub.fleet
     hub.start(web=False)
     assert hub.link.wait_connected(5)
     server = serve(
@@ -60,7 +61,6 @@ def site(
         yield hub, fleet, server.url
     finally:
         server.shutdown()
-        fleet.close()
         hub.stop()
 
 

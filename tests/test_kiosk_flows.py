@@ -493,7 +493,6 @@ def test_english_on_request(kiosk: KioskController) -> None:
     kiosk.tap("open", "services")
     services = kiosk.wait_for(on_screen("services", lambda body: body.services)).body
     assert services.services[1].label == "Civil status"  # type: ignore[union-attr]
-    kiosk.tap("open", "dossier")
     kiosk.tap("back")
     kiosk.tap("open", "dossier")
     type_text(kiosk, "X")

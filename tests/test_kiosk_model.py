@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -421,3 +422,17 @@ def test_texts() -> None:
     for key in kiosk_keys:
         vi, en = MESSAGES[key]
         assert unicodedata.normalize("NFC", vi) == vi and en, key
+
+
+def test_the_command_line_checks_a_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "kiosk" / "sample_kiosk.toml"
+    assert main(["--check", "-c", str(sample)]) == 0
+    assert "kiosk-1 at site demo, portrait, scanners scanner-1" in capsys.readouterr().out
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text(
+        sample.read_text(encoding="utf-8").replace("rating_scale = 3", "rating_scale = 4"), "utf-8"
+    )
+    assert main(["--check", "-c", str(bad)]) == 2
+    assert "kiosk.rating_scale" in capsys.readouterr().err

@@ -21,6 +21,9 @@ import tomli_w
 from PIL import Image
 
 from appliance.broker import PrivateBroker, find_free_port
+from appliance.config import MqttSettings
+from appliance.mqtt import Link
+from appliance.rpc import RpcClient
 from appliance.timeutil import SITE_TZ
 from kiosk.config import DAYS
 from tests.support.hub import ROOT, site_config
@@ -187,6 +190,13 @@ def shots(tmp_path_factory: pytest.TempPathFactory, central_url: str) -> Iterato
         ]
         hub = SiteHub(tmp, config).start()
         try:
+            with Link(
+                MqttSettings(port=broker.port), site=SITE, device_id="kiosk-web", role="kiosk"
+            ) as link:  # a morning queue already waits when the kiosks start
+                assert link.wait_connected(5)
+                early = RpcClient(link, default_timeout=10)
+                for service in ("dat-dai", "dat-dai", "dat-dai", "chung-thuc"):
+                    early.call("ticket.issue", {"service_id": service})
             with Observer(broker.port) as printer:  # printer-1 is up: tickets are sent to it
                 printer.publish(f"{TOPIC}/devices/printer-1/state", b'{"v":1,"online":true}', retain=True)
                 printer.publish(
@@ -222,7 +232,10 @@ def shots(tmp_path_factory: pytest.TempPathFactory, central_url: str) -> Iterato
                     broker.port,
                     public,
                     # Open every day but today: the kiosk is locked and says when it opens.
-                    opening_hours={"days": [d for d in DAYS if d != DAYS[datetime.now(SITE_TZ).weekday()]]},
+                    opening_hours={
+                        "days": [d for d in DAYS if d != DAYS[datetime.now(SITE_TZ).weekday()]],
+                        "lock_outside": True,
+                    },
                 ),
             }
             for kind, toml in cli.items():
@@ -296,6 +309,11 @@ def test_the_ticket_is_large_readable_and_its_qr_code_leads_to_it(shots: dict[st
         assert decoded == [shots[orientation]["qr_url"]]
     not_printed = words(ocr(OUT / "kiosk-landscape-ticket-not-printed.png"))
     assert "Máy in không in được phiếu" in not_printed, not_printed
+
+
+def test_services_show_their_queues(shots: dict[str, Any]) -> None:
+    text = words(ocr(OUT / "kiosk-landscape-services.png"))
+    assert "Đất đai" in text and "Đang chờ: 3 người" in text and "Người cao tuổi" in text, text
 
 
 def test_dossier_and_outage_screens_say_it_in_vietnamese(shots: dict[str, Any]) -> None:

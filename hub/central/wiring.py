@@ -3,6 +3,10 @@
 Builds the adapter named in `[central]`, answers the RPC methods `dossier.lookup` and
 `procedure.search`, keeps the procedure catalogue in sync, and runs the outbox relay. The web calls
 `CentralRuntime.lookup/search/receipt_job`; `/metrics` and the admin page read `status()`.
+
+Results ready for collection (results.py): `results` (ResultsBoard, published as the retained
+`results/ready`) and `desk` (ResultDesk: `ticket.issue` with `dossier_code`, `result.link`, and
+"Đã trả kết quả" at the return counter through `result_counter_view` / `return_result`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .model import Language
 from .opencps import OpenCpsAdapter
 from .outbox import OutboxWorker
 from .resilience import backoff_delay
+from .results import ResultDesk, ResultsBoard, dossier_for_officer, result_service_id
 from .webhook import WebhookAdapter
 
 if TYPE_CHECKING:
@@ -62,6 +67,8 @@ class CentralRuntime:
         possession_devices: Collection[str] = (),
         adapter: CentralSystem | None = None,
         clock: Callable[[], datetime] = local_now,
+        result_service: str | None = None,
+        result_counters: Collection[str] = (),
     ) -> None:
         self.config = config
         self.site = site
@@ -77,6 +84,27 @@ class CentralRuntime:
         self._stop = threading.Event()
         self._sync_now = threading.Event()
         self._sync_thread: threading.Thread | None = None
+        self.desk: ResultDesk | None = None
+        if result_service is not None:
+            self.desk = ResultDesk(
+                config,
+                db_path,
+                service_id=result_service,
+                counters=result_counters,
+                relay=self.relay is not None,
+                clock=clock,
+                on_returned=self._on_result_returned,
+            )
+        self.results: ResultsBoard | None = None
+        if config.results and not isinstance(self.adapter, NoCentral):
+            desk = self.desk
+            self.results = ResultsBoard(
+                self.adapter,
+                config,
+                db_path,
+                clock=clock,
+                hidden=desk.returned_codes if desk is not None else frozenset,
+            )
         self.catalogue_error: str | None = None
         self.catalogue_synced = threading.Event()
         self._stopped = False
@@ -90,6 +118,8 @@ class CentralRuntime:
             self._sync_thread.start()
         if self.relay is not None:
             self.relay.start()
+        if self.results is not None:
+            self.results.start()
         log.info(
             "central: %s%s, relay %s",
             self.adapter.name,
@@ -107,6 +137,10 @@ class CentralRuntime:
             self._sync_thread.join(timeout=10)
         if self.relay is not None:
             self.relay.stop()
+        if self.results is not None:
+            self.results.stop()
+        if self.desk is not None:
+            self.desk.close()
         self.lookups.close()
         self.adapter.close()
 
@@ -127,7 +161,7 @@ class CentralRuntime:
     ) -> dict[str, Any]:
         """The dossier as the caller may see it; RpcError (code = i18n key) when refused."""
         try:
-            return self.lookups.lookup(
+            view = self.lookups.lookup(
                 code[:MAX_CODE_CHARS] if isinstance(code, str) else code,
                 caller_id=caller_id,
                 possession=possession,
@@ -136,6 +170,17 @@ class CentralRuntime:
             )
         except LookupRefused as refusal:
             raise refusal.to_rpc(language) from None
+        # The kiosk offers "Lấy số nhận kết quả" when this is true: ticket.issue with
+        # service_id = result_service_id and dossier_code = code.
+        desk = self.desk
+        ready = (
+            desk is not None
+            and view.get("status") in self.config.results_statuses
+            and view.get("code") not in desk.returned_codes()
+        )
+        view["result_ready"] = ready
+        view["result_service_id"] = desk.service_id if desk is not None and ready else None
+        return view
 
     def search(
         self, query: str, language: Language = "vi", *, field: str | None = None, limit: int = 20
@@ -192,6 +237,106 @@ class CentralRuntime:
             "kind": "receipt",
             "receipt": receipt,
         }
+
+    # ------------------------------------------------------------------ results
+    def results_payload(self) -> dict[str, Any] | None:
+        """The `results/ready` payload (masked), or None when the site has no results board."""
+        return self.results.payload() if self.results is not None else None
+
+    def _on_result_returned(self, code: str) -> None:
+        if self.results is not None:
+            self.results.forget(code)
+        if self.relay is not None:
+            self.relay.wake()
+
+    def result_counter_view(
+        self, counter_id: str, serving: Mapping[str, Any] | None, language: Language = "vi"
+    ) -> dict[str, Any] | None:
+        """The return counter's panel: the served ticket's dossier, whether its result was handed
+        over, and results not collected in time. None for a counter that does not return results."""
+        desk = self.desk
+        if desk is None or not desk.serves(counter_id):
+            return None
+        board = self.results_payload()
+        overdue = [item for item in (board or {}).get("items", []) if item["overdue_collection"]]
+        view: dict[str, Any] = {
+            "service_id": desk.service_id,
+            "ticket": None,
+            "code": None,
+            "dossier": None,
+            "lookup_error": None,
+            "stale": False,
+            "returned": None,
+            "overdue": sorted(overdue, key=lambda item: item["ready_since"]),
+            "overdue_days": self.config.collection_overdue_days,
+        }
+        if not serving or serving.get("service_id") != desk.service_id:
+            return view
+        view["ticket"] = {key: serving.get(key) for key in ("id", "number", "service_id", "status")}
+        code = desk.dossier_of(str(serving.get("id")))
+        view["code"] = code
+        if code is None:
+            return view
+        view["returned"] = desk.returned(code)
+        try:
+            dossier, stale, _fetched = self.lookups.dossier(code, language)
+        except LookupRefused as refusal:
+            view["lookup_error"] = refusal.message(language)
+            return view
+        view["stale"] = stale
+        view["dossier"] = dossier_for_officer(
+            dossier, now=self.clock(), ready_statuses=self.config.results_statuses, language=language
+        )
+        return view
+
+    def link_served_ticket(
+        self, counter_id: str, serving: Mapping[str, Any] | None, code: object, *, officer: str,
+        language: Language = "vi",
+    ) -> str:
+        """The officer types the code of a citizen who took a plain result-return number."""
+        desk = self._desk_for(counter_id, serving, language)
+        canonical = desk.canonical(code, language)
+        assert serving is not None
+        desk.link(str(serving["id"]), canonical, by=f"web:{officer}")
+        return canonical
+
+    def return_result(
+        self, counter_id: str, counter_name: str, serving: Mapping[str, Any] | None, *, officer: str,
+        language: Language = "vi",
+    ) -> dict[str, Any]:
+        """"Đã trả kết quả" for the dossier of the ticket being served; pressing twice is harmless.
+
+        Returns {returned: record, fresh: bool}; RpcError when there is nothing to hand over.
+        """
+        desk = self._desk_for(counter_id, serving, language)
+        assert serving is not None
+        code = desk.dossier_of(str(serving["id"]))
+        if code is None:
+            raise RpcError.from_key("result_not_linked", language, number=serving.get("number", ""))
+        central_id = ""
+        try:
+            dossier, _stale, _fetched = self.lookups.dossier(code, language)
+            central_id = dossier.central_id
+        except LookupRefused:
+            item = self.results.item(code) if self.results is not None else None
+            central_id = item.central_id if item is not None else ""
+        record, fresh = desk.mark_returned(
+            code,
+            officer=officer,
+            counter_id=counter_id,
+            counter_name=counter_name,
+            ticket=serving,
+            central_id=central_id,
+        )
+        return {"returned": record, "fresh": fresh}
+
+    def _desk_for(self, counter_id: str, serving: Mapping[str, Any] | None, language: Language) -> ResultDesk:
+        desk = self.desk
+        if desk is None or not desk.serves(counter_id):
+            raise RpcError.from_key("result_desk_unavailable", language)
+        if not serving or serving.get("service_id") != desk.service_id:
+            raise RpcError.from_key("result_no_ticket", language)
+        return desk
 
     # ------------------------------------------------------------------ RPC
     def rpc_lookup(self, request: RpcRequest) -> dict[str, Any]:
@@ -270,6 +415,7 @@ class CentralRuntime:
             "adapter": self.adapter.name,
             "base_url": self.config.base_url,
             "relay": self.relay.status() if self.relay else None,
+            "results": self.results.status() if self.results else None,
             "lookups": self.lookups.status(),
             "catalogue": {
                 "procedures": self.catalogue.count(),
@@ -291,6 +437,10 @@ def attach_central(hub: Hub) -> CentralRuntime:
             "hub configuration [central]: the relay needs QueueService(outbox=True); "
             "set deliver = false or construct the queue service with the outbox"
         )
+    try:
+        service = result_service_id(config, [s.id for s in hub.config.services])
+    except ValueError as error:
+        raise ConfigError(f"hub configuration [central]: {error}") from None
     runtime = CentralRuntime(
         config,
         db_path=hub.service.db_path,
@@ -298,10 +448,32 @@ def attach_central(hub: Hub) -> CentralRuntime:
         place_name=hub.config.place.name,
         rating_scale=hub.config.place.rating_scale,
         possession_devices=[kiosk.id for kiosk in hub.config.kiosks],
+        result_service=service,
+        result_counters=[c.id for c in hub.config.counters if service in c.services],
     )
     hub.rpc.handlers["dossier.lookup"] = runtime.rpc_lookup
     hub.rpc.handlers["procedure.search"] = runtime.rpc_search
     if runtime.relay is not None:
         hub.service.add_commit_hook(runtime.on_commit)
+    attach_results(hub, runtime)
     runtime.start()
     return runtime
+
+
+def results_topic(hub: Hub) -> str:
+    """`motcua/v1/{site}/results/ready` (retained)."""
+    return f"{hub.topics.root}/results/ready"
+
+
+def attach_results(hub: Hub, runtime: CentralRuntime) -> None:
+    """Publish the results board on the hub's link and let `ticket.issue` link a dossier."""
+    board = runtime.results
+    if board is not None:
+        topic = results_topic(hub)
+        board.add_publisher(lambda payload: hub.link.publish_json(topic, payload, qos=1, retain=True))
+        # After any broker restart (without persistence) the retained list is back at once.
+        hub.link.on_connection_change(lambda connected: board.republish() if connected else None)
+    desk = runtime.desk
+    if desk is not None:
+        hub.rpc.handlers["ticket.issue"] = desk.wrap_issue(hub.rpc.handlers["ticket.issue"])
+        hub.rpc.handlers["result.link"] = desk.rpc_link

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import queue
 import threading
 import tomllib
 import uuid
@@ -177,13 +178,21 @@ class FleetRuntime:
         self._alerting: dict[tuple[str, str], Alert] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Online/offline changes are written by a thread of their own: the MQTT network thread must
+        # never wait for the database (under a storm of tickets it would wait behind the queue's
+        # writer, and every RPC request behind it).
+        self._seen_writes: queue.Queue[tuple[str, Seen] | None] = queue.Queue()
+        self._seen_writer: threading.Thread | None = None
         for leaf, handler in self._subscriptions():
             link.subscribe(self.topics.all_devices(leaf), handler)
         link.on_connection_change(self._on_connection)
 
     def _subscriptions(self) -> list[tuple[str, Callable[[Message], None]]]:
-        return [("state", self._on_state), ("health", self._on_health),
-                (COMMAND_RESULTS_LEAF, self._on_command_result)]
+        return [
+            ("state", self._on_state),
+            ("health", self._on_health),
+            (COMMAND_RESULTS_LEAF, self._on_command_result),
+        ]
 
     @property
     def secured(self) -> bool:
@@ -196,6 +205,8 @@ class FleetRuntime:
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._watch, name="fleet-watch", daemon=True)
                 self._thread.start()
+                self._seen_writer = threading.Thread(target=self._write_seen, name="fleet-seen", daemon=True)
+                self._seen_writer.start()
         if not self.secured:
             log.warning(
                 "broker security is off: devices connect anonymously (acceptable for `motcua demo` only)"
@@ -211,7 +222,17 @@ class FleetRuntime:
             self.link.unsubscribe(self.topics.all_devices(leaf), handler)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._seen_writer is not None:
+            self._seen_writes.put(None)
+            self._seen_writer.join(timeout=5)
         self.store.close()
+
+    def _write_seen(self) -> None:
+        while (item := self._seen_writes.get()) is not None:
+            try:
+                self.store.record_seen(*item)
+            except Exception as error:
+                log.warning("presence of %s not recorded: %r", item[0], error)
 
     # ------------------------------------------------------------------ enrolment
 
@@ -587,7 +608,10 @@ class FleetRuntime:
             )
             self._seen[device_id] = seen
         if changed and not self._stop.is_set():
-            self.store.record_seen(device_id, seen)
+            if self._seen_writer is None:  # not started (a test driving the runtime by hand)
+                self.store.record_seen(device_id, seen)
+            else:
+                self._seen_writes.put((device_id, seen))
 
     def _on_health(self, msg: Message) -> None:
         device_id = msg.topic.split("/")[-2]

@@ -132,8 +132,13 @@ def add_device() -> Any:
     runtime = _fleet()
     form = {key: request.form.get(key, "").strip()[:100] for key in ("role", "place", "device_id", "label")}
     try:
-        enrolment = runtime.add_device(form["role"], form["place"], device_id=form["device_id"] or None,
-                                       label=form["label"], created_by=user.username)
+        enrolment = runtime.add_device(
+            form["role"],
+            form["place"],
+            device_id=form["device_id"] or None,
+            label=form["label"],
+            created_by=user.username,
+        )
     except Exception as error:
         flash(_refusal(error), "error")
         return fleet_page(status=400, form=form)
@@ -187,14 +192,23 @@ def device_config(device_id: str) -> Any:
     if record is None or record.status == "revoked":
         return error_response("fleet_unknown_device", 404, device=device_id)
     if request.method == "GET":
-        return render_template("fleet_config.html", record=record, text=runtime.config_toml(device_id),
-                               place=_place_label(str(record.place)))
+        return render_template(
+            "fleet_config.html",
+            record=record,
+            text=runtime.config_toml(device_id),
+            place=_place_label(str(record.place)),
+        )
     text = request.form.get("config", "")[:MAX_CONFIG_CHARS]
     try:
         outcome = runtime.push_config_toml(device_id, text)
     except Exception as error:
-        return render_template("fleet_config.html", record=record, text=text, error=_refusal(error),
-                               place=_place_label(str(record.place))), 400
+        return render_template(
+            "fleet_config.html",
+            record=record,
+            text=text,
+            error=_refusal(error),
+            place=_place_label(str(record.place)),
+        ), 400
     flash(outcome.text(language()), "ok")
     return _back()
 
@@ -233,8 +247,12 @@ def enroll() -> Response:
     wait = limiter.blocked(address)
     if wait:
         minutes = max(1, round(wait / 60))
-        return json_error("enrol_too_many", message("enrol_too_many", lang, minutes=minutes), 429,
-                          details={"minutes": minutes})
+        return json_error(
+            "enrol_too_many",
+            message("enrol_too_many", lang, minutes=minutes),
+            429,
+            details={"minutes": minutes},
+        )
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
         return json_error("enrol_code_malformed", message("enrol_code_malformed", lang), 400)

@@ -18,6 +18,8 @@ from .auth import MIN_PASSWORD_LENGTH, AuthError
 from .errors import describe
 from .public import public_snapshot as hide_tokens
 from .public import public_view
+from .results import desk_view
+from .results import texts as results_texts
 from .security import (
     admin_required,
     client_address,
@@ -144,7 +146,20 @@ def console(counter_id: str) -> str:
         "lang": lang,
         **client_catalogue(lang),
     }
-    return render_template("console.html", view=view, config=config)
+    desk = desk_view(counter_id)
+    desk_config = None
+    if desk is not None:
+        desk_config = {
+            "view_url": url_for("results.desk_json", counter_id=counter_id),
+            "returned_url": url_for("results.desk_returned", counter_id=counter_id),
+            "link_url": url_for("results.desk_link", counter_id=counter_id),
+            "texts": results_texts(lang),
+            "status_word": text("status", lang),
+        }
+    return render_template(
+        "console.html", view=view, config=config, desk=desk, desk_config=desk_config,
+        m=lambda key, **values: message(key, lang, **values),
+    )
 
 
 @pages.post("/counter/<counter_id>/do")

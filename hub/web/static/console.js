@@ -156,6 +156,8 @@
       }
       current = body;
       render(body);
+      // Panels of other parts (the return counter's result desk) follow the same view.
+      document.dispatchEvent(new CustomEvent("motcua:counter-view", { detail: body }));
     } catch (error) {
       live.classList.add("offline");
     }

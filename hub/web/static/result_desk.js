@@ -1,0 +1,172 @@
+// The return counter's panel in the officer console: the served ticket's dossier, "Đã trả kết quả"
+// and the results not collected in time. Redrawn from /api/v1/results/counter/{id} whenever the
+// console redraws (console.js sends "motcua:counter-view"). Without JavaScript rd-form posts.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("result-desk-config").textContent);
+  const texts = config.texts;
+  const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  const body = document.getElementById("rd-body");
+  const overdue = document.getElementById("rd-overdue");
+  const form = document.getElementById("rd-form");
+  const banner = document.getElementById("banner");
+  const bannerText = document.getElementById("banner-text");
+  let busy = false;
+  let pending = null;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  }
+
+  function when(iso) {
+    if (!iso || iso.length < 16) return "—";
+    return iso.slice(11, 16) + " " + iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function say(message, ok) {
+    bannerText.textContent = message;
+    banner.className = "banner " + (ok ? "ok" : "error");
+    banner.hidden = false;
+  }
+
+  function button(value, label, className) {
+    const node = element("button", className, label);
+    node.type = "submit";
+    node.name = "rd_action";
+    node.value = value;
+    node.setAttribute("form", "rd-form");
+    node.disabled = busy;
+    return node;
+  }
+
+  function render(view) {
+    const parts = [];
+    if (!view.ticket) {
+      parts.push(element("p", "hint", texts.result_no_ticket));
+    } else if (!view.code) {
+      parts.push(element("p", "note", fill(texts.result_not_linked, { number: view.ticket.number })));
+      const row = element("div", "link-form");
+      const input = element("input");
+      input.name = "code";
+      input.setAttribute("form", "rd-form");
+      input.placeholder = texts.result_link_prompt;
+      input.setAttribute("aria-label", texts.result_link_prompt);
+      input.autocomplete = "off";
+      row.append(input, button("link", texts.result_link_button, "btn"));
+      parts.push(row);
+    } else {
+      const code = element("p", "code", view.code);
+      code.id = "rd-code";
+      parts.push(code);
+      const dossier = view.dossier;
+      if (dossier) {
+        const list = element("dl");
+        const facts = [
+          [texts.results_procedure, dossier.procedure],
+          [texts.results_applicant, dossier.applicant_name],
+          [texts.result_applicant_id, dossier.applicant_id_no],
+          [config.status_word || "", dossier.status_label],
+          [texts.results_ready_since, when(dossier.ready_since)],
+        ];
+        for (const [term, value] of facts) {
+          if (!value) continue;
+          list.append(element("dt", "", term), element("dd", "", value));
+        }
+        parts.push(list);
+        if (view.stale) parts.push(element("p", "note", texts.result_stale));
+        if (!dossier.ready && !view.returned) parts.push(element("p", "note", texts.result_not_ready));
+      } else if (view.lookup_error) {
+        parts.push(element("p", "note", view.lookup_error));
+      }
+      if (view.returned) {
+        const done = element("p", "returned",
+          fill(texts.result_returned_at, { time: when(view.returned.returned_at), officer: view.returned.officer }));
+        done.id = "rd-returned";
+        parts.push(done);
+      } else {
+        const press = button("returned", texts.result_returned_button, "btn big ok wide");
+        press.id = "rd-return";
+        parts.push(press);
+      }
+    }
+    body.replaceChildren(...parts);
+
+    if (view.overdue.length === 0) overdue.replaceChildren(element("li", "empty", texts.result_overdue_none));
+    else overdue.replaceChildren(...view.overdue.map((item) => {
+      const li = element("li");
+      li.append(element("span", "number", item.code),
+        element("span", "days", fill(texts.results_days_waiting, { days: item.uncollected_days })),
+        element("span", "meta", item.procedure + " · " + item.applicant_masked));
+      return li;
+    }));
+  }
+
+  async function refresh() {
+    try {
+      const response = await fetch(config.view_url, { headers: { Accept: "application/json" }, cache: "no-store" });
+      if (response.ok) render(await response.json());
+    } catch (error) {
+      // the console shows the connection state
+    }
+  }
+
+  function scheduleRefresh() {
+    if (pending !== null) return;
+    pending = window.setTimeout(() => {
+      pending = null;
+      refresh();
+    }, 50);
+  }
+
+  async function post(url, payload) {
+    if (busy) return; // a double press sends one request; the hub would answer the same anyway
+    busy = true;
+    for (const node of document.querySelectorAll('button[form="rd-form"]')) node.disabled = true;
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+        body: JSON.stringify(payload),
+        cache: "no-store",
+      });
+      let reply = null;
+      try {
+        reply = await response.json();
+      } catch (error) {
+        reply = null;
+      }
+      if (!response.ok || !reply || reply.ok === false) {
+        say(reply && reply.error ? reply.error.message : texts.result_no_ticket, false);
+      } else if (reply.message) {
+        say(reply.message, true);
+      }
+    } catch (error) {
+      say(texts.display_offline, false);
+    } finally {
+      busy = false;
+      await refresh();
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const submitter = event.submitter;
+    if (!submitter) return;
+    if (submitter.value === "link") {
+      const input = document.querySelector('input[name="code"][form="rd-form"]');
+      post(config.link_url, { code: input ? input.value : "" });
+    } else {
+      post(config.returned_url, {});
+    }
+  });
+
+  document.addEventListener("motcua:counter-view", scheduleRefresh);
+})();

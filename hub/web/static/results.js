@@ -1,0 +1,137 @@
+// The hall TV's list of results ready: follows /results/events (the whole board on every change),
+// turns pages every few seconds, keeps the clock. Without EventSource it polls the JSON.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("results-config").textContent);
+  const texts = config.texts;
+  const rows = document.getElementById("r-rows");
+  const pageLabel = document.getElementById("r-page");
+  const stale = document.getElementById("r-stale");
+  const offline = document.getElementById("r-offline");
+  const WEEKDAYS = config.lang === "en"
+    ? ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+    : ["Chủ Nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy"];
+  let board = null;
+  let page = 0;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  }
+
+  function when(iso) {
+    if (!iso || iso.length < 16) return "—";
+    return iso.slice(11, 16) + " " + iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
+  }
+
+  function cell(className, text) {
+    const td = document.createElement("td");
+    td.className = className;
+    if (text !== undefined) td.textContent = text;
+    return td;
+  }
+
+  function pages() {
+    const count = board ? board.items.length : 0;
+    return Math.max(1, Math.ceil(count / config.rows));
+  }
+
+  function render() {
+    if (!board) return;
+    const total = pages();
+    if (page >= total) page = 0;
+    const shown = board.items.slice(page * config.rows, (page + 1) * config.rows);
+    if (shown.length === 0) {
+      const tr = document.createElement("tr");
+      tr.className = "empty";
+      const td = cell("", board.fetched_at ? texts.results_empty : texts.results_loading);
+      td.colSpan = 4;
+      tr.append(td);
+      rows.replaceChildren(tr);
+    } else {
+      rows.replaceChildren(...shown.map((item) => {
+        const fresh = Boolean(board.new_since) && item.ready_since >= board.new_since;
+        const tr = document.createElement("tr");
+        tr.className = (fresh ? "is-new " : "") + (item.overdue_collection ? "is-overdue" : "");
+        const code = cell("c-code");
+        if (fresh) {
+          const badge = document.createElement("span");
+          badge.className = "badge-new";
+          badge.textContent = texts.results_new;
+          code.append(badge);
+        }
+        code.append(document.createTextNode(item.code));
+        const since = cell("c-since", when(item.ready_since));
+        if (item.overdue_collection) {
+          const note = document.createElement("span");
+          note.className = "overdue";
+          note.textContent = fill(texts.results_overdue, { days: item.uncollected_days });
+          since.append(note);
+        }
+        tr.append(code, cell("c-procedure", item.procedure), cell("c-applicant", item.applicant_masked), since);
+        return tr;
+      }));
+    }
+    let label = board.items.length ? fill(texts.results_count, { count: board.items.length }) : "";
+    if (total > 1) label += " · " + fill(texts.display_page, { page: page + 1, pages: total });
+    pageLabel.textContent = label;
+    stale.hidden = !(board.stale && board.fetched_at);
+    stale.textContent = fill(texts.results_stale, { time: when(board.fetched_at) });
+  }
+
+  function show(payload) {
+    const first = board === null;
+    board = payload;
+    if (first) page = 0;
+    render();
+  }
+
+  function tickClock() {
+    const now = new Date();
+    const pad = (n) => String(n).padStart(2, "0");
+    document.getElementById("r-time").textContent = pad(now.getHours()) + ":" + pad(now.getMinutes());
+    document.getElementById("r-date").textContent =
+      WEEKDAYS[now.getDay()] + ", " + pad(now.getDate()) + "/" + pad(now.getMonth() + 1) + "/" + now.getFullYear();
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(config.json_url, { headers: { Accept: "application/json" }, cache: "no-store" });
+      if (response.ok) {
+        show(await response.json());
+        offline.hidden = true;
+        return;
+      }
+    } catch (error) {
+      // shown below
+    }
+    offline.hidden = false;
+  }
+
+  function connect() {
+    if (!window.EventSource) {
+      poll();
+      window.setInterval(poll, 30000);
+      return;
+    }
+    const source = new EventSource(config.events_url);
+    source.addEventListener("results", (event) => {
+      offline.hidden = true;
+      show(JSON.parse(event.data));
+    });
+    source.addEventListener("error", () => {
+      offline.hidden = false;
+      if (source.readyState === EventSource.CLOSED) window.setTimeout(connect, 5000);
+    });
+  }
+
+  window.setInterval(() => {
+    if (pages() > 1) {
+      page = (page + 1) % pages();
+      render();
+    }
+  }, config.page_s * 1000);
+  tickClock();
+  window.setInterval(tickClock, 5000);
+  connect();
+})();
