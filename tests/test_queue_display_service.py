@@ -104,7 +104,8 @@ def test_a_published_call_becomes_a_wav_announcement(
     sink = WavFileSink(tmp_path)
     with DisplayService(config(mqtt_settings), sink=sink, pack=pack) as service:
         # Rebuilt from the retained state on connect.
-        wait_until(lambda: service.store.snapshot(0).has_state)
+        # (The retained state can arrive a moment before the link reports itself connected.)
+        wait_until(lambda: service.store.snapshot(0).has_state and service.store.snapshot(0).connected)
         board = service.store.snapshot(0)
         assert board.connected and board.counters[0].number == "1001"
 
