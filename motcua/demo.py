@@ -87,7 +87,7 @@ def hub_config(
     return config, logins
 
 
-def device_children(data_dir: Path, mqtt_port: int, headless: bool) -> list[Child]:
+def device_children(data_dir: Path, mqtt_port: int, http_port: int, headless: bool) -> list[Child]:
     """Every device role that exists in this installation, on simulated hardware."""
     mqtt = {"host": "127.0.0.1", "port": mqtt_port}
     children: list[Child] = []
@@ -168,6 +168,24 @@ def device_children(data_dir: Path, mqtt_port: int, headless: bool) -> list[Chil
             "gpio": {"pin_factory": "mock"},
         },
     )
+    # The citizen kiosk (a touchscreen window; left out when headless: a kiosk is to be touched).
+    if not headless:
+        add(
+            "kiosk-1",
+            "kiosk",
+            {
+                "device_id": "kiosk-1",
+                "site": SITE_ID,
+                "role": "kiosk",
+                "mqtt": mqtt,
+                "public_url": f"http://127.0.0.1:{http_port}",
+                "screen": {"orientation": "portrait", "fullscreen": False},
+                "kiosk": {"scanners": ["scanner-1"]},
+                # A demo is tried at any hour.
+                "opening_hours": {"lock_outside": False},
+            },
+            ("--windowed",),
+        )
     # The hall display with its voice: on a desktop a window and the speakers; headless, the
     # announcements go to WAV files a technician can play.
     add(
@@ -214,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--central-port", type=int, default=8090)
     parser.add_argument("--data", type=Path, help="keep state here (default: a temporary folder)")
     args = parser.parse_args(argv)
+    if not args.headless and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print("motcua demo: no screen here (no DISPLAY): running headless", flush=True)
+        args.headless = True
 
     temporary = args.data is None
     data_dir: Path = Path(tempfile.mkdtemp(prefix="motcua-demo-")) if temporary else args.data
@@ -272,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"motcua demo: the hub did not start; see {hub.log_path}", file=sys.stderr)
             sys.stderr.write(hub.log_path.read_text(encoding="utf-8", errors="replace")[-3000:])
             return 1
-        for child in device_children(data_dir, mqtt_port, args.headless):
+        for child in device_children(data_dir, mqtt_port, http_port, args.headless):
             children.append(child)
             child.start()
 
