@@ -19,6 +19,7 @@ VERBS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
     "announce": ("queue_display.cli", "main", ("announce",), "say or print one announcement"),
     "voicepack": ("queue_display.cli", "main", ("voicepack",), "build or check a voice pack"),
     "enroll": ("hub.enroll", "main", (), "enrol this device with the hub"),
+    "fleet": ("hub.fleet.__main__", "main", (), "broker accounts and the bridge to a central broker"),
     "central-sim": ("hub.central_sim", "main", (), "a simulated central one-door system"),
     "demo": ("motcua.demo", "main", (), "a whole site on simulated hardware"),
 }
