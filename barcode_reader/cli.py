@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import logging
 import signal
 import sys
 import threading
 from types import FrameType
 
+from appliance import hardware
 from appliance.errors import ConfigError, MotcuaError
 from appliance.logs import setup_logging
 from appliance.notify import Notifier
@@ -22,31 +22,16 @@ log = logging.getLogger("barcode_reader")
 
 def list_devices() -> str:
     """What a technician needs to fill `[source]`: keyboards, serial ports, cameras."""
-    lines = ["Keyboard-wedge (HID) scanners:"]
-    keyboards = sorted(glob.glob("/dev/input/by-id/*-event-kbd"))
-    for path in keyboards:
-        try:
-            from evdev import InputDevice
-
-            with InputDevice(path) as device:
-                name = device.name
-        except (OSError, ImportError) as error:
-            name = f"(cannot open: {error})"
-        lines.append(f"  {path}  {name}")
-    if not keyboards:
-        lines.append("  none under /dev/input/by-id/")
-    lines.append("Serial scanners:")
-    try:
-        from serial.tools import list_ports
-
-        ports = [f"  {port.device}  {port.description}" for port in list_ports.comports()]
-    except ImportError:
-        ports = ["  (pyserial not installed)"]
-    lines += ports or ["  none"]
-    lines.append("Cameras:")
-    cameras = sorted(glob.glob("/dev/video*"))
-    lines += [f"  {path}" for path in cameras] or ["  none"]
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            "Keyboard-wedge (HID) scanners:",
+            *hardware.keyboards(),
+            "Serial scanners:",
+            *hardware.serial_ports(),
+            "Cameras:",
+            *hardware.device_files("/dev/video*"),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

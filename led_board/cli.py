@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import logging
 import signal
 import sys
 import threading
 from types import FrameType
 
+from appliance import hardware
 from appliance.errors import ConfigError, MotcuaError
 from appliance.logs import setup_logging
 from appliance.notify import Notifier
@@ -29,30 +29,16 @@ def list_models() -> str:
 
 
 def list_devices() -> str:
-    lines = ["Keyboards and keypads (evdev):"]
-    keyboards = sorted(glob.glob("/dev/input/by-id/*-event-kbd"))
-    for path in keyboards:
-        try:
-            from evdev import InputDevice
-
-            with InputDevice(path) as device:
-                name = device.name
-        except (OSError, ImportError) as error:
-            name = f"(cannot open: {error})"
-        lines.append(f"  {path}  {name}")
-    if not keyboards:
-        lines.append("  none under /dev/input/by-id/")
-    lines.append("Serial ports (RS-485 adapters):")
-    try:
-        from serial.tools import list_ports
-
-        ports = [f"  {port.device}  {port.description}" for port in list_ports.comports()]
-    except ImportError:
-        ports = ["  (pyserial not installed)"]
-    lines += ports or ["  none"]
-    lines.append("SPI buses (MAX7219):")
-    lines += [f"  {path}" for path in sorted(glob.glob("/dev/spidev*"))] or ["  none"]
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            "Keyboards and keypads (evdev):",
+            *hardware.keyboards(),
+            "Serial ports (RS-485 adapters):",
+            *hardware.serial_ports(),
+            "SPI buses (MAX7219):",
+            *hardware.device_files("/dev/spidev*"),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
