@@ -614,6 +614,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Quầy này không trả kết quả hồ sơ.",
         "This counter does not hand over results.",
     ),
+    # device commands in the daemons (ticket_printer, barcode_reader, led_board, queue_display, kiosk):
+    # identify, reload and live configuration pushed by the hub
+    "device_identify_title": ("Thiết bị {device}", "Device {device}"),
+    "device_stopping": ("thiết bị đang dừng", "the device is stopping"),
+    "device_identify_slip_title": ("NHẬN DIỆN THIẾT BỊ", "DEVICE IDENTIFICATION"),
+    "device_identify_site": ("Điểm: {site}", "Site: {site}"),
+    "device_identify_time": ("Lúc: {time}", "Time: {time}"),
+    "device_identify_hint": (
+        "Kỹ thuật viên đang nhận diện thiết bị từ trang Thiết bị của hub.",
+        "A technician is identifying this device from the hub's Devices page.",
+    ),
+    "device_config_unreadable": (
+        "không đọc được tệp cấu hình {path}: {detail}",
+        "cannot read the configuration file {path}: {detail}",
+    ),
+    "device_config_refused": (
+        "cấu hình bị từ chối, thiết bị giữ cấu hình đang chạy — {detail}",
+        "configuration refused, the device keeps the one it runs — {detail}",
+    ),
 }
 
 # Ticket statuses as people read them.

@@ -44,6 +44,11 @@ class Topics:
     def queue_events(self) -> str:
         return f"{self.root}/queue/events"
 
+    @property
+    def results_ready(self) -> str:
+        """Retained list of dossiers whose results wait for collection."""
+        return f"{self.root}/results/ready"
+
     def print_jobs(self, device_id: str) -> str:
         return f"{self.root}/print/{device_id}/jobs"
 

@@ -7,15 +7,17 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from appliance import hardware
+from appliance.device import RESTART_EXIT_CODE
 from appliance.errors import ConfigError, MotcuaError
 from appliance.logs import setup_logging
 from appliance.notify import Notifier
 
 from .config import EXAMPLE_CONFIG, load_config
-from .service import JsonLinesSink, MqttSink, ScanSink, build_service
+from .service import JsonLinesSink, ScannerService, build_service
 
 log = logging.getLogger("barcode_reader")
 
@@ -66,16 +68,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     link = None
-    sink: ScanSink
-    if args.stdout:
-        sink = JsonLinesSink()
-    else:
-        from appliance.mqtt import Link
-
-        link = Link(config.mqtt, site=config.site, device_id=config.device_id, role=config.role)
-        sink = MqttSink(link)
+    daemon = None
     try:
-        service = build_service(config, sink)
+        if args.stdout:
+            service: ScannerService = build_service(config, JsonLinesSink())
+        else:
+            from appliance.mqtt import Link
+
+            from .daemon import ScannerDaemon
+
+            link = Link(config.mqtt, site=config.site, device_id=config.device_id, role=config.role)
+            daemon = ScannerDaemon(config, link, config_path=Path(args.config))
+            service = daemon.service
     except (MotcuaError, ValueError) as error:
         log.error("%s", error)
         return 2
@@ -89,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     # The watchdog follows the broker link: a daemon that cannot publish scans is of no use.
     notifier = Notifier(healthy=(lambda: link.connected) if link is not None else None)
-    if link is not None:
-        link.start()
-    service.start()
+    if daemon is not None:
+        daemon.start()
+        service = daemon.service
+    else:
+        service.start()
     notifier.ready()
     broker = "" if link is None else f", MQTT {config.mqtt.host}:{config.mqtt.port}"
     print(
@@ -101,11 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        while not stop.wait(1.0):
-            pass
+        while not stop.wait(0.5):
+            if daemon is not None and daemon.restart_requested.is_set():
+                break
     finally:
         notifier.stopping()
-        service.stop()
-        if link is not None:
-            link.stop()
-    return 0
+        if daemon is not None:
+            daemon.stop()
+        else:
+            service.stop()
+    # A clean exit is not restarted by systemd (Restart=on-failure): 75 asks for the restart.
+    return RESTART_EXIT_CODE if daemon is not None and daemon.restart_requested.is_set() else 0

@@ -27,6 +27,8 @@ from .source import RawScan, ScanSource, SourceRunner
 log = logging.getLogger("barcode_reader")
 
 PROTOCOL_VERSION = 1
+# How long the health shows `identify: true` after the hub asked (the scanner has no beeper).
+IDENTIFY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ class ScannerService:
     ) -> None:
         self.source = source
         self.sink = sink
+        self.clock = clock
         self.pipeline = ScanPipeline(settings or ScanSettings(), clock=clock)
         self.runner = SourceRunner(
             source, self._on_scan, self._on_status, retry_interval=retry_interval, read_timeout=read_timeout
@@ -186,10 +189,24 @@ class ScannerService:
         self._attached = False
         self._detail: str | None = None
         self._last_scan_ts: str | None = None
+        self._identify_until = 0.0
+
+    def identify(self, seconds: float = IDENTIFY_S) -> None:
+        """Flag this scanner in its health for `seconds` (the fleet page shows it) and say so in the log."""
+        log.warning(
+            "identify asked by the hub: this is the scanner on %s %s", self.source.kind, self.source.device
+        )
+        with self._lock:
+            self._identify_until = self.clock() + seconds
+        self.publish_health()
+        timer = threading.Timer(seconds, self.publish_health)  # the flag goes down again by itself
+        timer.daemon = True
+        timer.start()
 
     def health(self) -> dict[str, Any]:
         with self._lock:
             return {
+                "identify": self.clock() < self._identify_until,
                 "scanner": "attached" if self._attached else "detached",
                 "source": self.source.kind,
                 "device": self.source.device,

@@ -87,6 +87,8 @@ class Ticket:
     recalls: int = 0
     rating: int | None = None
     issued_by: str | None = None
+    # The dossier whose result this citizen came to collect (result-return tickets).
+    dossier_code: str | None = None
 
     @property
     def queue_key(self) -> tuple[datetime, str]:
@@ -109,6 +111,7 @@ class Ticket:
             "counter_id": self.counter_id,
             "recalls": self.recalls,
             "rating": self.rating,
+            "dossier_code": self.dossier_code,
             "token": self.token,
         }
 
@@ -379,6 +382,7 @@ class QueueEngine:
         priority: bool = False,
         priority_group: str | None = None,
         issued_by: str | None = None,
+        dossier_code: str | None = None,
     ) -> Change:
         change = self.roll(now)
         service = self.service(service_id)
@@ -397,6 +401,7 @@ class QueueEngine:
             priority=priority or priority_group is not None,
             priority_group=priority_group,
             issued_by=issued_by,
+            dossier_code=dossier_code,
         )
         if ticket.number in self.by_number:  # two services configured with overlapping numbers
             raise QueueError("service_full", service=service.name)

@@ -56,6 +56,8 @@ class IssueParams(_Params):
     service_id: str = Field(min_length=1, max_length=64)
     priority: StrictBool = False
     priority_group: str | None = None
+    # For a result-return ticket: the dossier (canonical code, checked by hub.central.results).
+    dossier_code: str | None = Field(None, min_length=1, max_length=64)
 
 
 class CounterParams(_Params):
@@ -503,6 +505,7 @@ class QueueService:
                 priority=p.priority,
                 priority_group=p.priority_group,
                 issued_by=command.caller_id,
+                dossier_code=p.dossier_code,
             )
         if m == "rating.submit":
             assert isinstance(p, RatingParams)

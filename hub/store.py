@@ -20,7 +20,7 @@ from appliance.timeutil import iso, parse_iso
 
 from .engine import Change, Ticket
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version i to i+1; append only.
 MIGRATIONS: list[str] = [
@@ -95,6 +95,10 @@ MIGRATIONS: list[str] = [
         last_error TEXT
     );
     CREATE INDEX outbox_pending ON outbox (delivered_at, next_attempt_at);
+    """,
+    # 2: a result-return ticket carries the dossier it is for.
+    """
+    ALTER TABLE tickets ADD COLUMN dossier_code TEXT;
     """,
 ]
 
@@ -222,14 +226,15 @@ class Store:
             self.conn.execute(
                 """INSERT INTO tickets(id, service_day, number, service_id, original_service_id, priority,
                        priority_group, status, issued_at, called_at, served_at, completed_at, counter_id,
-                       recalls, rating, token, issued_by)
-                   VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                       recalls, rating, token, issued_by, dossier_code)
+                   VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                    ON CONFLICT(id) DO UPDATE SET service_id=excluded.service_id,
                        original_service_id=excluded.original_service_id, priority=excluded.priority,
                        priority_group=excluded.priority_group, status=excluded.status,
                        called_at=excluded.called_at, served_at=excluded.served_at,
                        completed_at=excluded.completed_at, counter_id=excluded.counter_id,
-                       recalls=excluded.recalls, rating=excluded.rating""",
+                       recalls=excluded.recalls, rating=excluded.rating,
+                       dossier_code=excluded.dossier_code""",
                 (
                     ticket.id,
                     ticket.service_day.isoformat(),
@@ -248,6 +253,7 @@ class Store:
                     ticket.rating,
                     ticket.token,
                     ticket.issued_by,
+                    ticket.dossier_code,
                 ),
             )
         for counter in change.counters.values():
@@ -327,7 +333,8 @@ def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
         rating,
         token,
         issued_by,
-    ) = row
+        dossier_code,
+    ) = row  # the column order of `tickets` (migrations append columns at the end)
     issued = parse_iso(issued_at)
     assert issued is not None
     return Ticket(
@@ -348,4 +355,5 @@ def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
         recalls=recalls,
         rating=rating,
         issued_by=issued_by,
+        dossier_code=dossier_code,
     )

@@ -3,17 +3,32 @@
 Threads: the MQTT network thread updates the queue model (quick, under a lock); the render thread
 draws the view on the board when woken by a change, and every `timing.refresh` seconds for
 blinking and scrolling; the keypads' threads hand presses to the desk, whose workers call the hub.
+
+The hub's device commands run on appliance.device.DeviceRuntime's worker: `identify` blinks the whole
+board for a few seconds and beeps the counter's buzzer; `reload` reads the TOML again with the hub's
+pushed sections over it and applies what can change live (the board, its views, texts and timing; a
+new mode, counter, keypads, rating or GPIO wait for the next start); `restart` sets
+`restart_requested` for the command line to stop cleanly and exit with status 75 for systemd.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from appliance.config import describe_errors
+from appliance.device import CommandError, DeviceRuntime, PushedConfig
+from appliance.errors import MotcuaError
+from appliance.i18n import message
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient
 
@@ -32,11 +47,40 @@ from .feedback import Feedback, RatingLamps
 from .inputs import EvdevKeypad, GpioButtons, InputDeviceLike, LineKeypad, open_evdev
 from .keys import Action
 from .model import QueueModel
-from .views import CounterView, HallView, Situation
+from .views import CounterView, HallView, Situation, identify_frame
 
 log = logging.getLogger("led_board")
 
 HEALTH_INTERVAL = 30.0
+IDENTIFY_S = 5.0  # how long `identify` blinks the board
+# Only a new process takes these: the link, the desk, the keypads and GPIO pins are built on them.
+RESTART_KEYS = (
+    "device_id", "site", "role", "mqtt", "mode", "counter", "keypads", "feedback", "rating", "gpio", "hub_id",
+)
+
+
+def fresh_config(
+    local: dict[str, Any], path: Path | None, pushed: PushedConfig | None, language: str
+) -> tuple[LedConfig, dict[str, Any]]:
+    """(validated configuration, the local data it was built on): the TOML file read again (or `local`
+    without a file), the hub's pushed sections over it. CommandError saying why otherwise."""
+    data = local
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            detail = message("device_config_unreadable", language, path=path, detail=error)
+            raise CommandError(detail) from None
+    source = str(path or "configuration")
+    merged = data
+    if pushed is not None:
+        merged = pushed.merged(data)
+        source = f"{source} + hub revision {pushed.rev}"
+    try:
+        return LedConfig.model_validate(merged), data
+    except ValidationError as error:
+        detail = describe_errors(source, error)
+        raise CommandError(message("device_config_refused", language, detail=detail)) from None
 
 
 def build_board(config: LedConfig, *, clock: Callable[[], float] = time.monotonic) -> Board:
@@ -93,8 +137,18 @@ class LedDaemon:
         pin_factory: Any = None,
         evdev_opener: Callable[[str], InputDeviceLike] = open_evdev,
         clock: Callable[[], float] = time.monotonic,
+        config_path: Path | None = None,
+        board_factory: Callable[[LedConfig], Board] = build_board,
     ) -> None:
         self.config = config
+        self.config_path = config_path
+        self.board_factory = board_factory
+        self.restart_requested = threading.Event()
+        self.runtime: DeviceRuntime | None = None
+        self.config_error: str | None = None
+        self._local = config.model_dump(mode="json")
+        self._identify_until = -math.inf
+        self._config_lock = threading.Lock()  # one configuration change at a time
         self.link = link
         self.board = board
         self.clock = clock
@@ -114,28 +168,8 @@ class LedDaemon:
         self._health_at = 0.0
         self.frames = 0
 
-        self.view: CounterView | HallView
-        if config.mode == "counter":
-            assert config.counter is not None
-            self.counter_id: str | None = config.counter.counter_id
-            self.view = CounterView(
-                self.counter_id,
-                board.lines,
-                language=self.language,
-                blink_seconds=config.counter.blink_seconds,
-                offline_after=timing.offline_after,
-            )
-        else:
-            self.counter_id = None
-            self.view = HallView(
-                board.lines,
-                language=self.language,
-                rows=config.hall.rows,
-                header=config.hall.header,
-                message_text=config.hall.message,
-                blink_seconds=config.hall.blink_seconds,
-                offline_after=timing.offline_after,
-            )
+        self.counter_id: str | None = config.counter.counter_id if config.counter is not None else None
+        self.view: CounterView | HallView = self._make_view(config, board)
 
         self.rpc = RpcClient(link, default_timeout=timing.rpc_timeout)
         self.feedback: Feedback | None = None
@@ -151,6 +185,27 @@ class LedDaemon:
         link.subscribe(self.topics.device_state(config.hub_id), self._on_hub_state)
         link.subscribe(self.topics.device_commands(config.device_id), self._on_command)
         link.on_connection_change(self._on_link)
+
+    def _make_view(self, config: LedConfig, board: Board) -> CounterView | HallView:
+        timing = config.timing
+        if config.mode == "counter":
+            assert config.counter is not None
+            return CounterView(
+                config.counter.counter_id,
+                board.lines,
+                language=self.language,
+                blink_seconds=config.counter.blink_seconds,
+                offline_after=timing.offline_after,
+            )
+        return HallView(
+            board.lines,
+            language=self.language,
+            rows=config.hall.rows,
+            header=config.hall.header,
+            message_text=config.hall.message,
+            blink_seconds=config.hall.blink_seconds,
+            offline_after=timing.offline_after,
+        )
 
     def _build_counter(self, pin_factory: Any, evdev_opener: Callable[[str], InputDeviceLike]) -> None:
         config = self.config
@@ -224,6 +279,14 @@ class LedDaemon:
             source.start()
         self._render_thread = threading.Thread(target=self._render_loop, name="board", daemon=True)
         self._render_thread.start()
+        self.runtime = DeviceRuntime(
+            self.link,
+            on_identify=self.identify,
+            on_reload=self.reload,
+            on_restart=self.request_restart,
+            on_config=self._on_pushed_config,
+            language=self.language,
+        )
         self.link.start()
 
     def stop(self) -> None:
@@ -232,6 +295,8 @@ class LedDaemon:
             return
         self._stop.set()
         self._wake.set()
+        if self.runtime is not None:
+            self.runtime.close()  # the result of a command in progress goes out before the link closes
         for source in self.inputs:
             source.close()
         if self.desk is not None:
@@ -332,6 +397,8 @@ class LedDaemon:
         except PayloadError as error:
             log.warning("command ignored: %s", error)
             return
+        if "cmd" in command:
+            return  # the hub's fleet commands: DeviceRuntime runs them
         if command.get("command") == "brightness" and isinstance(command.get("level"), int):
             self.board.set_brightness(command["level"])
             self._wake.set()
@@ -353,17 +420,73 @@ class LedDaemon:
         elif self._offline_since is None:
             self._offline_since = self.clock()
 
+    # ------------------------------------------------------------------ hub commands (command worker)
+    def identify(self) -> None:
+        """Blink the whole board for a few seconds and beep, so the technician sees which one it is."""
+        log.warning("identify asked by the hub: blinking %s for %g s", self.board.name, IDENTIFY_S)
+        with self._lock:
+            self._identify_until = self.clock() + IDENTIFY_S
+        self._wake.set()
+        if self.feedback is not None and self.feedback.buzzer is not None:
+            self.feedback.buzzer.beep(on_time=0.2, off_time=0.2, n=3, background=True)
+
+    def request_restart(self) -> None:
+        log.warning("restart asked by the hub: stopping cleanly for systemd to start the daemon again")
+        self.restart_requested.set()
+
+    def reload(self) -> None:
+        pushed = self.runtime.config if self.runtime is not None else None
+        config, local = fresh_config(self._local, self.config_path, pushed, self.language)
+        self._apply(config)
+        self._local = local
+
+    def _on_pushed_config(self, pushed: PushedConfig) -> None:
+        try:
+            config, _ = fresh_config(self._local, None, pushed, self.language)
+            self._apply(config)
+        except CommandError as error:
+            self.config_error = error.detail
+            log.error("configuration revision %d refused: %s", pushed.rev, error.detail)
+            self._wake.set()  # health says so with the next frame
+
+    def _apply(self, fresh: LedConfig) -> None:
+        """Take a validated configuration: a new [board] opens the new board; views follow."""
+        with self._config_lock:
+            current = self.config
+            kept = {k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)}
+            if kept:
+                log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
+                fresh = fresh.model_copy(update=kept)
+            board = self.board
+            if fresh.board.model_copy(update={"brightness": 0}) != current.board.model_copy(
+                update={"brightness": 0}
+            ):
+                try:
+                    board = self.board_factory(fresh)
+                except MotcuaError as error:
+                    raise CommandError(str(error)) from None
+            view = self._make_view(fresh, board)
+            with self._lock:
+                old, self.board, self.view, self.config = self.board, board, view, fresh
+                self.config_error = None
+            if old is not board:
+                old.close()
+                log.info("board changed: now %s", board.name)
+            board.set_brightness(fresh.board.brightness)
+        self._wake.set()
+
     # ------------------------------------------------------------------ drawing
     def _frame(self, now: float) -> Frame:
         with self._lock:
+            if now < self._identify_until:
+                return identify_frame(self.board.lines, self.config.device_id)
             notice, until = self._notice or (None, 0.0)
             situation = Situation(now, self._offline_since, notice, until)
             return self.view.frame(self.model, situation)
 
     def _render_loop(self) -> None:
-        refresh = self.config.timing.refresh
         while not self._stop.is_set():
-            self._wake.wait(refresh)
+            self._wake.wait(self.config.timing.refresh)  # read each time: a reload may change it
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -390,6 +513,8 @@ class LedDaemon:
                 "brightness": board.brightness,
             },
             "synced": self.model.synced,
+            "identify": self.clock() < self._identify_until,
+            "config_error": self.config_error,
             "inputs": [
                 {
                     "kind": source.kind,

@@ -151,3 +151,14 @@ class HallView:
             if situation.active_notice is not None or _alternate(situation.now, since):
                 lines = [Line(notice, scroll=True)]
         return Frame(tuple(lines[:total]))
+
+
+def identify_frame(specs: Sequence[LineSpec], device_id: str) -> Frame:
+    """Every line blinking, so a technician sees which board the hub means: the device id where the
+    line shows letters, all segments lit ("8888") where it shows digits only."""
+    return Frame(
+        tuple(
+            Line(device_id, blink=True, scroll=True) if spec.text else Line("8" * spec.columns, blink=True)
+            for spec in specs
+        )
+    )

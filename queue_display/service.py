@@ -99,7 +99,7 @@ class DisplayService:
         self.link.subscribe(self.topics.queue_state, self._on_state)
         self.link.subscribe(self.topics.queue_events, self._on_event)
         if self.results is not None:
-            self.link.subscribe(f"{self.topics.root}/results/ready", self._on_results)
+            self.link.subscribe(self.topics.results_ready, self._on_results)
         self.playback.start()
         self.link.start()
         self.publish_health()

@@ -226,3 +226,29 @@ def test_a_failed_commit_acknowledges_nothing_and_the_queue_carries_on(
     assert retry["ticket"]["number"] == "1003"
     assert next(s for s in service.snapshot()["services"] if s["id"] == "dat-dai")["waiting"] == 2
     assert service.public_ticket(retry["ticket"]["token"]) is not None
+
+
+def test_a_version_1_database_is_migrated_in_place(config: HubConfig, tmp_path: Path, clock: Clock) -> None:
+    from hub.store import MIGRATIONS
+
+    old = sqlite3.connect(tmp_path / "hub.db")
+    old.executescript(MIGRATIONS[0] + "; PRAGMA user_version=1;")
+    old.execute(
+        "INSERT INTO tickets(id, service_day, number, service_id, priority, status, issued_at, token)"
+        " VALUES('20261124-1001', '2026-11-24', '1001', 'dat-dai', 0, 'waiting', '2026-11-24T08:00:00+07:00', 't')"
+    )
+    old.execute("INSERT INTO number_seq VALUES('2026-11-24', 'dat-dai', 1)")
+    old.commit()
+    old.close()
+    service = QueueService(config, tmp_path / "hub.db", clock=clock)
+    try:
+        assert issue(service)["number"] == "1002"  # the old day's numbering goes on
+        linked = issue(service, "tra-ket-qua", dossier_code="000.00.06.H56-231027-0361")
+        assert linked["dossier_code"] == "000.00.06.H56-231027-0361"
+    finally:
+        service.close()
+    db = sqlite3.connect(tmp_path / "hub.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("SELECT dossier_code FROM tickets WHERE number='T001'").fetchone()[0] == (
+        "000.00.06.H56-231027-0361"
+    )

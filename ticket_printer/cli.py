@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import load
+from appliance.device import RESTART_EXIT_CODE
 from appliance.errors import MotcuaError
 from appliance.logs import setup_logging
 from appliance.notify import Notifier
@@ -136,12 +137,12 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    daemon = PrinterDaemon(config)
+    daemon = PrinterDaemon(config, config_path=args.config)
     with Notifier(daemon.healthy) as notifier:
         daemon.start()
         notifier.ready()
         try:
-            while not stop.wait(5):
+            while not stop.wait(1) and not daemon.restart_requested.is_set():
                 health = daemon.health()
                 notifier.status(
                     f"paper {health['paper']}, online {health['online']}, {health['pending']} pending"
@@ -149,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             notifier.stopping()
             daemon.stop()
-    return 0
+    # A clean exit is not restarted by systemd (Restart=on-failure): 75 asks for the restart.
+    return RESTART_EXIT_CODE if daemon.restart_requested.is_set() else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,20 +6,32 @@ polls the status every `status_interval_s` and before each job, prints pending j
 the printer is ready, lets them wait while it is out of paper, offline or silent, and fails a job that
 is still waiting after `deadline_s`, saying why. Results go to `print/{id}/results` and are sent again
 after a reconnect until the broker acknowledged them; health is retained on `devices/{id}/health`.
+
+The hub's commands (appliance.device.DeviceRuntime, on its own worker thread): identify and test_print
+queue a slip through the same job log as any job; reload reads the TOML again with the hub's pushed
+sections over it and applies it between two jobs; restart sets `restart_requested` for the command
+line to stop cleanly and exit with status 75 (systemd starts it again).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import tomllib
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from paho.mqtt.client import MQTTMessageInfo
+from pydantic import ValidationError
 
+from appliance.config import describe_errors
+from appliance.device import CommandError, DeviceRuntime, PushedConfig
 from appliance.i18n import message
-from appliance.mqtt import Link, Message, PayloadError
+from appliance.mqtt import Link, Message
 from appliance.timeutil import iso, now
 
 from .config import PrinterConfig
@@ -36,6 +48,8 @@ DB_NAME = "print-jobs.sqlite3"
 WAIT_POLL_S = 1.0
 # Finished jobs older than `remember_days` are dropped from the log this often (seconds).
 CLEANUP_INTERVAL_S = 3600.0
+# Keys that only a new process can take (the link, the job log and the broker session are built on them).
+RESTART_KEYS = ("device_id", "site", "role", "mqtt", "state_dir", "session_expiry_s")
 
 
 class PrinterDaemon:
@@ -50,8 +64,15 @@ class PrinterDaemon:
         fonts: Fonts | None = None,
         clock: Callable[[], float] = time.time,
         wait_poll_s: float = WAIT_POLL_S,
+        config_path: Path | None = None,
     ) -> None:
         self.config = config
+        # What `reload` reads again; without a file (tests, `print`), the configuration given here.
+        self.config_path = config_path
+        self._local_config = config.model_dump(mode="json")
+        self.config_error: str | None = None
+        self.restart_requested = threading.Event()
+        self.runtime: DeviceRuntime | None = None
         self.paper = paper_for(config.printer.dots)
         self.fonts = fonts or Fonts(config.printer.font_dir)
         self.printer = printer or open_printer(config.printer)
@@ -78,6 +99,8 @@ class PrinterDaemon:
         self._in_flight_lock = threading.Lock()
         self._health_sent: dict[str, Any] | None = None
         self._worker: threading.Thread | None = None
+        # Held while the printer is used, so that a new configuration never swaps it mid-job.
+        self._printer_lock = threading.RLock()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -88,7 +111,15 @@ class PrinterDaemon:
         self._forget_old_jobs()
         self._republish.set()
         self.link.subscribe(self.topics.print_jobs(self.config.device_id), self._on_job, qos=1)
-        self.link.subscribe(self.topics.device_commands(self.config.device_id), self._on_command, qos=1)
+        self.runtime = DeviceRuntime(
+            self.link,
+            on_identify=self.identify,
+            on_test_print=self.test_print,
+            on_reload=self.reload,
+            on_restart=self.request_restart,
+            on_config=self._on_pushed_config,
+            language=self.config.language,
+        )
         self.link.on_connection_change(self._on_connection)
         self._worker = threading.Thread(target=self._run, name="print-worker", daemon=True)
         self._worker.start()
@@ -106,6 +137,8 @@ class PrinterDaemon:
             return
         self._stop.set()
         self._poke()
+        if self.runtime is not None:
+            self.runtime.close()  # the result of a command in progress goes out before the link closes
         self.link.stop()
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join(timeout=30)
@@ -156,30 +189,94 @@ class PrinterDaemon:
         if record is not None and record.finished:
             self._report(record)
 
-    def _on_command(self, msg: Message) -> None:
-        try:
-            body = msg.json()
-        except PayloadError as error:
-            log.warning("command dropped: %s", error.detail)
-            return
-        if body.get("cmd") != "test_print":
-            log.info("command %r ignored by the printer daemon", body.get("cmd"))
-            return
-        command_id = str(body.get("id") or int(self.clock() * 1000))
-        job_id = f"test-{command_id}"[:128]
-        payload = f'{{"v":1,"job_id":"{job_id}","kind":"test"}}'.encode()
-        try:
-            parse_job(payload)
-        except JobError as error:
-            log.warning("test print %s refused: %s", command_id, error.message_en)
-            return
-        if self.store.add(job_id, "test", payload, self.clock()):
-            self._poke()
-
     def _on_connection(self, connected: bool) -> None:
         if connected:
             self._republish.set()
             self._poke()
+
+    # ------------------------------------------------------------------ hub commands (command worker)
+
+    def identify(self) -> None:
+        """Print a short slip naming this printer, through the job log like any job."""
+        self._queue_own_job(
+            "identify",
+            {"device_id": self.config.device_id, "site": self.config.site, "requested_at": iso(now())},
+        )
+
+    def test_print(self) -> None:
+        self._queue_own_job("test", {})
+
+    def _queue_own_job(self, kind: str, data: dict[str, Any]) -> None:
+        if self._stop.is_set():
+            raise CommandError(message("device_stopping", self.config.language))
+        job_id = f"{kind}-{uuid.uuid4().hex[:16]}"
+        payload = json.dumps({"v": 1, "job_id": job_id, "kind": kind, **data}, ensure_ascii=False).encode()
+        self.store.add(job_id, kind, payload, self.clock())
+        log.info("%s slip %s queued for the hub's command", kind, job_id)
+        self._poke()
+
+    def request_restart(self) -> None:
+        log.warning("restart asked by the hub: stopping cleanly for systemd to start the daemon again")
+        self.restart_requested.set()
+
+    def reload(self) -> None:
+        """Read the TOML again, lay the hub's pushed sections over it, apply if it validates."""
+        self._apply(self._fresh_config(self.runtime.config if self.runtime else None))
+
+    def _on_pushed_config(self, pushed: PushedConfig) -> None:
+        try:
+            self._apply(self._fresh_config(pushed, reread=False))
+        except CommandError as error:
+            self.config_error = error.detail
+            log.error("configuration revision %d refused: %s", pushed.rev, error.detail)
+            self._publish_health()
+
+    def _fresh_config(self, pushed: PushedConfig | None, *, reread: bool = True) -> PrinterConfig:
+        language = self.config.language
+        data = self._local_config
+        if reread and self.config_path is not None:
+            try:
+                data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+                detail = message("device_config_unreadable", language, path=self.config_path, detail=error)
+                raise CommandError(detail) from None
+        local = data
+        source = str(self.config_path or "configuration")
+        if pushed is not None:
+            data = pushed.merged(data)
+            source = f"{source} + hub revision {pushed.rev}"
+        try:
+            fresh = PrinterConfig.model_validate(data)
+        except ValidationError as error:
+            detail = describe_errors(source, error)
+            raise CommandError(message("device_config_refused", language, detail=detail)) from None
+        self._local_config = local  # the file as last read and found valid: the base of later pushes
+        return fresh
+
+    def _apply(self, fresh: PrinterConfig) -> None:
+        """Take a validated configuration: a new printer section opens the new printer between jobs."""
+        current = self.config
+        # The running identity, link and job log stay until the next start; the rest is taken now.
+        kept = {
+            key: getattr(current, key) for key in RESTART_KEYS if getattr(fresh, key) != getattr(current, key)
+        }
+        if kept:
+            log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
+            fresh = fresh.model_copy(update=kept)
+        with self._printer_lock:
+            if fresh.printer != current.printer:
+                old = self.printer
+                self.printer = open_printer(fresh.printer)
+                self.paper = paper_for(fresh.printer.dots)
+                self.fonts = Fonts(fresh.printer.font_dir)
+                self.status = UNKNOWN_STATUS
+                old.close()
+                log.info("printer section changed: now printing on %s", self.printer.name)
+            self.config = fresh
+            self.wait_poll_s = min(self.wait_poll_s, fresh.jobs.status_interval_s)
+            self.config_error = None
+        self._poke()
+        self._publish_health()
 
     # ------------------------------------------------------------------ print worker
 
@@ -233,7 +330,8 @@ class PrinterDaemon:
 
     def refresh_status(self) -> PrinterStatus:
         """Ask the printer (DLE EOT), remember the answer and publish health if it changed."""
-        status = self.printer.status()
+        with self._printer_lock:
+            status = self.printer.status()
         if status != self.status:
             log.info("printer %s: paper %s, online %s", self.printer.name, status.paper.value, status.online)
         self.status = status
@@ -284,6 +382,10 @@ class PrinterDaemon:
 
     def _print(self, record: JobRecord) -> bool:
         """Print one job; False when the printer failed and the job should wait and try again."""
+        with self._printer_lock:  # drawn for, and printed on, the same printer
+            return self._print_now(record)
+
+    def _print_now(self, record: JobRecord) -> bool:
         try:
             job = parse_job(record.payload or b"")
             image = render_job(
@@ -363,6 +465,8 @@ class PrinterDaemon:
             "dots": self.paper.dots,
             "reports_status": self.printer.reports_status,
             "last_error": self.last_error,
+            "config_rev": self.runtime.config.rev if self.runtime and self.runtime.config else None,
+            "config_error": self.config_error,
         }
 
     def _publish_health(self) -> None:

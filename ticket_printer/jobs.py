@@ -5,7 +5,9 @@ Payloads (JSON, UTF-8, at most 64 KiB):
 * ``{"v": 1, "job_id", "kind": "ticket", "site_name", "ticket": <ticket>, "ticket_url"?, "footer"?}``
   where <ticket> is the hub's ticket object (extra keys are ignored);
 * ``{"v": 1, "job_id", "kind": "receipt", "receipt": {...}, "copies"?}`` (fields of `ReceiptData`);
-* ``{"v": 1, "job_id", "kind": "test", "text"?}``.
+* ``{"v": 1, "job_id", "kind": "test", "text"?}``;
+* ``{"v": 1, "job_id", "kind": "identify", "device_id", "site", "requested_at"}`` — the slip a
+  technician asks for from the hub's Devices page (the daemon queues it itself).
 
 Text is normalised to NFC and stripped of control characters, so what prints is what the hub meant.
 """
@@ -22,7 +24,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from .errors import JobError
 
 MAX_JOB_BYTES = 64 * 1024
-JOB_KINDS = ("ticket", "receipt", "test")
+JOB_KINDS = ("ticket", "receipt", "test", "identify")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -133,11 +135,23 @@ class TestPageJob(Lenient):
     text: OptionalLong = None
 
 
-Job = TicketJob | ReceiptJob | TestPageJob
-_MODELS: dict[str, type[TicketJob] | type[ReceiptJob] | type[TestPageJob]] = {
+class IdentifyJob(Lenient):
+    """A short slip saying which printer this is: device id, site and when it was asked for."""
+
+    v: Literal[1]
+    job_id: JobId
+    kind: Literal["identify"]
+    device_id: ShortText
+    site: ShortText
+    requested_at: AwareDatetime
+
+
+Job = TicketJob | ReceiptJob | TestPageJob | IdentifyJob
+_MODELS: dict[str, type[TicketJob] | type[ReceiptJob] | type[TestPageJob] | type[IdentifyJob]] = {
     "ticket": TicketJob,
     "receipt": ReceiptJob,
     "test": TestPageJob,
+    "identify": IdentifyJob,
 }
 
 

@@ -26,7 +26,7 @@ from appliance.i18n import PRIORITY_GROUPS, Language, label, message
 from appliance.timeutil import SITE_TZ
 
 from .errors import FontError, LayoutError
-from .jobs import Job, ReceiptJob, TestPageJob, TicketJob
+from .jobs import IdentifyJob, Job, ReceiptJob, TestPageJob, TicketJob
 
 Align = Literal["left", "center", "right"]
 FreeTypeFont = ImageFont.FreeTypeFont
@@ -600,6 +600,25 @@ def render_test_page(
     return sheet.finish()
 
 
+def render_identify_slip(
+    job: IdentifyJob, paper: PaperSpec, *, fonts: Fonts | None = None, language: Language = "vi"
+) -> Image.Image:
+    """A short slip that tells a technician which printer this is (device id also as a QR code)."""
+    fonts = fonts or default_fonts()
+    sheet = Sheet(paper, fonts, max_height=2000)
+    sheet.text(message("device_identify_slip_title", language), paper.title, bold=True, align="center")
+    sheet.rule()
+    sheet.text(job.device_id, paper.title, bold=True, align="center", max_lines=2, what="device id")
+    sheet.text(message("device_identify_site", language, site=job.site), paper.body, max_lines=2)
+    sheet.text(
+        message("device_identify_time", language, time=format_short_time(job.requested_at)), paper.body
+    )
+    sheet.gap(paper.line_gap)
+    sheet.picture(qr_image(job.device_id, target=paper.dots // 4), what="QR code")
+    sheet.gap(paper.margin)
+    return sheet.finish()
+
+
 def render_job(
     job: Job,
     paper: PaperSpec,
@@ -615,4 +634,6 @@ def render_job(
         return render_ticket(job, paper, fonts=fonts, language=language, footer=footer)
     if isinstance(job, ReceiptJob):
         return render_receipt(job, paper, fonts=fonts, language=language)
+    if isinstance(job, IdentifyJob):
+        return render_identify_slip(job, paper, fonts=fonts, language=language)
     return render_test_page(job, paper, fonts=fonts, language=language, printer_name=printer_name, now=now)

@@ -403,11 +403,14 @@ class ResultDesk:
         log.info("ticket %s linked to dossier %s by %s", ticket_id, code, by)
 
     def dossier_of(self, ticket_id: str) -> str | None:
+        """The dossier linked by an officer (`result.link`), else the one the ticket was issued for."""
         with self._db_lock:
             row = self._db.execute(
                 "SELECT dossier_code FROM result_links WHERE ticket_id=?", (ticket_id,)
             ).fetchone()
-        return row[0] if row else None
+            if row is None:
+                row = self._db.execute("SELECT dossier_code FROM tickets WHERE id=?", (ticket_id,)).fetchone()
+        return row[0] if row and row[0] else None
 
     @staticmethod
     def canonical(code: object, language: Language = "vi") -> str:
@@ -434,10 +437,9 @@ class ResultDesk:
                 raise RpcError.from_key(
                     "bad_request", request.language, detail=f"dossier_code: service_id {self.service_id}"
                 )
-            params = {key: value for key, value in request.params.items() if key != "dossier_code"}
+            # The ticket itself carries the code, committed with it: no crash can separate them.
+            params = {**request.params, "dossier_code": code}
             result = dict(issue(replace(request, params=params)))
-            # A retried request returns the same ticket: linking again changes nothing.
-            self.link(str(result["ticket"]["id"]), code, by=request.caller_id)
             result["dossier_code"] = code
             return result
 

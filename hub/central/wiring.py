@@ -462,7 +462,7 @@ def attach_central(hub: Hub) -> CentralRuntime:
 
 def results_topic(hub: Hub) -> str:
     """`motcua/v1/{site}/results/ready` (retained)."""
-    return f"{hub.topics.root}/results/ready"
+    return hub.topics.results_ready
 
 
 def attach_results(hub: Hub, runtime: CentralRuntime) -> None:

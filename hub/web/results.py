@@ -13,6 +13,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 
 from appliance.errors import MotcuaError
 from appliance.i18n import message
+from appliance.timeutil import now as local_now
 
 from .api import json_body, refusal
 from .app import error_response, language
@@ -48,6 +49,11 @@ def texts(lang: str) -> dict[str, str]:
         "results_days_waiting",
     )
     return {key: message(key, lang) for key in keys}  # type: ignore[arg-type]
+
+
+def _utc_offset_minutes() -> int:
+    offset = local_now().utcoffset()
+    return round(offset.total_seconds() / 60) if offset is not None else 0
 
 
 def _rows(value: str | None) -> int:
@@ -89,6 +95,7 @@ def board_page() -> str | tuple[str, int]:
         "events_url": url_for("results.board_events"),
         "json_url": url_for("results.board_json"),
         "rows": _rows(request.args.get("rows")),
+        "utc_offset_minutes": _utc_offset_minutes(),
         "page_s": page_s,
         "lang": lang,
         "texts": texts(lang),

@@ -14,6 +14,7 @@
     : ["Chủ Nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy"];
   let board = null;
   let page = 0;
+  let perPage = config.rows;
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
@@ -33,14 +34,28 @@
 
   function pages() {
     const count = board ? board.items.length : 0;
-    return Math.max(1, Math.ceil(count / config.rows));
+    return Math.max(1, Math.ceil(count / perPage));
+  }
+
+  // As many rows as the screen holds above the footer (rows have one height), at most config.rows.
+  function fitRows() {
+    const first = rows.querySelector("tr");
+    const footer = document.querySelector(".results-foot");
+    if (!first || !footer || first.classList.contains("empty")) return;
+    const rowHeight = first.getBoundingClientRect().height + 6;
+    const room = footer.getBoundingClientRect().top - rows.getBoundingClientRect().top - 8;
+    const fits = Math.max(1, Math.min(config.rows, Math.floor(room / rowHeight)));
+    if (fits !== perPage) {
+      perPage = fits;
+      render();
+    }
   }
 
   function render() {
     if (!board) return;
     const total = pages();
     if (page >= total) page = 0;
-    const shown = board.items.slice(page * config.rows, (page + 1) * config.rows);
+    const shown = board.items.slice(page * perPage, (page + 1) * perPage);
     if (shown.length === 0) {
       const tr = document.createElement("tr");
       tr.className = "empty";
@@ -53,22 +68,25 @@
         const fresh = Boolean(board.new_since) && item.ready_since >= board.new_since;
         const tr = document.createElement("tr");
         tr.className = (fresh ? "is-new " : "") + (item.overdue_collection ? "is-overdue" : "");
-        const code = cell("c-code");
+        const code = cell("c-code", item.code);
+        const procedure = cell("c-procedure");
+        const clamp = document.createElement("span");
+        clamp.className = "clamp";
+        clamp.textContent = item.procedure;
+        procedure.append(clamp);
+        const since = cell("c-since", when(item.ready_since));
         if (fresh) {
           const badge = document.createElement("span");
           badge.className = "badge-new";
           badge.textContent = texts.results_new;
-          code.append(badge);
-        }
-        code.append(document.createTextNode(item.code));
-        const since = cell("c-since", when(item.ready_since));
-        if (item.overdue_collection) {
+          since.append(badge);
+        } else if (item.overdue_collection) {
           const note = document.createElement("span");
           note.className = "overdue";
           note.textContent = fill(texts.results_overdue, { days: item.uncollected_days });
           since.append(note);
         }
-        tr.append(code, cell("c-procedure", item.procedure), cell("c-applicant", item.applicant_masked), since);
+        tr.append(code, procedure, cell("c-applicant", item.applicant_masked), since);
         return tr;
       }));
     }
@@ -84,14 +102,16 @@
     board = payload;
     if (first) page = 0;
     render();
+    fitRows();
   }
 
+  // The site's time (Asia/Ho_Chi_Minh from the hub), whatever time zone the TV is set to.
   function tickClock() {
-    const now = new Date();
+    const now = new Date(Date.now() + config.utc_offset_minutes * 60000);
     const pad = (n) => String(n).padStart(2, "0");
-    document.getElementById("r-time").textContent = pad(now.getHours()) + ":" + pad(now.getMinutes());
-    document.getElementById("r-date").textContent =
-      WEEKDAYS[now.getDay()] + ", " + pad(now.getDate()) + "/" + pad(now.getMonth() + 1) + "/" + now.getFullYear();
+    document.getElementById("r-time").textContent = pad(now.getUTCHours()) + ":" + pad(now.getUTCMinutes());
+    document.getElementById("r-date").textContent = WEEKDAYS[now.getUTCDay()] + ", " + pad(now.getUTCDate()) +
+      "/" + pad(now.getUTCMonth() + 1) + "/" + now.getUTCFullYear();
   }
 
   async function poll() {
@@ -133,5 +153,7 @@
   }, config.page_s * 1000);
   tickClock();
   window.setInterval(tickClock, 5000);
+  window.addEventListener("resize", fitRows);
+  fitRows();
   connect();
 })();
