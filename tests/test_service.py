@@ -235,7 +235,8 @@ def test_a_version_1_database_is_migrated_in_place(config: HubConfig, tmp_path: 
     old.executescript(MIGRATIONS[0] + "; PRAGMA user_version=1;")
     old.execute(
         "INSERT INTO tickets(id, service_day, number, service_id, priority, status, issued_at, token)"
-        " VALUES('20261124-1001', '2026-11-24', '1001', 'dat-dai', 0, 'waiting', '2026-11-24T08:00:00+07:00', 't')"
+        " VALUES('20261124-1001', '2026-11-24', '1001', 'dat-dai', 0, 'waiting',"
+        " '2026-11-24T08:00:00+07:00', 't')"
     )
     old.execute("INSERT INTO number_seq VALUES('2026-11-24', 'dat-dai', 1)")
     old.commit()

@@ -10,9 +10,9 @@ demo). Web pages and `motcua enroll` reach it through hub.web.
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import secrets
-import queue
 import threading
 import tomllib
 import uuid
