@@ -7,9 +7,11 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from appliance import hardware
+from appliance.device import RESTART_EXIT_CODE
 from appliance.errors import ConfigError, MotcuaError
 from appliance.logs import setup_logging
 from appliance.notify import Notifier
@@ -80,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             f"rating {'on' if config.rating else 'off'}"
         )
         return 0
-    return run(config)
+    return run(config, config_path=Path(args.config))
 
 
-def run(config: LedConfig) -> int:
+def run(config: LedConfig, config_path: Path | None = None) -> int:
     from appliance.mqtt import Link
 
     from .daemon import LedDaemon, build_board, pin_factory_for
@@ -95,7 +97,7 @@ def run(config: LedConfig) -> int:
         return 1
     link = Link(config.mqtt, site=config.site, device_id=config.device_id, role=config.role)
     try:
-        daemon = LedDaemon(config, link, board, pin_factory=pin_factory_for(config))
+        daemon = LedDaemon(config, link, board, pin_factory=pin_factory_for(config), config_path=config_path)
     except MotcuaError as error:  # a GPIO pin in use, …
         log.error("%s", error)
         board.close()
@@ -128,9 +130,10 @@ def run(config: LedConfig) -> int:
         flush=True,
     )
     try:
-        while not stop.wait(1.0):
+        while not stop.wait(0.5) and not daemon.restart_requested.is_set():
             pass
     finally:
         notifier.stopping()
         daemon.stop()
-    return 0
+    # A clean exit is not restarted by systemd (Restart=on-failure): 75 asks for the restart.
+    return RESTART_EXIT_CODE if daemon.restart_requested.is_set() else 0

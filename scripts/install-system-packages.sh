@@ -12,6 +12,7 @@ packages=(
   libgl1 libegl1 libgl1-mesa-dri xvfb  # kivy offscreen (Mesa llvmpipe)
   tesseract-ocr tesseract-ocr-vie      # tests read printed Vietnamese back
   libzbar0                             # optional pyzbar barcode backend
+  systemd udev                         # systemd-analyze and udevadm check the shipped units and rules
 )
 
 missing=()
