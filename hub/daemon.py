@@ -150,6 +150,28 @@ class Hub:
         status = "queued" if self.printer_ready(counter.printer) else "unavailable"
         return {"job_id": job["job_id"], "printer": counter.printer, "print": status}
 
+    def print_dossier_receipt(
+        self, counter_id: str, code: str, *, officer: str, language: str = "vi"
+    ) -> dict[str, Any]:
+        """"In phiếu tiếp nhận": the receipt of dossier `code`, with data from central, on the
+        counter's printer. RpcError when the counter has no printer or central cannot answer."""
+        counter = next((c for c in self.config.counters if c.id == counter_id), None)
+        if counter is None:
+            raise RpcError.from_key("unknown_counter", language, counter_id=counter_id)
+        if counter.printer is None:
+            raise RpcError.from_key("no_printer", language, counter=counter.name)
+        if self.central is None:
+            raise RpcError.from_key("central_not_configured", language)
+        job = self.central.receipt_job(code, officer=officer)
+        self.link.publish_json(self.topics.print_jobs(counter.printer), job, qos=1)
+        status = "queued" if self.printer_ready(counter.printer) else "unavailable"
+        return {
+            "job_id": job["job_id"],
+            "printer": counter.printer,
+            "print": status,
+            "dossier_code": job["receipt"]["dossier_code"],
+        }
+
     def _pending(self, request: RpcRequest) -> Mapping[str, Any]:
         raise RpcError.from_key("not_implemented", request.language, method=request.method)
 
@@ -232,6 +254,7 @@ class Hub:
             devices=self.devices.all,
             central=self.central,
             fleet=self.fleet,
+            print_receipt=self.print_dossier_receipt,
         )
         self.web = serve(app, self.config.hub.http_host, self.config.hub.http_port)
 

@@ -61,6 +61,7 @@ def create_app(
     secret_key: bytes | None = None,
     fleet: FleetRuntime | None = None,
     central: Any = None,
+    print_receipt: Callable[..., dict[str, Any]] | None = None,
 ) -> Flask:
     """The web application of the hub. With `fleet` (hub.fleet.FleetRuntime) `/devices` is the fleet
     page (enrolment codes, commands, configuration) and `POST /api/v1/enroll` serves `motcua enroll`.
@@ -83,6 +84,7 @@ def create_app(
         one_time_passwords=created,
         fleet=fleet,
         central=central,
+        print_receipt=print_receipt,
     )
     app.extensions["motcua_web"] = context
     if central is not None:

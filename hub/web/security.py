@@ -61,6 +61,8 @@ class WebContext:
     one_time_passwords: dict[str, str]
     # The central-system runtime (hub.central.CentralRuntime) when the site has one.
     central: Any = None
+    # hub.daemon.Hub.print_dossier_receipt: (counter_id, code, *, officer, language) -> job summary.
+    print_receipt: Callable[..., dict[str, Any]] | None = None
     # hub.fleet.FleetRuntime: the fleet page, enrolment and device commands; None without it.
     fleet: Any = None
     max_streams: int = 200
