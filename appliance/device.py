@@ -22,11 +22,16 @@ import logging
 import os
 import queue
 import threading
+import tomllib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
+from .config import describe_errors
 from .i18n import message
 from .mqtt import Link, Message, PayloadError
 from .timeutil import iso, now
@@ -254,3 +259,72 @@ class DeviceRuntime:
                 info.wait_for_publish(2.0)
         except (RuntimeError, ValueError) as error:
             log.warning("result of command %s not sent: %s", ident, error)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def fresh_config(
+    model: type[M], local: dict[str, Any], path: Path | None, pushed: PushedConfig | None, language: str
+) -> tuple[M, dict[str, Any]]:
+    """(validated configuration, the local data it was built on): the TOML file read again (or `local`
+    without a file), the hub's pushed sections over it. CommandError saying why otherwise, so a bad
+    push is refused whole and never half applied."""
+    data = local
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            detail = message("device_config_unreadable", language, path=path, detail=error)
+            raise CommandError(detail) from None
+    source = str(path or "configuration")
+    merged = data
+    if pushed is not None:
+        merged = pushed.merged(data)
+        source = f"{source} + hub revision {pushed.rev}"
+    try:
+        return model.model_validate(merged), data
+    except ValidationError as error:
+        detail = describe_errors(source, error)
+        raise CommandError(message("device_config_refused", language, detail=detail)) from None
+
+
+class ReloadsConfig(Generic[M]):
+    """`reload` and the hub's pushed configuration for a daemon, done one way everywhere.
+
+    The daemon sets `config_model`, `config_path`, `_local` (the TOML data last found valid) and
+    `runtime`, and implements `config_language`, `_apply(fresh)` (take a validated configuration)
+    and `_config_refused(detail)` (say so in its health). A push that does not validate is refused
+    whole; `reload` raises CommandError so the command result carries the reason.
+    """
+
+    config_model: type[M]
+    config_path: Path | None
+    _local: dict[str, Any]
+    runtime: DeviceRuntime | None
+
+    @property
+    def config_language(self) -> str:
+        raise NotImplementedError
+
+    def _apply(self, fresh: M) -> None:
+        raise NotImplementedError
+
+    def _config_refused(self, detail: str) -> None:
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        pushed = self.runtime.config if self.runtime is not None else None
+        config, local = fresh_config(
+            self.config_model, self._local, self.config_path, pushed, self.config_language
+        )
+        self._apply(config)
+        self._local = local
+
+    def _on_pushed_config(self, pushed: PushedConfig) -> None:
+        try:
+            config, _ = fresh_config(self.config_model, self._local, None, pushed, self.config_language)
+            self._apply(config)
+        except CommandError as error:
+            log.error("configuration revision %d refused: %s", pushed.rev, error.detail)
+            self._config_refused(error.detail)

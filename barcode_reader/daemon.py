@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from appliance.config import describe_errors
-from appliance.device import CommandError, DeviceRuntime, PushedConfig
+from appliance.device import CommandError, DeviceRuntime, ReloadsConfig
 from appliance.errors import MotcuaError
-from appliance.i18n import message
 from appliance.mqtt import Link
 
 from .config import ScannerConfig
@@ -34,30 +29,6 @@ log = logging.getLogger("barcode_reader")
 
 # Only a new process takes these (the link is built on them).
 RESTART_KEYS = ("device_id", "site", "role", "mqtt")
-
-
-def fresh_config(
-    local: dict[str, Any], path: Path | None, pushed: PushedConfig | None, language: str
-) -> tuple[ScannerConfig, dict[str, Any]]:
-    """(validated configuration, the local data it was built on): the TOML file read again (or `local`
-    without a file), the hub's pushed sections over it. CommandError saying why otherwise."""
-    data = local
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            detail = message("device_config_unreadable", language, path=path, detail=error)
-            raise CommandError(detail) from None
-    source = str(path or "configuration")
-    merged = data
-    if pushed is not None:
-        merged = pushed.merged(data)
-        source = f"{source} + hub revision {pushed.rev}"
-    try:
-        return ScannerConfig.model_validate(merged), data
-    except ValidationError as error:
-        detail = describe_errors(source, error)
-        raise CommandError(message("device_config_refused", language, detail=detail)) from None
 
 
 class _DeviceSink(MqttSink):
@@ -71,8 +42,10 @@ class _DeviceSink(MqttSink):
         super().publish_health({**health, "config_error": self.daemon.config_error})
 
 
-class ScannerDaemon:
+class ScannerDaemon(ReloadsConfig[ScannerConfig]):
     """One scanner on the site broker: scans out, commands and configuration in."""
+
+    config_model = ScannerConfig
 
     def __init__(
         self,
@@ -128,20 +101,13 @@ class ScannerDaemon:
         log.warning("restart asked by the hub: stopping cleanly for systemd to start the daemon again")
         self.restart_requested.set()
 
-    def reload(self) -> None:
-        pushed = self.runtime.config if self.runtime is not None else None
-        config, local = fresh_config(self._local, self.config_path, pushed, self.config.language)
-        self._apply(config)
-        self._local = local
+    @property
+    def config_language(self) -> str:
+        return self.config.language
 
-    def _on_pushed_config(self, pushed: PushedConfig) -> None:
-        try:
-            config, _ = fresh_config(self._local, None, pushed, self.config.language)
-            self._apply(config)
-        except CommandError as error:
-            self.config_error = error.detail
-            log.error("configuration revision %d refused: %s", pushed.rev, error.detail)
-            self.service.publish_health()
+    def _config_refused(self, detail: str) -> None:
+        self.config_error = detail
+        self.service.publish_health()
 
     def _apply(self, fresh: ScannerConfig) -> None:
         with self._lock:

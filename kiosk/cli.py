@@ -64,28 +64,26 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         return _run(
-            config, fullscreen=config.screen.fullscreen and not args.windowed, screenshot=args.screenshot
+            config,
+            fullscreen=config.screen.fullscreen and not args.windowed,
+            screenshot=args.screenshot,
+            config_path=Path(args.config),
         )
     except MotcuaError as error:
         log.error("%s", error)
         return 1
 
 
-def _run(config: KioskConfig, *, fullscreen: bool, screenshot: Path | None) -> int:
+def _run(
+    config: KioskConfig, *, fullscreen: bool, screenshot: Path | None, config_path: Path | None = None
+) -> int:
+    from appliance.device import RESTART_EXIT_CODE
     from appliance.notify import Notifier
 
     from .app import run_kiosk
     from .controller import KioskController
 
-    controller = KioskController(config)
-    beat = {"at": time.monotonic()}
-
-    def heartbeat() -> None:
-        beat["at"] = time.monotonic()
-
-    notifier = Notifier(healthy=lambda: time.monotonic() - beat["at"] < STALL_S)
-
-    def stop(signum: int, frame: object) -> None:
+    def close_window() -> None:
         from kivy.app import App
         from kivy.clock import Clock
 
@@ -93,14 +91,24 @@ def _run(config: KioskConfig, *, fullscreen: bool, screenshot: Path | None) -> i
         if app is not None:
             Clock.schedule_once(lambda _dt: app.stop(), 0)
 
-    signal.signal(signal.SIGTERM, stop)
+    controller = KioskController(config, config_path=config_path, on_restart=close_window)
+    beat = {"at": time.monotonic()}
+
+    def heartbeat() -> None:
+        beat["at"] = time.monotonic()
+
+    notifier = Notifier(healthy=lambda: time.monotonic() - beat["at"] < STALL_S)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: close_window())
     controller.start()
     log.info("kiosk %s (site %s, %s) starting", config.device_id, config.site, config.screen.orientation)
     try:
         notifier.ready()
-        return run_kiosk(
+        status = run_kiosk(
             controller, config, fullscreen=fullscreen, screenshot=screenshot, heartbeat=heartbeat
         )
+        # A clean exit is not restarted by systemd (Restart=on-failure): 75 asks for the restart.
+        return RESTART_EXIT_CODE if controller.restart_requested.is_set() else status
     finally:
         notifier.stopping()
         controller.stop()

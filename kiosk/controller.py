@@ -3,6 +3,13 @@
 Thread model: paho's network thread delivers queue state, hub state, scans and print results; a small
 pool runs the calls the model asks for (an RPC waits for its reply); the kivy thread taps and reads the
 view. One lock serialises every touch of the model, and no I/O ever happens under it.
+
+The hub's device commands (appliance.device.DeviceRuntime, its own worker thread): `identify` puts
+"Thiết bị {id}" over the screen for a few seconds; `reload` reads the TOML again with the hub's pushed
+sections over it and applies what the model reads live (the kiosk's timings and services, opening
+hours, language, public URL); `restart` sets `restart_requested` and calls `on_restart` (the command
+line closes the window and exits with status 75 for systemd). A pushed configuration that does not
+validate is refused whole: a log line and the reason in the result of the next `reload`.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
+from appliance.device import DeviceRuntime, ReloadsConfig
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient, RpcError
 from appliance.timeutil import now as site_now
@@ -30,6 +39,9 @@ from .views import ViewState
 log = logging.getLogger("motcua.kiosk")
 
 TICKET_LOOKUP_TIMEOUT_S = 3.0
+IDENTIFY_S = 6.0  # how long the hub's "identify" overlay stays
+# Only a new process takes these: the link, its subscriptions and the window are built on them.
+RESTART_KEYS = ("device_id", "site", "role", "mqtt", "hub_id", "screen")
 
 
 class TicketLookup(Protocol):
@@ -62,8 +74,10 @@ class HttpTicketLookup:
         return data
 
 
-class KioskController:
+class KioskController(ReloadsConfig[KioskConfig]):
     """Runs one kiosk: `start()`, then `tap()` and `view()` from the screen; `stop()` at the end."""
+
+    config_model = KioskConfig
 
     def __init__(
         self,
@@ -72,8 +86,16 @@ class KioskController:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = site_now,
         tickets: TicketLookup | None = None,
+        config_path: Path | None = None,
+        on_restart: Callable[[], object] | None = None,
     ) -> None:
         self.config = config
+        self.config_path = config_path
+        self.on_restart = on_restart
+        self.restart_requested = threading.Event()
+        self.config_error: str | None = None
+        self.runtime: DeviceRuntime | None = None
+        self._local = config.model_dump(mode="json")
         self.model = KioskModel(config, clock=clock, wall=wall)
         self.tickets = tickets or HttpTicketLookup(config.public_url)
         self.link = Link(config.mqtt, site=config.site, device_id=config.device_id, role="kiosk")
@@ -94,6 +116,14 @@ class KioskController:
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
+        self.runtime = DeviceRuntime(
+            self.link,
+            on_identify=self.identify,
+            on_reload=self.reload,
+            on_restart=self.request_restart,
+            on_config=self._on_pushed_config,
+            language=self.config.language,
+        )
         self.link.start()
         self.link.publish_health(
             {
@@ -108,6 +138,8 @@ class KioskController:
             if self._stopped:
                 return
             self._stopped = True
+        if self.runtime is not None:
+            self.runtime.close()  # the result of a command in progress goes out before the link closes
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.rpc.close()
         self.link.stop()
@@ -157,6 +189,44 @@ class KioskController:
                         f"the kiosk did not reach the expected screen; it shows {view.texts()!r}"
                     )
                 self._changed.wait(min(0.05, remaining))
+
+    # ------------------------------------------------------------------ hub commands (command worker)
+
+    def identify(self) -> None:
+        log.warning("identify asked by the hub: overlay for %g s", IDENTIFY_S)
+        with self._lock:
+            self.model.identify(IDENTIFY_S)
+            self._notify()
+
+    def request_restart(self) -> None:
+        log.warning("restart asked by the hub: closing for systemd to start the kiosk again")
+        self.restart_requested.set()
+        if self.on_restart is not None:
+            self.on_restart()
+
+    @property
+    def config_language(self) -> str:
+        return self.config.language
+
+    def _config_refused(self, detail: str) -> None:
+        self.config_error = detail
+
+    def _apply(self, fresh: KioskConfig) -> None:
+        current = self.config
+        kept = {k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)}
+        if kept:
+            log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
+            fresh = fresh.model_copy(update=kept)
+        added = set(fresh.kiosk.scanners) - set(current.kiosk.scanners)
+        with self._lock:
+            self.config = fresh
+            self.model.config, self.model.settings = fresh, fresh.kiosk
+            if isinstance(self.tickets, HttpTicketLookup):
+                self.tickets.base_url = fresh.public_url.rstrip("/")
+            self.config_error = None
+            self._notify()
+        for scanner in sorted(added):  # a scanner newly bound to this kiosk
+            self.link.subscribe(self.topics.scans(scanner), self._on_scan)
 
     # ------------------------------------------------------------------ MQTT (network thread)
 

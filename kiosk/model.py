@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from appliance import dossier_code
-from appliance.i18n import Language
+from appliance.i18n import Language, message
 from appliance.rpc import RpcError
 from appliance.timeutil import now as site_now
 
@@ -182,6 +182,7 @@ class KioskModel:
         self._tag = 0
         self._print_results: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
         self._was_locked = False
+        self.identify_until: float | None = None  # the hub's "identify": an overlay until then
 
     # ------------------------------------------------------------------ what the outside world tells us
 
@@ -595,7 +596,13 @@ class KioskModel:
         hours = self.config.opening_hours
         return hours.lock_outside and not hours.is_open(self.wall())
 
+    def identify(self, seconds: float) -> None:
+        """Show "Thiết bị {id}" over the screen for `seconds` (the hub's "identify" command)."""
+        self.identify_until = self.clock() + seconds
+
     def _overlay_kind(self) -> str | None:
+        if self.identify_until is not None and self.clock() < self.identify_until:
+            return "identify"
         if self._locked():
             return "locked"
         if (
@@ -632,6 +639,12 @@ class KioskModel:
                     describe_hours(self.config.opening_hours, language),
                     t("kiosk_locked_body", language),
                 ),
+            )
+        if kind == "identify":
+            return Overlay(
+                "identify",
+                message("device_identify_title", language, device=self.config.device_id),
+                (message("device_identify_hint", language),),
             )
         if kind == "reconnecting":
             return Overlay(

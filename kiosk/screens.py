@@ -651,11 +651,11 @@ class OverlayView(Panel):
     """Covers everything and swallows touches: the reconnecting and the lock screens."""
 
     def __init__(self, overlay: Overlay, unit: float, portrait: bool) -> None:
-        bg = rgb("1d3f6e") if overlay.kind == "reconnecting" else rgb("14202e")
+        bg = {"reconnecting": rgb("1d3f6e"), "identify": rgb("8a5a00")}.get(overlay.kind, rgb("14202e"))
         super().__init__(bg=bg, orientation="vertical", padding=80 * unit, spacing=36 * unit)
         self.overlay = overlay
         self.add_widget(Widget())
-        symbol = "⟳" if overlay.kind == "reconnecting" else "☾"
+        symbol = {"reconnecting": "⟳", "identify": "★"}.get(overlay.kind, "☾")
         self.add_widget(Text(symbol, size=150 * unit, color=GOLD, halign="center", auto_height=True))
         self.add_widget(
             Text(

@@ -148,7 +148,7 @@ class RatingBody:
 
 @dataclass(frozen=True)
 class Overlay:
-    kind: Literal["reconnecting", "locked"]
+    kind: Literal["reconnecting", "locked", "identify"]
     title: str
     lines: tuple[str, ...]
 

@@ -18,17 +18,12 @@ import math
 import sys
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from appliance.config import describe_errors
-from appliance.device import CommandError, DeviceRuntime, PushedConfig
+from appliance.device import CommandError, DeviceRuntime, ReloadsConfig
 from appliance.errors import MotcuaError
-from appliance.i18n import message
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient
 
@@ -55,32 +50,18 @@ HEALTH_INTERVAL = 30.0
 IDENTIFY_S = 5.0  # how long `identify` blinks the board
 # Only a new process takes these: the link, the desk, the keypads and GPIO pins are built on them.
 RESTART_KEYS = (
-    "device_id", "site", "role", "mqtt", "mode", "counter", "keypads", "feedback", "rating", "gpio", "hub_id",
+    "device_id",
+    "site",
+    "role",
+    "mqtt",
+    "mode",
+    "counter",
+    "keypads",
+    "feedback",
+    "rating",
+    "gpio",
+    "hub_id",
 )
-
-
-def fresh_config(
-    local: dict[str, Any], path: Path | None, pushed: PushedConfig | None, language: str
-) -> tuple[LedConfig, dict[str, Any]]:
-    """(validated configuration, the local data it was built on): the TOML file read again (or `local`
-    without a file), the hub's pushed sections over it. CommandError saying why otherwise."""
-    data = local
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            detail = message("device_config_unreadable", language, path=path, detail=error)
-            raise CommandError(detail) from None
-    source = str(path or "configuration")
-    merged = data
-    if pushed is not None:
-        merged = pushed.merged(data)
-        source = f"{source} + hub revision {pushed.rev}"
-    try:
-        return LedConfig.model_validate(merged), data
-    except ValidationError as error:
-        detail = describe_errors(source, error)
-        raise CommandError(message("device_config_refused", language, detail=detail)) from None
 
 
 def build_board(config: LedConfig, *, clock: Callable[[], float] = time.monotonic) -> Board:
@@ -127,7 +108,9 @@ def pin_factory_for(config: LedConfig) -> Any:
     return None
 
 
-class LedDaemon:
+class LedDaemon(ReloadsConfig[LedConfig]):
+    config_model = LedConfig
+
     def __init__(
         self,
         config: LedConfig,
@@ -434,20 +417,13 @@ class LedDaemon:
         log.warning("restart asked by the hub: stopping cleanly for systemd to start the daemon again")
         self.restart_requested.set()
 
-    def reload(self) -> None:
-        pushed = self.runtime.config if self.runtime is not None else None
-        config, local = fresh_config(self._local, self.config_path, pushed, self.language)
-        self._apply(config)
-        self._local = local
+    @property
+    def config_language(self) -> str:
+        return self.language
 
-    def _on_pushed_config(self, pushed: PushedConfig) -> None:
-        try:
-            config, _ = fresh_config(self._local, None, pushed, self.language)
-            self._apply(config)
-        except CommandError as error:
-            self.config_error = error.detail
-            log.error("configuration revision %d refused: %s", pushed.rev, error.detail)
-            self._wake.set()  # health says so with the next frame
+    def _config_refused(self, detail: str) -> None:
+        self.config_error = detail
+        self._wake.set()  # health says so with the next frame
 
     def _apply(self, fresh: LedConfig) -> None:
         """Take a validated configuration: a new [board] opens the new board; views follow."""

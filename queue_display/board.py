@@ -90,6 +90,7 @@ class BoardSnapshot:
     recent: tuple[RecentCall, ...]
     services: tuple[ServiceLine, ...]
     latest: RecentCall | None  # the newest call while it is highlighted
+    banner: str | None = None  # full-screen text over everything (the hub's "identify"), while it lasts
 
 
 @dataclass
@@ -141,6 +142,7 @@ class BoardModel:
         self._recent: list[RecentCall] = []
         self._latest_until = -math.inf
         self._announced: dict[int, None] = {}  # event seqs already turned into calls (ordered set)
+        self._banner: tuple[str, float] | None = None  # (text, until)
 
     # ------------------------------------------------------------------ inputs
     def set_connected(self, connected: bool) -> None:
@@ -298,6 +300,11 @@ class BoardModel:
         self._recent = [replace(c, highlighted=c.ticket_id == key) for c in self._recent]
         self._latest_until = now + self.highlight_s
 
+    def show_banner(self, text: str, until: float) -> None:
+        """Show `text` over the whole screen until `until` (the hub's "identify" command)."""
+        self._banner = (text, until)
+        self.version += 1
+
     # ------------------------------------------------------------------ output
     def snapshot(self, now: float) -> BoardSnapshot:
         tiles = tuple(
@@ -332,6 +339,7 @@ class BoardModel:
                 for s in self._services.values()
             ),
             latest=latest,
+            banner=self._banner[0] if self._banner is not None and now < self._banner[1] else None,
         )
 
     def _page(self, tiles: tuple[CounterTile, ...], pages: int, now: float) -> int:
@@ -376,6 +384,20 @@ class BoardStore:
     def set_connected(self, connected: bool) -> None:
         with self._lock:
             self.model.set_connected(connected)
+        self._notify()
+
+    def show_banner(self, text: str, until: float) -> None:
+        with self._lock:
+            self.model.show_banner(text, until)
+        self._notify()
+
+    def configure(self, *, message: str, highlight_s: float, page_s: float, recent_limit: int) -> None:
+        """New screen settings from a reloaded configuration, taken at the next snapshot."""
+        with self._lock:
+            model = self.model
+            model.default_message, model.highlight_s, model.page_s = message, highlight_s, page_s
+            model.recent_limit = recent_limit
+            model.version += 1
         self._notify()
 
     def snapshot(self, now: float) -> BoardSnapshot:

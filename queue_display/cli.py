@@ -195,11 +195,26 @@ def _run_display(args: argparse.Namespace) -> int:
 
         return run_demo(config, counters=args.demo, screenshot=args.screenshot, fullscreen=not args.windowed)
 
+    from appliance.device import RESTART_EXIT_CODE
     from appliance.notify import Notifier
 
+    from .device import DisplayCommands
     from .service import DisplayService
 
     service = DisplayService(config)
+    stop = threading.Event()
+
+    def close_for_restart() -> None:  # the hub's "restart": close the window, exit with 75
+        stop.set()
+        if not args.no_screen:
+            from kivy.app import App
+            from kivy.clock import Clock
+
+            app = App.get_running_app()
+            if app is not None:
+                Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    commands = DisplayCommands(service, config_path=Path(args.config), on_restart=close_for_restart)
     # Healthy = the player and the screen are alive; a lost broker is shown, not restarted.
     notifier = Notifier(healthy=lambda: service.alive(screen=not args.no_screen))
     service.start()
@@ -207,7 +222,6 @@ def _run_display(args: argparse.Namespace) -> int:
     log.info("display %s ready (site %s, %s)", config.device_id, config.site, config.screen.orientation)
     try:
         if args.no_screen:
-            stop = threading.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
             stop.wait()
@@ -219,5 +233,6 @@ def _run_display(args: argparse.Namespace) -> int:
             )
     finally:
         notifier.stopping()
+        commands.close()
         service.stop()
-    return 0
+    return RESTART_EXIT_CODE if commands.restart_requested.is_set() else 0

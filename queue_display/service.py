@@ -17,17 +17,18 @@ from typing import Any
 from appliance import __version__
 from appliance.mqtt import Link, Message, PayloadError
 
-from .announce import AnnounceError, build_announcement, spoken_counter, vocabulary
+from .announce import CHIME, AnnounceError, build_announcement, spoken_counter, vocabulary
 from .audio import AplaySink, Audio, AudioSink, NullSink, WavFileSink
 from .board import BoardModel, BoardStore, Call, layout_for
 from .config import DisplayConfig
 from .playback import PlaybackQueue, PlayRequest
 from .results import ResultsModel, ResultsStore
-from .voicepack import VoicePack, VoicePackError, ensure_pack
+from .voicepack import VoicePack, VoicePackError, chime, ensure_pack
 
 log = logging.getLogger(__name__)
 
 HEALTH_INTERVAL_S = 30.0
+IDENTIFY_KIND = "identify"  # a PlayRequest kind: the chime of the hub's "identify" command
 
 
 def make_sink(config: DisplayConfig) -> AudioSink:
@@ -90,6 +91,7 @@ class DisplayService:
         self.playback = PlaybackQueue(self.sink, self._render)
         self.calls_seen = 0
         self.heartbeat = clock()
+        self.config_error: str | None = None  # a pushed configuration refused (queue_display.device)
         self._stopped = threading.Event()
         self._health_thread: threading.Thread | None = None
 
@@ -169,6 +171,8 @@ class DisplayService:
         )
 
     def _render(self, request: PlayRequest, backlog: int) -> Audio | None:
+        if request.kind == IDENTIFY_KIND:  # the hub's "identify": the gong alone, even without a pack
+            return self.pack.assemble([CHIME]) if self.pack is not None else chime()
         assert self.pack is not None
         # With calls piling up (the opening rush), each is said once so the hall is not minutes behind.
         repeats = 1 if backlog >= self.config.announce.brief_when_backlog else None
@@ -195,6 +199,7 @@ class DisplayService:
             "announcements_played": stats.played,
             "announcements_failed": stats.failed,
             "last_audio_error": stats.last_error,
+            "config_error": self.config_error,
         }
 
     def _health_loop(self) -> None:

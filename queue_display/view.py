@@ -79,7 +79,7 @@ def run_store(
     from kivy.core.window import Window
     from kivy.uix.widget import Widget
 
-    from .screen import BoardScreen, ResultsScreen, register_fonts
+    from .screen import BoardScreen, FitLabel, Panel, ResultsScreen, register_fonts
 
     register_fonts(config.screen.font, config.screen.font_bold)
 
@@ -108,6 +108,10 @@ def run_store(
                     size=size, rows=config.screen.results_rows, language=config.language
                 )
             self.frame = Widget()
+            # The hub's "identify": the device's name over the whole screen for a few seconds.
+            self.banner = Panel(bg=(0.85, 0.55, 0.05, 1), size=size)
+            self.banner_text = FitLabel(fill=0.3, bold=True, two_lines=True)
+            self.banner.add_widget(self.banner_text)
             self.showing: Any = None
             Window.bind(size=self._resize)
             Clock.schedule_interval(self.refresh, 0.1)  # event → screen within ~100 ms
@@ -118,6 +122,7 @@ def run_store(
 
         def _resize(self, _window: Any, new_size: tuple[int, int]) -> None:
             self.screen.size = new_size
+            self.banner.size = new_size
             if self.results_screen is not None:
                 self.results_screen.size = new_size
 
@@ -133,6 +138,10 @@ def run_store(
             try:
                 moment = clock()
                 board = store.snapshot(moment)
+                if board.banner is not None:
+                    self._put(self.banner)
+                    self.banner_text.set_text(board.banner)
+                    return
                 if results is None:
                     self._put(self.screen)
                     self.screen.show(board, now())

@@ -70,7 +70,9 @@ def daemon(mqtt_settings: MqttSettings, tmp_path: Path) -> Iterator[ScannerDaemo
         yield running
 
 
-def test_identify_flags_the_scanner_in_its_health(hub: FleetHub, daemon: ScannerDaemon, watch: Observer) -> None:
+def test_identify_flags_the_scanner_in_its_health(
+    hub: FleetHub, daemon: ScannerDaemon, watch: Observer
+) -> None:
     watch.wait_for(health_where(lambda body: body["scanner"] == "attached"))
     result = hub.command(DEVICE, "identify")
     assert result["ok"] is True and result["cmd"] == "identify"

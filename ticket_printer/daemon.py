@@ -19,17 +19,14 @@ import json
 import logging
 import threading
 import time
-import tomllib
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from paho.mqtt.client import MQTTMessageInfo
-from pydantic import ValidationError
 
-from appliance.config import describe_errors
-from appliance.device import CommandError, DeviceRuntime, PushedConfig
+from appliance.device import CommandError, DeviceRuntime, PushedConfig, fresh_config
 from appliance.i18n import message
 from appliance.mqtt import Link, Message
 from appliance.timeutil import iso, now
@@ -232,24 +229,8 @@ class PrinterDaemon:
             self._publish_health()
 
     def _fresh_config(self, pushed: PushedConfig | None, *, reread: bool = True) -> PrinterConfig:
-        language = self.config.language
-        data = self._local_config
-        if reread and self.config_path is not None:
-            try:
-                data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-                detail = message("device_config_unreadable", language, path=self.config_path, detail=error)
-                raise CommandError(detail) from None
-        local = data
-        source = str(self.config_path or "configuration")
-        if pushed is not None:
-            data = pushed.merged(data)
-            source = f"{source} + hub revision {pushed.rev}"
-        try:
-            fresh = PrinterConfig.model_validate(data)
-        except ValidationError as error:
-            detail = describe_errors(source, error)
-            raise CommandError(message("device_config_refused", language, detail=detail)) from None
+        path = self.config_path if reread else None
+        fresh, local = fresh_config(PrinterConfig, self._local_config, path, pushed, self.config.language)
         self._local_config = local  # the file as last read and found valid: the base of later pushes
         return fresh
 

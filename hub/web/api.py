@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from appliance.errors import MotcuaError
+from appliance.i18n import message
 
 from .app import error_response, language
 from .errors import describe, json_error
@@ -33,6 +34,7 @@ COUNTER_ACTIONS: dict[str, str] = {
     "reinstate": "ticket.reinstate",
 }
 MAX_REQUEST_ID = 128
+MAX_RECEIPT_CODE = 2048  # a receipt's QR code may carry a whole URL
 
 
 class BadInput(Exception):
@@ -160,6 +162,70 @@ def metrics() -> Response:
 def counter_view(counter_id: str) -> Response:
     require_user(counter_id=counter_id)
     return jsonify(web().service.counter_view(counter_id, language()))
+
+
+@api.post("/api/v1/counters/<counter_id>/receipt")
+def counter_receipt(counter_id: str) -> Response:
+    """"In phiếu tiếp nhận": the receipt of a dossier, with data from central, on this counter's
+    printer. The officer types or scans the dossier code at the console."""
+    user = require_user(counter_id=counter_id)
+    body = json_body()
+    result = print_dossier_receipt(counter_id, body.get("code"), officer=user.name,
+                                   caller_id=f"web:{user.username}")
+    return jsonify({"ok": True, **result})
+
+
+def counter_printer(counter_id: str) -> str | None:
+    """The printer of the counter (receipts), None without one; BadInput for an unknown counter."""
+    counter = next((c for c in web().service.site.counters if c.id == counter_id), None)
+    if counter is None:
+        raise BadInput("unknown_counter", counter_id=counter_id[:40])
+    return counter.printer
+
+
+def print_dossier_receipt(counter_id: str, code: object, *, officer: str, caller_id: str) -> dict[str, Any]:
+    """Send the receipt of dossier `code` to the counter's printer for an officer allowed to act
+    there: {job_id, printer, print ("queued" | "unavailable"), dossier_code}.
+
+    Raises BadInput for a request that cannot be right, MotcuaError (RpcError) when the hub refuses.
+    """
+    lang = language()
+    if code is not None and not isinstance(code, str):
+        raise BadInput("bad_request", detail="code: " + text("receipt_code", lang))
+    code = (code or "").strip()
+    if not code:
+        raise BadInput("central_code_invalid", reason=message("dossier_code_empty", lang))
+    if len(code) > MAX_RECEIPT_CODE:
+        raise BadInput("bad_request", detail=f"code: ≤ {MAX_RECEIPT_CODE}")
+    printer = counter_printer(counter_id)
+    if printer is None:
+        raise BadInput("no_printer", counter=counter_id)
+    print_receipt = web().print_receipt
+    if print_receipt is None:
+        raise ReceiptsMissing()
+    result = print_receipt(counter_id, code, officer=officer, language=lang)
+    log.info("%s: receipt of dossier %s at counter %s → %s (%s)", caller_id, result.get("dossier_code", code),
+             counter_id, result.get("printer"), result.get("print"))
+    return {key: result.get(key) for key in ("job_id", "printer", "print", "dossier_code")}
+
+
+class ReceiptsMissing(Exception):
+    """The web runs without the hub's printing (a bare web app): 501, said in words."""
+
+
+@api.errorhandler(ReceiptsMissing)
+def _receipts_missing(error: ReceiptsMissing) -> Response:
+    return json_error("not_implemented", text("receipt_missing", language()), 501)
+
+
+@api.get("/api/v1/central/status")
+def central_status() -> Response:
+    """What the admin page shows of central: relay backlog, breaker, catalogue, results board."""
+    require_user(admin=True)
+    central = web().central
+    if central is None:
+        return error_response("central_not_configured")
+    return jsonify(central.status())
 
 
 @api.post("/api/v1/counters/<counter_id>/<action>")

@@ -19,6 +19,8 @@ HTTP_STATUS: dict[str, int] = {
     "central_rate_limited": 429,
     "central_unavailable": 503,
     "central_not_configured": 501,
+    # "In phiếu tiếp nhận" at a counter that has no printer: the request is fine, the counter is not.
+    "no_printer": 409,
     "result_desk_unavailable": 404,
     "result_no_ticket": 409,
     "result_not_linked": 409,

@@ -12,9 +12,17 @@ from appliance.errors import MotcuaError
 from appliance.i18n import message
 from appliance.timeutil import SITE_TZ
 
-from .api import COUNTER_ACTIONS, BadInput, run_counter_action
+from .api import (
+    COUNTER_ACTIONS,
+    BadInput,
+    ReceiptsMissing,
+    counter_printer,
+    print_dossier_receipt,
+    run_counter_action,
+)
 from .app import error_response, language
 from .auth import MIN_PASSWORD_LENGTH, AuthError
+from .central_status import StatusGroup, StatusRow, central_groups
 from .errors import describe
 from .public import public_snapshot as hide_tokens
 from .public import public_view
@@ -146,6 +154,9 @@ def console(counter_id: str) -> str:
         "lang": lang,
         **client_catalogue(lang),
     }
+    receipts = receipt_panel(counter_id)
+    if receipts:
+        config["receipt_url"] = url_for("api.counter_receipt", counter_id=counter_id)
     desk = desk_view(counter_id)
     desk_config = None
     if desk is not None:
@@ -158,8 +169,38 @@ def console(counter_id: str) -> str:
         }
     return render_template(
         "console.html", view=view, config=config, desk=desk, desk_config=desk_config,
-        m=lambda key, **values: message(key, lang, **values),
+        has_printer=receipts, m=lambda key, **values: message(key, lang, **values),
     )
+
+
+def receipt_panel(counter_id: str) -> bool:
+    """Whether the console offers "In phiếu tiếp nhận": the counter has a printer and the hub prints."""
+    return web().print_receipt is not None and counter_printer(counter_id) is not None
+
+
+@pages.post("/counter/<counter_id>/receipt")
+def console_receipt(counter_id: str) -> Response:
+    """"In phiếu tiếp nhận" without JavaScript: print, come back to the console with a message."""
+    user = require_user(counter_id=counter_id)
+    back = url_for("pages.console", counter_id=counter_id)
+    try:
+        result = print_dossier_receipt(counter_id, request.form.get("code", ""), officer=user.name,
+                                       caller_id=f"web:{user.username}")
+    except ReceiptsMissing:
+        flash(text("receipt_missing", language()), "error")
+        return _redirect(back)
+    except (MotcuaError, BadInput) as error:
+        flash(_refusal_words(error), "error")
+        return _redirect(back)
+    key = "receipt_waiting" if result["print"] == "unavailable" else "receipt_sent"
+    flash(text(key, language(), code=result["dossier_code"]), "warn" if key == "receipt_waiting" else "ok")
+    return _redirect(back)
+
+
+def _refusal_words(error: MotcuaError | BadInput) -> str:
+    if isinstance(error, BadInput):
+        return message(error.code, language(), **error.values)
+    return describe(error, language())[1]
 
 
 @pages.post("/counter/<counter_id>/do")
@@ -177,11 +218,7 @@ def console_action(counter_id: str) -> Response:
     try:
         result = run_counter_action(counter_id, action, body, caller_id=f"web:{user.username}", rid=None)
     except (MotcuaError, BadInput) as error:
-        if isinstance(error, BadInput):
-            words = message(error.code, language(), **error.values)
-        else:
-            words = describe(error, language())[1]
-        flash(words, "error")
+        flash(_refusal_words(error), "error")
         return _redirect(back)
     if action == "call-next" and "ticket" in result:
         flash(text("done_called", language(), number=result["ticket"]["number"]), "ok")
@@ -250,7 +287,24 @@ def _ticket_lookup(context: Any) -> Any:
 @pages.get("/admin")
 @admin_required
 def admin() -> str:
-    return render_template("admin.html", snapshot=public_snapshot(), officers=web().users.all())
+    return render_template("admin.html", snapshot=public_snapshot(), officers=web().users.all(),
+                           central=central_view())
+
+
+def central_view() -> list[StatusGroup] | None:
+    """The admin page's "Hệ thống một cửa điện tử" section; None when the site has no central."""
+    central = web().central
+    if central is None:
+        return None
+    lang = language()
+    try:
+        status = central.status()
+    except Exception as error:
+        # The page is where a technician looks when things are wrong: it must still open.
+        log.warning("central status could not be read: %s", error)
+        failed = StatusRow(text("central_status_failed", lang, error=error), "", "error")
+        return [StatusGroup(text("central_title", lang), [failed])]
+    return central_groups(status if isinstance(status, dict) else {}, lang)
 
 
 @pages.post("/admin/officers/<username>/reset")
@@ -264,7 +318,7 @@ def reset_password(username: str) -> str | Response:
     log.info("admin %r reset the password of %r", actor.username if actor else "?", username)
     # Shown in this response only: never stored in the session cookie or a log.
     return render_template("admin.html", snapshot=public_snapshot(), officers=users.all(),
-                           new_password=(username, password))
+                           new_password=(username, password), central=central_view())
 
 
 def _device_rows(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:

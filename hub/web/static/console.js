@@ -54,6 +54,12 @@
     banner.hidden = false;
   }
 
+  function showWarning(message) {
+    bannerText.textContent = message;
+    banner.className = "banner warn";
+    banner.hidden = false;
+  }
+
   function hideBanner() {
     banner.hidden = true;
   }
@@ -225,24 +231,124 @@
     act(action, body);
   });
 
-  // Keyboard shortcuts for the big buttons (not while typing in a field).
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
-    const target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "SELECT" || target.tagName === "TEXTAREA")) return;
-    const key = event.key.toLowerCase();
-    if (key === "escape") {
-      hideBanner();
+  // "In phiếu tiếp nhận": the receipt of a dossier on this counter's printer (only where it has one).
+  const receiptForm = document.getElementById("receipt-form");
+  const receiptCode = document.getElementById("receipt-code");
+  const receiptButton = document.getElementById("receipt-print");
+  let printing = false;
+
+  async function printReceipt() {
+    const code = receiptCode.value.trim();
+    if (!code) {
+      showError(texts.receipt_code_missing);
+      receiptCode.focus();
       return;
     }
-    const button = form.querySelector('button[data-key="' + key + '"]');
+    if (printing) return; // a double press or a double scan prints one receipt
+    printing = true;
+    receiptButton.disabled = true;
+    try {
+      const response = await fetch(config.receipt_url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+        body: JSON.stringify({ code: code }),
+        cache: "no-store",
+      });
+      let reply = null;
+      try {
+        reply = await response.json();
+      } catch (error) {
+        reply = null;
+      }
+      if (!response.ok || !reply || reply.ok === false) {
+        showError(reply && reply.error ? reply.error.message : texts.server_error);
+        receiptCode.focus();
+        receiptCode.select(); // the next scan replaces the wrong code
+        return;
+      }
+      const values = { code: reply.dossier_code || code };
+      if (reply.print === "unavailable") showWarning(fill(texts.receipt_waiting, values));
+      else showOk(fill(texts.receipt_sent, values));
+      receiptCode.value = "";
+      receiptCode.blur(); // the big buttons' shortcuts work again at once
+    } catch (error) {
+      showError(texts.offline);
+    } finally {
+      printing = false;
+      receiptButton.disabled = false;
+    }
+  }
+
+  if (receiptForm && receiptCode && config.receipt_url) {
+    receiptForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      printReceipt();
+    });
+  }
+
+  function shortcut(key) {
+    const button = Array.from(form.querySelectorAll("button[data-key]")).find((item) => item.dataset.key === key);
     if (!button || button.disabled) return;
-    event.preventDefault();
     if (button.value === "transfer" && !document.getElementById("to-service").value) {
       document.getElementById("to-service").focus();
       return;
     }
     button.click();
+  }
+
+  // Keyboard shortcuts for the big buttons (not while typing in a field). A keyboard-wedge scanner
+  // "types" a whole code within milliseconds, often ending with Enter: keys pressed outside a field
+  // wait SCAN_GAP_MS before acting, so a burst counts as a scan — the H of "000.00.16.H19-…" must
+  // not complete the citizen's ticket — and goes to the receipt field instead.
+  const SCAN_GAP_MS = 50;
+  const MIN_SCAN_LENGTH = 4;
+  let burst = "";
+  let lastKeyAt = 0;
+  let burstTimer = null;
+
+  function settleBurst() {
+    if (burstTimer !== null) window.clearTimeout(burstTimer);
+    burstTimer = null;
+    const typed = burst;
+    burst = "";
+    if (typed.length === 1) shortcut(typed.toLowerCase());
+    else if (typed.length >= MIN_SCAN_LENGTH && receiptCode) {
+      // A scanner set up without Enter at the end: the officer checks the code and presses the button.
+      receiptCode.value = typed;
+      receiptCode.focus();
+    }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "SELECT" || target.tagName === "TEXTAREA")) return;
+    const key = event.key;
+    const now = event.timeStamp;
+    if (burst && now - lastKeyAt > SCAN_GAP_MS) settleBurst(); // a timer late under load
+    if (key === "Escape") {
+      burst = "";
+      hideBanner();
+      return;
+    }
+    if (key === "Enter" && burst.length >= MIN_SCAN_LENGTH) {
+      event.preventDefault();
+      window.clearTimeout(burstTimer);
+      burstTimer = null;
+      const scanned = burst;
+      burst = "";
+      if (receiptCode && config.receipt_url) {
+        receiptCode.value = scanned;
+        printReceipt();
+      }
+      return;
+    }
+    if (key.length !== 1 || key === " ") return; // Shift of a scanned capital, Tab, arrows, Space on a button
+    event.preventDefault();
+    burst += key;
+    lastKeyAt = now;
+    if (burstTimer !== null) window.clearTimeout(burstTimer);
+    burstTimer = window.setTimeout(settleBurst, SCAN_GAP_MS);
   });
 
   function connect() {

@@ -1,0 +1,129 @@
+"""The hub's device commands on the hall display (appliance.device.DeviceRuntime's worker thread).
+
+- `identify`: "Thiết bị {id}" over the whole screen for a few seconds (BoardModel's banner) and the
+  chime through the playback queue, so it never talks over an announcement;
+- `reload`: the TOML read again with the hub's pushed sections over it; if it validates, what can
+  change live is applied (the scrolling message, highlight and page times, announcement wording,
+  voice pack and audio output); the window's own settings (orientation, fonts, results page…) wait
+  for the next start;
+- `restart`: `restart_requested` is set and `on_restart` is called, for the command line to close
+  the window, stop cleanly and exit with status 75 for systemd;
+- a pushed configuration that does not validate is refused whole: a log line, `config_error` in
+  the health, and the reason in the result of the next `reload`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from appliance.device import DeviceRuntime, ReloadsConfig
+from appliance.i18n import message
+
+from .config import DisplayConfig
+from .playback import PlayRequest
+from .service import IDENTIFY_KIND, DisplayService, load_pack, make_sink
+
+log = logging.getLogger(__name__)
+
+IDENTIFY_S = 6.0
+RESTART_KEYS = ("device_id", "site", "role", "mqtt", "language")
+# The screen settings the board model reads at every snapshot; the others shaped the window.
+LIVE_SCREEN_KEYS = ("message", "highlight_s", "page_s", "recent_calls")
+
+
+class DisplayCommands(ReloadsConfig[DisplayConfig]):
+    """Wires a DisplayService to the hub's commands and pushed configuration. `close()` is idempotent."""
+
+    config_model = DisplayConfig
+
+    def __init__(
+        self,
+        service: DisplayService,
+        *,
+        config_path: Path | None = None,
+        on_restart: Callable[[], object] | None = None,
+        identify_s: float = IDENTIFY_S,
+    ) -> None:
+        self.service = service
+        self.config_path = config_path
+        self.on_restart = on_restart
+        self.identify_s = identify_s
+        self.restart_requested = threading.Event()
+        self.config_error: str | None = None
+        self._local = service.config.model_dump(mode="json")
+        self._lock = threading.Lock()
+        self.runtime = DeviceRuntime(
+            service.link,
+            on_identify=self.identify,
+            on_reload=self.reload,
+            on_restart=self.request_restart,
+            on_config=self._on_pushed_config,
+            language=service.config.language,
+        )
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    @property
+    def language(self) -> str:
+        return self.service.config.language
+
+    def identify(self) -> None:
+        config = self.service.config
+        text = message("device_identify_title", config.language, device=config.device_id)
+        log.warning("identify asked by the hub: showing %r for %g s with the chime", text, self.identify_s)
+        self.service.store.show_banner(text, self.service.clock() + self.identify_s)
+        self.service.playback.submit(
+            PlayRequest(key=f"identify-{uuid.uuid4().hex[:8]}", number="", counter="", kind=IDENTIFY_KIND)
+        )
+
+    def request_restart(self) -> None:
+        log.warning("restart asked by the hub: closing for systemd to start the display again")
+        self.restart_requested.set()
+        if self.on_restart is not None:
+            self.on_restart()
+
+    @property
+    def config_language(self) -> str:
+        return self.language
+
+    def _config_refused(self, detail: str) -> None:
+        self.config_error = self.service.config_error = detail
+        self.service.publish_health()
+
+    def _apply(self, fresh: DisplayConfig) -> None:
+        service = self.service
+        with self._lock:
+            current = service.config
+            kept: dict[str, Any] = {
+                k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)
+            }
+            live = {key: getattr(fresh.screen, key) for key in LIVE_SCREEN_KEYS}
+            screen = current.screen.model_copy(update=live)
+            if screen != fresh.screen:
+                kept["screen"] = screen
+            if kept:
+                log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
+                fresh = fresh.model_copy(update=kept)
+            pack = service.pack
+            if fresh.announce.enabled and (pack is None or fresh.announce != current.announce):
+                pack = load_pack(fresh)  # builds missing clips with espeak-ng: a few seconds at most
+            sink = make_sink(fresh) if fresh.audio != current.audio else service.sink
+            service.store.configure(
+                message=fresh.screen.message,
+                highlight_s=fresh.screen.highlight_s,
+                page_s=fresh.screen.page_s,
+                recent_limit=fresh.screen.recent_calls,
+            )
+            old_sink = service.sink
+            service.config, service.settings, service.pack = fresh, fresh.announce.settings(), pack
+            service.sink = service.playback.sink = sink
+            if old_sink is not sink:
+                old_sink.close()
+            self.config_error = service.config_error = None
+        service.publish_health()
