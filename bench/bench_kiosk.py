@@ -14,6 +14,7 @@ screen of a real `ticket.issue` reply and times `KioskRoot.show(view)` plus one 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -147,6 +148,7 @@ def draw_child(sample: Path, frames: int) -> int:
     Window.clearcolor = PAPER
     root = KioskRoot(lambda action, arg: None, size=(int(Window.width), int(Window.height)))
     Window.add_widget(root)
+    gc.freeze()  # as kiosk.app does once the screens are built
     show: list[float] = []
     show_and_frame: list[float] = []
     for index in range(frames + 3):
