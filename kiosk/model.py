@@ -11,7 +11,9 @@ Rules that a citizen notices:
   it already issued instead of a second one);
 - "Hệ thống đang kết nối lại" replaces everything `reconnect_grace_s` after losing the broker or the hub
   and goes away by itself once both are back;
-- outside opening hours a lock screen shows the hours; idle screens go home and forget what was typed.
+- outside opening hours a lock screen shows the hours; idle screens go home and forget what was typed;
+- a looked-up dossier whose result is ready offers "Lấy số nhận kết quả": a ticket of the hub's
+  result-return service linked to that dossier, issued under the same one-tap rules.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ UNKNOWN_OUTCOME = frozenset({"timeout", "unavailable", "overloaded"})
 # Errors that mean "this kiosk cannot do that here"; a citizen gets a calm sentence, not a method name.
 NOT_AVAILABLE = frozenset({"not_implemented", "central_not_configured", "unknown_method"})
 
+# Screens with a button that takes a number; a failed issue is explained there.
+ISSUING_SCREENS: tuple[Screen, ...] = ("services", "procedure", "dossier")
+
 DOSSIER_KEYS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM.")
 SEARCH_KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 DIGIT_KEYS = ("123", "456", "789")
@@ -117,6 +122,7 @@ class _Issue:
     group: str | None
     started: float
     in_flight: bool = True
+    dossier_code: str | None = None  # a result-collection ticket linked to this dossier
 
 
 @dataclass
@@ -341,6 +347,15 @@ class KioskModel:
     def _tap_take(self, service_id: str) -> list[Call]:
         return self._issue(service_id, None)
 
+    def _tap_collect(self, _: str) -> list[Call]:
+        """The "Lấy số nhận kết quả" button: the service and the code come from the hub's answer on screen,
+        never from the button, so a stale button cannot link a ticket to another dossier."""
+        offer = self._collect_offer()
+        if self.screen != "dossier" or offer is None:
+            return []
+        service_id, code = offer
+        return self._issue(service_id, None, dossier_code=code)
+
     def _tap_done(self, _: str) -> None:
         self._go_home(keep_language=True)
 
@@ -422,24 +437,26 @@ class KioskModel:
         self.inputs.pending[kind] = _Pending(self._tag, self.clock())
         return Call(kind, method, {**params, "lang": self.language}, self._tag, request_id)
 
-    def _issue(self, service_id: str, group: str | None) -> list[Call]:
+    def _issue(self, service_id: str, group: str | None, *, dossier_code: str | None = None) -> list[Call]:
         now = self.clock()
         issue = self.issue
         if issue is not None and issue.in_flight:
             return []  # the second tap of a double tap
         if (
             issue is not None
-            and (issue.service_id, issue.group) == (service_id, group)
+            and (issue.service_id, issue.group, issue.dossier_code) == (service_id, group, dossier_code)
             and now - issue.started <= self.settings.retry_window_s
         ):
             request_id = issue.request_id  # the previous answer never came: ask for the same ticket
         else:
             request_id = self.new_request_id()
-        self.issue = _Issue(request_id, service_id, group, now)
+        self.issue = _Issue(request_id, service_id, group, now, dossier_code=dossier_code)
         self.inputs.notice = None
         params: dict[str, Any] = {"service_id": service_id, "priority": group is not None}
         if group is not None:
             params["priority_group"] = group
+        if dossier_code is not None:
+            params["dossier_code"] = dossier_code
         self._tag += 1
         return [Call("issue", "ticket.issue", {**params, "lang": self.language}, self._tag, request_id)]
 
@@ -519,11 +536,11 @@ class KioskModel:
                 issue.in_flight = False  # kept: the next tap on the same service repeats this request
             else:
                 self.issue = None
-            if self.screen in ("services", "procedure"):
+            if self.screen in ISSUING_SCREENS:
                 self.inputs.notice = Notice(self._failure_text("issue", error), "error")
             return
         self.issue = None
-        if self.screen not in ("services", "procedure") and now - issue.started > LATE_TICKET_S:
+        if self.screen not in ISSUING_SCREENS and now - issue.started > LATE_TICKET_S:
             return  # the citizen left long ago; the printer still prints it
         ticket = dict(result["ticket"])
         printing = result.get("print")
@@ -712,10 +729,7 @@ class KioskModel:
                 detail = t("kiosk_waiting_none", lang)
             note = "" if service.open else t("kiosk_service_closed", lang)
             tiles.append(Button("issue", service.title(lang), service.id, detail, note))
-        issue = self.issue
-        busy = ""
-        if issue is not None and issue.in_flight and self.clock() - issue.started >= BUSY_AFTER_S:
-            busy = t("kiosk_issuing", lang)
+        busy = self._issuing_text()
         notice = self.inputs.notice
         if not tiles and notice is None:
             notice = Notice(t("kiosk_no_services", lang), "info")
@@ -781,6 +795,7 @@ class KioskModel:
     def _dossier(self) -> DossierBody:
         lang = self.language
         result = self.inputs.dossier_result
+        ready = result is not None and self._collect_offer() is not None
         return DossierBody(
             title=t("kiosk_dossier_title", lang),
             hint=t("kiosk_dossier_hint", lang),
@@ -788,29 +803,49 @@ class KioskModel:
             placeholder=t("kiosk_dossier_placeholder", lang),
             keyboard=self._keyboard(DOSSIER_KEYS),
             submit=Button("submit", t("kiosk_lookup", lang)),
-            busy=self._busy("lookup", "kiosk_looking_up"),
+            busy=self._busy("lookup", "kiosk_looking_up") or self._issuing_text(),
             notice=self.inputs.notice,
-            result=self._dossier_card(result) if result is not None else None,
+            result=self._dossier_card(result, ready=ready) if result is not None else None,
+            ready=Notice(t("result_ready_notice", lang), "ok") if ready else None,
+            collect=Button("collect", t("result_take_number", lang)) if ready else None,
         )
 
-    def _dossier_card(self, dossier: Mapping[str, Any]) -> DossierCard:
+    def _collect_offer(self) -> tuple[str, str] | None:
+        """(result-return service, dossier code) when the hub said this dossier's result is ready."""
+        answer = self.inputs.dossier_result
+        if answer is None or answer.get("result_ready") is not True:
+            return None
+        service_id, code = answer.get("result_service_id"), answer.get("code")
+        if not isinstance(service_id, str) or not service_id or not isinstance(code, str) or not code:
+            return None
+        return service_id, code
+
+    def _issuing_text(self) -> str:
+        issue = self.issue
+        if issue is not None and issue.in_flight and self.clock() - issue.started >= BUSY_AFTER_S:
+            return t("kiosk_issuing", self.language)
+        return ""
+
+    def _dossier_card(self, dossier: Mapping[str, Any], *, ready: bool = False) -> DossierCard:
+        """The dossier's facts; once its result is ready, the step and the appointment say nothing the
+        "Hồ sơ đã có kết quả" notice does not, and the card keeps room for "Lấy số nhận kết quả"."""
         lang = self.language
 
         def text(key: str) -> str:
             value = dossier.get(key)
             return str(value) if value not in (None, "") else ""
 
-        overdue = dossier.get("overdue") is True
+        overdue = dossier.get("overdue") is True and not ready
         # The code itself is in the input field above the card.
         rows = [
             Row(t("kiosk_dossier_procedure", lang), text("procedure")),
             Row(t("kiosk_dossier_applicant", lang), text("applicant_name")),
             Row(t("kiosk_dossier_status", lang), text("status_label") or text("status")),
-            Row(t("kiosk_dossier_step", lang), text("step")),
+            Row(t("kiosk_dossier_step", lang), "" if ready else text("step")),
             Row(t("kiosk_dossier_received", lang), format_date(dossier.get("received_at")) or ""),
             Row(
                 t("kiosk_dossier_appointment", lang),
-                format_datetime(dossier.get("due_at"), lang) or "",
+                "" if ready else format_datetime(dossier.get("due_at"), lang) or "",
                 alarm=overdue,
             ),
         ]
@@ -910,13 +945,7 @@ class KioskModel:
             if service is not None
             else None
         )
-        busy = ""
-        if (
-            self.issue is not None
-            and self.issue.in_flight
-            and self.clock() - self.issue.started >= BUSY_AFTER_S
-        ):
-            busy = t("kiosk_issuing", lang)
+        busy = self._issuing_text()
         return ProcedureBody(
             title=str(procedure.get("name") or ""),
             field=str(procedure.get("field_name") or ""),

@@ -399,20 +399,37 @@ class DossierScreen(Screen):
             lambda: [self.input_row(body.input, body.placeholder, body.submit)],
         )
         self.state.show((body.notice, body.busy), lambda: self.status(body.notice, body.busy))
-        self.result.show(body.result, lambda: self._card(body.result))
+        self.result.show(
+            (body.result, body.ready, body.collect), lambda: self._card(body.result, body.ready, body.collect)
+        )
         self.keys.show(body.keyboard, lambda: self.keyboard(body.keyboard))
 
-    def _card(self, card: DossierCard | None) -> list[Widget]:
+    def _card(self, card: DossierCard | None, ready: Notice | None, collect: Button | None) -> list[Widget]:
         if card is None:
             return [Widget()]
         u = self.u
         panel = Panel(
             bg=CARD, radius=22 * u, orientation="vertical", padding=(28 * u, 22 * u), spacing=14 * u
         )
+        if ready is not None:  # the news the citizen came for, above the details
+            panel.add_widget(NoticeBar(ready.text, ready.kind, unit=u, size=32))
         panel.add_widget(self.card_rows(card.rows))
         for note in card.notes:
             panel.add_widget(NoticeBar(note.text, note.kind, unit=u, size=30))
         panel.add_widget(Widget())
+        if collect is not None:
+            panel.add_widget(
+                Tile(
+                    collect,
+                    self.tap,
+                    unit=u,
+                    bg=GREEN,
+                    label_size=48,
+                    halign="center",
+                    size_hint_y=None,
+                    height=136 * u,
+                )
+            )
         return [panel]
 
 

@@ -105,6 +105,9 @@ class DossierBody:
     busy: str = ""
     notice: Notice | None = None
     result: DossierCard | None = None
+    # The dossier's result is ready: "Hồ sơ đã có kết quả…" and "Lấy số nhận kết quả".
+    ready: Notice | None = None
+    collect: Button | None = None
 
 
 @dataclass(frozen=True)

@@ -179,8 +179,10 @@ def overdue_dossier(central: str) -> str:
 def shots(tmp_path_factory: pytest.TempPathFactory, central_url: str) -> Iterator[dict[str, Any]]:  # noqa: F811
     tmp = tmp_path_factory.mktemp("kiosk-view")
     OUT.mkdir(exist_ok=True)
+    # Only the pictures this module makes: other kiosk tests leave theirs (e.g. *-dossier-ready.png).
     for old in OUT.glob("kiosk-*.png"):
-        old.unlink()
+        if not old.name.endswith("-dossier-ready.png"):
+            old.unlink()
     with PrivateBroker() as broker:
         config = site_config(tmp, broker.port, site=SITE)
         config["central"] = {"adapter": "opencps", "base_url": central_url, "deliver": False}
