@@ -58,7 +58,9 @@ def test_http_keeps_issuing_through_a_broker_outage(tmp_path: Path) -> None:
             wait_health(base, 200)
             with Observer(broker.port, f"motcua/v1/{SITE}/queue/state") as display:
                 state = display.wait_for(
-                    lambda m: next(s for s in m.json()["services"] if s["id"] == "chung-thuc")["waiting"] == 1,
+                    lambda m: (
+                        next(s for s in m.json()["services"] if s["id"] == "chung-thuc")["waiting"] == 1
+                    ),
                     timeout=10,
                 ).json()
             assert next(s for s in state["services"] if s["id"] == "chung-thuc")["last_number"] == "3001"
