@@ -301,9 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Web: {web}")
         if central_url is not None:
             print(f"Central: {central_url}")
-        print(f"Data: {data_dir}")
         for username, password in logins.items():
             print(f"Officer login: {username} / {password}")
+        print(f"Data: {data_dir}")
         print(f"Officer console: {web}/counter/1 · Public board: {web}/api/v1/queue · Ctrl-C to stop")
         print(json.dumps({"ready": True, "mqtt_port": mqtt_port, "http_port": http_port}), flush=True)
 
