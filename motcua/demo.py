@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="keep state here (default: a temporary folder)")
     args = parser.parse_args(argv)
     if not args.headless and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        print("motcua demo: no screen here (no DISPLAY): running headless", flush=True)
+        print("motcua demo: no screen here (no DISPLAY): running headless", file=sys.stderr, flush=True)
         args.headless = True
 
     temporary = args.data is None
