@@ -372,25 +372,39 @@ class TicketScreen(Screen):
         self.add_widget(bottom)
 
 
-class DossierScreen(Screen):
-    def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
+class LookupScreen(Screen):
+    """A heading, a typed entry with its on-screen keyboard, a status line and one content area (the
+    dossier card, the procedure results): stacked in portrait; keyboard left, answer right in
+    landscape."""
+
+    split = 0.5
+
+    def __init__(self, tap: Tap, unit: float, portrait: bool, content: Slot) -> None:
         super().__init__(tap, unit, portrait)
         self.heading = Slot(size_hint_y=None, spacing=10 * unit)
         self.heading.bind(minimum_height=self.heading.setter("height"))
         self.entry = Slot(size_hint_y=None, height=124 * unit)
         self.state = AutoSlot()
-        self.result = Slot()
+        self.content = content
         self.keys = Slot(size_hint_y=None, spacing=10 * unit)
         self.keys.bind(minimum_height=self.keys.setter("height"))
         if portrait:
-            for widget in (self.heading, self.entry, self.state, self.result, self.keys):
+            for widget in (self.heading, self.entry, self.state, self.content, self.keys):
                 self.add_widget(widget)
         else:
-            left, right = self.columns(0.52)
+            left, right = self.columns(self.split)
             for widget in (self.heading, self.entry, Widget(), self.keys):
                 left.add_widget(widget)
             right.add_widget(self.state)
-            right.add_widget(self.result)
+            right.add_widget(self.content)
+
+
+class DossierScreen(LookupScreen):
+    split = 0.52
+
+    def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
+        super().__init__(tap, unit, portrait, Slot())
+        self.result = self.content
 
     def update(self, body: DossierBody) -> None:
         self.heading.show((body.title, body.hint), lambda: [self.title(body.title), self.hint(body.hint)])
@@ -433,25 +447,10 @@ class DossierScreen(Screen):
         return [panel]
 
 
-class ProceduresScreen(Screen):
+class ProceduresScreen(LookupScreen):
     def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
-        super().__init__(tap, unit, portrait)
-        self.heading = Slot(size_hint_y=None, spacing=10 * unit)
-        self.heading.bind(minimum_height=self.heading.setter("height"))
-        self.entry = Slot(size_hint_y=None, height=124 * unit)
-        self.state = AutoSlot()
-        self.results = Slot(spacing=12 * unit)
-        self.keys = Slot(size_hint_y=None, spacing=10 * unit)
-        self.keys.bind(minimum_height=self.keys.setter("height"))
-        if portrait:
-            for widget in (self.heading, self.entry, self.state, self.results, self.keys):
-                self.add_widget(widget)
-        else:
-            left, right = self.columns(0.5)
-            for widget in (self.heading, self.entry, Widget(), self.keys):
-                left.add_widget(widget)
-            right.add_widget(self.state)
-            right.add_widget(self.results)
+        super().__init__(tap, unit, portrait, Slot(spacing=12 * unit))
+        self.results = self.content
 
     def update(self, body: ProceduresBody) -> None:
         u = self.u
