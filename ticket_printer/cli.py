@@ -28,6 +28,7 @@ from .config import PrinterConfig
 from .errors import PrintingError
 from .jobs import JOB_KINDS, Job, ReceiptJob, parse_job
 from .layout import PAPERS, Fonts, paper_for, render_job
+from .text_layout import render_text_job
 
 log = logging.getLogger("ticket_printer")
 COMMANDS = ("run", "render", "status", "print")
@@ -112,11 +113,18 @@ def print_one(args: argparse.Namespace) -> int:
     try:
         job = parse_job(data)
         with open_printer(config.printer) as printer:
-            image = render_job(job, paper_for(config.printer.dots), fonts=Fonts(config.printer.font_dir),
-                               language=config.language, footer=config.jobs.footer,
-                               printer_name=printer.name, now=now())
-            for _ in range(job.copies if isinstance(job, ReceiptJob) else 1):
-                printer.print_image(image)
+            copies = job.copies if isinstance(job, ReceiptJob) else 1
+            if config.printer.mode == "text":  # the printer's TCVN-3 fonts, as the daemon would print
+                document = render_text_job(job, config.printer.dots, language=config.language,
+                                           footer=config.jobs.footer, printer_name=printer.name, now=now())
+                for _ in range(copies):
+                    printer.print_text(document)
+            else:
+                image = render_job(job, paper_for(config.printer.dots), fonts=Fonts(config.printer.font_dir),
+                                   language=config.language, footer=config.jobs.footer,
+                                   printer_name=printer.name, now=now())
+                for _ in range(copies):
+                    printer.print_image(image)
     except PrintingError as error:
         print(f"print: {error.message_en} ({error.message})", file=sys.stderr)
         return 1

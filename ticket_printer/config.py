@@ -12,6 +12,7 @@ Example (network printer on a kiosk)::
     [printer]
     dots = 576                 # 80 mm roll at 203 dpi; 384 for 58 mm, 512 for Epson TM-T88
     cut = "partial"
+    mode = "raster"            # or "text": the printer's own TCVN-3 fonts (see below)
 
     [printer.backend]
     type = "network"           # usb | serial | network | file | simulated
@@ -25,6 +26,15 @@ Example (network printer on a kiosk)::
 Other backends: ``{type = "usb", vendor_id = 0x0416, product_id = 0x5011}``,
 ``{type = "serial", device = "/dev/ttyUSB0", baudrate = 19200}``, ``{type = "file", device =
 "/dev/usb/lp0"}`` (no status replies), ``{type = "simulated", paper = "ok", save_dir = "out/printed"}``.
+
+Modes: ``"raster"`` (default) draws every ticket and receipt as a picture, so Vietnamese prints on any
+printer. ``"text"`` prints in the printer's own fonts (faster, sharper, far fewer bytes) with the QR
+code and Code 128 drawn by the printer: only for firmware with the two TCVN-3 code pages (Epson TM
+series and compatibles), so it needs `profile` set to a python-escpos model profile that lists
+TCVN-3-1 and TCVN-3-2 (e.g. "TM-T88V", "TM-T20II", "CT-S651"); any other profile, "default"
+included, is refused at start. Characters TCVN-3 lacks lose their tone mark, then other marks (never
+"?" for a letter). On 58 mm paper a long dossier code's Code 128 may not fit the printer's 2-dot
+minimum module: such a receipt fails with the reason.
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from appliance.config import DeviceConfig, Strict
+
+from .tcvn3 import text_mode_problem
 
 DEFAULT_STATE_ROOT = Path("/var/lib/motcua")
 
@@ -94,17 +106,19 @@ class PrinterSection(Strict):
     # python-escpos capability profile (cutter, model quirks); the width always comes from `dots`.
     profile: str = "default"
     cut: Literal["full", "partial", "none"] = "partial"
-    # "raster" prints pictures (Vietnamese on any printer). "text" would drive TCVN-3 firmware fonts:
-    # not implemented, rejected at start rather than printing "?" on paper.
+    # "raster" prints pictures (Vietnamese on any printer). "text" uses the printer's TCVN-3 fonts and
+    # its own QR/Code 128: only with a profile that has the TCVN-3 code pages, else refused at start.
     mode: Literal["raster", "text"] = "raster"
     # Rows per GS v 0 band: small bands suit printers with small receive buffers.
     fragment_height: int = Field(256, ge=8, le=2048)
     font_dir: str | None = None
 
     @model_validator(mode="after")
-    def _raster_only(self) -> PrinterSection:
+    def _text_mode_needs_tcvn3(self) -> PrinterSection:
         if self.mode == "text":
-            raise ValueError('mode "text" (TCVN-3 firmware fonts) is not implemented; use "raster"')
+            problem = text_mode_problem(self.profile)
+            if problem is not None:
+                raise ValueError(problem)  # a printer without TCVN-3 would print "?" for Vietnamese
         return self
 
 

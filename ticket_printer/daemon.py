@@ -4,7 +4,8 @@ Threads: the MQTT network thread validates a job and writes it to the job log (s
 the broker gets its PUBACK), then wakes the print worker. The worker alone talks to the printer: it
 polls the status every `status_interval_s` and before each job, prints pending jobs oldest first while
 the printer is ready, lets them wait while it is out of paper, offline or silent, and fails a job that
-is still waiting after `deadline_s`, saying why. Results go to `print/{id}/results` and are sent again
+is still waiting after `deadline_s`, saying why. A job is drawn as a picture, or in `mode = "text"` laid
+out for the printer's TCVN-3 fonts (text_layout.py). Results go to `print/{id}/results` and are sent again
 after a reconnect until the broker acknowledged them; health is retained on `devices/{id}/health`.
 
 The hub's commands (appliance.device.DeviceRuntime, on its own worker thread): identify and test_print
@@ -37,6 +38,7 @@ from .jobs import ReceiptJob, parse_job
 from .layout import Fonts, paper_for, render_job
 from .printer import UNKNOWN_STATUS, Printer, PrinterStatus, open_printer
 from .store import JobRecord, JobStore
+from .text_layout import render_text_job
 
 log = logging.getLogger(__name__)
 
@@ -367,17 +369,21 @@ class PrinterDaemon:
             return self._print_now(record)
 
     def _print_now(self, record: JobRecord) -> bool:
+        text_mode = self.config.printer.mode == "text"
         try:
             job = parse_job(record.payload or b"")
-            image = render_job(
-                job,
-                self.paper,
-                fonts=self.fonts,
-                language=self.config.language,
-                footer=self.config.jobs.footer,
-                printer_name=f"{self.config.device_id} ({self.printer.name})",
-                now=now(),
-            )
+            common: dict[str, Any] = {
+                "language": self.config.language,
+                "footer": self.config.jobs.footer,
+                "printer_name": f"{self.config.device_id} ({self.printer.name})",
+                "now": now(),
+            }
+            if text_mode:
+                document = render_text_job(job, self.paper.dots, **common)
+                size = f"{document.lines} lines of {document.columns} columns"
+            else:
+                image = render_job(job, self.paper, fonts=self.fonts, **common)
+                size = f"{image.width}×{image.height} dots"
         except PrintingError as error:
             log.warning("job %s failed: %s", record.job_id, error.message_en)
             self._finish(record.job_id, "failed", error.as_result_error())
@@ -386,7 +392,10 @@ class PrinterDaemon:
         self.store.mark_printing(record.job_id)
         try:
             for _ in range(copies):
-                self.printer.print_image(image)
+                if text_mode:
+                    self.printer.print_text(document)
+                else:
+                    self.printer.print_image(image)
         except PrinterError as error:
             # Nothing usable came out (a cut-off ticket is no ticket): try again when the printer is back.
             self.store.mark_pending(record.job_id)
@@ -398,7 +407,7 @@ class PrinterDaemon:
         # Ask again at once: the reply comes after the printer has taken the job's bytes, and health
         # shows a roll that ran out on this job before the next job is tried.
         self.refresh_status()
-        log.info("job %s printed (%s, %d×%d dots)", record.job_id, job.kind, image.width, image.height)
+        log.info("job %s printed (%s, %s)", record.job_id, job.kind, size)
         self._finish(record.job_id, "printed")
         return True
 

@@ -1,4 +1,5 @@
-"""The `Printer` interface: print a picture and cut, report paper and online state.
+"""The `Printer` interface: print a picture (or, in text mode, lines in the printer's own TCVN-3 fonts
+with printer-drawn QR and Code 128) and cut, report paper and online state.
 
 One implementation drives every python-escpos transport (USB, serial, network, device file); the
 simulated one keeps the bytes (python-escpos `Dummy`) and has a paper/online state a test or the demo
@@ -21,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from escpos.capabilities import get_profile
-from escpos.constants import RT_STATUS_ONLINE, RT_STATUS_PAPER
+from escpos.constants import QR_ECLEVEL_M, RT_STATUS_ONLINE, RT_STATUS_PAPER
 from escpos.escpos import Escpos
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy, File, Network, Serial, Usb
@@ -37,6 +38,8 @@ from .config import (
     UsbBackend,
 )
 from .errors import PrinterError
+from .tcvn3 import PRINTER_SPELLING, tcvn3_magic, text_mode_problem
+from .text_layout import Code128Barcode, Feed, Line, QrCode, TextDocument
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +126,10 @@ class Printer(ABC):
     def print_image(self, image: Image.Image) -> None:
         """Print the picture and cut (per configuration); raise PrinterError naming the printer."""
 
+    @abstractmethod
+    def print_text(self, document: TextDocument) -> None:
+        """Print a text-mode document in the printer's fonts and cut; raise PrinterError likewise."""
+
     def close(self) -> None:  # noqa: B027 - optional for transports without a connection
         """Release the transport; safe to call twice."""
 
@@ -165,6 +172,7 @@ class EscposPrinter(Printer):
         self.dots = dots
         self.reports_status = reports_status
         self._factory = factory
+        self._profile_name = profile
         self._profile = _profile(profile, dots)
         self._cut = cut
         self._fragment_height = fragment_height
@@ -244,15 +252,54 @@ class EscposPrinter(Printer):
     def print_image(self, image: Image.Image) -> None:
         if image.width != self.dots:
             raise ValueError(f"picture is {image.width} dots wide, printer {self.name} prints {self.dots}")
+
+        def draw(escpos: Escpos) -> None:
+            # Bands cut here: python-escpos would convert the whole picture once more just to split it.
+            band = self._fragment_height
+            for top in range(0, image.height, band):
+                part = image.crop((0, top, image.width, min(top + band, image.height)))
+                escpos.image(part, impl="bitImageRaster", fragment_height=band)
+
+        self._print(draw)
+
+    def print_text(self, document: TextDocument) -> None:
+        problem = text_mode_problem(self._profile_name)
+        if problem is not None:
+            raise PrinterError(printer=self.name, detail=problem)
+
+        def write(escpos: Escpos) -> None:
+            # After ESC @ the printer is on its default code page: a fresh encoder switches explicitly.
+            escpos.magic = tcvn3_magic(escpos)
+            for op in document.operations:
+                if isinstance(op, Line):
+                    escpos.set(align=op.align, custom_size=True, width=op.size, height=op.size,
+                               invert=op.invert)
+                    for run in op.runs:
+                        escpos.set(bold=run.bold)
+                        escpos.text(run.text.translate(PRINTER_SPELLING))
+                    escpos.set(bold=False, invert=False)
+                    escpos.text("\n")
+                elif isinstance(op, Feed):
+                    escpos.ln(op.lines)
+                elif isinstance(op, QrCode):
+                    escpos.set(align="center")  # a native QR code follows the justification (ESC a)
+                    escpos.qr(op.data, ec=QR_ECLEVEL_M, size=op.module, native=True)
+                    escpos.ln()
+                elif isinstance(op, Code128Barcode):
+                    escpos.barcode(op.data, "CODE128", height=op.height, width=op.module, pos="OFF",
+                                   align_ct=True, function_type="B")
+                    escpos.ln()
+            escpos.set(align="left", custom_size=True, width=1, height=1)
+
+        self._print(write)
+
+    def _print(self, body: Callable[[Escpos], None]) -> None:
+        """INIT, the job's commands, then cut (or feed); a failure drops the connection for a retry."""
         with self._lock:
             try:
                 escpos = self._device()
                 escpos.hw("INIT")
-                # Bands cut here: python-escpos would convert the whole picture once more just to split it.
-                band = self._fragment_height
-                for top in range(0, image.height, band):
-                    part = image.crop((0, top, image.width, min(top + band, image.height)))
-                    escpos.image(part, impl="bitImageRaster", fragment_height=band)
+                body(escpos)
                 if self._cut == "none":
                     escpos.print_and_feed(6)
                 else:
@@ -270,8 +317,8 @@ class EscposPrinter(Printer):
 class SimulatedPrinter(EscposPrinter):
     """The same python-escpos byte stream into a `Dummy`, with a paper/online state you set.
 
-    `output` is every byte sent; `printed` every picture printed. While out of paper or offline it
-    refuses to print, as a real printer's job would be lost.
+    `output` is every byte sent; `printed` every picture printed, `printed_text` every text-mode
+    document. While out of paper or offline it refuses to print, as a real printer's job would be lost.
     """
 
     def __init__(
@@ -284,13 +331,16 @@ class SimulatedPrinter(EscposPrinter):
         save_dir: str | Path | None = None,
         cut: str = "partial",
         fragment_height: int = 256,
+        profile: str = "default",
     ) -> None:
         self._dummy: Dummy | None = None
-        super().__init__(self._make_dummy, name=name, dots=dots, cut=cut, fragment_height=fragment_height)
+        super().__init__(self._make_dummy, name=name, dots=dots, profile=profile, cut=cut,
+                         fragment_height=fragment_height)
         self.paper = Paper(paper)
         self.online: bool | None = online  # None: the printer does not answer
         self.save_dir = Path(save_dir) if save_dir else None
         self.printed: list[Image.Image] = []
+        self.printed_text: list[TextDocument] = []
 
     def _make_dummy(self) -> Escpos:
         if self._dummy is None:
@@ -306,6 +356,7 @@ class SimulatedPrinter(EscposPrinter):
         if self._dummy is not None:
             self._dummy.clear()
         self.printed.clear()
+        self.printed_text.clear()
 
     def status(self) -> PrinterStatus:
         if self.online is None:
@@ -322,6 +373,17 @@ class SimulatedPrinter(EscposPrinter):
             self.save_dir.mkdir(parents=True, exist_ok=True)
             image.save(self.save_dir / f"{len(self.printed):05d}.png")
 
+    def print_text(self, document: TextDocument) -> None:
+        problem = self.status().problem
+        if problem is not None:
+            raise PrinterError(printer=self.name, detail=problem)
+        super().print_text(document)
+        self.printed_text.append(document)
+        if self.save_dir is not None:
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            (self.save_dir / f"text-{len(self.printed_text):05d}.txt").write_text(document.plain(),
+                                                                                  encoding="utf-8")
+
 
 def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer:
     """The printer described by a `[printer]` configuration section (nothing is opened yet)."""
@@ -330,11 +392,11 @@ def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer
         "dots": section.dots,
         "cut": section.cut,
         "fragment_height": section.fragment_height,
+        "profile": section.profile,
     }
     if isinstance(backend, SimulatedBackend):
         return SimulatedPrinter(name=name or "simulated", paper=backend.paper, online=backend.online,
                                 save_dir=backend.save_dir, **common)
-    common["profile"] = section.profile
     if isinstance(backend, NetworkBackend):
         network = backend
         return EscposPrinter(
