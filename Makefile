@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test system-packages venv lint bench clean
+.PHONY: demo test system-packages venv lint bench clean constraints
 
 demo: system-packages $(STAMP)
 	$(BIN)/motcua demo $(DEMO_ARGS)
@@ -19,11 +19,16 @@ system-packages:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the versions the suite last passed with, so a new release of a dependency
+# cannot break a fresh machine unnoticed; refresh it with `make constraints` after an upgrade.
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[all,dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[all,dev]'
 	@touch $(STAMP)
+
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^motcua' > constraints.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
