@@ -5,7 +5,6 @@
 (function () {
   const config = JSON.parse(document.getElementById("console-config").textContent);
   const texts = config.texts;
-  const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   const form = document.getElementById("actions");
   const banner = document.getElementById("banner");
   const bannerText = document.getElementById("banner-text");
@@ -182,18 +181,8 @@
     busy = true;
     if (current) setButtons(current);
     try {
-      const response = await fetch(config.action_url.replace("ACTION", action), {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-        body: JSON.stringify(body),
-        cache: "no-store",
-      });
-      let reply = null;
-      try {
-        reply = await response.json();
-      } catch (error) {
-        reply = null;
-      }
+      const url = config.action_url.replace("ACTION", action);
+      const { response, reply } = await window.motcua.postJson(url, body);
       if (!response.ok || !reply || reply.ok === false) {
         showError(reply && reply.error ? reply.error.message : texts.server_error);
       } else if (action === "call-next" && reply.ticket) {
@@ -248,18 +237,7 @@
     printing = true;
     receiptButton.disabled = true;
     try {
-      const response = await fetch(config.receipt_url, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-        body: JSON.stringify({ code: code }),
-        cache: "no-store",
-      });
-      let reply = null;
-      try {
-        reply = await response.json();
-      } catch (error) {
-        reply = null;
-      }
+      const { response, reply } = await window.motcua.postJson(config.receipt_url, { code: code });
       if (!response.ok || !reply || reply.ok === false) {
         showError(reply && reply.error ? reply.error.message : texts.server_error);
         receiptCode.focus();

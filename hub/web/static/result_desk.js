@@ -6,7 +6,6 @@
 (function () {
   const config = JSON.parse(document.getElementById("result-desk-config").textContent);
   const texts = config.texts;
-  const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   const body = document.getElementById("rd-body");
   const overdue = document.getElementById("rd-overdue");
   const form = document.getElementById("rd-form");
@@ -131,18 +130,7 @@
     busy = true;
     for (const node of document.querySelectorAll('button[form="rd-form"]')) node.disabled = true;
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-        body: JSON.stringify(payload),
-        cache: "no-store",
-      });
-      let reply = null;
-      try {
-        reply = await response.json();
-      } catch (error) {
-        reply = null;
-      }
+      const { response, reply } = await window.motcua.postJson(url, payload);
       if (!response.ok || !reply || reply.ok === false) {
         say(reply && reply.error ? reply.error.message : texts.result_no_ticket, false);
       } else if (reply.message) {
