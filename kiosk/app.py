@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+from appliance.kivy_setup import configure_kivy as shared_configure_kivy
 
 from .config import KioskConfig
 from .views import ViewState
@@ -35,27 +36,8 @@ class Backend(Protocol):
 
 
 def configure_kivy(size: tuple[int, int], *, fullscreen: bool) -> None:
-    """Must run before anything imports kivy.core.window."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    logging.getLogger("kivy").addFilter(_drop_mtdev_noise)
-    from kivy.config import Config
-
-    Config.set("graphics", "width", str(size[0]))
-    Config.set("graphics", "height", str(size[1]))
-    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
-    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
-    Config.set("graphics", "resizable", "0")
-    Config.set("kivy", "exit_on_escape", "0" if fullscreen else "1")
-    # Touch screens appear as mouse or as an evdev/mtdev device; a long press must not start a
-    # multi-touch simulation circle.
-    Config.set("input", "mouse", "mouse,disable_multitouch")
-
-
-def _drop_mtdev_noise(record: logging.LogRecord) -> bool:
-    return not str(record.msg).startswith("Input: MTDev")
+    """Must run before anything imports kivy.core.window (a touch screen: input probing kept)."""
+    shared_configure_kivy(size, fullscreen=fullscreen, touch=True)
 
 
 def run_kiosk(

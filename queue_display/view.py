@@ -10,12 +10,12 @@ the screen as a PNG after the first frames and stops.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appliance.kivy_setup import configure_kivy as shared_configure_kivy
 from appliance.timeutil import now
 
 from .board import BoardModel, BoardStore, layout_for
@@ -32,30 +32,9 @@ SCREENSHOT_FRAMES = 8
 
 
 def configure_kivy(size: tuple[int, int], *, fullscreen: bool) -> None:
-    """Must run before anything imports kivy.core.window."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    logging.getLogger("kivy").addFilter(_drop_mtdev_noise)
-    from kivy.config import Config
-
-    Config.set("graphics", "width", str(size[0]))
-    Config.set("graphics", "height", str(size[1]))
-    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
-    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
-    Config.set("graphics", "resizable", "0")
-    Config.set("graphics", "maxfps", "30")  # a board, not a game: spare the CPU (software GL on a Pi)
-    Config.set("kivy", "exit_on_escape", "0" if fullscreen else "1")
-    # A wall display has no touch screen: no probing of input devices (it logs errors without mtdev).
-    for option in Config.options("input"):
-        Config.remove_option("input", option)
-    Config.set("input", "mouse", "mouse,disable_multitouch")
-
-
-def _drop_mtdev_noise(record: logging.LogRecord) -> bool:
-    # kivy tries libmtdev (multitouch) on every Linux start; a wall display has no touch screen.
-    return not str(record.msg).startswith("Input: MTDev")
+    """Must run before anything imports kivy.core.window. A board, not a game: 30 fps spares the CPU
+    (software GL on a Pi); a wall display has no touch screen, so no input probing."""
+    shared_configure_kivy(size, fullscreen=fullscreen, touch=False, max_fps=30)
 
 
 def run_store(

@@ -1,0 +1,41 @@
+"""Kivy set-up shared by the kiosk and the hall display. Must run before anything imports
+kivy.core.window; kivy itself is imported here only when called (the hub never needs it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def configure_kivy(
+    size: tuple[int, int], *, fullscreen: bool, touch: bool = True, max_fps: int | None = None
+) -> None:
+    """Window size and mode, kivy logging through Python's, and the input providers.
+
+    `touch=False` (a wall display) removes kivy's input-device probing; a kiosk keeps it, but a long
+    press must not start kivy's multi-touch simulation circle in either case.
+    """
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    logging.getLogger("kivy").addFilter(_drop_mtdev_noise)
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
+    Config.set("graphics", "resizable", "0")
+    if max_fps is not None:
+        Config.set("graphics", "maxfps", str(max_fps))
+    Config.set("kivy", "exit_on_escape", "0" if fullscreen else "1")
+    if not touch:
+        for option in Config.options("input"):
+            Config.remove_option("input", option)
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def _drop_mtdev_noise(record: logging.LogRecord) -> bool:
+    # kivy tries libmtdev (multitouch) on every Linux start and logs its absence as an error.
+    return not str(record.msg).startswith("Input: MTDev")
