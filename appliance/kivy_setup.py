@@ -39,3 +39,12 @@ def configure_kivy(
 def _drop_mtdev_noise(record: logging.LogRecord) -> bool:
     # kivy tries libmtdev (multitouch) on every Linux start and logs its absence as an error.
     return not str(record.msg).startswith("Input: MTDev")
+
+
+RGBA = tuple[float, float, float, float]
+
+
+def hex_rgba(value: str, alpha: float = 1.0) -> RGBA:
+    """Kivy's colour tuple from "#rrggbb"."""
+    value = value.lstrip("#")
+    return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255, alpha)

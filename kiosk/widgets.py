@@ -20,15 +20,12 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from appliance.kivy_setup import RGBA, hex_rgba
+
 from .views import Button, NoticeKind
 
 FONT = "KioskSans"
-RGBA = tuple[float, float, float, float]
-
-
-def rgb(value: str, alpha: float = 1.0) -> RGBA:
-    value = value.lstrip("#")
-    return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255, alpha)
+rgb = hex_rgba
 
 
 # A light, high-contrast palette: dark ink on a warm white, the red and gold of public signage.

@@ -30,18 +30,14 @@ from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from appliance.i18n import Language, message
+from appliance.kivy_setup import RGBA, hex_rgba
 
 from .board import BoardSnapshot, CounterTile, RecentCall, ServiceLine, format_clock, format_wait, layout_for
 from .results import ResultRow, ResultsSnapshot, format_ready
 
 FONT = "MotcuaSans"
 
-RGBA = tuple[float, float, float, float]
-
-
-def hex_color(value: str, alpha: float = 1.0) -> RGBA:
-    value = value.lstrip("#")
-    return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255, alpha)
+hex_color = hex_rgba
 
 
 # Dark background (less glare in a hall), the red and gold of public signage, amber for "now".
