@@ -49,6 +49,12 @@ class Topics:
         """Retained list of dossiers whose results wait for collection."""
         return f"{self.root}/results/ready"
 
+    @property
+    def province_commands(self) -> str:
+        """Device commands asked by the province (the only topic its bridge brings in); the hub
+        checks each and sends it itself on `devices/{id}/commands`."""
+        return f"{self.root}/province/commands"
+
     def print_jobs(self, device_id: str) -> str:
         return f"{self.root}/print/{device_id}/jobs"
 

@@ -29,9 +29,9 @@ from paho.mqtt.properties import Properties
 
 from appliance.config import ID_PATTERN, MqttSettings
 from appliance.i18n import message
-from appliance.mqtt import Link, Message
+from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcError
-from appliance.timeutil import iso, now
+from appliance.timeutil import iso, now, parse_iso
 
 from .accounts import Account, BrokerAccounts
 from .codes import code_hash, new_code
@@ -56,6 +56,10 @@ from .store import DeviceRecord, FleetStore, Seen
 log = logging.getLogger("motcua.hub.fleet")
 
 COMMANDS = ("identify", "test_print", "reload", "restart")
+# What the province may ask for over the bridge (province/commands): nothing that stops a device
+# during opening hours, and never a configuration (only the fleet page, at the site, changes that).
+PROVINCE_COMMANDS = ("identify", "test_print", "reload")
+PROVINCE_MAX_PAYLOAD = 4096
 _ID_RE = re.compile(ID_PATTERN)
 
 
@@ -185,6 +189,7 @@ class FleetRuntime:
         self._seen_writer: threading.Thread | None = None
         for leaf, handler in self._subscriptions():
             link.subscribe(self.topics.all_devices(leaf), handler)
+        link.subscribe(self.topics.province_commands, self._on_province_command)
         link.on_connection_change(self._on_connection)
 
     def _subscriptions(self) -> list[tuple[str, Callable[[Message], None]]]:
@@ -220,6 +225,7 @@ class FleetRuntime:
         self._stop.set()
         for leaf, handler in self._subscriptions():
             self.link.unsubscribe(self.topics.all_devices(leaf), handler)
+        self.link.unsubscribe(self.topics.province_commands, self._on_province_command)
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._seen_writer is not None:
@@ -429,6 +435,38 @@ class FleetRuntime:
             {"command": command, "device": device_id, "seconds": self.settings.command_expiry_s},
             ident,
         )
+
+    def _on_province_command(self, msg: Message) -> None:
+        """`province/commands` `{v, device_id, cmd, ts?}` from the central broker (over the bridge).
+
+        The bridge bypasses the site broker's ACLs, so this is the one gate: a retained or stale
+        request, an unknown device or a command outside PROVINCE_COMMANDS is logged and dropped.
+        """
+        if msg.retain:  # a retained request would run again at every hub reconnect
+            log.warning("province command ignored: retained on %s", msg.topic)
+            return
+        try:
+            body = msg.json(max_size=PROVINCE_MAX_PAYLOAD)
+        except PayloadError as error:
+            log.warning("province command ignored: %s", error)
+            return
+        device_id, command = body.get("device_id"), body.get("cmd")
+        if command not in PROVINCE_COMMANDS or not isinstance(device_id, str) or not _ID_RE.match(device_id):
+            log.warning("province command ignored: %r for %r is not allowed", command, device_id)
+            return
+        try:
+            sent = parse_iso(body["ts"]) if isinstance(body.get("ts"), str) else None
+        except ValueError:
+            sent = None
+        if sent is not None and abs((self.clock() - sent).total_seconds()) > self.settings.command_expiry_s:
+            log.warning("province command %s for %s ignored: sent at %s", command, device_id, body.get("ts"))
+            return
+        try:
+            self.send_command(device_id, command)
+        except FleetRefusal as refusal:
+            log.warning("province command %s for %s refused: %s", command, device_id, refusal)
+        else:
+            log.info("province asked for %s on %s", command, device_id)
 
     def _printers_for(self, device_id: str, role: str | None, record: DeviceRecord | None) -> list[str]:
         """Who prints a test page for `device_id`: itself if a printer, else the printers at its kiosk."""
