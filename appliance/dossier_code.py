@@ -179,9 +179,29 @@ def parse_url(url: str, language: Language = "vi") -> DossierCode:
     return parse(candidate, language)
 
 
-def parse_any(text: str, language: Language = "vi") -> DossierCode:
-    """A code typed or scanned either bare or inside a receipt URL."""
+# A receipt's QR code carries `{dossier code}/{proof}`: the proof is a MAC of the code under a secret
+# only the hub knows (hub.central.lookup), so holding the paper — not knowing the code, which the
+# public results board shows — is what unmasks the applicant's name. 10 bytes in base32: 16 letters
+# and digits 2-7, readable by every scanner (also as keystrokes) and QR alphanumeric mode.
+RECEIPT_PROOF_SEPARATOR = "/"
+_RECEIPT_PROOF = re.compile(r"[A-Z2-7]{16}")
+
+
+def split_receipt_proof(text: str) -> tuple[str, str | None]:
+    """(code text, proof) of a receipt QR `CODE/PROOF`; (text, None) for anything else (unvalidated)."""
     stripped = text.strip()
+    if "://" in stripped:
+        return text, None
+    head, separator, tail = stripped.rpartition(RECEIPT_PROOF_SEPARATOR)
+    proof = tail.strip().upper()
+    if separator and head.strip() and _RECEIPT_PROOF.fullmatch(proof):
+        return head.strip(), proof
+    return text, None
+
+
+def parse_any(text: str, language: Language = "vi") -> DossierCode:
+    """A code typed or scanned either bare, with a receipt's proof, or inside a receipt URL."""
+    stripped = split_receipt_proof(text)[0].strip()
     if "://" in stripped:
         return parse_url(stripped, language)
     return parse(stripped, language)

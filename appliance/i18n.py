@@ -313,6 +313,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Hệ thống hồ sơ đang tạm gián đoạn: thông tin cập nhật lúc {time}.",
         "The dossier system is temporarily unreachable: information as of {time}.",
     ),
+    "kiosk_id_card_scanned": (
+        "Đây là thẻ căn cước. Xin quét mã QR trên giấy tiếp nhận hồ sơ.",
+        "This is an ID card. Please scan the QR code on your dossier receipt.",
+    ),
     "kiosk_dossier_masked": (
         "Tên người nộp được che một phần để bảo vệ thông tin cá nhân.",
         "The applicant's name is partly hidden to protect personal data.",

@@ -64,6 +64,11 @@ class Topics:
     def scans(self, device_id: str) -> str:
         return f"{self.root}/scans/{device_id}"
 
+    def private_scans(self, device_id: str, kiosk_id: str) -> str:
+        """Scans only one kiosk may read (ID cards, receipt proofs): the broker ACL of every other
+        device excludes this topic."""
+        return f"{self.root}/scans/{device_id}/{kiosk_id}"
+
     def all_devices(self, leaf: str) -> str:
         """Filter for one leaf (state, health, …) of every device."""
         return f"{self.root}/devices/+/{leaf}"

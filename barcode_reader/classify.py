@@ -14,15 +14,20 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from appliance.dossier_code import DossierCode, DossierCodeError, code_text_in_url, parse
+from appliance.dossier_code import DossierCode, DossierCodeError, code_text_in_url, parse, split_receipt_proof
 
-Kind = Literal["dossier_code", "ticket", "dossier_url", "unknown"]
+Kind = Literal["dossier_code", "ticket", "dossier_url", "id_card", "unknown"]
 RejectReason = Literal["empty", "too_long", "undecodable", "binary", "no_content"]
 
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_TICKET_PATH = "/t/"
 # Ticket tokens are URL-safe random strings (secrets.token_urlsafe and the like).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{4,128}")
+# The QR code of a chip ID card (CCCD) or a VNeID screen: `ID|old ID|name|DOB|sex|address|issue date`
+# with a 12-digit ID. Sensitive personal data (Law 91/2025): recognised before anything is logged.
+_ID_CARD = re.compile(r"^\s*(?:\][A-Za-z][0-9A-Za-z])?(\d{12})\|")
+ID_CARD_MIN_FIELDS = 5
+WITHHELD = "(ID card data withheld)"
 # More than this share of control characters in what a source read means line noise, not a code.
 _MAX_CONTROL_SHARE = 0.25
 
@@ -49,8 +54,16 @@ class Classified:
 
     kind: Kind
     code: str
-    text: str  # the normalised scanned text
+    text: str  # the normalised scanned text (for `id_card`, only the masked number)
     dossier: DossierCode | None = None
+    # The secret half of a receipt's QR (`CODE/PROOF`): proves the paper is in hand, so it goes only
+    # to the scanner's own kiosk.
+    proof: str | None = None
+
+    @property
+    def private(self) -> bool:
+        """Carries personal data or a secret: published only to the paired kiosk, never logged."""
+        return self.kind == "id_card" or self.proof is not None
 
 
 @dataclass(frozen=True)
@@ -80,7 +93,28 @@ def split_aim(text: str) -> tuple[str | None, str]:
     return _AIM_SYMBOLOGIES.get(text[1], "other"), text[3:]
 
 
+def looks_like_id_card(text: str) -> bool:
+    """True for anything that starts like an ID card's QR; such text is never shown in a log."""
+    return _ID_CARD.match(text) is not None
+
+
+def mask_id_number(number: str) -> str:
+    """All but the last 3 digits hidden: "001092012345" → "*********345"."""
+    return "*" * (len(number) - 3) + number[-3:]
+
+
+def id_card(text: str) -> Classified | None:
+    """An ID card's QR as `id_card` with only the masked number kept, or None if it is not one."""
+    match = _ID_CARD.match(text)
+    if match is None or text.count("|") < ID_CARD_MIN_FIELDS - 1:
+        return None
+    masked = mask_id_number(match.group(1))
+    return Classified("id_card", masked, masked)
+
+
 def _preview(text: str, limit: int = 40) -> str:
+    if looks_like_id_card(text):
+        return WITHHELD
     shown = text[:limit].encode("unicode_escape").decode("ascii")
     return shown + ("…" if len(text) > limit else "")
 
@@ -127,6 +161,11 @@ def classify(
     if isinstance(checked, Rejected):
         return checked
     text = checked
+    card = id_card(text)
+    if card is not None:
+        return card
+    if looks_like_id_card(text):  # an ID card's QR read in part: not published, not logged
+        return Rejected("no_content", WITHHELD)
     if "://" in text:
         token = ticket_token(text, ticket_path)
         if token is not None:
@@ -140,11 +179,12 @@ def classify(
             else:
                 return Classified("dossier_url", dossier.canonical, text, dossier)
         return Classified("unknown", text, text)
+    code_text, proof = split_receipt_proof(text)
     try:
-        dossier = parse(text)
+        dossier = parse(code_text)
     except DossierCodeError:
         return Classified("unknown", text, text)
-    return Classified("dossier_code", dossier.canonical, text, dossier)
+    return Classified("dossier_code", dossier.canonical, dossier.canonical if proof else text, dossier, proof)
 
 
 class Deduplicator:

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from appliance.config import DeviceConfig, Strict, load
+from appliance.config import ID_PATTERN, DeviceConfig, Strict, load
 
 from .decoders import DEFAULT_FORMATS, SYMBOLOGIES, Backend
 
@@ -109,6 +109,12 @@ class ScanSettings(Strict):
     aim_ids: bool = False
     # Path prefix of ticket QR URLs (the hub's public ticket page /t/{token}).
     ticket_path: str = Field("/t/", pattern=r"^/(?:[^/?#]+/)*$")
+    # The kiosk this scanner serves (its device id). ID card scans (only the masked number) and
+    # receipt proofs go to it alone, on scans/{scanner}/{kiosk}; without one they are not published.
+    kiosk: str | None = Field(None, pattern=ID_PATTERN)
+    # A scan not delivered within this many seconds is dropped by the broker (MQTT message expiry);
+    # kiosks also drop scans older than their own limit.
+    expiry_s: float = Field(5.0, ge=1, le=120)
 
 
 class ScannerConfig(DeviceConfig):

@@ -35,7 +35,7 @@ class _DeviceSink(MqttSink):
     """Scans and health to the broker; health also says whether a pushed configuration was refused."""
 
     def __init__(self, link: Link, daemon: ScannerDaemon) -> None:
-        super().__init__(link)
+        super().__init__(link, lambda: daemon.config.scan)
         self.daemon = daemon
 
     def publish_health(self, health: Mapping[str, Any]) -> None:

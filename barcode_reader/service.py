@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from appliance.timeutil import iso
 
@@ -41,9 +45,11 @@ class ScanEvent:
     ts: str
     text: str  # the normalised scanned text (the full URL of a ticket QR, for instance)
     source: str
+    proof: str | None = None  # a receipt's proof (see appliance.dossier_code.split_receipt_proof)
+    private: bool = False  # ID card or receipt proof: only to the paired kiosk
 
     def payload(self) -> dict[str, Any]:
-        return {
+        body = {
             "v": PROTOCOL_VERSION,
             "code": self.code,
             "kind": self.kind,
@@ -52,6 +58,9 @@ class ScanEvent:
             "text": self.text,
             "source": self.source,
         }
+        if self.proof is not None:
+            body["proof"] = self.proof
+        return body
 
 
 class ScanPipeline:
@@ -77,13 +86,23 @@ class ScanPipeline:
         if self.dedupe.is_repeat(result.code):
             self.repeats += 1
             log.debug(
-                "scan from %s repeated within %g s, suppressed: %s", source, self.dedupe.window, result.code
+                "scan from %s repeated within %g s, suppressed: %s",
+                source,
+                self.dedupe.window,
+                "(withheld)" if result.private else result.code,
             )
             return None
         self.accepted += 1
         event = _event(result, symbology, raw, source)
+        # An ID card's number, even masked, and a receipt's proof stay out of the log.
+        shown = "(withheld)" if event.kind == "id_card" else event.code
         log.info(
-            "scan from %s: %s %s (%s)", source, event.kind, event.code, event.symbology or "symbology unknown"
+            "scan from %s: %s %s%s (%s)",
+            source,
+            event.kind,
+            shown,
+            " with receipt proof" if event.proof else "",
+            event.symbology or "symbology unknown",
         )
         return event
 
@@ -96,6 +115,8 @@ def _event(result: Classified, symbology: str | None, raw: RawScan, source: str)
         ts=iso(raw.at) or "",
         text=result.text,
         source=source,
+        proof=result.proof,
+        private=result.private,
     )
 
 
@@ -105,13 +126,36 @@ class ScanSink(Protocol):
 
 
 class MqttSink:
-    """Publishes through an appliance.mqtt.Link: scans at QoS 1, health retained."""
+    """Publishes through an appliance.mqtt.Link: scans at QoS 1, health retained.
 
-    def __init__(self, link: Any) -> None:
+    A scan is worth something only while the citizen stands at the scanner: it carries a message
+    expiry of `settings.expiry_s`, and one made while the broker is unreachable is dropped rather
+    than queued (it would switch a kiosk's screen long after the citizen left). ID card scans and
+    receipt proofs go only to `scans/{scanner}/{kiosk}`, which the broker lets only that kiosk read;
+    without a paired kiosk they are not published at all.
+    """
+
+    def __init__(self, link: Any, settings: Callable[[], ScanSettings] | None = None) -> None:
         self.link = link
+        self._settings = settings or ScanSettings
+        self.dropped = 0
 
     def publish_scan(self, event: ScanEvent) -> None:
-        self.link.publish_json(self.link.topics.scans(self.link.device_id), event.payload(), qos=1)
+        settings = self._settings()
+        if not self.link.connected:
+            self.dropped += 1
+            log.warning("scan %s dropped: the broker is not reachable (scans are not queued)", event.kind)
+            return
+        topic = self.link.topics.scans(self.link.device_id)
+        if event.private:
+            if settings.kiosk is None:
+                self.dropped += 1
+                log.warning("%s scan not published: no kiosk paired ([scan] kiosk)", event.kind)
+                return
+            topic = self.link.topics.private_scans(self.link.device_id, settings.kiosk)
+        properties = Properties(PacketTypes.PUBLISH)
+        properties.MessageExpiryInterval = max(1, math.ceil(settings.expiry_s))
+        self.link.publish_json(topic, event.payload(), qos=1, properties=properties)
 
     def publish_health(self, health: Mapping[str, Any]) -> None:
         self.link.publish_health(health)

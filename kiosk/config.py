@@ -25,6 +25,7 @@ ticket_screen_s = 20            # the ticket stays on screen this long once prin
 ticket_screen_no_print_s = 60   # … and this long when it could not be printed (time to photograph it)
 print_wait_s = 15               # "Đang in phiếu…" turns into "the printer has not answered" after this
 reconnect_grace_s = 1.0         # a shorter outage does not flash the "reconnecting" screen
+scan_max_age_s = 5              # a scan delivered later than this (after an outage) is ignored
 procedure_services = { HT = "ho-tich" }   # procedure field code (or procedure code) → service id
 
 [opening_hours]                 # the same shape as the hub's [opening_hours]
@@ -114,6 +115,9 @@ class KioskSection(Strict):
     # so the hub answers with the ticket it may already have issued instead of issuing another.
     retry_window_s: float = Field(120.0, ge=0, le=3600)
     procedure_services: dict[str, str] = {}
+    # A scan made longer ago than this (delivered late after a broker outage) is ignored: the citizen
+    # who made it has left. Compared with the scan's `ts`, so kiosk and scanner clocks must agree.
+    scan_max_age_s: float = Field(5.0, ge=1, le=120)
 
     @field_validator("scanners", "services")
     @classmethod

@@ -111,7 +111,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
         self.link.subscribe(self.topics.device_state(config.hub_id), self._on_hub_state)
         self.link.subscribe(f"{self.topics.root}/print/+/results", self._on_print_result)
         for scanner in config.kiosk.scanners:
-            self.link.subscribe(self.topics.scans(scanner), self._on_scan)
+            self._subscribe_scanner(scanner)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -226,7 +226,12 @@ class KioskController(ReloadsConfig[KioskConfig]):
             self.config_error = None
             self._notify()
         for scanner in sorted(added):  # a scanner newly bound to this kiosk
-            self.link.subscribe(self.topics.scans(scanner), self._on_scan)
+            self._subscribe_scanner(scanner)
+
+    def _subscribe_scanner(self, scanner: str) -> None:
+        """Its public scans, and those only this kiosk may read (ID cards, receipt proofs)."""
+        self.link.subscribe(self.topics.scans(scanner), self._on_scan)
+        self.link.subscribe(self.topics.private_scans(scanner, self.config.device_id), self._on_scan)
 
     # ------------------------------------------------------------------ MQTT (network thread)
 
@@ -260,7 +265,8 @@ class KioskController(ReloadsConfig[KioskConfig]):
         scan = self._json(message)
         if scan is None:
             return
-        device_id = message.topic.rsplit("/", 1)[-1]
+        # scans/{scanner} or scans/{scanner}/{this kiosk}
+        device_id = message.topic[len(f"{self.topics.root}/scans/") :].split("/", 1)[0]
         with self._lock:
             calls = self.model.scan(device_id, scan)
             self._notify()

@@ -68,6 +68,7 @@ CallKind = Literal["issue", "lookup", "search", "rate", "resolve_ticket"]
 PrintState = Literal["printing", "printed", "failed", "unavailable", "none", "no_answer"]
 
 MAX_INPUT = 64
+MAX_PROOF = 64
 SEARCH_MIN_CHARS = 2
 # Procedures listed at once: more would not fit above the keyboard; typing more narrows them down.
 RESULTS_SHOWN = 5
@@ -146,7 +147,7 @@ class _Pending:
 @dataclass
 class _Inputs:
     dossier: str = ""
-    dossier_scanned: bool = False
+    dossier_proof: str | None = None  # the receipt's proof, from a scan of its QR code
     dossier_result: dict[str, Any] | None = None
     query: str = ""
     searched: str | None = None
@@ -290,23 +291,42 @@ class KioskModel:
 
     def scan(self, device_id: str, payload: Mapping[str, Any]) -> list[Call]:
         """A scan from a scanner bound to this kiosk switches to the matching screen from anywhere."""
-        if device_id not in self.settings.scanners or self._locked():
+        if device_id not in self.settings.scanners or self._locked() or self._stale_scan(payload):
             return []
         kind = payload.get("kind")
         code = payload.get("code") if isinstance(payload.get("code"), str) else ""
         text = payload.get("text") if isinstance(payload.get("text"), str) else code
+        proof = payload.get("proof") if isinstance(payload.get("proof"), str) else None
         self.last_activity = self.clock()
         if kind == "ticket" and code:
             self._open("rating")
             return [self._call("resolve_ticket", "", {"token": code})]
         self._open("dossier")
+        if kind == "id_card":  # an ID card where the receipt was expected: nothing of it is kept
+            self.inputs.dossier = ""
+            self.inputs.notice = Notice(t("kiosk_id_card_scanned", self.language), "warn")
+            return []
         self.inputs.dossier = (code if kind in ("dossier_code", "dossier_url") else text or code)[:MAX_INPUT]
         try:
             dossier_code.parse_any(self.inputs.dossier, self.language)
         except dossier_code.DossierCodeError as error:
             self.inputs.notice = Notice(self._error_text(error), "error")
             return []
-        return self._lookup(scanned=True)
+        return self._lookup(proof=proof[:MAX_PROOF] if proof else None)
+
+    def _stale_scan(self, payload: Mapping[str, Any]) -> bool:
+        """A scan older than `scan_max_age_s` (made while the broker was out, delivered late): the
+        citizen who made it has most likely left, so it must not switch the screen."""
+        stamp = payload.get("ts")
+        if not isinstance(stamp, str) or not stamp:
+            return False
+        try:
+            made = datetime.fromisoformat(stamp)
+        except ValueError:
+            return False
+        if made.tzinfo is None:
+            return False
+        return (self.wall() - made).total_seconds() > self.settings.scan_max_age_s
 
     # ------------------------------------------------------------------ taps
 
@@ -417,7 +437,7 @@ class KioskModel:
         inputs = self.inputs
         if self.screen == "dossier":
             inputs.dossier = change(inputs.dossier)
-            inputs.dossier_scanned = False
+            inputs.dossier_proof = None
             inputs.notice = None
         elif self.screen == "procedures":
             inputs.query = change(inputs.query)
@@ -469,15 +489,18 @@ class KioskModel:
             self.inputs.notice = Notice(self._error_text(error), "error")
             self.inputs.dossier_result = None
             return []
-        return self._lookup(scanned=self.inputs.dossier_scanned)
+        return self._lookup(proof=self.inputs.dossier_proof)
 
-    def _lookup(self, *, scanned: bool) -> list[Call]:
+    def _lookup(self, *, proof: str | None) -> list[Call]:
         parsed = dossier_code.parse_any(self.inputs.dossier, self.language)
         self.inputs.dossier = parsed.canonical
-        self.inputs.dossier_scanned = scanned
+        self.inputs.dossier_proof = proof
         self.inputs.dossier_result = None
         self.inputs.notice = None
-        return [self._call("lookup", "dossier.lookup", {"code": parsed.canonical, "scanned": scanned})]
+        params: dict[str, Any] = {"code": parsed.canonical}
+        if proof:  # only the receipt's QR code unmasks the applicant's name
+            params["proof"] = proof
+        return [self._call("lookup", "dossier.lookup", params)]
 
     def _search(self, *, force: bool) -> list[Call]:
         query = self.inputs.query.strip()

@@ -111,14 +111,26 @@ def test_names_are_shown_only_to_whoever_proves_possession(sim: SimServer, make_
     runtime = make_runtime()
     row = pick(sim, lambda d: d["dossierStatus"] == "releasing")
     code, name, id_no = row["dossierNo"], row["applicantName"], row["applicantIdNo"]
-    # The receipt scanned at a kiosk of the site: full name.
-    scanned = rpc(runtime, "kiosk-1", code=code, scanned=True)
-    assert scanned["applicant_name"] == name and scanned["possession"] == "scan"
-    # "scanned" claimed by a device the site did not place proves nothing.
-    assert rpc(runtime, "phone-7", code=code, scanned=True)["applicant_name"] == mask_name(name)
-    # Typed at the kiosk without a scan: masked.
+    # The QR code of the receipt the hub printed carries the proof: full name, for whoever holds it.
+    qr = runtime.receipt_job(code, officer="canbo1")["receipt"]["qr_data"]
+    bare, proof = qr.rsplit("/", 1)
+    assert bare == code and len(proof) == 16
+    with_proof = rpc(runtime, "kiosk-1", code=code, proof=proof)
+    assert with_proof["applicant_name"] == name and with_proof["possession"] == "receipt"
+    assert rpc(runtime, "kiosk-1", code=qr)["applicant_name"] == name  # the QR text as it was scanned
+    assert rpc(runtime, "kiosk-1", code=code, proof=proof.lower())["masked"] is False  # scanner caps
+    # Saying "scanned" proves nothing, from any device: the code is on the public results board.
+    assert rpc(runtime, "kiosk-1", code=code, scanned=True)["applicant_name"] == mask_name(name)
+    assert rpc(runtime, "phone-7", code=code, scanned=True)["masked"] is True
+    # A made-up proof, or another dossier's: masked.
+    assert rpc(runtime, "kiosk-1", code=code, proof="A" * 16)["masked"] is True
+    other = pick(sim, lambda d: d["dossierNo"] != code)["dossierNo"]
+    other_proof = runtime.receipt_job(other, officer="canbo1")["receipt"]["qr_data"].rsplit("/", 1)[1]
+    assert rpc(runtime, "kiosk-1", code=code, proof=other_proof)["masked"] is True
+    # Typed at the kiosk without the receipt: masked.
     assert rpc(runtime, "kiosk-1", code=code)["applicant_name"] == mask_name(name)
-    assert rpc(runtime, "kiosk-1", code=code, scanned="true")["masked"] is True  # only JSON true counts
+    # The site's secret outlives a hub restart: receipts printed yesterday still prove possession.
+    assert make_runtime().lookups.receipt_proof(code) == proof
     # The applicant's ID number, however it is spaced: full name.
     spaced = f"{id_no[:3]} {id_no[3:6]} {id_no[6:]}"
     by_id = rpc(runtime, "phone-7", code=code, applicant_id_no=spaced)

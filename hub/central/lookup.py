@@ -8,13 +8,19 @@ Order of work for one lookup (cheapest refusal first, central last):
    breaker says central is down — and its answer cached (memory + the hub's SQLite, so a restart
    during an outage still has answers);
 5. central down or slow: the last known answer with `stale: true` and `fetched_at`.
-Names are masked unless the caller proved possession of the receipt.
+Names are masked unless the caller proved possession of the receipt: the receipt's QR code carries
+`{code}/{proof}`, the proof a MAC of the code under a secret that only this hub holds (made once,
+kept in its SQLite file). The bare code — printed on the public results board — proves nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -47,6 +53,15 @@ CREATE TABLE IF NOT EXISTS central_dossier_cache (
     fetched_at TEXT NOT NULL
 )
 """
+RECEIPT_KEY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS receipt_key (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    key BLOB NOT NULL
+)
+"""
+RECEIPT_KEY_BYTES = 32
+PROOF_BYTES = 10  # 80 bits: 16 base32 characters (appliance.dossier_code.split_receipt_proof)
+MAX_PROOF_CHARS = 64
 
 
 class LookupRefused(CentralError):
@@ -105,7 +120,41 @@ class DossierLookup:
         self._db: sqlite3.Connection = connect(Path(db_path))
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(SCHEMA)
+        self._receipt_key = self._load_receipt_key()
         self._purge()
+
+    def _load_receipt_key(self) -> bytes:
+        """The site's receipt secret, made at the first start; written with a full sync (a receipt
+        printed before a power cut must still prove possession after it)."""
+        with self._db_lock:
+            self._db.execute(RECEIPT_KEY_SCHEMA)
+            row = self._db.execute("SELECT key FROM receipt_key WHERE id = 1").fetchone()
+            if row is None:
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute(
+                    "INSERT OR IGNORE INTO receipt_key(id, key) VALUES(1, ?)",
+                    (secrets.token_bytes(RECEIPT_KEY_BYTES),),
+                )
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                row = self._db.execute("SELECT key FROM receipt_key WHERE id = 1").fetchone()
+        return bytes(row[0])
+
+    # ------------------------------------------------------------------ receipt proof
+    def receipt_proof(self, code: str) -> str:
+        """The proof printed in the QR code of `code`'s receipt (16 base32 characters)."""
+        canonical = self._parse(code, "vi").canonical
+        mac = hmac.new(self._receipt_key, b"motcua-receipt\0" + canonical.encode(), hashlib.sha256)
+        return base64.b32encode(mac.digest()[:PROOF_BYTES]).decode("ascii")
+
+    def receipt_qr(self, code: str) -> str:
+        """What the receipt's QR code holds: `{code}/{proof}` (scanners and kiosks read both parts)."""
+        canonical = self._parse(code, "vi").canonical
+        return f"{canonical}{dossier_code.RECEIPT_PROOF_SEPARATOR}{self.receipt_proof(canonical)}"
+
+    def _proof_holds(self, canonical: str, proof: str | None) -> bool:
+        if not proof or not isinstance(proof, str) or len(proof) > MAX_PROOF_CHARS:
+            return False
+        return hmac.compare_digest(proof.strip().upper().encode(), self.receipt_proof(canonical).encode())
 
     def close(self) -> None:
         with self._db_lock:
@@ -119,19 +168,29 @@ class DossierLookup:
         caller_id: str,
         possession: bool = False,
         applicant_id_no: str | None = None,
+        receipt_proof: str | None = None,
         language: Language = "vi",
     ) -> dict[str, Any]:
-        """The public view of a dossier; raises LookupRefused with a message people understand."""
+        """The public view of a dossier; raises LookupRefused with a message people understand.
+
+        The name is shown to an officer (`possession`), with the receipt's proof (`receipt_proof`, or
+        `code` given as the QR's `{code}/{proof}`), or with the applicant's ID number; else masked.
+        """
         wait = self.limiter.take(caller_id)
         if wait > 0:
             self.stats.refused += 1
             raise LookupRefused("central_rate_limited", retry_after=wait, seconds=max(1, round(wait)))
+        if isinstance(code, str):
+            code, embedded = dossier_code.split_receipt_proof(code)
+            receipt_proof = receipt_proof or embedded
         parsed = self._parse(code, language)
         entry, stale = self._answer(parsed)
         if entry.dossier is None:
             raise LookupRefused("central_dossier_not_found", dossier=parsed.canonical)
         dossier = entry.dossier
-        proof = "scan" if possession else None
+        proof = "officer" if possession else None
+        if proof is None and self._proof_holds(parsed.canonical, receipt_proof):
+            proof = "receipt"
         if proof is None and applicant_id_no and same_id_number(applicant_id_no, dossier.applicant_id_no):
             proof = "id_no"
         view = dossier.public_view(now=self.clock(), possession=proof is not None, language=language)

@@ -27,7 +27,7 @@ from .base import CentralSystem, NoCentral
 from .catalogue import ProcedureCatalogue
 from .config import CentralConfig, load_central_config
 from .errors import CentralError, NotSupported
-from .lookup import DossierLookup, LookupRefused
+from .lookup import MAX_PROOF_CHARS, DossierLookup, LookupRefused
 from .model import Language
 from .opencps import OpenCpsAdapter
 from .outbox import OutboxWorker
@@ -158,14 +158,16 @@ class CentralRuntime:
         possession: bool = False,
         language: Language = "vi",
         applicant_id_no: str | None = None,
+        receipt_proof: str | None = None,
     ) -> dict[str, Any]:
         """The dossier as the caller may see it; RpcError (code = i18n key) when refused."""
         try:
             view = self.lookups.lookup(
-                code[:MAX_CODE_CHARS] if isinstance(code, str) else code,
+                code[: MAX_CODE_CHARS + MAX_PROOF_CHARS] if isinstance(code, str) else code,
                 caller_id=caller_id,
                 possession=possession,
                 applicant_id_no=applicant_id_no,
+                receipt_proof=receipt_proof,
                 language=language,
             )
         except LookupRefused as refusal:
@@ -231,6 +233,11 @@ class CentralRuntime:
             "result_place": self.place_name or None,
             "officer": officer,
         }
+        # The QR code proves possession at a kiosk (the Code 128 keeps the bare code for counters).
+        try:
+            receipt["qr_data"] = self.lookups.receipt_qr(dossier.dossier_no)
+        except LookupRefused:  # a central number we cannot parse: the bare code, as before
+            log.warning("receipt of %s printed without proof: its number is not a dossier code", code)
         return {
             "v": 1,
             "job_id": job_id or f"receipt-{dossier.dossier_no}-{int(self.clock().timestamp())}",
@@ -347,13 +354,15 @@ class CentralRuntime:
         id_no = params.get("applicant_id_no")
         if id_no is not None and (not isinstance(id_no, str) or len(id_no) > 32):
             raise RpcError.from_key("bad_request", request.language, detail="applicant_id_no")
-        scanned = params.get("scanned") is True
+        proof = params.get("proof")
+        if proof is not None and (not isinstance(proof, str) or len(proof) > MAX_PROOF_CHARS):
+            raise RpcError.from_key("bad_request", request.language, detail="proof")
+        # `scanned: true` proves nothing (any device can say it; the code is on the public results
+        # board): only the proof from the receipt's QR code unmasks the name.
         return self.lookup(
             code,
             caller_id=request.caller_id,
-            # A scan proves possession only from a device the site placed (a kiosk's scanner): a
-            # phone or an unknown device saying "scanned" proves nothing.
-            possession=scanned and request.caller_id in self.possession_devices,
+            receipt_proof=proof,
             applicant_id_no=id_no,
             language=request.language,
         )

@@ -155,8 +155,12 @@ def device_acls(topics: Topics, device_id: str, role: str, place: Place | None) 
         read.append(topics.print_jobs(device_id))
     if role == "scanner":
         send.append(topics.scans(device_id))
+        # ID card scans and receipt proofs, addressed to one kiosk (barcode_reader [scan] kiosk).
+        send.append(topics.private_scans(device_id, "+"))
     if role in ("kiosk", "led"):
-        read.append(f"{topics.root}/scans/+")
+        read.append(f"{topics.root}/scans/+")  # one level: never another kiosk's private scans
+    if role == "kiosk":
+        read.append(topics.private_scans("+", device_id))
     return [Acl("publishClientSend", topic) for topic in send] + [
         Acl("subscribePattern", topic) for topic in read
     ]
@@ -180,7 +184,10 @@ def starter_config(role: str, place: Place, *, hub_id: str = "hub") -> dict[str,
     if role == "printer":
         return {"printer": {"backend": {"type": "serial", "device": "/dev/motcua-printer", "baudrate": 9600}}}
     if role == "scanner":
-        return {"source": {"type": "hid", "device": "/dev/motcua-scanner", "grab": True}}
+        source = {"source": {"type": "hid", "device": "/dev/motcua-scanner", "grab": True}}
+        if place.kind == "kiosk":  # the kiosk at this place gets its ID card scans and receipt proofs
+            return {**source, "scan": {"kiosk": default_device_id("kiosk", place)}}
+        return source
     if role == "led":
         board = {"driver": "modbus", "port": "/dev/motcua-board"}
         if place.kind == "counter":
