@@ -129,22 +129,37 @@ class MqttSink:
     """Publishes through an appliance.mqtt.Link: scans at QoS 1, health retained.
 
     A scan is worth something only while the citizen stands at the scanner: it carries a message
-    expiry of `settings.expiry_s`, and one made while the broker is unreachable is dropped rather
-    than queued (it would switch a kiosk's screen long after the citizen left). ID card scans and
-    receipt proofs go only to `scans/{scanner}/{kiosk}`, which the broker lets only that kiosk read;
-    without a paired kiosk they are not published at all.
+    expiry of `[scan] expiry_s` (the broker drops it if no kiosk took it by then), and once the broker
+    has been unreachable for that long scans are dropped here instead of queued (paho would send
+    them on reconnect with a fresh expiry, switching a kiosk's screen long after the citizen left).
+    ID card scans and receipt proofs go only to `scans/{scanner}/{kiosk}`, which the broker lets only
+    that kiosk read; without a paired kiosk they are not published at all.
     """
 
-    def __init__(self, link: Any, settings: Callable[[], ScanSettings] | None = None) -> None:
+    def __init__(
+        self,
+        link: Any,
+        settings: Callable[[], ScanSettings] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.link = link
         self._settings = settings or ScanSettings
+        self._clock = clock
         self.dropped = 0
+        # Since when the broker is out of reach (from the start until the first connection).
+        self._down_since: float | None = None if link.connected else clock()
+        link.on_connection_change(self._on_connection)
+
+    def _on_connection(self, connected: bool) -> None:
+        self._down_since = None if connected else (self._down_since or self._clock())
 
     def publish_scan(self, event: ScanEvent) -> None:
         settings = self._settings()
-        if not self.link.connected:
+        down_since = self._down_since
+        if down_since is not None and self._clock() - down_since > settings.expiry_s:
             self.dropped += 1
-            log.warning("scan %s dropped: the broker is not reachable (scans are not queued)", event.kind)
+            log.warning("%s scan dropped: the broker is unreachable (scans are not queued)", event.kind)
             return
         topic = self.link.topics.scans(self.link.device_id)
         if event.private:

@@ -10,11 +10,12 @@ switching to "Tra cứu hồ sơ" from anywhere, lookups, procedure search witho
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from appliance.broker import PrivateBroker, find_free_port
 from appliance.config import MqttSettings
 from appliance.mqtt import Link
 from appliance.rpc import RpcClient
-from appliance.timeutil import SITE_TZ
+from appliance.timeutil import SITE_TZ, iso
+from hub.central.lookup import receipt_proof_for
 from kiosk.config import KioskConfig
 from kiosk.controller import KioskController
 from kiosk.views import DossierBody, ProcedureBody, ProceduresBody, RatingBody, TicketBody, ViewState
@@ -313,27 +315,71 @@ def dossiers(central_url: str, status: str) -> list[dict[str, Any]]:
     return list(requests.get(f"{central_url}/admin/dossiers?status={status}", timeout=5).json()["data"])
 
 
-def publish_scan(broker: PrivateBroker, device: str, kind: str, code: str, text: str | None = None) -> None:
-    scan = {
+def publish_scan(
+    broker: PrivateBroker,
+    device: str,
+    kind: str,
+    code: str,
+    text: str | None = None,
+    *,
+    proof: str | None = None,
+    made: datetime | None = None,
+) -> None:
+    """What the scanner publishes: on scans/{scanner}, or with a receipt's proof only to kiosk-1."""
+    scan: dict[str, Any] = {
         "v": 1,
         "code": code,
         "kind": kind,
         "symbology": "qr",
         "text": text or code,
-        "ts": "2026-11-24T08:00:00+07:00",
+        "ts": iso(made or datetime.now(SITE_TZ)),
     }
+    topic = f"{TOPIC}/scans/{device}"
+    if proof is not None:
+        scan["proof"] = proof
+        topic += "/kiosk-1"
     with Observer(broker.port) as scanner:
-        scanner.publish(f"{TOPIC}/scans/{device}", json.dumps(scan))
+        scanner.publish(topic, json.dumps(scan))
+
+
+def receipt_proof(hub: SiteHub, code: str) -> str:
+    """The proof the hub prints in the QR code of `code`'s receipt (its site secret, in its database)."""
+    with sqlite3.connect(hub.config["hub"]["db"]) as db:
+        (key,) = db.execute("SELECT key FROM receipt_key").fetchone()
+    return receipt_proof_for(key, dossier_code.parse(code).canonical)
 
 
 def test_a_scan_from_the_bound_scanner_opens_the_dossier_from_anywhere(
-    broker: PrivateBroker, kiosk: KioskController, central_url: str
+    broker: PrivateBroker, hub: SiteHub, kiosk: KioskController, central_url: str
 ) -> None:
     dossier = dossiers(central_url, "processing")[0]
+    code = dossier["dossierNo"]
     kiosk.tap("open", "rating")
     kiosk.wait_for(on_screen("rating"))
-    publish_scan(broker, "scanner-9", "dossier_code", dossier["dossierNo"])  # another kiosk's scanner
-    publish_scan(broker, "scanner-1", "dossier_code", dossier["dossierNo"])
+    # The bare code (as on the public results board) shows the masked name.
+    publish_scan(broker, "scanner-1", "dossier_code", code)
+    view = kiosk.wait_for(on_screen("dossier", lambda body: body.result is not None), timeout=10)
+    assert isinstance(view.body, DossierBody) and view.body.result is not None
+    first, *others = dossier["applicantName"].split()
+    masked = " ".join([first, *(word[0] + "**" for word in others)])
+    assert {row.label: row.value for row in view.body.result.rows}["Người nộp"] == masked
+    kiosk.tap("open", "rating")
+    kiosk.wait_for(on_screen("rating"))
+    proof = receipt_proof(hub, code)
+    publish_scan(broker, "scanner-9", "dossier_code", code, proof=proof)  # another kiosk's scanner
+    # A scan made 20 s ago (delivered late after a broker outage): the citizen has left, ignored.
+    publish_scan(
+        broker,
+        "scanner-1",
+        "dossier_code",
+        code,
+        proof=proof,
+        made=datetime.now(SITE_TZ) - timedelta(seconds=20),
+    )
+    time.sleep(0.5)
+    assert kiosk.view().screen == "rating"
+    # The receipt's QR code, scanned now: its proof is what shows the name.
+    publish_scan(broker, "scanner-1", "dossier_code", code, proof=proof)
     view = kiosk.wait_for(on_screen("dossier", lambda body: body.result is not None), timeout=10)
     body = view.body
     assert isinstance(body, DossierBody) and body.result is not None

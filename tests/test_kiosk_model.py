@@ -265,7 +265,7 @@ def test_scans_only_from_bound_scanners_and_checked_before_asking(clock: Clock) 
     [call] = model.scan("scanner-1", {"kind": "dossier_url", "code": "000.00.06.H56-231027-0361"})
     assert (call.method, dict(call.params)) == (
         "dossier.lookup",
-        {"code": "000.00.06.H56-231027-0361", "scanned": True, "lang": "vi"},
+        {"code": "000.00.06.H56-231027-0361", "lang": "vi"},
     )
     assert model.scan("scanner-1", {"kind": "unknown", "code": "ABC", "text": "ABC"}) == []
     body = model.view().body
@@ -298,7 +298,7 @@ def test_a_dossier_in_plain_vietnamese_overdue_in_red_and_stale_noted(clock: Clo
     for char in "000.00.06.H56.231027.0361":
         model.tap("key", char)
     [call] = model.tap("submit")
-    assert call.params["code"] == "000.00.06.H56-231027-0361" and call.params["scanned"] is False
+    assert call.params["code"] == "000.00.06.H56-231027-0361" and "proof" not in call.params
     assert model.tap("submit") == []  # still waiting for the first answer
     model.reply(call, dossier_reply(), None)
     body = model.view().body

@@ -142,9 +142,7 @@ class DossierLookup:
     # ------------------------------------------------------------------ receipt proof
     def receipt_proof(self, code: str) -> str:
         """The proof printed in the QR code of `code`'s receipt (16 base32 characters)."""
-        canonical = self._parse(code, "vi").canonical
-        mac = hmac.new(self._receipt_key, b"motcua-receipt\0" + canonical.encode(), hashlib.sha256)
-        return base64.b32encode(mac.digest()[:PROOF_BYTES]).decode("ascii")
+        return receipt_proof_for(self._receipt_key, self._parse(code, "vi").canonical)
 
     def receipt_qr(self, code: str) -> str:
         """What the receipt's QR code holds: `{code}/{proof}` (scanners and kiosks read both parts)."""
@@ -327,6 +325,12 @@ class DossierLookup:
             "refused": self.stats.refused,
             "cached": len(self._memory),
         }
+
+
+def receipt_proof_for(key: bytes, canonical: str) -> str:
+    """The proof of a receipt: HMAC-SHA256 of the canonical dossier code, 10 bytes in base32."""
+    mac = hmac.new(key, b"motcua-receipt\0" + canonical.encode(), hashlib.sha256)
+    return base64.b32encode(mac.digest()[:PROOF_BYTES]).decode("ascii")
 
 
 def _before(text: str, limit: datetime) -> bool:
