@@ -130,3 +130,41 @@ def test_pipeline_logs_rejections_and_suppresses_repeats(caplog: pytest.LogCaptu
     assert (pipeline.accepted, pipeline.repeats, pipeline.rejected) == (1, 1, 1)
     rejected = [r for r in caplog.records if "rejected" in r.getMessage()]
     assert len(rejected) == 1 and "binary" in rejected[0].getMessage()
+
+
+CCCD = "079092012345|271234567|Nguyễn Văn An|01011992|Nam|12 Lê Lợi, Quận 1, TP Hồ Chí Minh|15082021"
+
+
+def test_an_id_card_keeps_only_its_masked_number_and_is_never_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    card = classify(CCCD)
+    assert isinstance(card, Classified) and card.private
+    assert (card.kind, card.code, card.text) == ("id_card", "*********345", "*********345")
+    # A part of one (a misread) is refused, and the reason shows none of it.
+    partial = classify("079092012345|271234567|Nguyễn")
+    assert isinstance(partial, Rejected) and "079092012345" not in partial.detail
+    garbled = classify(CCCD + "\ufffd")
+    assert isinstance(garbled, Rejected) and "079092012345" not in garbled.detail
+    pipeline = ScanPipeline(ScanSettings())
+    with caplog.at_level(logging.DEBUG, logger="barcode_reader"):
+        for _ in range(2):  # the second one is a repeat
+            pipeline.process(RawScan(CCCD), "hid")
+        pipeline.process(RawScan(CCCD[:30]), "hid")
+    assert "id_card" in caplog.text
+    assert [
+        word for word in ("079092012345", "271234567", "Nguyễn", "Lê Lợi", "345") if word in caplog.text
+    ] == []
+
+
+def test_a_receipt_qr_carries_its_proof_to_the_kiosk_only() -> None:
+    scan = classify("000.00.06.h56.231027.0361/abcdefghijklmnop")
+    assert isinstance(scan, Classified) and scan.private
+    assert (scan.kind, scan.code, scan.proof) == (
+        "dossier_code",
+        "000.00.06.H56-231027-0361",
+        "ABCDEFGHIJKLMNOP",
+    )
+    assert scan.text == "000.00.06.H56-231027-0361"  # the proof is not repeated in the text
+    bare = classify("000.00.06.H56-231027-0361")
+    assert isinstance(bare, Classified) and bare.proof is None and not bare.private
