@@ -116,7 +116,8 @@ class ReceiptData(Lenient):
     lookup_url: OptionalShort = None
     hotline: OptionalShort = None
     officer: ShortText
-    # What the QR code holds; the dossier code itself when absent (scanners accept both).
+    # What the QR code holds; the dossier code itself when absent (scanners accept both). The hub puts
+    # `{code}/{proof}` here: the proof that unmasks the applicant's name at a kiosk (docs/contract.md).
     qr_data: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 

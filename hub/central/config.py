@@ -53,8 +53,8 @@ class CentralConfig(Strict):
     agency_code: str = ""
     # OpenCPS votingId that counter ratings are posted to.
     voting_id: str = "counter-satisfaction"
-    # Devices besides the configured kiosks whose `scanned: true` proves the receipt is in hand
-    # (counter scanners). Kiosks listed under [[kiosks]] are always trusted.
+    # No longer used (kept so older files load): a device saying `scanned: true` proves nothing; only
+    # the proof in the receipt's QR code does (hub.central.lookup).
     possession_devices: list[str] = []
     verify_tls: bool = True
     ca_file: str | None = None

@@ -123,8 +123,9 @@ def ticket_status(token: str) -> Response:
 
 @api.get("/api/v1/dossiers/<code>")
 def dossier(code: str) -> Response:
-    """A dossier's status. Names are masked unless an officer asks or the applicant's ID number
-    (`?id_no=`) matches: a public screen must not show a stranger's personal data."""
+    """A dossier's status. Names are masked unless an officer asks, the receipt's proof (`?proof=`,
+    from its QR code) or the applicant's ID number (`?id_no=`) matches: a public screen must not show
+    a stranger's personal data."""
     central = web().central
     if central is None:
         return json_error("not_implemented", text("dossier_lookup_missing", language()), 501)
@@ -135,6 +136,7 @@ def dossier(code: str) -> Response:
         possession=user is not None,
         language=language(),
         applicant_id_no=request.args.get("id_no") or None,
+        receipt_proof=request.args.get("proof") or None,
     )
     return jsonify(answer)
 
