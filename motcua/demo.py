@@ -126,6 +126,8 @@ def device_children(data_dir: Path, mqtt_port: int, http_port: int, headless: bo
             "role": "scanner",
             "mqtt": mqtt,
             "source": {"type": "simulated", "path": str(data_dir / "scanner-1.fifo")},
+            # ID cards (masked) and receipt proofs go to kiosk-1 alone.
+            "scan": {"kiosk": "kiosk-1"},
         },
     )
     # LED boards: counter 1's board with a keypad (write "call_next", "recall", "complete" … into
