@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,6 +27,7 @@ from appliance.rpc import RpcClient, RpcError, RpcTimeout
 from appliance.timeutil import now
 from hub.daemon import Hub
 from hub.fleet import FleetRuntime
+from hub.fleet.accounts import DynsecAccounts, role_name
 from hub.fleet.broker_setup import SecureBroker
 from hub.site import HubConfig
 from hub.web.app import create_app, serve
@@ -202,3 +204,41 @@ def test_the_written_toml_matches_the_hubs_answer(
     data = tomllib.loads(out.read_text(encoding="utf-8"))
     assert data["mode"] == "hall" and data["board"]["port"] == "/dev/motcua-board"
     assert data["mqtt"]["host"] == "127.0.0.1"  # the host the device reached the hub at
+
+
+def test_a_device_enrolled_by_an_older_hub_gets_this_versions_acls(
+    site: tuple[Hub, FleetRuntime, str],
+) -> None:
+    """A kiosk enrolled before private scans existed may read its ID card scans after a hub upgrade,
+    with the password it has: the hub brings every role's ACLs up to date when it connects."""
+    hub, fleet, _ = site
+    kiosk = enrolled(fleet, "kiosk", "kiosk:kiosk-8")
+    device_id = kiosk["device_id"]
+    private = hub.topics.private_scans("+", device_id)
+    accounts = fleet.accounts
+    assert isinstance(accounts, DynsecAccounts)
+    # What an older hub gave it: no private scans.
+    accounts.execute(
+        [
+            {
+                "command": "removeRoleACL",
+                "rolename": role_name(device_id),
+                "acltype": "subscribePattern",
+                "topic": private,
+            }
+        ]
+    )
+    received: list[str] = []
+    with device_link(kiosk["mqtt"], device_id, "kiosk") as link:
+        link.subscribe(private, lambda message: received.append(message.topic))
+        assert link.wait_connected(5)
+        hub.link.publish_json(hub.topics.private_scans("scanner-8", device_id), {"v": 1, "kind": "id_card"})
+        time.sleep(0.3)
+        assert received == []
+    assert fleet.refresh_acls() == 1
+    assert fleet.refresh_acls() == 0  # nothing left to change
+    with device_link(kiosk["mqtt"], device_id, "kiosk") as link:  # the same password still works
+        link.subscribe(private, lambda message: received.append(message.topic))
+        assert link.wait_connected(5)
+        hub.link.publish_json(hub.topics.private_scans("scanner-8", device_id), {"v": 1, "kind": "id_card"})
+        wait_until(lambda: received == [hub.topics.private_scans("scanner-8", device_id)])

@@ -110,6 +110,32 @@ class DynsecAccounts:
             len(account.acls),
         )
 
+    def update_acls(self, username: str, acls: Sequence[Acl]) -> bool:
+        """Bring an existing account's role to exactly `acls` (a hub upgrade may change what a role
+        may do), leaving its password and connection alone. True when something changed."""
+        role = role_name(username)
+        [answer] = self.execute([{"command": "getRole", "rolename": role}])
+        self._check([answer])
+        current = {
+            (str(acl.get("acltype")), str(acl.get("topic"))): acl
+            for acl in ((answer.get("data") or {}).get("role") or {}).get("acls", [])
+        }
+        wanted = {(acl.acltype, acl.topic): acl for acl in acls}
+        commands: list[dict[str, Any]] = [
+            {"command": "removeRoleACL", "rolename": role, "acltype": acltype, "topic": topic}
+            for acltype, topic in current.keys() - wanted.keys()
+        ]
+        commands += [
+            {"command": "addRoleACL", "rolename": role, **acl.as_json()}
+            for key, acl in wanted.items()
+            if key not in current
+        ]
+        if not commands:
+            return False
+        self._check(self.execute(commands))
+        log.info("broker role of %r updated (%d ACL changes)", username, len(commands))
+        return True
+
     def revoke(self, username: str) -> None:
         responses = self.execute(
             [

@@ -684,12 +684,29 @@ class FleetRuntime:
     def _on_connection(self, connected: bool) -> None:
         if not connected:
             return
+        if self.secured and hasattr(self.accounts, "update_acls"):
+            # The broker answers on this (network) thread: wait for it elsewhere.
+            threading.Thread(target=self.refresh_acls, name="fleet-acls", daemon=True).start()
         # A broker that lost its persistence learns every configuration again.
         for record in list(self._records.values()):
             try:
                 self._publish_config(record)
             except Exception as error:  # never into the network thread
                 log.warning("configuration of %s not re-published: %r", record.device_id, error)
+
+    def refresh_acls(self) -> int:
+        """Give every enrolled device exactly the ACLs its role has in this version (devices
+        enrolled by an older hub keep their password); the number of accounts changed."""
+        changed = 0
+        for record in list(self._records.values()):
+            if record.status != "active" or record.enrolled_at is None or self._stop.is_set():
+                continue
+            acls = device_acls(self.topics, record.device_id, record.role, record.place)
+            try:
+                changed += bool(self.accounts.update_acls(record.device_id, acls))  # type: ignore[attr-defined]
+            except BrokerAccountError as error:
+                log.warning("broker ACLs of %s not refreshed: %s", record.device_id, error)
+        return changed
 
     # ------------------------------------------------------------------ watch
 
