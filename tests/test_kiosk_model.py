@@ -6,7 +6,7 @@ in tests/test_kiosk_flows.py."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +271,30 @@ def test_scans_only_from_bound_scanners_and_checked_before_asking(clock: Clock) 
     body = model.view().body
     assert isinstance(body, DossierBody) and body.notice is not None
     assert body.notice.text == "“ABC” không phải mã hồ sơ. Mã hồ sơ có dạng 000.00.06.H56-231027-0361."
+
+
+def test_a_late_scan_is_ignored_and_the_receipts_proof_is_passed_on(clock: Clock) -> None:
+    model = make(clock, scan_max_age_s=5)
+    code = "000.00.06.H56-231027-0361"
+    late = {"kind": "dossier_code", "code": code, "proof": "ABCDEFGHIJKLMNOP"}
+    assert model.scan("scanner-1", {**late, "ts": (clock.wall - timedelta(seconds=15)).isoformat()}) == []
+    assert model.screen == "home"  # the citizen who scanned 15 s ago has left
+    [call] = model.scan("scanner-1", {**late, "ts": (clock.wall - timedelta(seconds=1)).isoformat()})
+    assert dict(call.params) == {"code": code, "proof": "ABCDEFGHIJKLMNOP", "lang": "vi"}
+    # Typing over a scanned code drops its proof: what is typed proves nothing.
+    model.reply(call, None, None)
+    model.tap("key", "1")
+    model.tap("backspace")
+    [again] = model.tap("submit")
+    assert "proof" not in again.params
+
+
+def test_an_id_card_scan_asks_for_the_receipt_and_keeps_nothing(clock: Clock) -> None:
+    model = make(clock)
+    assert model.scan("scanner-1", {"kind": "id_card", "code": "*********345", "text": "*********345"}) == []
+    body = model.view().body
+    assert isinstance(body, DossierBody) and body.input == "" and body.notice is not None
+    assert body.notice.text == "Đây là thẻ căn cước. Xin quét mã QR trên giấy tiếp nhận hồ sơ."
 
 
 def dossier_reply(**extra: Any) -> dict[str, Any]:
