@@ -59,12 +59,16 @@ def fit_window(root: Any) -> Any:
     from kivy.uix.scatter import Scatter
 
     scatter = Scatter(
-        do_rotation=False, do_scale=False, do_translation=False, scale=_scale, size=root.size,
-        size_hint=(None, None), pos=(0, 0),
+        do_rotation=False,
+        do_scale=False,
+        do_translation=False,
+        scale=_scale,
+        size=root.size,
+        size_hint=(None, None),
+        pos=(0, 0),
     )
     scatter.add_widget(root)
     return scatter
-
 
 
 def _window_scale() -> float:

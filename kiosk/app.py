@@ -3,10 +3,10 @@
     run_kiosk(controller, config)                 the kiosk's screen
     run_kiosk(controller, config, screenshot=p)   save one picture of the screen and stop
 
-Headless (CI, tests): SDL_VIDEODRIVER=offscreen KIVY_NO_ARGS=1 (HARDWARE.md); the demo keeps a PNG of
-the screen and replays touches through appliance.screen_mirror (MOTCUA_SCREEN_PNG, MOTCUA_TOUCH_FIFO). `KioskApp.press()` and
+Headless (CI, tests): SDL_VIDEODRIVER=offscreen KIVY_NO_ARGS=1 (HARDWARE.md). `KioskApp.press()` and
 `KioskApp.capture()` may be called from any thread: a scripted run (tests, a technician's check) taps
-the real widgets with real touch events and saves what is drawn.
+the real widgets with real touch events and saves what is drawn. The demo keeps a PNG of the screen
+and replays touches through appliance.screen_mirror (MOTCUA_SCREEN_PNG, MOTCUA_TOUCH_FIFO).
 """
 
 from __future__ import annotations

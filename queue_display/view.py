@@ -304,8 +304,11 @@ def demo_results(count: int = 12, *, stale: bool = False) -> dict[str, Any]:
 
     moment = now().replace(second=0, microsecond=0)
     procedures = (
-        "Cấp giấy chứng nhận quyền sử dụng đất lần đầu", "Đăng ký khai sinh", "Cấp giấy phép xây dựng "
-        "nhà ở riêng lẻ", "Chứng thực bản sao từ bản chính", "Đăng ký hộ kinh doanh",
+        "Cấp giấy chứng nhận quyền sử dụng đất lần đầu",
+        "Đăng ký khai sinh",
+        "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+        "Chứng thực bản sao từ bản chính",
+        "Đăng ký hộ kinh doanh",
         "Cấp Giấy xác nhận tình trạng hôn nhân",
     )
     names = ("Nguyễn V** A**", "Trần T** B**", "Lê H** P**", "Phạm Đ** Q**", "Huỳnh M** T**", "Võ T** H**")
