@@ -30,6 +30,12 @@ def configure_kivy(
         size = (round(size[0] * _scale), round(size[1] * _scale))
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
+    position = os.environ.get(WINDOW_POSITION_ENV, "").split(",")
+    if not fullscreen and len(position) == 2 and all(part.strip().isdigit() for part in position):
+        # The demo puts the kiosk and the hall display side by side rather than on top of each other.
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", position[0].strip())
+        Config.set("graphics", "top", position[1].strip())
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("graphics", "resizable", "0")
@@ -43,6 +49,7 @@ def configure_kivy(
 
 
 WINDOW_SCALE_ENV = "MOTCUA_WINDOW_SCALE"
+WINDOW_POSITION_ENV = "MOTCUA_WINDOW_POSITION"  # "left,top" of a desk's window, in pixels
 _scale = 1.0  # of the window, set by configure_kivy
 
 

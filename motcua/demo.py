@@ -116,8 +116,9 @@ def device_children(
         argv = [sys.executable, "-m", module, *args, "-c", str(path)]
         children.append(Child(name, argv, data_dir / f"{name}.log", env=env or {}))
 
-    def screen_env(name: str, touch: bool = False) -> dict[str, str]:
-        """A kivy screen's picture (and touches) through the data folder (appliance.screen_mirror)."""
+    def screen_env(name: str, left: int, touch: bool = False) -> dict[str, str]:
+        """A kivy screen's picture (and touches) through the data folder (appliance.screen_mirror);
+        on a desktop its window scaled to fit, `left` pixels from the screen's left edge."""
         env = {"KIVY_NO_ARGS": "1", "MOTCUA_SCREEN_PNG": str(data_dir / f"{name}.png")}
         if touch:
             env["MOTCUA_TOUCH_FIFO"] = str(data_dir / f"{name}.touch")
@@ -125,6 +126,7 @@ def device_children(
             env["SDL_VIDEODRIVER"] = "offscreen"
         else:
             env["MOTCUA_WINDOW_SCALE"] = f"{scale:.3f}"
+            env["MOTCUA_WINDOW_POSITION"] = f"{left},40"
         return env
 
     if importlib.util.find_spec("ticket_printer.daemon") is not None:
@@ -213,7 +215,7 @@ def device_children(
             "opening_hours": {"lock_outside": False},
         },
         ("--windowed",),
-        screen_env("kiosk-1", touch=True),
+        screen_env("kiosk-1", 0, touch=True),
     )
     # The hall display with its voice: on a desktop a window and the speakers; headless, drawn
     # offscreen (still: no scrolling message nobody watches) and the announcements go to WAV files.
@@ -234,7 +236,7 @@ def device_children(
             "screen": {"fullscreen": False, **({"marquee_fps": 0} if headless else {})},
         },
         ("--windowed",),
-        screen_env("display-1"),
+        screen_env("display-1", round(KIOSK_SIZE[0] * scale) + 8),
     )
     return children
 
@@ -242,17 +244,29 @@ def device_children(
 def window_scale() -> float:
     """How much to shrink the kiosk's and the hall display's windows so both fit this screen side
     by side (a laptop: about half); 0.5 when the screen's size cannot be read."""
-    try:
-        shown = subprocess.run(["xrandr", "--current"], capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        shown = ""
-    found = re.search(r"current (\d+) x (\d+)", shown)
-    if found is None:
+    size = _screen_size()
+    if size is None:
         return 0.5
-    width, height = int(found.group(1)), int(found.group(2))
+    width, height = size
     # Room for the title bars and a panel: 90 % of the height, 95 % of the width.
     fit = min(0.9 * height / KIOSK_SIZE[1], 0.95 * width / (KIOSK_SIZE[0] + DISPLAY_SIZE[0]))
     return max(0.2, min(1.0, fit))
+
+
+def _screen_size() -> tuple[int, int] | None:
+    """The X screen's size from xdpyinfo (x11-utils) or xrandr, whichever is installed."""
+    for command, pattern in (
+        (["xdpyinfo"], r"dimensions:\s+(\d+)x(\d+) pixels"),
+        (["xrandr", "--current"], r"current (\d+) x (\d+)"),
+    ):
+        try:
+            shown = subprocess.run(command, capture_output=True, text=True, timeout=5).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        found = re.search(pattern, shown)
+        if found is not None:
+            return int(found.group(1)), int(found.group(2))
+    return None
 
 
 def wait_healthy(url: str, child: Child, timeout: float = 60.0) -> bool:
