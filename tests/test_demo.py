@@ -220,9 +220,18 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not browser.available(), reason="needs Debian chromium and chromium-driver")
+def green_share(path: Path) -> float:
+    """The share of the picture in the green of the kiosk's home tile "Tra cứu hồ sơ"."""
+    with Image.open(path) as picture:
+        small = picture.convert("RGB").resize((108, 192))
+    counted = small.getcolors(maxcolors=108 * 192) or []
+    green = sum(count for count, (r, g, b) in counted if g > r + 40 and g > b + 40)
+    return green / (108 * 192)
+
+
 def test_the_demo_page_shows_the_kiosk_and_a_click_touches_it(tmp_path: Path) -> None:
     mqtt_port, http_port, central_port = find_free_port(), find_free_port(), find_free_port()
-    site = tmp_path / "site"
+    site = tmp_path / "unknown"
     demo = subprocess.Popen(
         [
             sys.executable,
@@ -236,22 +245,24 @@ def test_the_demo_page_shows_the_kiosk_and_a_click_touches_it(tmp_path: Path) ->
             str(http_port),
             "--central-port",
             str(central_port),
-            "--data",
-            str(site),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp_path)},
         start_new_session=True,
     )
     try:
         assert demo.stdout is not None
         for line in demo.stdout:
+            if line.startswith("Data: "):
+                site = Path(line.removeprefix("Data: ").split(" (")[0])
+                assert "deleted on Ctrl-C unless --keep" in line, line
             if line.startswith("{") and json.loads(line).get("ready"):
                 break
         home = wait_for_file(site / "kiosk-1.png", timeout=60)
+        assert green_share(site / "kiosk-1.png") > 0.05, "the kiosk starts on its home screen"
         with browser.chromium(tmp_path / "chromium", width=1400, height=1000) as driver:
             from selenium.webdriver.common.action_chains import ActionChains
             from selenium.webdriver.common.by import By
@@ -271,9 +282,12 @@ def test_the_demo_page_shows_the_kiosk_and_a_click_touches_it(tmp_path: Path) ->
             assert kiosk.get_attribute("src") != shown, "the page did not follow the kiosk's new screen"
             assert driver.find_element(By.CSS_SELECTOR, ".demo-tap-error").text == ""
             driver.save_screenshot(str(tmp_path / "demo-page.png"))
-        # The kiosk shows the services now, as a citizen who touched "Lấy số thứ tự" would see.
-        assert colours(site / "kiosk-1.png") > 20
+        # The kiosk left its home screen for the list of services, as a citizen's touch would.
+        assert green_share(site / "kiosk-1.png") < 0.01 and colours(site / "kiosk-1.png") > 20
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         rest, _ = demo.communicate(timeout=30)
     assert demo.returncode == 0, rest
+    # Without --keep the temporary data folder goes, and the demo says so.
+    assert f"motcua demo: deleted the data folder {site} (--keep keeps it)" in rest
+    assert not site.exists()
