@@ -1,9 +1,9 @@
 """A board that exists only on screen: it renders to a PNG (LED dots) and/or the terminal, and keeps
 every output so a test or a benchmark can wait for what a citizen would see.
 
-The PNG and the terminal show a still picture (scrolling lines at their start, blinking lines lit),
-rewritten only when the shown frame changes: a picture per scroll step cost a tenth of a core on an
-idle hall board, and nobody watches a PNG scroll."""
+The PNG is a still picture (scrolling lines at their start, blinking lines lit), rewritten only when
+the shown frame changes: a picture per scroll step cost a tenth of a core on an idle hall board, and
+nobody watches a PNG scroll. The terminal (cheap) follows every step."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class SimulatedBoard(Board):
         self.renderer = PixelRenderer(width, heights)
         self.history: list[tuple[float, Output]] = []
         self._pictured: Output | None = None  # the still picture last written
+        self._in_terminal = False  # a block was written: the next one replaces it in place
         self._changed = threading.Condition()
 
     # ------------------------------------------------------------------ driver
@@ -65,13 +66,14 @@ class SimulatedBoard(Board):
             self.history.append((self.clock(), output))
             del self.history[:-HISTORY]
             self._changed.notify_all()
+        if self.terminal is not None:
+            self._write_terminal(output)
+            self._in_terminal = True
         still = self._still(output)
         if still == self._pictured:
             return
         if self.png is not None:
             self._write_png(still)
-        if self.terminal is not None:
-            self._write_terminal(still)
         self._pictured = still
 
     def _still(self, output: Output) -> Output:
@@ -140,7 +142,7 @@ class SimulatedBoard(Board):
             if self.terminal.isatty():
                 # Redraw in place: cursor up over the previous block.
                 height = len(self.specs) + 2
-                self.terminal.write(f"\x1b[{height}F\x1b[J" if self._pictured is not None else "")
+                self.terminal.write(f"\x1b[{height}F\x1b[J" if self._in_terminal else "")
             self.terminal.write(block + "\n")
             self.terminal.flush()
         except (OSError, ValueError) as error:
