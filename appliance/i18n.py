@@ -637,6 +637,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "cấu hình bị từ chối, thiết bị giữ cấu hình đang chạy — {detail}",
         "configuration refused, the device keeps the one it runs — {detail}",
     ),
+    "demo_screen_absent": (
+        "Màn hình {device} không chạy (xem nhật ký {device}.log trong thư mục dữ liệu của demo).",
+        "The {device} screen is not running (see {device}.log in the demo's data folder).",
+    ),
 }
 
 # Ticket statuses as people read them.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 
 def configure_kivy(
@@ -22,8 +23,19 @@ def configure_kivy(
     logging.getLogger("kivy").addFilter(_drop_mtdev_noise)
     from kivy.config import Config
 
+    global _scale
+    _scale = 1.0 if fullscreen else _window_scale()
+    if _scale != 1.0:
+        # A desk's window (the demo on a laptop): the screen laid out at its real size, drawn smaller.
+        size = (round(size[0] * _scale), round(size[1] * _scale))
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
+    position = os.environ.get(WINDOW_POSITION_ENV, "").split(",")
+    if not fullscreen and len(position) == 2 and all(part.strip().isdigit() for part in position):
+        # The demo puts the kiosk and the hall display side by side rather than on top of each other.
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", position[0].strip())
+        Config.set("graphics", "top", position[1].strip())
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("graphics", "resizable", "0")
@@ -34,6 +46,44 @@ def configure_kivy(
         for option in Config.options("input"):
             Config.remove_option("input", option)
     Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+WINDOW_SCALE_ENV = "MOTCUA_WINDOW_SCALE"
+WINDOW_POSITION_ENV = "MOTCUA_WINDOW_POSITION"  # "left,top" of a desk's window, in pixels
+_scale = 1.0  # of the window, set by configure_kivy
+
+
+def layout_size(window_size: tuple[float, float]) -> tuple[int, int]:
+    """The size to lay the screen out at, for a window of `window_size` (larger when scaled)."""
+    return round(window_size[0] / _scale), round(window_size[1] / _scale)
+
+
+def fit_window(root: Any) -> Any:
+    """`root` as the window's widget: itself, or drawn scaled down into a scaled window (touches
+    are scaled back by the Scatter, so taps land where they are seen)."""
+    if _scale == 1.0:
+        return root
+    from kivy.uix.scatter import Scatter
+
+    scatter = Scatter(
+        do_rotation=False,
+        do_scale=False,
+        do_translation=False,
+        scale=_scale,
+        size=root.size,
+        size_hint=(None, None),
+        pos=(0, 0),
+    )
+    scatter.add_widget(root)
+    return scatter
+
+
+def _window_scale() -> float:
+    try:
+        scale = float(os.environ.get(WINDOW_SCALE_ENV, "1"))
+    except ValueError:
+        return 1.0
+    return min(1.0, max(0.2, scale))
 
 
 def _drop_mtdev_noise(record: logging.LogRecord) -> bool:

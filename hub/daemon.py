@@ -256,6 +256,10 @@ class Hub:
             fleet=self.fleet,
             print_receipt=self.print_dossier_receipt,
         )
+        if self.config.hub.demo_dir:
+            from .web.demo import install_demo
+
+            install_demo(app, Path(self.config.hub.demo_dir))
         self.web = serve(app, self.config.hub.http_host, self.config.hub.http_port)
 
     def stop(self) -> None:

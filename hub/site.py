@@ -147,6 +147,8 @@ class HubSettings(Strict):
     # The address citizens' phones reach, printed in ticket QR codes.
     public_url: str = "http://127.0.0.1:8080"
     rpc_workers: int = Field(16, ge=1, le=256)
+    # `motcua demo` only: its data folder, whose screens and printed pages the /demo page shows.
+    demo_dir: str | None = None
 
 
 class HubConfig(DeviceConfig):

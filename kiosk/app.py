@@ -5,7 +5,8 @@
 
 Headless (CI, tests): SDL_VIDEODRIVER=offscreen KIVY_NO_ARGS=1 (HARDWARE.md). `KioskApp.press()` and
 `KioskApp.capture()` may be called from any thread: a scripted run (tests, a technician's check) taps
-the real widgets with real touch events and saves what is drawn.
+the real widgets with real touch events and saves what is drawn. The demo keeps a PNG of the screen
+and replays touches through appliance.screen_mirror (MOTCUA_SCREEN_PNG, MOTCUA_TOUCH_FIFO).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from appliance import screen_mirror
 from appliance.kivy_setup import configure_kivy as shared_configure_kivy
+from appliance.kivy_setup import fit_window, layout_size
 
 from .config import KioskConfig
 from .views import ViewState
@@ -71,8 +74,9 @@ def run_kiosk(
         def build(self) -> Any:
             Window.clearcolor = PAPER
             self.backend = backend
-            self.root_widget = KioskRoot(self._tap, size=(int(Window.width), int(Window.height)))
+            self.root_widget = KioskRoot(self._tap, size=layout_size(Window.size))
             Window.bind(size=self._resize)
+            self.mirror = screen_mirror.attach(lambda: self.root_widget)
             backend.on_change(lambda: Clock.schedule_once(self.refresh, 0))
             Clock.schedule_interval(self.refresh, REFRESH_S)
             self.refresh(0)
@@ -81,10 +85,10 @@ def run_kiosk(
             gc.freeze()
             if screenshot is not None or on_start is not None:
                 Clock.schedule_once(self._started, 0.2)
-            return self.root_widget
+            return fit_window(self.root_widget)
 
-        def _resize(self, _window: Any, new_size: tuple[int, int]) -> None:
-            self.root_widget.size = new_size
+        def _resize(self, _window: Any, window_size: tuple[int, int]) -> None:
+            self.root_widget.size = layout_size(window_size)
 
         def _tap(self, action: str, arg: str) -> None:
             backend.tap(action, arg)
@@ -94,9 +98,13 @@ def run_kiosk(
             if heartbeat is not None:
                 heartbeat()
             try:
+                shown = self.root_widget.shown
                 self.root_widget.show(backend.view())
             except Exception:  # a drawing bug must not take the kiosk down
                 log.exception("kiosk redraw failed")
+                return
+            if self.mirror is not None and self.root_widget.shown is not shown:
+                self.mirror.changed()
 
         def _started(self, _dt: float) -> None:
             if Clock.frames_displayed < SCREENSHOT_FRAMES:

@@ -114,23 +114,33 @@ COLOURS = {"red": (255, 40, 20), "amber": (255, 176, 0), "green": (40, 255, 90),
 def led_picture(
     pixels: Image.Image, *, dot: int = 6, colour: str = "red", brightness: int = 100
 ) -> Image.Image:
-    """A photo-like picture of an LED panel: one round dot per pixel, dark dots where unlit."""
+    """A photo-like picture of an LED panel: one round dot per pixel, dark dots where unlit.
+
+    Drawn with whole-image operations (the dot pattern is made once per size): a simulated board
+    redraws on every scroll step, and an ellipse per LED in Python cost a tenth of a core.
+    """
     lit = COLOURS.get(colour, COLOURS["red"])
     scale = max(0.15, brightness / 100)
     on = tuple(int(channel * scale) for channel in lit)
     off = (38, 22, 20) if colour == "red" else (34, 30, 22)
     width, height = pixels.size
     margin = dot
-    picture = Image.new("RGB", (width * dot + 2 * margin, height * dot + 2 * margin), (12, 12, 12))
-    draw = ImageDraw.Draw(picture)
-    data = pixels.load()
-    assert data is not None
+    size = (width * dot, height * dot)
+    lit_mask = pixels.convert("L").resize(size, Image.Resampling.NEAREST)
+    dots = Image.composite(Image.new("RGB", size, on), Image.new("RGB", size, off), lit_mask)
+    picture = Image.new("RGB", (size[0] + 2 * margin, size[1] + 2 * margin), (12, 12, 12))
+    picture.paste(dots, (margin, margin), _dot_pattern(width, height, dot))
+    return picture
+
+
+@lru_cache(maxsize=8)
+def _dot_pattern(width: int, height: int, dot: int) -> Image.Image:
+    """A mask with one round dot per LED cell."""
+    cell = Image.new("L", (dot, dot), 0)
     inset = max(1, dot // 6)
+    ImageDraw.Draw(cell).ellipse((inset, inset, dot - inset, dot - inset), fill=255)
+    pattern = Image.new("L", (width * dot, height * dot), 0)
     for y in range(height):
         for x in range(width):
-            left, top = margin + x * dot, margin + y * dot
-            draw.ellipse(
-                (left + inset, top + inset, left + dot - inset, top + dot - inset),
-                fill=on if data[x, y] else off,
-            )
-    return picture
+            pattern.paste(cell, (x * dot, y * dot))
+    return pattern

@@ -1,5 +1,9 @@
 """A board that exists only on screen: it renders to a PNG (LED dots) and/or the terminal, and keeps
-every output so a test or a benchmark can wait for what a citizen would see."""
+every output so a test or a benchmark can wait for what a citizen would see.
+
+The PNG is a still picture (scrolling lines at their start, blinking lines lit), rewritten only when
+the shown frame changes: a picture per scroll step cost a tenth of a core on an idle hall board, and
+nobody watches a PNG scroll. The terminal (cheap) follows every step."""
 
 from __future__ import annotations
 
@@ -52,6 +56,8 @@ class SimulatedBoard(Board):
         width = max(round(spec.columns * h * CELL_RATIO) for spec, h in zip(self.specs, heights, strict=True))
         self.renderer = PixelRenderer(width, heights)
         self.history: list[tuple[float, Output]] = []
+        self._pictured: Output | None = None  # the still picture last written
+        self._in_terminal = False  # a block was written: the next one replaces it in place
         self._changed = threading.Condition()
 
     # ------------------------------------------------------------------ driver
@@ -60,14 +66,24 @@ class SimulatedBoard(Board):
             self.history.append((self.clock(), output))
             del self.history[:-HISTORY]
             self._changed.notify_all()
-        if self.png is not None:
-            self._write_png(output)
         if self.terminal is not None:
             self._write_terminal(output)
+            self._in_terminal = True
+        still = self._still(output)
+        if still == self._pictured:
+            return
+        if self.png is not None:
+            self._write_png(still)
+        self._pictured = still
+
+    def _still(self, output: Output) -> Output:
+        """`output` without the motion: the frame as composed when it appeared."""
+        frame = self._frame
+        return output if frame is None else self.compose(frame, self._since)
 
     def _apply_brightness(self, percent: int) -> None:
-        if self.png is not None and self._drawn is not None:
-            self._write_png(self._drawn)
+        if self.png is not None and self._pictured is not None:
+            self._write_png(self._pictured)
 
     # ------------------------------------------------------------------ inspection
     def wait_for(self, predicate: Callable[[Output], bool], timeout: float = 5.0) -> Output:
@@ -114,7 +130,7 @@ class SimulatedBoard(Board):
         assert self.png is not None
         temporary = self.png.with_name(f".{self.png.name}.tmp")
         try:
-            self.image(output).save(temporary, format="PNG")
+            self.image(output).save(temporary, format="PNG", compress_level=1)
             os.replace(temporary, self.png)  # a viewer never opens a half-written file
         except OSError as error:
             raise BoardError(f"{self.name}: cannot write {self.png}: {error.strerror or error}") from None
@@ -126,7 +142,7 @@ class SimulatedBoard(Board):
             if self.terminal.isatty():
                 # Redraw in place: cursor up over the previous block.
                 height = len(self.specs) + 2
-                self.terminal.write(f"\x1b[{height}F\x1b[J" if self._drawn is not None else "")
+                self.terminal.write(f"\x1b[{height}F\x1b[J" if self._in_terminal else "")
             self.terminal.write(block + "\n")
             self.terminal.flush()
         except (OSError, ValueError) as error:

@@ -3,6 +3,10 @@
 A private Mosquitto, the hub with the sample site (hub/sample_site.toml) and every device role on
 simulated hardware, each as its own process with its own generated TOML — exactly as on a real
 site, only the drivers are simulated. Ctrl-C stops everything.
+
+Every screen keeps a picture in the data folder (kiosk-1.png, display-1.png, led-*.png, printed*/)
+and `{Web}/demo` shows them live; a click on the kiosk's picture touches the kiosk. Headless, the
+kiosk and the hall display draw offscreen; on a desktop they are windows scaled to fit the screen.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +34,8 @@ from appliance.broker import PrivateBroker, find_free_port
 
 SITE_ID = "demo"
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "hub" / "sample_site.toml"
+KIOSK_SIZE = (1080, 1920)  # portrait
+DISPLAY_SIZE = (1920, 1080)  # landscape
 
 
 @dataclass
@@ -76,6 +83,8 @@ def hub_config(
         "http_host": "127.0.0.1",
         "http_port": http_port,
         "public_url": f"http://127.0.0.1:{http_port}",
+        # The /demo page shows the screens kept in this folder.
+        "demo_dir": str(data_dir),
     }
     if central_url is not None:
         config["central"] = {"adapter": "opencps", "base_url": central_url, "agency_code": "000.00.16.H19"}
@@ -87,35 +96,57 @@ def hub_config(
     return config, logins
 
 
-def device_children(data_dir: Path, mqtt_port: int, http_port: int, headless: bool) -> list[Child]:
+def device_children(
+    data_dir: Path, mqtt_port: int, http_port: int, headless: bool, scale: float = 1.0
+) -> list[Child]:
     """Every device role that exists in this installation, on simulated hardware."""
     mqtt = {"host": "127.0.0.1", "port": mqtt_port}
     children: list[Child] = []
 
-    def add(name: str, module: str, config: dict[str, Any], args: tuple[str, ...] = ()) -> None:
+    def add(
+        name: str,
+        module: str,
+        config: dict[str, Any],
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         if importlib.util.find_spec(module) is None:
             return
         path = _write_toml(data_dir / f"{name}.toml", config)
         argv = [sys.executable, "-m", module, *args, "-c", str(path)]
-        env = {"SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"} if headless else {}
-        children.append(Child(name, argv, data_dir / f"{name}.log", env=env))
+        children.append(Child(name, argv, data_dir / f"{name}.log", env=env or {}))
+
+    def screen_env(name: str, left: int, touch: bool = False) -> dict[str, str]:
+        """A kivy screen's picture (and touches) through the data folder (appliance.screen_mirror);
+        on a desktop its window scaled to fit, `left` pixels from the screen's left edge."""
+        env = {"KIVY_NO_ARGS": "1", "MOTCUA_SCREEN_PNG": str(data_dir / f"{name}.png")}
+        if touch:
+            env["MOTCUA_TOUCH_FIFO"] = str(data_dir / f"{name}.touch")
+        if headless:
+            env["SDL_VIDEODRIVER"] = "offscreen"
+        else:
+            env["MOTCUA_WINDOW_SCALE"] = f"{scale:.3f}"
+            env["MOTCUA_WINDOW_POSITION"] = f"{left},40"
+        return env
 
     if importlib.util.find_spec("ticket_printer.daemon") is not None:
-        add(
-            "printer-1",
-            "ticket_printer",
-            {
-                "device_id": "printer-1",
-                "site": SITE_ID,
-                "role": "printer",
-                "mqtt": mqtt,
-                "state_dir": str(data_dir / "printer-1"),
-                "printer": {
-                    "dots": 576,
-                    "backend": {"type": "simulated", "save_dir": str(data_dir / "printed")},
+        # The kiosk's ticket printer, and counter 1's receipt printer (hub/sample_site.toml).
+        for printer_id, pages in (("printer-1", "printed"), ("printer-counter-1", "printed-counter-1")):
+            add(
+                printer_id,
+                "ticket_printer",
+                {
+                    "device_id": printer_id,
+                    "site": SITE_ID,
+                    "role": "printer",
+                    "mqtt": mqtt,
+                    "state_dir": str(data_dir / printer_id),
+                    "printer": {
+                        "dots": 576,
+                        "backend": {"type": "simulated", "save_dir": str(data_dir / pages)},
+                    },
                 },
-            },
-        )
+            )
     # A scanner at the kiosk: technicians (and tests) write codes into its FIFO, one per line.
     add(
         "scanner-1",
@@ -170,26 +201,26 @@ def device_children(data_dir: Path, mqtt_port: int, http_port: int, headless: bo
             "gpio": {"pin_factory": "mock"},
         },
     )
-    # The citizen kiosk (a touchscreen window; left out when headless: a kiosk is to be touched).
-    if not headless:
-        add(
-            "kiosk-1",
-            "kiosk",
-            {
-                "device_id": "kiosk-1",
-                "site": SITE_ID,
-                "role": "kiosk",
-                "mqtt": mqtt,
-                "public_url": f"http://127.0.0.1:{http_port}",
-                "screen": {"orientation": "portrait", "fullscreen": False},
-                "kiosk": {"scanners": ["scanner-1"]},
-                # A demo is tried at any hour.
-                "opening_hours": {"lock_outside": False},
-            },
-            ("--windowed",),
-        )
-    # The hall display with its voice: on a desktop a window and the speakers; headless, the
-    # announcements go to WAV files a technician can play.
+    # The citizen kiosk: a window, or headless drawn offscreen and touched from the /demo page.
+    add(
+        "kiosk-1",
+        "kiosk",
+        {
+            "device_id": "kiosk-1",
+            "site": SITE_ID,
+            "role": "kiosk",
+            "mqtt": mqtt,
+            "public_url": f"http://127.0.0.1:{http_port}",
+            "screen": {"orientation": "portrait", "fullscreen": False},
+            "kiosk": {"scanners": ["scanner-1"]},
+            # A demo is tried at any hour.
+            "opening_hours": {"lock_outside": False},
+        },
+        ("--windowed",),
+        screen_env("kiosk-1", 0, touch=True),
+    )
+    # The hall display with its voice: on a desktop a window and the speakers; headless, drawn
+    # offscreen (still: no scrolling message nobody watches) and the announcements go to WAV files.
     add(
         "display-1",
         "queue_display",
@@ -204,11 +235,40 @@ def device_children(data_dir: Path, mqtt_port: int, http_port: int, headless: bo
                 if headless or shutil.which("aplay") is None
                 else {"sink": "aplay"}
             ),
-            "screen": {"fullscreen": False},
+            "screen": {"fullscreen": False, **({"marquee_fps": 0} if headless else {})},
         },
-        ("--no-screen",) if headless else ("--windowed",),
+        ("--windowed",),
+        screen_env("display-1", round(KIOSK_SIZE[0] * scale) + 8),
     )
     return children
+
+
+def window_scale() -> float:
+    """How much to shrink the kiosk's and the hall display's windows so both fit this screen side
+    by side (a laptop: about half); 0.5 when the screen's size cannot be read."""
+    size = _screen_size()
+    if size is None:
+        return 0.5
+    width, height = size
+    # Room for the title bars and a panel: 90 % of the height, 95 % of the width.
+    fit = min(0.9 * height / KIOSK_SIZE[1], 0.95 * width / (KIOSK_SIZE[0] + DISPLAY_SIZE[0]))
+    return max(0.2, min(1.0, fit))
+
+
+def _screen_size() -> tuple[int, int] | None:
+    """The X screen's size from xdpyinfo (x11-utils) or xrandr, whichever is installed."""
+    for command, pattern in (
+        (["xdpyinfo"], r"dimensions:\s+(\d+)x(\d+) pixels"),
+        (["xrandr", "--current"], r"current (\d+) x (\d+)"),
+    ):
+        try:
+            shown = subprocess.run(command, capture_output=True, text=True, timeout=5).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        found = re.search(pattern, shown)
+        if found is not None:
+            return int(found.group(1)), int(found.group(2))
+    return None
 
 
 def wait_healthy(url: str, child: Child, timeout: float = 60.0) -> bool:
@@ -233,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-port", type=int, default=8080)
     parser.add_argument("--central-port", type=int, default=8090)
     parser.add_argument("--data", type=Path, help="keep state here (default: a temporary folder)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary data folder (tickets, logs) after Ctrl-C"
+    )
+    parser.add_argument(
+        "--scale", type=float, help="size of the kiosk and hall display windows (default: fit the screen)"
+    )
     args = parser.parse_args(argv)
     if not args.headless and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         print("motcua demo: no screen here (no DISPLAY): running headless", file=sys.stderr, flush=True)
@@ -295,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"motcua demo: the hub did not start; see {hub.log_path}", file=sys.stderr)
             sys.stderr.write(hub.log_path.read_text(encoding="utf-8", errors="replace")[-3000:])
             return 1
-        for child in device_children(data_dir, mqtt_port, http_port, args.headless):
+        scale = 1.0 if args.headless else (args.scale or window_scale())
+        for child in device_children(data_dir, mqtt_port, http_port, args.headless, scale):
             children.append(child)
             child.start()
 
@@ -305,8 +372,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Central: {central_url}")
         for username, password in logins.items():
             print(f"Officer login: {username} / {password}")
-        print(f"Data: {data_dir}")
-        print(f"Officer console: {web}/counter/1 · Public board: {web}/api/v1/queue · Ctrl-C to stop")
+        kept = "kept after Ctrl-C" if not temporary or args.keep else "deleted on Ctrl-C unless --keep"
+        print(f"Data: {data_dir} ({kept})")
+        print(f"Every screen (kiosk, hall display, LED boards, printed tickets): {web}/demo")
+        print(f"Officer console: {web}/counter/1 · Public board: {web}/results · Ctrl-C to stop")
         print(json.dumps({"ready": True, "mqtt_port": mqtt_port, "http_port": http_port}), flush=True)
 
         while not stop_requested:
@@ -323,8 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         for child in reversed(children):
             child.stop()
         broker.stop()
-        if temporary:
+        if temporary and not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+            print(f"motcua demo: deleted the data folder {data_dir} (--keep keeps it)", flush=True)
+        else:
+            print(f"motcua demo: the data folder stays: {data_dir}", flush=True)
         print("motcua demo: stopped", flush=True)
 
 

@@ -198,7 +198,8 @@ class BoardModel:
         self._recent = []
         for raw in _dicts(payload.get("recent_calls")):
             number, ticket_id = _ticket_number(raw.get("ticket"))
-            if number is None:
+            # The hub lists every call, a recall included: one line per ticket (the newest call).
+            if number is None or any(call.ticket_id == (ticket_id or number) for call in self._recent):
                 continue
             counter_id = str(raw.get("counter_id") or "")
             self._recent.append(

@@ -87,7 +87,8 @@ class FitLabel(Label):
 
     `fixed=True` keeps the height-derived size and cuts a long text with "…" instead (rows of a
     list then share one size); `two_lines=True` lets a long title break in two lines rather than
-    shrink below three quarters of its size.
+    shrink below three quarters of its size. `widest` sizes the font for that text when it is wider
+    than the shown one, so a column of such labels ("≈ 7 phút", "≈ 65 phút") shares one size.
     """
 
     def __init__(
@@ -101,6 +102,7 @@ class FitLabel(Label):
         color: RGBA = WHITE,
         fixed: bool = False,
         two_lines: bool = False,
+        widest: str = "",
         **kwargs: object,
     ) -> None:
         super().__init__(
@@ -117,6 +119,7 @@ class FitLabel(Label):
         self.max_font = max_font
         self.fixed = fixed
         self.two_lines = two_lines
+        self.widest = widest
         self._source = ""
         self.bind(size=self._fit)
         self.set_text(text)
@@ -135,7 +138,7 @@ class FitLabel(Label):
         size = min(self.height * self.fill, self.max_font)
         if not self.fixed:
             room = self.width * 0.94
-            width = self._extent(text, size)
+            width = max(self._extent(text, size), self._extent(self.widest, size) if self.widest else 0)
             if width > room:
                 single = size * room / width
                 halves = _split_in_two(text) if self.two_lines else None
@@ -270,9 +273,15 @@ class ServiceRow(BoxLayout):
     def __init__(self, language: str) -> None:
         super().__init__(orientation="horizontal", padding=(16, 2), spacing=10)
         self.language = language
-        self.name = FitLabel(size_hint_x=0.58, fill=0.54, max_font=40, align="left", color=WHITE, fixed=True)
+        # Nothing is cut: a long name breaks in two lines or shrinks, the wait ("≈ 24 phút") shrinks.
+        self.name = FitLabel(
+            size_hint_x=0.56, fill=0.54, max_font=40, align="left", color=WHITE, two_lines=True
+        )
         self.waiting = FitLabel(size_hint_x=0.13, fill=0.7, max_font=52, bold=True, color=GOLD)
-        self.wait = FitLabel(size_hint_x=0.29, fill=0.44, max_font=34, align="right", color=SOFT, fixed=True)
+        longest = format_wait(3 * 3600, language)
+        self.wait = FitLabel(
+            size_hint_x=0.31, fill=0.44, max_font=34, align="right", color=SOFT, widest=longest
+        )
         for widget in (self.name, self.waiting, self.wait):
             self.add_widget(widget)
 
@@ -444,6 +453,7 @@ class BoardScreen(Panel):
 # Column shares of the results list: code, procedure, masked name, ready since.
 COLUMNS = (0.31, 0.36, 0.16, 0.17)
 
+
 class ResultRowView(Panel):
     """One dossier: code · procedure · masked name · since when ready (amber while new).
 
@@ -530,7 +540,11 @@ class ResultsScreen(Panel):
         titles = BoxLayout(orientation="vertical", size_hint_x=0.72)
         self.site = FitLabel(size_hint_y=0.36, fill=0.8, bold=True, align="left", color=hex_color("ffe9a8"))
         self.title = FitLabel(
-            message("results_title", self.language), size_hint_y=0.64, fill=0.85, bold=True, align="left",
+            message("results_title", self.language),
+            size_hint_y=0.64,
+            fill=0.85,
+            bold=True,
+            align="left",
             color=GOLD,
         )
         titles.add_widget(self.site)
@@ -557,8 +571,14 @@ class ResultsScreen(Panel):
             for key, share in zip(keys, COLUMNS, strict=True):
                 heads.add_widget(
                     FitLabel(
-                        message(key, self.language).upper(), size_hint_x=share, fill=0.7, max_font=28,
-                        bold=True, align="left", color=GOLD, fixed=True,
+                        message(key, self.language).upper(),
+                        size_hint_x=share,
+                        fill=0.7,
+                        max_font=28,
+                        bold=True,
+                        align="left",
+                        color=GOLD,
+                        fixed=True,
                     )
                 )
             body.add_widget(heads)
@@ -570,8 +590,11 @@ class ResultsScreen(Panel):
         self.add_widget(body)
 
         footer = Panel(
-            bg=FOOTER, orientation="horizontal", size_hint_y=None,
-            height=round(height * (0.04 if portrait else 0.062)), padding=(28, 4),
+            bg=FOOTER,
+            orientation="horizontal",
+            size_hint_y=None,
+            height=round(height * (0.04 if portrait else 0.062)),
+            padding=(28, 4),
         )
         self.hint = FitLabel(
             message("results_hint", self.language), size_hint_x=0.78, fill=0.5, align="left", color=SOFT

@@ -4,7 +4,8 @@
     run_demo(config, counters=40, screenshot=Path("out/board.png"))   a made-up hall, for a look
 
 Headless (CI, tests): SDL_VIDEODRIVER=offscreen KIVY_NO_ARGS=1 (HARDWARE.md); `screenshot` saves
-the screen as a PNG after the first frames and stops.
+the screen as a PNG after the first frames and stops. The demo keeps a PNG of the screen current
+through appliance.screen_mirror (MOTCUA_SCREEN_PNG).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appliance import screen_mirror
 from appliance.kivy_setup import configure_kivy as shared_configure_kivy
+from appliance.kivy_setup import fit_window, layout_size
 from appliance.timeutil import now
 
-from .board import BoardModel, BoardStore, layout_for
+from .board import BoardModel, BoardStore, format_clock, layout_for
 from .config import DisplayConfig
 from .results import ResultsModel, ResultsStore, ScreenPlan
 
@@ -67,7 +70,7 @@ def run_store(
 
         def build(self) -> Any:
             Window.clearcolor = (0.05, 0.1, 0.16, 1)
-            size = (int(Window.width), int(Window.height))
+            size = layout_size(Window.size)
             self.screen = BoardScreen(
                 orientation=config.screen.orientation,
                 size=size,
@@ -93,13 +96,17 @@ def run_store(
             self.banner.add_widget(self.banner_text)
             self.showing: Any = None
             Window.bind(size=self._resize)
+            self.mirror = screen_mirror.attach(lambda: self.showing)
+            self._mirrored: tuple[object, ...] = ()
             Clock.schedule_interval(self.refresh, 0.1)  # event → screen within ~100 ms
             if screenshot is not None:
                 Clock.schedule_once(self.capture, SCREENSHOT_DELAY_S)
             self.refresh(0)
-            return self.frame
+            self.frame.size = size
+            return fit_window(self.frame)
 
-        def _resize(self, _window: Any, new_size: tuple[int, int]) -> None:
+        def _resize(self, _window: Any, window_size: tuple[int, int]) -> None:
+            new_size = layout_size(window_size)
             self.screen.size = new_size
             self.banner.size = new_size
             if self.results_screen is not None:
@@ -114,17 +121,26 @@ def run_store(
         def refresh(self, _dt: float) -> None:
             if heartbeat is not None:
                 heartbeat()
+            redrawn = self._refresh()
+            if self.mirror is not None:
+                # The picture follows what changed: a redraw, another page, the clock's minute.
+                key = (id(self.showing), format_clock(now())[0])
+                if redrawn or key != self._mirrored:
+                    self._mirrored = key
+                    self.mirror.changed()
+
+        def _refresh(self) -> bool:
+            """Draw what is to be seen now; whether anything but the clock was redrawn."""
             try:
                 moment = clock()
                 board = store.snapshot(moment)
                 if board.banner is not None:
                     self._put(self.banner)
                     self.banner_text.set_text(board.banner)
-                    return
+                    return False
                 if results is None:
                     self._put(self.screen)
-                    self.screen.show(board, now())
-                    return
+                    return self.screen.show(board, now())
                 before = self.plan.showing
                 page = self.plan.choose(
                     moment,
@@ -136,12 +152,12 @@ def run_store(
                     if before != "results" or self.showing is not self.results_screen:
                         results.start_showing(moment)
                     self._put(self.results_screen)
-                    self.results_screen.show(results.snapshot(moment), board.site_name, now())
-                else:
-                    self._put(self.screen)
-                    self.screen.show(board, now())
+                    return self.results_screen.show(results.snapshot(moment), board.site_name, now())
+                self._put(self.screen)
+                return self.screen.show(board, now())
             except Exception:  # a drawing bug must not take the hall's screen down
                 log.exception("board redraw failed")
+                return False
 
         def capture(self, _dt: float) -> None:
             assert screenshot is not None
@@ -288,8 +304,11 @@ def demo_results(count: int = 12, *, stale: bool = False) -> dict[str, Any]:
 
     moment = now().replace(second=0, microsecond=0)
     procedures = (
-        "Cấp giấy chứng nhận quyền sử dụng đất lần đầu", "Đăng ký khai sinh", "Cấp giấy phép xây dựng "
-        "nhà ở riêng lẻ", "Chứng thực bản sao từ bản chính", "Đăng ký hộ kinh doanh",
+        "Cấp giấy chứng nhận quyền sử dụng đất lần đầu",
+        "Đăng ký khai sinh",
+        "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+        "Chứng thực bản sao từ bản chính",
+        "Đăng ký hộ kinh doanh",
         "Cấp Giấy xác nhận tình trạng hôn nhân",
     )
     names = ("Nguyễn V** A**", "Trần T** B**", "Lê H** P**", "Phạm Đ** Q**", "Huỳnh M** T**", "Võ T** H**")

@@ -155,3 +155,19 @@ def test_simulated_board_png_and_terminal(tmp_path: Path) -> None:
     assert board.wait_for(lambda output: output.lines[0] == "1002", timeout=0).lines[1] == "QUẦY SỐ 3"
     with pytest.raises(AssertionError, match="nothing matching"):
         board.wait_for(lambda output: output.lines[0] == "9999", timeout=0.01)
+
+
+def test_a_scrolling_simulated_board_writes_its_picture_once(tmp_path: Path) -> None:
+    # An idle hall board scrolls its welcome line: a PNG per scroll step cost 10–20 % of a core.
+    png = tmp_path / "hall.png"
+    board = SimulatedBoard((LineSpec(16), LineSpec(16)), png=png, clock=lambda: 0.0)
+    frame = Frame((Line("1023 → QUẦY 2"), Line("Kính chào quý khách, mời lấy số thứ tự", scroll=True)))
+    board.show(frame, now=0.0)
+    written = png.stat().st_ino
+    for step in range(1, 100):  # ten seconds of the daemon's refresh
+        board.show(frame, now=step / 10)
+    scrolled = {output.lines[1] for _, output in board.history}
+    assert len(scrolled) > 20, "the board itself still scrolls"
+    assert png.stat().st_ino == written, "the picture was rewritten while only scrolling"
+    board.show(Frame((Line("1024 → QUẦY 3"), Line("Kính chào"))), now=10.0)
+    assert png.stat().st_ino != written, "a new frame shows in the picture"

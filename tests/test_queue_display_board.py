@@ -248,3 +248,42 @@ def test_wait_is_said_in_minutes(seconds: int | None, text: str) -> None:
 def test_clock_and_titles() -> None:
     assert format_clock(datetime(2025, 11, 24, 8, 5, tzinfo=SITE_TZ)) == ("08:05", "Thứ Hai, 24/11/2025")
     assert counter_title("5") == "Quầy 5" and counter_title("Quầy 3A") == "Quầy 3A"
+
+
+def test_a_recall_rehighlights_the_one_line_of_its_number() -> None:
+    # The hub's state lists every call, a recall included (hub.engine keeps a call history).
+    from datetime import datetime, timedelta
+
+    from appliance.timeutil import SITE_TZ
+    from hub.engine import CounterSpec, QueueEngine, Service
+
+    engine = QueueEngine(
+        [Service("land", "Đất đai", first=1001, last=1999, digits=1)], [CounterSpec("1", "1", ("land",))]
+    )
+    engine.counters["1"].open = True
+    start = datetime(2026, 11, 24, 8, 0, tzinfo=SITE_TZ)
+    for index in range(2):
+        engine.issue("land", now=start, token=f"t{index}")
+    engine.call_next("1", now=start + timedelta(minutes=1))
+    engine.call_next("1", now=start + timedelta(minutes=2))
+    engine.recall("1", now=start + timedelta(minutes=3))
+    state = engine.snapshot()
+    assert [call["ticket"]["number"] for call in state["recent_calls"]] == ["1002", "1002", "1001"]
+
+    model = BoardModel()
+    model.apply_state(state, now=0)
+    recalled = model.apply_event(
+        {
+            "v": 1,
+            "type": "ticket.recalled",
+            "ticket": {"id": state["recent_calls"][0]["ticket"]["id"], "number": "1002"},
+            "counter_id": "1",
+            "counter_name": "1",
+        },
+        now=1,
+    )
+    assert recalled is not None
+    model.apply_state(state, now=2)  # the state that follows the recall
+    board = model.snapshot(3)
+    assert [call.number for call in board.recent] == ["1002", "1001"]
+    assert [call.highlighted for call in board.recent] == [True, False]

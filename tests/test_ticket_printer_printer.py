@@ -171,6 +171,20 @@ def test_simulated_printer_keeps_bytes_and_refuses_without_paper(tmp_path: Path,
     assert same_picture(reader.pages[0].image, ticket_image)
 
 
+def test_a_restarted_simulated_printer_keeps_its_earlier_pages(tmp_path: Path,
+                                                              ticket_image: Image.Image) -> None:
+    first = open_printer(section(type="simulated", save_dir=str(tmp_path)))
+    first.print_image(ticket_image)
+    first.print_image(ticket_image)
+    earlier = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    restarted = open_printer(section(type="simulated", save_dir=str(tmp_path)))  # the daemon again
+    blank = Image.new("1", ticket_image.size, 1)
+    restarted.print_image(blank)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["00001.png", "00002.png", "00003.png"]
+    assert {name: (tmp_path / name).read_bytes() for name in earlier} == earlier
+    assert same_picture(Image.open(tmp_path / "00003.png"), blank)
+
+
 def test_wrong_width_picture_is_a_programming_error(ticket_image: Image.Image) -> None:
     printer = SimulatedPrinter(dots=384)
     with pytest.raises(ValueError, match="576 dots wide"):

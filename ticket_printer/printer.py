@@ -341,6 +341,7 @@ class SimulatedPrinter(EscposPrinter):
         self.save_dir = Path(save_dir) if save_dir else None
         self.printed: list[Image.Image] = []
         self.printed_text: list[TextDocument] = []
+        self._pages: dict[str, int] = {}  # the last page number saved, per kind ("" or "text-")
 
     def _make_dummy(self) -> Escpos:
         if self._dummy is None:
@@ -370,8 +371,7 @@ class SimulatedPrinter(EscposPrinter):
         super().print_image(image)
         self.printed.append(image)
         if self.save_dir is not None:
-            self.save_dir.mkdir(parents=True, exist_ok=True)
-            image.save(self.save_dir / f"{len(self.printed):05d}.png")
+            image.save(self._next_page("", "png"))
 
     def print_text(self, document: TextDocument) -> None:
         problem = self.status().problem
@@ -380,9 +380,22 @@ class SimulatedPrinter(EscposPrinter):
         super().print_text(document)
         self.printed_text.append(document)
         if self.save_dir is not None:
-            self.save_dir.mkdir(parents=True, exist_ok=True)
-            (self.save_dir / f"text-{len(self.printed_text):05d}.txt").write_text(document.plain(),
-                                                                                  encoding="utf-8")
+            self._next_page("text-", "txt").write_text(document.plain(), encoding="utf-8")
+
+    def _next_page(self, prefix: str, suffix: str) -> Path:
+        """The file of the next page: numbering goes on from the pages already in the folder, so a
+        restarted printer never overwrites what it printed before."""
+        assert self.save_dir is not None
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        if prefix not in self._pages:
+            numbers = [
+                int(path.stem.removeprefix(prefix))
+                for path in self.save_dir.glob(f"{prefix}*.{suffix}")
+                if path.stem.removeprefix(prefix).isdigit()
+            ]
+            self._pages[prefix] = max(numbers, default=0)
+        self._pages[prefix] += 1
+        return self.save_dir / f"{prefix}{self._pages[prefix]:05d}.{suffix}"
 
 
 def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer:

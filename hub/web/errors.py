@@ -57,6 +57,7 @@ HTTP_STATUS: dict[str, int] = {
     "internal": 500,
     "not_implemented": 501,
     "unavailable": 503,
+    "demo_screen_absent": 503,
     "timeout": 504,
 }
 
