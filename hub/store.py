@@ -107,6 +107,26 @@ class StoreError(MotcuaError):
     """The database cannot be opened or is of an unknown schema. The message names the file."""
 
 
+class DuplicateTicket(StoreError):
+    """A new ticket whose id, number of the day or token is stored already: refused, never merged."""
+
+    def __init__(self, ticket_id: str, detail: str) -> None:
+        super().__init__(f"ticket {ticket_id} exists already ({detail}): not issued twice")
+        self.ticket_id = ticket_id
+
+
+SERVICE_DAY_KEY = "service_day"
+HELD_DAY_KEY = "held_day"
+HELD_REASON_KEY = "held_reason"
+
+_TICKET_COLUMNS = (
+    "id, service_day, number, service_id, original_service_id, priority, priority_group, status,"
+    " issued_at, called_at, served_at, completed_at, counter_id, recalls, rating, token, issued_by,"
+    " dossier_code"
+)
+_MARKS = ",".join("?" * len(_TICKET_COLUMNS.split(",")))
+
+
 @dataclass
 class DayState:
     tickets: list[Ticket]
@@ -220,42 +240,57 @@ class Store:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def service_day_floor(self) -> date | None:
+        """The latest service day this database has worked in: the hub never goes back before it
+        (a clock that went back must not hand out that day's numbers again). Taken from the day
+        the hub recorded and from the tickets and numbers themselves (a database of an older hub
+        has no record)."""
+        days = [self.get_meta(SERVICE_DAY_KEY)]
+        days += self.conn.execute(
+            "SELECT (SELECT MAX(service_day) FROM tickets), (SELECT MAX(service_day) FROM number_seq)"
+        ).fetchone()
+        known = [date.fromisoformat(day) for day in days if day]
+        return max(known) if known else None
+
     # ------------------------------------------------------------------ writing (inside a transaction)
     def write_change(self, change: Change, service_day: date) -> None:
         for ticket in change.tickets.values():
-            self.conn.execute(
-                """INSERT INTO tickets(id, service_day, number, service_id, original_service_id, priority,
-                       priority_group, status, issued_at, called_at, served_at, completed_at, counter_id,
-                       recalls, rating, token, issued_by, dossier_code)
-                   VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                   ON CONFLICT(id) DO UPDATE SET service_id=excluded.service_id,
-                       original_service_id=excluded.original_service_id, priority=excluded.priority,
-                       priority_group=excluded.priority_group, status=excluded.status,
-                       called_at=excluded.called_at, served_at=excluded.served_at,
-                       completed_at=excluded.completed_at, counter_id=excluded.counter_id,
-                       recalls=excluded.recalls, rating=excluded.rating,
-                       dossier_code=excluded.dossier_code""",
+            values = _ticket_row(ticket)
+            if ticket.id in change.created:
+                # A new ticket is a plain INSERT: an id (or a number of the day, or a token) that
+                # exists already fails the whole transaction, so the caller is never told a number
+                # somebody else holds.
+                try:
+                    self.conn.execute(f"INSERT INTO tickets({_TICKET_COLUMNS}) VALUES({_MARKS})", values)
+                except sqlite3.IntegrityError as error:
+                    raise DuplicateTicket(ticket.id, str(error)) from None
+                continue
+            updated = self.conn.execute(
+                """UPDATE tickets SET service_id=?, original_service_id=?, priority=?, priority_group=?,
+                       status=?, called_at=?, served_at=?, completed_at=?, counter_id=?, recalls=?,
+                       rating=?, dossier_code=?
+                   WHERE id=? AND service_day=? AND number=? AND token=?""",
                 (
-                    ticket.id,
-                    ticket.service_day.isoformat(),
-                    ticket.number,
                     ticket.service_id,
                     ticket.original_service_id,
                     int(ticket.priority),
                     ticket.priority_group,
                     ticket.status,
-                    iso(ticket.issued_at),
                     iso(ticket.called_at),
                     iso(ticket.served_at),
                     iso(ticket.completed_at),
                     ticket.counter_id,
                     ticket.recalls,
                     ticket.rating,
-                    ticket.token,
-                    ticket.issued_by,
                     ticket.dossier_code,
+                    ticket.id,
+                    ticket.service_day.isoformat(),
+                    ticket.number,
+                    ticket.token,
                 ),
             )
+            if updated.rowcount != 1:
+                raise StoreError(f"{self.path}: ticket {ticket.id} to update is not the one stored")
         for counter in change.counters.values():
             self.conn.execute(
                 "INSERT INTO counters(id, open, current_ticket) VALUES(?,?,?)"
@@ -312,6 +347,29 @@ class Store:
 
     def forget_requests_before(self, moment: datetime) -> None:
         self.conn.execute("DELETE FROM requests WHERE created_at < ?", (iso(moment),))
+
+
+def _ticket_row(ticket: Ticket) -> tuple[Any, ...]:
+    return (
+        ticket.id,
+        ticket.service_day.isoformat(),
+        ticket.number,
+        ticket.service_id,
+        ticket.original_service_id,
+        int(ticket.priority),
+        ticket.priority_group,
+        ticket.status,
+        iso(ticket.issued_at),
+        iso(ticket.called_at),
+        iso(ticket.served_at),
+        iso(ticket.completed_at),
+        ticket.counter_id,
+        ticket.recalls,
+        ticket.rating,
+        ticket.token,
+        ticket.issued_by,
+        ticket.dossier_code,
+    )
 
 
 def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
