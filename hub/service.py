@@ -220,6 +220,7 @@ class QueueService:
             site.service_specs(), site.counter_specs(), rollover=site.place.rollover_time
         )
         self.store = store_module.Store(self.db_path)
+        self.storage = self.store.watch
         self._lock = threading.RLock()  # guards the engine between the writer and readers
         self._commands: queue.Queue[_Command | None] = queue.Queue()
         self._hooks: list[CommitHook] = []
@@ -235,7 +236,7 @@ class QueueService:
         self._writer.start()
 
     # ------------------------------------------------------------------ start-up
-    def _load(self) -> None:
+    def _load(self, *, quiet: bool = False) -> None:
         now = self.clock()
         synced = self._check_sync()
         self._last_reading = (now, self._monotonic())
@@ -255,17 +256,24 @@ class QueueService:
                 starting=True,
             )
         today = decision.day
-        with self.store.transaction() as conn:
-            stale = self.store.stale_open_tickets(today)
-            for ticket in stale:  # the hub was off across a rollover: yesterday's line is gone
-                ticket.status = "cancelled"
-                ticket.completed_at = now
-            if stale:
-                change = Change(tickets={t.id: t for t in stale})
-                self.store.write_change(change, today)
-                conn.execute("UPDATE counters SET current_ticket=NULL")
-            self.store.forget_requests_before(now - timedelta(days=IDEMPOTENCY_DAYS))
-            self._remember_day(today, decision)
+        try:
+            with self.store.transaction() as conn:
+                stale = self.store.stale_open_tickets(today)
+                for ticket in stale:  # the hub was off across a rollover: yesterday's line is gone
+                    ticket.status = "cancelled"
+                    ticket.completed_at = now
+                if stale:
+                    change = Change(tickets={t.id: t for t in stale})
+                    self.store.write_change(change, today)
+                    conn.execute("UPDATE counters SET current_ticket=NULL")
+                self.store.forget_requests_before(now - timedelta(days=IDEMPOTENCY_DAYS))
+                self._remember_day(today, decision)
+        except sqlite3.Error as error:
+            # On a full disk the queue is still read back (answers, the console, the displays);
+            # what could not be written now is written by the next write that succeeds.
+            if not self.storage.failed(error, iso(now) or ""):
+                raise
+            today = self.engine.service_day or floor or clock_day
         state = self.store.load_day(today)
         counters = dict(state.counters)
         for spec in self.site.counters:
@@ -273,7 +281,13 @@ class QueueService:
         self.engine.load(today, state.tickets, state.last_seq, counters, state.recent_calls)
         self._seq = state.last_event_seq
         self._by_token = {t.token: t.id for t in state.tickets}
-        log.info("loaded service day %s: %d tickets, last event %d", today, len(state.tickets), self._seq)
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "loaded service day %s: %d tickets, last event %d",
+            today,
+            len(state.tickets),
+            self._seq,
+        )
         if floor is not None and clock_day < floor:
             log.warning(
                 "the clock says %s, before service day %s: numbers go on in %s", clock_day, floor, floor
@@ -369,6 +383,10 @@ class QueueService:
         /healthz answer 503."""
         lang = "en" if language == "en" else "vi"
         found: list[dict[str, Any]] = []
+        if self.storage.full:
+            key = "hub_storage_full"
+            text = message(key, lang, path=self.db_path.parent)
+            found.append({"code": key, "level": "error", "message": text, "since": self.storage.full_since})
         clock = self.clock_status()
         values = {
             "day": clock["service_day"],
@@ -642,8 +660,12 @@ class QueueService:
         events: list[dict[str, Any]] = []
         staged: dict[tuple[str, str], dict[str, Any]] = {}
         with self._lock:
+            written = self.store.conn.total_changes
             try:
                 with self.store.transaction():
+                    if not batch and self.storage.full:
+                        # Nobody is writing: try a tiny write, so the hub sees space return.
+                        self.store.set_meta("storage_probe", iso(now) or "")
                     decision = self._day_change(now)
                     if decision.roll:
                         self._apply_change(self.engine.roll(now, decision.day), now, events, "hub")
@@ -653,14 +675,20 @@ class QueueService:
                     for command in batch:
                         reply = self._execute(command, now, events, staged)
                         replies.append((command, reply))
-            except Exception:
-                log.exception("commit failed; reloading the queue from the database")
-                self._reload_after_failure()
-                failure = {"v": 1, "ok": False, "error": _error_payload("internal", "vi", {})}
+            except Exception as error:
+                # A full disk is a state, said once (StorageWatch), not a traceback per request.
+                full = self.storage.failed(error, iso(now) or "")
+                if not full:
+                    log.exception("commit failed; reloading the queue from the database")
+                self._reload_after_failure(quiet=full)
+                code = "storage_full" if full else "internal"
                 for command in batch:
                     if not command.future.done():
+                        failure = {"v": 1, "ok": False, "error": _error_payload(code, command.language, {})}
                         command.future.set_result(failure)
                 return
+            if self.store.conn.total_changes != written:
+                self.storage.wrote()
             self._answers.update(staged)
             while len(self._answers) > IDEMPOTENCY_MEMORY:
                 self._answers.popitem(last=False)
@@ -815,7 +843,7 @@ class QueueService:
             **body,
         }
 
-    def _reload_after_failure(self) -> None:
+    def _reload_after_failure(self, *, quiet: bool = False) -> None:
         # The engine may hold changes the database refused: rebuild it from what is durable.
         try:
             self.engine = QueueEngine(
@@ -823,7 +851,7 @@ class QueueService:
                 self.site.counter_specs(),
                 rollover=self.site.place.rollover_time,
             )
-            self._load()
+            self._load(quiet=quiet)
             self._snapshot = self._build_snapshot()
         except Exception:
             log.exception("reload after a failed commit failed too")

@@ -7,7 +7,10 @@ transaction committed, so an acknowledged ticket survives power loss and `kill -
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -115,6 +118,83 @@ class DuplicateTicket(StoreError):
         self.ticket_id = ticket_id
 
 
+log = logging.getLogger("motcua.hub.store")
+
+SQLITE_FULL = 13
+SQLITE_IOERR = 10
+# Below this much free space a failed write is taken for a full disk (SQLite reports some ENOSPC
+# failures, e.g. while growing the WAL index, as a plain I/O error).
+LOW_SPACE_BYTES = 256 * 1024
+
+
+def free_bytes(path: Path) -> int | None:
+    """Free space for an unprivileged writer on the file system holding `path`, if known."""
+    try:
+        stats = os.statvfs(path if path.is_dir() else path.parent)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+class StorageWatch:
+    """Whether the database's disk is full, from the writes themselves: a write that fails for lack
+    of space makes it "full" (logged once, without a traceback), the next write that commits makes
+    it "ok" again (logged once). Read from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._full_since: str | None = None
+        self.failures = 0  # writes refused for lack of space since the start
+
+    @property
+    def full(self) -> bool:
+        with self._lock:
+            return self._full_since is not None
+
+    @property
+    def full_since(self) -> str | None:
+        with self._lock:
+            return self._full_since
+
+    def is_full_error(self, error: BaseException) -> bool:
+        if not isinstance(error, sqlite3.Error):
+            return False
+        code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code == SQLITE_FULL or "disk is full" in str(error):
+            return True
+        if code == SQLITE_IOERR or "disk I/O error" in str(error):
+            free = free_bytes(self.path)
+            return free is not None and free < LOW_SPACE_BYTES
+        return False
+
+    def failed(self, error: BaseException, moment: str) -> bool:
+        """Note a failed write; True when it failed for lack of space."""
+        if not self.is_full_error(error):
+            return False
+        with self._lock:
+            self.failures += 1
+            first = self._full_since is None
+            if first:
+                self._full_since = moment
+        if first:
+            log.error(
+                "storage full: %s cannot be written (%s, %s bytes free); refusing writes until space returns",
+                self.path,
+                error,
+                free_bytes(self.path),
+            )
+        return True
+
+    def wrote(self) -> None:
+        """Note a write that committed."""
+        with self._lock:
+            was = self._full_since
+            self._full_since = None
+        if was is not None:
+            log.warning("storage writable again: %s (full since %s)", self.path, was)
+
+
 SERVICE_DAY_KEY = "service_day"
 HELD_DAY_KEY = "held_day"
 HELD_REASON_KEY = "held_reason"
@@ -152,6 +232,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.watch = StorageWatch(self.path)
         try:
             self.conn = connect(self.path)
             self._migrate()
@@ -191,6 +272,8 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        if self.get_meta(key) == value:
+            return  # no write at all (a full disk must not fail a reload that changes nothing)
         self.conn.execute(
             "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),

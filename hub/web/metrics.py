@@ -40,6 +40,17 @@ class QueueCollector(Collector):
             broker.add_metric([], 0.0)
         yield broker
 
+        storage = getattr(self.service, "storage", None)
+        if storage is not None:
+            full = GaugeMetricFamily("motcua_storage_full", "1 while the hub's database cannot be written")
+            full.add_metric([], 1.0 if storage.full else 0.0)
+            yield full
+            refused = GaugeMetricFamily(
+                "motcua_storage_failed_writes", "Writes refused for lack of space since the hub started"
+            )
+            refused.add_metric([], float(storage.failures))
+            yield refused
+
         streams = GaugeMetricFamily("motcua_web_event_streams", "Open server-sent event streams")
         streams.add_metric([], float(self.open_streams()))
         yield streams
