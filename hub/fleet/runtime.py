@@ -14,6 +14,7 @@ import queue
 import re
 import secrets
 import threading
+import time
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
@@ -31,12 +32,12 @@ from appliance.config import ID_PATTERN, MqttSettings
 from appliance.i18n import message
 from appliance.mqtt import Link, Message
 from appliance.rpc import RpcError
-from appliance.timeutil import iso, now
+from appliance.timeutil import iso, now, parse_iso
 
 from .accounts import Account, BrokerAccounts
 from .codes import code_hash, new_code
 from .errors import BrokerAccountError, EnrolmentRefused, FleetRefusal
-from .health import Alert, HealthItem, alerts_for, summarise
+from .health import Alert, HealthItem, alerts_for, heartbeat_lost, summarise
 from .roles import (
     COMMAND_RESULTS_LEAF,
     CONFIG_DIR,
@@ -100,6 +101,10 @@ class _Live:
     offline_since: str | None = None
     health: dict[str, Any] | None = None
     last_command: dict[str, Any] | None = None
+    # Monotonic moment the device was last heard (state or health), and how often it said it
+    # reports (its health's heartbeat_s): its silence beyond that means it is gone.
+    heard: float | None = None
+    heartbeat_s: object = None
 
 
 @dataclass(frozen=True)
@@ -163,8 +168,10 @@ class FleetRuntime:
         site: SiteInfo,
         *,
         clock: Callable[[], datetime] = now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.link = link
+        self._monotonic = monotonic
         self.topics = link.topics
         self.store = store
         self.accounts = accounts
@@ -511,6 +518,12 @@ class FleetRuntime:
             offline_since = entry.offline_since or (remembered.offline_since if remembered else None)
             online = entry.online
             health = dict(entry.health or {})
+            silent_since = None
+            if online and entry.heard is not None and device_id != self.site.hub_id:
+                silent_for = self._monotonic() - entry.heard
+                if heartbeat_lost(silent_for, entry.heartbeat_s, self.settings.silent_after_s):
+                    online = False
+                    silent_since = offline_since = iso(moment - timedelta(seconds=silent_for))
             alerts: list[Alert] = []
             if record is None or record.status == "active" or online is not None:
                 alerts = alerts_for(
@@ -521,6 +534,7 @@ class FleetRuntime:
                     health=health,
                     moment=moment,
                     offline_after_s=self.settings.offline_alert_s,
+                    silent_since=silent_since,
                 )
             views.append(
                 DeviceView(
@@ -586,8 +600,10 @@ class FleetRuntime:
         data = msg.json()
         online = data.get("online") is True
         stamp = iso(self.clock())
+        heard = self._heard(data, msg.retain)
         with self._lock:
             entry = self._live.setdefault(device_id, _Live())
+            entry.heard = heard if entry.heard is None else max(entry.heard, heard)
             entry.role = str(data.get("role") or entry.role or "") or None
             entry.version = str(data["version"]) if data.get("version") is not None else entry.version
             before = self._seen.get(device_id)
@@ -621,11 +637,28 @@ class FleetRuntime:
                     self._live[device_id].health = None
             return
         data = msg.json()
+        heard = self._heard(data, msg.retain)
         with self._lock:
             entry = self._live.setdefault(device_id, _Live())
+            entry.heard = heard if entry.heard is None else max(entry.heard, heard)
+            entry.heartbeat_s = data.get("heartbeat_s")  # checked by heartbeat_lost
             entry.health = {k: v for k, v in data.items() if k not in ("v",)}
             if entry.online:
                 entry.last_seen = iso(self.clock())
+
+    def _heard(self, data: Mapping[str, Any], retained: bool) -> float:
+        """When (monotonic) a device said this: now for a live message; for a retained one (kept by
+        the broker, maybe from before an outage) as long ago as its own `ts` says."""
+        heard = self._monotonic()
+        if not retained:
+            return heard
+        try:
+            sent = parse_iso(data.get("ts")) if isinstance(data.get("ts"), str) else None
+        except ValueError:
+            sent = None
+        if sent is None:
+            return heard
+        return heard - max(0.0, (self.clock() - sent).total_seconds())
 
     def _on_command_result(self, msg: Message) -> None:
         device_id = msg.topic.split("/")[-2]
