@@ -45,6 +45,9 @@ MAX_BATCH = 256
 IDEMPOTENCY_MEMORY = 20_000
 IDEMPOTENCY_DAYS = 2
 CALL_TIMEOUT_S = 10.0
+# With nothing to do the writer still looks at the clock (rollover) and, while the disk is full,
+# tries a tiny write this often to notice space coming back.
+IDLE_TICK_S = 30.0
 
 
 # ---------------------------------------------------------------------- request schemas
@@ -632,7 +635,7 @@ class QueueService:
     def _run(self) -> None:
         while True:
             try:
-                first = self._commands.get(timeout=30)
+                first = self._commands.get(timeout=IDLE_TICK_S)
             except queue.Empty:
                 self._process([])  # a quiet minute still rolls the service day over
                 continue

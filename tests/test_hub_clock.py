@@ -167,6 +167,8 @@ def test_a_clock_one_day_ahead_then_corrected_keeps_the_line_and_tomorrows_numbe
     # The technician sees it on the fleet API (and page) too.
     code, fleet = site.get("/api/v1/devices", admin=True)
     assert code == 200 and [p["code"] for p in json.loads(fleet)["hub"]] == ["hub_day_held_clock_jump"]
+    code, page = site.get("/devices", admin=True)
+    assert code == 200 and "Đồng hồ máy chủ hub đã nhảy sang ngày" in page
 
     # A restart on the same wrong clock does not open the held day either.
     site.kill()

@@ -11,6 +11,7 @@ import errno
 import json
 import sqlite3
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -159,3 +160,32 @@ def test_a_full_disk_refuses_clearly_says_so_once_and_recovers(hub: Hub, small_d
     with sqlite3.connect(small_disk / "hub.db") as db:
         stored = [row[0] for row in db.execute("SELECT id FROM tickets ORDER BY id")]
     assert stored == sorted(acknowledged) and len(set(acknowledged)) == len(acknowledged)
+
+
+def test_space_coming_back_is_noticed_without_any_request(
+    small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody takes a number while the disk is full: /healthz still turns healthy once space is
+    freed (the writer tries a tiny write on its idle tick)."""
+    import hub.service
+    from hub.service import QueueService
+    from hub.site import HubConfig
+
+    monkeypatch.setattr(hub.service, "IDLE_TICK_S", 0.2)
+    service = QueueService(HubConfig.model_validate(site_config(tmp_path, 1883)), small_disk / "hub.db")
+    try:
+        service.call("ticket.issue", {"service_id": "dat-dai"}, caller_id="kiosk-1")
+        filler = fill(small_disk)
+        with pytest.raises(RpcError) as refused:
+            for _ in range(200):
+                service.call("ticket.issue", {"service_id": "dat-dai"}, caller_id="kiosk-1")
+        assert refused.value.code == "storage_full"
+        assert [p["code"] for p in service.problems() if p["level"] == "error"] == ["hub_storage_full"]
+        filler.unlink()
+        deadline = time.monotonic() + 5
+        while service.storage.full:
+            assert time.monotonic() < deadline, "the hub never noticed the space"
+            time.sleep(0.05)
+        assert not [p for p in service.problems() if p["level"] == "error"]
+    finally:
+        service.close()
