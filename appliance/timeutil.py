@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -75,13 +76,24 @@ class _Timex(ctypes.Structure):
     ]
 
 
-def kernel_clock_synchronised() -> bool | None:
-    """True/False as the kernel's NTP status says (adjtimex, read only); None if it cannot tell."""
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded once (finding it may run ldconfig: never on a hot path)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        timex = _Timex()  # modes = 0: read, never set
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+def kernel_clock_synchronised() -> bool | None:
+    """True/False as the kernel's NTP status says (adjtimex, read only); None if it cannot tell."""
+    libc = _libc()
+    if libc is None:
+        return None
+    timex = _Timex()  # modes = 0: read, never set
+    try:
         state = libc.adjtimex(ctypes.byref(timex))
     except (OSError, AttributeError):
         return None
