@@ -126,6 +126,8 @@ class DeviceView:
     last_command: dict[str, Any] | None
     config_rev: int
     code_expires_at: str | None
+    # Seconds since the device was last heard (state or health, its heartbeat), if ever.
+    heard_age_s: float | None = None
 
     def as_json(self, language: str = "vi") -> dict[str, Any]:
         return {
@@ -143,6 +145,7 @@ class DeviceView:
             "last_command": self.last_command,
             "config_rev": self.config_rev,
             "code_expires_at": self.code_expires_at,
+            "heard_age_s": None if self.heard_age_s is None else round(self.heard_age_s, 1),
         }
 
 
@@ -519,8 +522,9 @@ class FleetRuntime:
             online = entry.online
             health = dict(entry.health or {})
             silent_since = None
-            if online and entry.heard is not None and device_id != self.site.hub_id:
-                silent_for = self._monotonic() - entry.heard
+            heard_age = None if entry.heard is None else max(0.0, self._monotonic() - entry.heard)
+            if online and heard_age is not None and device_id != self.site.hub_id:
+                silent_for = heard_age
                 if heartbeat_lost(silent_for, entry.heartbeat_s, self.settings.silent_after_s):
                     online = False
                     silent_since = offline_since = iso(moment - timedelta(seconds=silent_for))
@@ -553,6 +557,7 @@ class FleetRuntime:
                     last_command=dict(entry.last_command) if entry.last_command else None,
                     config_rev=record.config_rev if record else 0,
                     code_expires_at=self.store.pending_code_expiry(device_id) if record else None,
+                    heard_age_s=heard_age,
                 )
             )
         return sorted(views, key=lambda v: (v.place or "~", v.role or "", v.device_id))
