@@ -169,6 +169,7 @@ def test_a_clock_one_day_ahead_then_corrected_keeps_the_line_and_tomorrows_numbe
     assert code == 200 and [p["code"] for p in json.loads(fleet)["hub"]] == ["hub_day_held_clock_jump"]
     code, page = site.get("/devices", admin=True)
     assert code == 200 and "Đồng hồ máy chủ hub đã nhảy sang ngày" in page
+    assert "motcua_service_day_held 1.0" in site.get("/metrics")[1]
 
     # A restart on the same wrong clock does not open the held day either.
     site.kill()
