@@ -274,6 +274,9 @@ class QueueEngine:
             s.id: deque(maxlen=SERVICE_TIME_WINDOW) for s in services
         }
         self.recent_calls: deque[tuple[str, str, datetime]] = deque(maxlen=RECENT_CALLS)
+        # The latest issue time of the day: a clock set back must not put a new ticket in front of
+        # the people already waiting (the line is ordered by issue time).
+        self.latest_issue: datetime | None = None
         for counter in counters:
             unknown = [s for s in counter.services if s not in self.services]
             if unknown:
@@ -292,6 +295,7 @@ class QueueEngine:
         self.service_day = service_day
         self.tickets.clear()
         self.by_number.clear()
+        self.latest_issue = None
         self.lines = {s: _WaitingLine() for s in self.services}
         for service_id in self.services:
             self.last_seq[service_id] = last_seq.get(service_id, 0)
@@ -313,6 +317,8 @@ class QueueEngine:
 
     def _index(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
+        if self.latest_issue is None or ticket.issued_at > self.latest_issue:
+            self.latest_issue = ticket.issued_at
         self.by_number[ticket.number] = ticket.id
         if ticket.status == "waiting" and ticket.service_id in self.lines:
             self.lines[ticket.service_id].add(ticket)
@@ -361,6 +367,7 @@ class QueueEngine:
         for service_id in self.services:
             self.last_seq[service_id] = 0
         self.recent_calls.clear()
+        self.latest_issue = None
         change.day_rolled = True
         return change
 
@@ -464,7 +471,7 @@ class QueueEngine:
             number=number,
             service_id=service_id,
             service_day=self.service_day,
-            issued_at=now,
+            issued_at=now if self.latest_issue is None else max(now, self.latest_issue),
             token=token,
             priority=priority or priority_group is not None,
             priority_group=priority_group,

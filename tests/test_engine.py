@@ -307,3 +307,12 @@ def test_snapshot_shows_serving_tickets_and_recent_calls() -> None:
     assert counter3["serving"]["number"] == "A001"
     assert snap["recent_calls"][0]["counter_name"] == "3A"
     assert next(s for s in snap["services"] if s["id"] == "civil")["last_number"] == "A001"
+
+
+def test_a_clock_set_back_does_not_put_a_new_ticket_in_front_of_the_line() -> None:
+    engine = make_engine()
+    first = issue(engine, "land", T0)
+    late = issue(engine, "land", T0 - timedelta(days=1))  # the clock went back a day
+    assert late.issued_at >= first.issued_at
+    engine.set_open("1", True, now=T0)
+    assert engine.call_next("1", now=T0).result is first
