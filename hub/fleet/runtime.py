@@ -32,7 +32,7 @@ from appliance.config import ID_PATTERN, MqttSettings
 from appliance.i18n import message
 from appliance.mqtt import Link, Message
 from appliance.rpc import RpcError
-from appliance.timeutil import iso, now, parse_iso
+from appliance.timeutil import iso, now
 
 from .accounts import Account, BrokerAccounts
 from .codes import code_hash, new_code
@@ -605,10 +605,12 @@ class FleetRuntime:
         data = msg.json()
         online = data.get("online") is True
         stamp = iso(self.clock())
-        heard = self._heard(data, msg.retain)
+        # Heard at receipt, retained copies too: device clocks can be wrong (issue 14), so a dead
+        # device is found `silent_after_s` after the hub (re)connects, whatever its `ts` says.
+        heard = self._monotonic()
         with self._lock:
             entry = self._live.setdefault(device_id, _Live())
-            entry.heard = heard if entry.heard is None else max(entry.heard, heard)
+            entry.heard = heard
             entry.role = str(data.get("role") or entry.role or "") or None
             entry.version = str(data["version"]) if data.get("version") is not None else entry.version
             before = self._seen.get(device_id)
@@ -642,28 +644,14 @@ class FleetRuntime:
                     self._live[device_id].health = None
             return
         data = msg.json()
-        heard = self._heard(data, msg.retain)
+        heard = self._monotonic()
         with self._lock:
             entry = self._live.setdefault(device_id, _Live())
-            entry.heard = heard if entry.heard is None else max(entry.heard, heard)
+            entry.heard = heard
             entry.heartbeat_s = data.get("heartbeat_s")  # checked by heartbeat_lost
             entry.health = {k: v for k, v in data.items() if k not in ("v",)}
             if entry.online:
                 entry.last_seen = iso(self.clock())
-
-    def _heard(self, data: Mapping[str, Any], retained: bool) -> float:
-        """When (monotonic) a device said this: now for a live message; for a retained one (kept by
-        the broker, maybe from before an outage) as long ago as its own `ts` says."""
-        heard = self._monotonic()
-        if not retained:
-            return heard
-        try:
-            sent = parse_iso(data.get("ts")) if isinstance(data.get("ts"), str) else None
-        except ValueError:
-            sent = None
-        if sent is None:
-            return heard
-        return heard - max(0.0, (self.clock() - sent).total_seconds())
 
     def _on_command_result(self, msg: Message) -> None:
         device_id = msg.topic.split("/")[-2]
