@@ -214,6 +214,9 @@ class QueueService:
         # passing; a held day is one the clock claims but the hub did not open (persisted).
         self._last_reading: tuple[datetime, float] | None = None
         self._clock_synced: bool | None = None
+        # The clock was synchronised during this run and has not stepped since: it is still right
+        # even if the kernel stops calling it synchronised (NTP unreachable for a few hours).
+        self._kept_in_sync = False
         self._held: date | None = None
         self._held_reason: HoldReason | None = None
         self._clock_day: date | None = None
@@ -242,6 +245,7 @@ class QueueService:
     def _load(self, *, quiet: bool = False) -> None:
         now = self.clock()
         synced = self._check_sync()
+        self._kept_in_sync = synced is True
         self._last_reading = (now, self._monotonic())
         clock_day = self.engine.day_of(now)
         self._clock_day = clock_day
@@ -346,6 +350,12 @@ class QueueService:
     def _day_change(self, now: datetime) -> DayDecision:
         stepped = self._observe_clock(now)
         synced = self._check_sync()
+        if stepped:
+            self._kept_in_sync = False
+        if synced is True:
+            self._kept_in_sync = True
+        elif synced is False and self._kept_in_sync:
+            synced = True  # synchronised earlier in this run and running smoothly since
         clock_day = self.engine.day_of(now)
         self._clock_day = clock_day
         assert self.engine.service_day is not None

@@ -290,3 +290,38 @@ def test_the_store_refuses_a_number_it_acknowledged_before(
     with sqlite3.connect(tmp_path / "hub.db") as db:
         rows = db.execute("SELECT id, token, service_id FROM tickets").fetchall()
     assert rows == [(held["id"], held["token"], "dat-dai")]
+
+
+class Sync:
+    def __init__(self, value: bool | None) -> None:
+        self.value = value
+
+    def __call__(self) -> bool | None:
+        return self.value
+
+
+def test_the_day_rolls_on_a_clock_that_lost_ntp_after_being_synchronised(
+    config: HubConfig, tmp_path: Path, clock: Clock
+) -> None:
+    """NTP unreachable overnight: the kernel stops calling the clock synchronised after some hours,
+    but a clock synchronised in this run that has run smoothly since still opens the next day. One
+    that was never synchronised does not."""
+
+    def monotonic() -> float:  # time passing as the wall clock says: no step
+        return (clock() - datetime(2026, 1, 1, tzinfo=SITE_TZ)).total_seconds()
+
+    for was_synced, expected in ((True, "20261125-1001"), (False, "20261124-1002")):
+        folder = tmp_path / str(was_synced)
+        folder.mkdir()
+        clock.moment = datetime(2026, 11, 24, 16, 0, tzinfo=SITE_TZ)
+        sync = Sync(was_synced)
+        service = QueueService(config, folder / "hub.db", clock=clock, synchronised=sync, monotonic=monotonic)
+        try:
+            issue(service)
+            sync.value = False  # the network to the NTP servers goes down for the night
+            for _hour in range(12):  # the writer looks at the clock as the evening passes
+                clock.advance(hours=1)
+                service.call("counter.open", {"counter_id": "1"}, caller_id="c1")
+            assert issue(service)["id"] == expected
+        finally:
+            service.close()
