@@ -23,6 +23,7 @@ import tomli_w
 from appliance.broker import PrivateBroker
 from tests.support.hub import ROOT, HubProcess, site_config, write_config
 
+pytestmark = pytest.mark.slow
 SITE = "beat"
 SILENT_AFTER_S = 4.0
 DEVICE = "counter-1-scanner"

@@ -26,7 +26,10 @@ from appliance.rpc import RpcClient
 from appliance.timeutil import SITE_TZ
 from tests.support.hub import FakeClock, HubProcess, find_libfaketime, site_config, write_config
 
-pytestmark = pytest.mark.skipif(find_libfaketime() is None, reason="libfaketime is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(find_libfaketime() is None, reason="libfaketime is not installed"),
+]
 
 SITE = "test"
 DAY = 86_400
