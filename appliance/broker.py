@@ -189,6 +189,20 @@ class PrivateBroker:
         """SIGTERM and wait (Mosquitto saves persistence and sends DISCONNECT to clients). Idempotent."""
         self._terminate(signal.SIGTERM)
 
+    def save(self, timeout: float = 5.0) -> None:
+        """SIGUSR1: Mosquitto writes its persistence database now (retained messages, sessions),
+        as its autosave would; returns once the log says it did."""
+        process = self._process
+        if process is None or process.poll() is not None or not self.persistence:
+            return
+        before = self.log_path.read_text(errors="replace").count("Saving in-memory database")
+        process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while self.log_path.read_text(errors="replace").count("Saving in-memory database") == before:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"mosquitto did not save its database:\n{self.log_tail()}")
+            time.sleep(0.02)
+
     def kill(self) -> None:
         """SIGKILL: the broker vanishes without a word, like a power cut."""
         self._terminate(signal.SIGKILL)

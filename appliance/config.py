@@ -34,6 +34,10 @@ class MqttSettings(Strict):
     # Reconnect backoff bounds, seconds.
     reconnect_min: float = Field(0.5, gt=0)
     reconnect_max: float = Field(30.0, gt=0)
+    # A device re-publishes its health this often (seconds, 0: never) with a fresh `ts`: the
+    # heartbeat by which the hub tells a dead device from a quiet one (a device that dies while the
+    # broker is down leaves no will, and the broker restores its retained "online").
+    heartbeat_s: float = Field(30.0, ge=0, le=3600)
 
 
 class DeviceConfig(Strict):

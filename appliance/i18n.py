@@ -58,6 +58,56 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ticket {number} is “{status}”; cannot {action}.",
     ),
     "bad_score": ("Điểm đánh giá phải từ {low} đến {high}.", "The rating must be from {low} to {high}."),
+    # The hub's own faults: its clock and its storage (issue 14); shown on /healthz, the fleet
+    # page and the officer console.
+    "storage_full": (
+        "Bộ nhớ của máy chủ hub đã đầy, chưa lưu được. Xin báo kỹ thuật viên.",
+        "The hub's storage is full; nothing was saved. Please call the technician.",
+    ),
+    "hub_storage_full": (
+        "Ổ đĩa của máy chủ hub đã đầy ({path}): không cấp được số mới cho đến khi giải phóng dung lượng.",
+        "The hub's disk is full ({path}): no new numbers until space is freed.",
+    ),
+    "hub_clock_unsynchronised": (
+        "Đồng hồ máy chủ hub chưa được đồng bộ (NTP): ngày phục vụ mới sẽ không tự mở.",
+        "The hub's clock is not synchronised (NTP): a new service day will not open by itself.",
+    ),
+    "hub_day_held_unsynchronised": (
+        "Đồng hồ máy chủ hub chưa được đồng bộ (NTP) nên chưa mở ngày phục vụ {held}; vẫn cấp số"
+        " của ngày {day}. Kiểm tra mạng và NTP, hoặc quản trị viên xác nhận ngày mới.",
+        "The hub's clock is not synchronised (NTP), so service day {held} is not opened; numbers"
+        " are still of {day}. Check the network and NTP, or an administrator confirms the new day.",
+    ),
+    "hub_day_held_clock_jump": (
+        "Đồng hồ máy chủ hub đã nhảy sang ngày {held} (không phải lần chuyển ngày thường lệ): ngày"
+        " mới chờ quản trị viên xác nhận, hoặc lần chuyển ngày tiếp theo; vẫn cấp số của ngày {day},"
+        " không hủy số của ai.",
+        "The hub's clock jumped to {held} (not a normal rollover): the new day waits for an"
+        " administrator's confirmation, or the next rollover; numbers are still of {day} and"
+        " nobody's ticket is cancelled.",
+    ),
+    "hub_clock_behind": (
+        "Đồng hồ máy chủ hub ({clock_day}) chậm hơn ngày phục vụ {day}: vẫn cấp số của ngày {day}."
+        " Kiểm tra đồng hồ.",
+        "The hub's clock ({clock_day}) is behind service day {day}: numbers are still of {day}."
+        " Check the clock.",
+    ),
+    "day_confirmed": (
+        "Đã mở ngày phục vụ {day} ({cancelled} số của ngày trước bị hủy).",
+        "Service day {day} is open ({cancelled} tickets of the day before cancelled).",
+    ),
+    "day_confirm_button": (
+        "Xác nhận mở ngày phục vụ mới theo đồng hồ hub (hủy các số đang chờ của ngày cũ)",
+        "Confirm the new service day the hub's clock shows (cancels the old day's waiting numbers)",
+    ),
+    "day_nothing_to_confirm": (
+        "Không có ngày mới nào chờ xác nhận: đồng hồ hub chỉ ngày {clock_day}, ngày phục vụ là {day}.",
+        "No new day waits for confirmation: the hub's clock says {clock_day}, the service day is {day}.",
+    ),
+    "fleet_alert_heartbeat": (
+        "Thiết bị {device} không báo tình trạng từ {since} ({minutes} phút): coi như mất kết nối.",
+        "Device {device} has not reported since {since} ({minutes} min): treated as offline.",
+    ),
     "already_rated": ("Phiếu {number} đã được đánh giá.", "Ticket {number} has already been rated."),
     "not_rateable": (
         "Chỉ đánh giá được sau khi đã được phục vụ.",

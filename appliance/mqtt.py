@@ -231,6 +231,8 @@ class Link:
         self._listeners: list[ConnectionListener] = []
         self._connected = threading.Event()
         self._last_health: dict[str, Any] | None = None
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
         self._awaiting_suback: set[int] = set()
         self._loop_thread: int | None = None
         self._started = False
@@ -354,11 +356,33 @@ class Link:
     def publish_health(self, health: Mapping[str, Any]) -> None:
         """Retained `devices/{id}/health` = {v, ts, **health}; re-published after every reconnect so
         a broker restarted without persistence still knows it."""
-        body = {"v": PROTOCOL_VERSION, "ts": iso(now()), **health}
+        body: dict[str, Any] = {"v": PROTOCOL_VERSION, "ts": iso(now()), **health}
+        if self.settings.heartbeat_s > 0:
+            body["heartbeat_s"] = self.settings.heartbeat_s  # the hub's clue for how long silence may last
         encode_json(body)  # misuse (unserialisable values) raises here, in the caller's thread
         with self._lock:
             self._last_health = body
+            start_heartbeat = self.settings.heartbeat_s > 0 and self._heartbeat is None and not self._stopped
+            if start_heartbeat:
+                self._heartbeat = threading.Thread(target=self._beat, name="mqtt-heartbeat", daemon=True)
         self.publish_json(self.topics.device_health(self.device_id), body, qos=1, retain=True)
+        if start_heartbeat and self._heartbeat is not None:
+            self._heartbeat.start()
+
+    def _beat(self) -> None:
+        """The last health again, with a fresh `ts`, every `heartbeat_s` while connected."""
+        while not self._heartbeat_stop.wait(self.settings.heartbeat_s):
+            if not self.connected:
+                continue  # the birth after the reconnect re-publishes it anyway
+            with self._lock:
+                if self._last_health is None:
+                    continue
+                body = {**self._last_health, "ts": iso(now())}
+                self._last_health = body
+            try:
+                self.publish_json(self.topics.device_health(self.device_id), body, qos=1, retain=True)
+            except Exception as error:  # a heartbeat must never take the daemon down
+                log.debug("MQTT %s: heartbeat not sent: %r", self.client_id, error)
 
     def start(self) -> None:
         """Connect in the background; keeps reconnecting with backoff until stop()."""
@@ -392,6 +416,7 @@ class Link:
                 return
             self._stopped = True
             started = self._started
+        self._heartbeat_stop.set()
         if started:
             on_loop_thread = threading.get_ident() == self._loop_thread
             if self._client.is_connected():
@@ -491,6 +516,8 @@ class Link:
             )
             with self._lock:
                 health = self._last_health
+                if health is not None:  # said again now: its `ts` is the moment we were last alive
+                    health = self._last_health = {**health, "ts": iso(now())}
             if health is not None:
                 self.publish_json(self.topics.device_health(self.device_id), health, qos=1, retain=True)
         except Exception as error:  # never into paho's loop

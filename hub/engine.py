@@ -148,6 +148,9 @@ class Change:
     numbers: dict[str, int] = field(default_factory=dict)  # service_id -> last seq used today
     events: list[EventDraft] = field(default_factory=list)
     day_rolled: bool = False
+    # Ids of tickets this change created: the store INSERTs them (a duplicate id fails loudly)
+    # and only UPDATEs the others.
+    created: set[str] = field(default_factory=set)
 
     def touch(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
@@ -158,6 +161,63 @@ class Change:
         self.numbers.update(other.numbers)
         self.events.extend(other.events)
         self.day_rolled = self.day_rolled or other.day_rolled
+        self.created |= other.created
+
+
+HoldReason = Literal["clock_unsynchronised", "clock_jump"]
+
+
+@dataclass(frozen=True)
+class DayDecision:
+    """Which service day the hub works in after looking at its clock.
+
+    `roll`: open `day` now (the clock passed a rollover the way a clock should). `held`: a later day
+    the clock claims but that is not opened, and why; the hub goes on in the current day until an
+    officer confirms the new day or the clock passes the next rollover by itself.
+    """
+
+    day: date
+    roll: bool = False
+    held: date | None = None
+    reason: HoldReason | None = None
+
+
+def decide_day(
+    service_day: date,
+    clock_day: date,
+    *,
+    held: date | None,
+    synchronised: bool | None,
+    stepped: bool,
+    starting: bool,
+) -> DayDecision:
+    """The rollover rules. A number once acknowledged must never be acknowledged again, and a
+    line must not be cancelled because a clock was wrong, so:
+
+    - the day never moves backwards (a clock behind the service day keeps issuing in it);
+    - on a clock the platform says is not synchronised, no new day opens;
+    - a running hub opens the next day only when its clock ran into it: one rollover, no step of
+      the wall clock (a jump across the rollover waits, `clock_jump`); a held day opens at the
+      next real rollover after it;
+    - a hub starting up (it may have been off for days) opens the clock's day when the clock is
+      synchronised, or when sync is unknown and it is exactly the next day.
+    """
+    if clock_day <= service_day:
+        return DayDecision(service_day)  # the clock agrees again, or is behind: stay
+    if synchronised is False:
+        return DayDecision(service_day, held=clock_day, reason="clock_unsynchronised")
+    if held is not None and clock_day <= held:
+        # Still the day that was refused (a restart does not make a jumped clock right).
+        return DayDecision(service_day, held=held, reason="clock_jump")
+    if held is not None and not stepped:
+        return DayDecision(clock_day, roll=True)  # the clock ran past the next rollover
+    if starting:
+        if synchronised or clock_day == service_day + timedelta(days=1):
+            return DayDecision(clock_day, roll=True)
+        return DayDecision(service_day, held=clock_day, reason="clock_jump")
+    if stepped or clock_day != service_day + timedelta(days=1):
+        return DayDecision(service_day, held=clock_day, reason="clock_jump")
+    return DayDecision(clock_day, roll=True)
 
 
 class _WaitingLine:
@@ -214,6 +274,9 @@ class QueueEngine:
             s.id: deque(maxlen=SERVICE_TIME_WINDOW) for s in services
         }
         self.recent_calls: deque[tuple[str, str, datetime]] = deque(maxlen=RECENT_CALLS)
+        # The latest issue time of the day: a clock set back must not put a new ticket in front of
+        # the people already waiting (the line is ordered by issue time).
+        self.latest_issue: datetime | None = None
         for counter in counters:
             unknown = [s for s in counter.services if s not in self.services]
             if unknown:
@@ -232,6 +295,7 @@ class QueueEngine:
         self.service_day = service_day
         self.tickets.clear()
         self.by_number.clear()
+        self.latest_issue = None
         self.lines = {s: _WaitingLine() for s in self.services}
         for service_id in self.services:
             self.last_seq[service_id] = last_seq.get(service_id, 0)
@@ -253,6 +317,8 @@ class QueueEngine:
 
     def _index(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
+        if self.latest_issue is None or ticket.issued_at > self.latest_issue:
+            self.latest_issue = ticket.issued_at
         self.by_number[ticket.number] = ticket.id
         if ticket.status == "waiting" and ticket.service_id in self.lines:
             self.lines[ticket.service_id].add(ticket)
@@ -264,11 +330,19 @@ class QueueEngine:
         shift = timedelta(hours=self.rollover.hour, minutes=self.rollover.minute)
         return (local - shift).date()
 
-    def roll(self, now: datetime) -> Change:
-        """Start a new service day when `now` has passed the rollover: numbers restart, tickets
-        still waiting or at a counter are cancelled (they cannot be served tomorrow)."""
+    def _ensure_day(self, now: datetime) -> Change:
+        """A fresh engine (never loaded) works in the day of `now`; otherwise the service day stays
+        what it is: only `roll` changes it, when the hub's day rules say so (`decide_day`)."""
+        if self.service_day is None:
+            self.service_day = self.day_of(now)
+        return Change()
+
+    def roll(self, now: datetime, to_day: date | None = None) -> Change:
+        """Start service day `to_day` (default: the day of `now`) if it is later than the current
+        one: numbers restart, tickets still waiting or at a counter are cancelled (they cannot be
+        served tomorrow). The day never moves backwards."""
         change = Change()
-        today = self.day_of(now)
+        today = to_day or self.day_of(now)
         if self.service_day is None:
             self.service_day = today
             return change
@@ -293,6 +367,7 @@ class QueueEngine:
         for service_id in self.services:
             self.last_seq[service_id] = 0
         self.recent_calls.clear()
+        self.latest_issue = None
         change.day_rolled = True
         return change
 
@@ -384,7 +459,7 @@ class QueueEngine:
         issued_by: str | None = None,
         dossier_code: str | None = None,
     ) -> Change:
-        change = self.roll(now)
+        change = self._ensure_day(now)
         service = self.service(service_id)
         seq = self.last_seq[service_id] + 1
         if seq > service.capacity:
@@ -396,7 +471,7 @@ class QueueEngine:
             number=number,
             service_id=service_id,
             service_day=self.service_day,
-            issued_at=now,
+            issued_at=now if self.latest_issue is None else max(now, self.latest_issue),
             token=token,
             priority=priority or priority_group is not None,
             priority_group=priority_group,
@@ -409,6 +484,7 @@ class QueueEngine:
         self._index(ticket)
         change.numbers[service_id] = seq
         change.touch(ticket)
+        change.created.add(ticket.id)
         change.events.append(EventDraft("ticket.issued", ticket, None, now))
         change.result = ticket
         return change
@@ -449,7 +525,7 @@ class QueueEngine:
 
     def call_next(self, counter_id: str, *, now: datetime) -> Change:
         """Call the next citizen to the counter; the ticket it was serving is completed."""
-        change = self.roll(now)
+        change = self._ensure_day(now)
         counter = self.counter(counter_id)
         self._check_open(counter)
         ticket = self._next_for(counter)
@@ -469,7 +545,7 @@ class QueueEngine:
         return change
 
     def recall(self, counter_id: str, *, now: datetime) -> Change:
-        change = self.roll(now)
+        change = self._ensure_day(now)
         counter = self.counter(counter_id)
         ticket = self._require_current(counter)
         ticket.recalls += 1
@@ -481,7 +557,7 @@ class QueueEngine:
 
     def start(self, counter_id: str, *, now: datetime) -> Change:
         """The called citizen arrived: the ticket is being served."""
-        change = self.roll(now)
+        change = self._ensure_day(now)
         counter = self.counter(counter_id)
         ticket = self._require_current(counter)
         if ticket.status == "called":
@@ -493,7 +569,7 @@ class QueueEngine:
 
     def skip(self, counter_id: str, *, now: datetime) -> Change:
         """The called citizen did not come (vắng mặt): the ticket can be reinstated later."""
-        change = self.roll(now)
+        change = self._ensure_day(now)
         counter = self.counter(counter_id)
         ticket = self._require_current(counter)
         ticket.status = "skipped"
@@ -505,7 +581,7 @@ class QueueEngine:
         return change
 
     def complete(self, counter_id: str, *, now: datetime) -> Change:
-        change = self.roll(now)
+        change = self._ensure_day(now)
         counter = self.counter(counter_id)
         ticket = self._require_current(counter)
         self._finish_current(counter, now, change)
@@ -515,7 +591,7 @@ class QueueEngine:
     def transfer(self, counter_id: str, to_service_id: str, *, now: datetime) -> Change:
         """Send the counter's citizen to another service; they keep their number and their
         original issue time, so they do not start again at the back of the line."""
-        change = self.roll(now)
+        change = self._ensure_day(now)
         counter = self.counter(counter_id)
         target = self.service(to_service_id)
         ticket = self._require_current(counter)
@@ -539,7 +615,7 @@ class QueueEngine:
 
     def reinstate(self, ticket_ref: str, *, now: datetime) -> Change:
         """A skipped citizen came back: back in line at their original place."""
-        change = self.roll(now)
+        change = self._ensure_day(now)
         ticket = self.find_ticket(ticket_ref)
         if ticket.status != "skipped":
             raise self._state_error(ticket, "reinstate")
@@ -553,7 +629,7 @@ class QueueEngine:
         return change
 
     def cancel(self, ticket_ref: str, *, now: datetime) -> Change:
-        change = self.roll(now)
+        change = self._ensure_day(now)
         ticket = self.find_ticket(ticket_ref)
         if ticket.status not in ("waiting", "skipped"):
             raise self._state_error(ticket, "cancel")
@@ -567,7 +643,7 @@ class QueueEngine:
         return change
 
     def set_open(self, counter_id: str, is_open: bool, *, now: datetime) -> Change:
-        change = self.roll(now)
+        change = self._ensure_day(now)
         counter = self.counter(counter_id)
         if not is_open and counter.current is not None:
             ticket = self.tickets[counter.current]
@@ -582,7 +658,7 @@ class QueueEngine:
         return change
 
     def rate(self, ticket_ref: str, score: int, *, low: int, high: int, now: datetime) -> Change:
-        change = self.roll(now)
+        change = self._ensure_day(now)
         ticket = self.find_ticket(ticket_ref)
         if not low <= score <= high:
             raise QueueError("bad_score", low=low, high=high)

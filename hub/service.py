@@ -14,12 +14,13 @@ import queue
 import secrets
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +28,26 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 
 from appliance.i18n import PRIORITY_GROUPS, message
 from appliance.rpc import RpcError
-from appliance.timeutil import iso
+from appliance.timeutil import clock_synchronised, iso
 from appliance.timeutil import now as local_now
 
 from . import store as store_module
-from .engine import Change, EventDraft, QueueEngine, QueueError, Ticket
+from .engine import Change, DayDecision, EventDraft, HoldReason, QueueEngine, QueueError, Ticket, decide_day
 from .site import HubConfig
 
 log = logging.getLogger("motcua.hub.service")
 
 Clock = Callable[[], datetime]
+SyncCheck = Callable[[], "bool | None"]
 CommitHook = Callable[[list[dict[str, Any]], dict[str, Any]], None]
 
 MAX_BATCH = 256
 IDEMPOTENCY_MEMORY = 20_000
 IDEMPOTENCY_DAYS = 2
 CALL_TIMEOUT_S = 10.0
+# With nothing to do the writer still looks at the clock (rollover) and, while the disk is full,
+# tries a tiny write this often to notice space coming back.
+IDLE_TICK_S = 30.0
 
 
 # ---------------------------------------------------------------------- request schemas
@@ -128,6 +133,19 @@ def _explain(kind: str, language: str) -> str:
 
 
 # ---------------------------------------------------------------------- commands
+class _DayConfirmParams(_Params):
+    """An administrator confirms the day the clock shows (never an MQTT method)."""
+
+    username: str
+
+
+DAY_CONFIRM = "day.confirm"
+HELD_MESSAGES = {
+    "clock_unsynchronised": "hub_day_held_unsynchronised",
+    "clock_jump": "hub_day_held_clock_jump",
+}
+
+
 @dataclass
 class _Command:
     method: str
@@ -184,16 +202,31 @@ class QueueService:
         clock: Clock = local_now,
         token_factory: Callable[[], str] = lambda: secrets.token_urlsafe(16),
         outbox: bool = False,
+        synchronised: SyncCheck | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.site = site
         self.db_path = Path(db_path or site.hub.db)
         self.clock = clock
+        self._synchronised = synchronised or _sync_check(site)
+        self._monotonic = monotonic
+        # The day rules' inputs: the last (wall, monotonic) reading tells a clock step from time
+        # passing; a held day is one the clock claims but the hub did not open (persisted).
+        self._last_reading: tuple[datetime, float] | None = None
+        self._clock_synced: bool | None = None
+        # The clock was synchronised during this run and has not stepped since: it is still right
+        # even if the kernel stops calling it synchronised (NTP unreachable for a few hours).
+        self._kept_in_sync = False
+        self._held: date | None = None
+        self._held_reason: HoldReason | None = None
+        self._clock_day: date | None = None
         self._token = token_factory
         self._outbox = outbox
         self.engine = QueueEngine(
             site.service_specs(), site.counter_specs(), rollover=site.place.rollover_time
         )
         self.store = store_module.Store(self.db_path)
+        self.storage = self.store.watch
         self._lock = threading.RLock()  # guards the engine between the writer and readers
         self._commands: queue.Queue[_Command | None] = queue.Queue()
         self._hooks: list[CommitHook] = []
@@ -209,19 +242,45 @@ class QueueService:
         self._writer.start()
 
     # ------------------------------------------------------------------ start-up
-    def _load(self) -> None:
+    def _load(self, *, quiet: bool = False) -> None:
         now = self.clock()
-        today = self.engine.day_of(now)
-        with self.store.transaction() as conn:
-            stale = self.store.stale_open_tickets(today)
-            for ticket in stale:  # the hub was off across a rollover: yesterday's line is gone
-                ticket.status = "cancelled"
-                ticket.completed_at = now
-            if stale:
-                change = Change(tickets={t.id: t for t in stale})
-                self.store.write_change(change, today)
-                conn.execute("UPDATE counters SET current_ticket=NULL")
-            self.store.forget_requests_before(now - timedelta(days=IDEMPOTENCY_DAYS))
+        synced = self._check_sync()
+        self._kept_in_sync = synced is True
+        self._last_reading = (now, self._monotonic())
+        clock_day = self.engine.day_of(now)
+        self._clock_day = clock_day
+        floor = self.store.service_day_floor()
+        held = self.store.get_meta(store_module.HELD_DAY_KEY)
+        if floor is None:
+            decision = DayDecision(clock_day)  # a new database: the first day is the clock's
+        else:
+            decision = decide_day(
+                floor,
+                clock_day,
+                held=date.fromisoformat(held) if held else None,
+                synchronised=synced,
+                stepped=False,
+                starting=True,
+            )
+        today = decision.day
+        try:
+            with self.store.transaction() as conn:
+                stale = self.store.stale_open_tickets(today)
+                for ticket in stale:  # the hub was off across a rollover: yesterday's line is gone
+                    ticket.status = "cancelled"
+                    ticket.completed_at = now
+                if stale:
+                    change = Change(tickets={t.id: t for t in stale})
+                    self.store.write_change(change, today)
+                    conn.execute("UPDATE counters SET current_ticket=NULL")
+                self.store.forget_requests_before(now - timedelta(days=IDEMPOTENCY_DAYS))
+                self._remember_day(today, decision)
+        except sqlite3.Error as error:
+            # On a full disk the queue is still read back (answers, the console, the displays);
+            # what could not be written now is written by the next write that succeeds.
+            if not self.storage.failed(error, iso(now) or ""):
+                raise
+            today = self.engine.service_day or floor or clock_day
         state = self.store.load_day(today)
         counters = dict(state.counters)
         for spec in self.site.counters:
@@ -229,7 +288,177 @@ class QueueService:
         self.engine.load(today, state.tickets, state.last_seq, counters, state.recent_calls)
         self._seq = state.last_event_seq
         self._by_token = {t.token: t.id for t in state.tickets}
-        log.info("loaded service day %s: %d tickets, last event %d", today, len(state.tickets), self._seq)
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "loaded service day %s: %d tickets, last event %d",
+            today,
+            len(state.tickets),
+            self._seq,
+        )
+        if floor is not None and clock_day < floor:
+            log.warning(
+                "the clock says %s, before service day %s: numbers go on in %s", clock_day, floor, floor
+            )
+
+    # ------------------------------------------------------------------ the service day
+    def _check_sync(self) -> bool | None:
+        try:
+            synced = self._synchronised()
+        except Exception as error:  # a broken check must not stop the queue
+            log.warning("cannot tell whether the clock is synchronised: %r", error)
+            synced = None
+        if synced != self._clock_synced:
+            if synced is False:
+                log.warning("the clock is not synchronised: no new service day opens until it is")
+            elif self._clock_synced is False:
+                log.info("the clock is synchronised")
+        self._clock_synced = synced
+        return synced
+
+    def _observe_clock(self, now: datetime) -> bool:
+        """Whether the wall clock stepped since the last reading (beyond what elapsed)."""
+        mono = self._monotonic()
+        stepped = False
+        if self._last_reading is not None:
+            wall, then = self._last_reading
+            step = (now - wall).total_seconds() - (mono - then)
+            stepped = abs(step) > self.site.hub.clock_step_s
+            if stepped:
+                log.warning("the wall clock stepped by %+.0f s (now %s)", step, iso(now))
+        self._last_reading = (now, mono)
+        return stepped
+
+    def _remember_day(self, day: date, decision: DayDecision) -> None:
+        """Persist the service day and the held day (inside the caller's transaction)."""
+        self.store.set_meta(store_module.SERVICE_DAY_KEY, day.isoformat())
+        held = decision.held.isoformat() if decision.held else ""
+        self.store.set_meta(store_module.HELD_DAY_KEY, held)
+        self.store.set_meta(store_module.HELD_REASON_KEY, decision.reason or "")
+        if (decision.held, decision.reason) != (self._held, self._held_reason):
+            if decision.held is not None:
+                log.warning(
+                    "service day %s held (%s): the clock says %s; numbers go on in %s",
+                    decision.held,
+                    decision.reason,
+                    self._clock_day,
+                    day,
+                )
+            elif self._held is not None:
+                log.info("held day %s no longer held; service day %s", self._held, day)
+        self._held, self._held_reason = decision.held, decision.reason
+
+    def _day_change(self, now: datetime) -> DayDecision:
+        stepped = self._observe_clock(now)
+        synced = self._check_sync()
+        if stepped:
+            self._kept_in_sync = False
+        if synced is True:
+            self._kept_in_sync = True
+        elif synced is False and self._kept_in_sync:
+            synced = True  # synchronised earlier in this run and running smoothly since
+        clock_day = self.engine.day_of(now)
+        self._clock_day = clock_day
+        assert self.engine.service_day is not None
+        return decide_day(
+            self.engine.service_day,
+            clock_day,
+            held=self._held,
+            synchronised=synced,
+            stepped=stepped,
+            starting=False,
+        )
+
+    def clock_status(self) -> dict[str, Any]:
+        """The service day and what the clock says of it, for /healthz, the fleet page and the
+        console: `state` is ok | unsynchronised (no day held yet) | held | behind."""
+        with self._lock:
+            day, clock_day = self.engine.service_day, self._clock_day
+            held, reason, synced = self._held, self._held_reason, self._clock_synced
+        state = "ok"
+        if held is not None:
+            state = "held"
+        elif clock_day is not None and day is not None and clock_day < day:
+            state = "behind"
+        elif synced is False:
+            state = "unsynchronised"
+        return {
+            "state": state,
+            "synchronised": synced,
+            "service_day": day.isoformat() if day else None,
+            "clock_day": clock_day.isoformat() if clock_day else None,
+            "held_day": held.isoformat() if held else None,
+            "reason": reason,
+            "now": iso(self.clock()),
+        }
+
+    def problems(self, language: str = "vi") -> list[dict[str, Any]]:
+        """What is wrong with the hub itself, each {code, level, message}: level "error" makes
+        /healthz answer 503."""
+        lang = "en" if language == "en" else "vi"
+        found: list[dict[str, Any]] = []
+        if self.storage.full:
+            key = "hub_storage_full"
+            text = message(key, lang, path=self.db_path.parent)
+            found.append({"code": key, "level": "error", "message": text, "since": self.storage.full_since})
+        clock = self.clock_status()
+        values = {
+            "day": clock["service_day"],
+            "clock_day": clock["clock_day"],
+            "held": clock["held_day"],
+        }
+        if clock["state"] == "held":
+            key = HELD_MESSAGES.get(clock["reason"], "hub_day_held_clock_jump")
+            found.append({"code": key, "level": "error", "message": message(key, lang, **values)})
+        elif clock["state"] == "behind":
+            key = "hub_clock_behind"
+            found.append({"code": key, "level": "warning", "message": message(key, lang, **values)})
+        elif clock["state"] == "unsynchronised":
+            key = "hub_clock_unsynchronised"
+            found.append({"code": key, "level": "warning", "message": message(key, lang)})
+        return found
+
+    def confirm_day(self, username: str, language: str = "vi") -> dict[str, Any]:
+        """An administrator says the clock is right: open its day now (the held day's line is
+        cancelled, as at any rollover). {service_day, rolled, cancelled, message}."""
+        command = _Command(
+            DAY_CONFIRM, _DayConfirmParams(username=username), f"web:{username}", None, language
+        )
+        if self._stopping:
+            raise RpcError.from_key("unavailable", language)
+        self._commands.put(command)
+        try:
+            reply = command.future.result(timeout=CALL_TIMEOUT_S)
+        except FutureTimeout:
+            raise RpcError.from_key("timeout", language) from None
+        if not reply["ok"]:
+            error = reply["error"]
+            raise RpcError(error["code"], error["message"], error.get("message_en", ""))
+        return reply["result"]
+
+    def _confirm_day(self, command: _Command, now: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
+        assert isinstance(command.params, _DayConfirmParams)
+        lang = "en" if command.language == "en" else "vi"
+        clock_day = self.engine.day_of(now)
+        before = self.engine.service_day
+        assert before is not None
+        if clock_day <= before:
+            text = message(
+                "day_nothing_to_confirm", lang, day=before.isoformat(), clock_day=clock_day.isoformat()
+            )
+            return {"service_day": before.isoformat(), "rolled": False, "cancelled": 0, "message": text}
+        change = self.engine.roll(now, clock_day)
+        cancelled = sum(1 for e in change.events if e.type == "ticket.cancelled")
+        self._apply_change(change, now, events, command.caller_id)
+        self._remember_day(clock_day, DayDecision(clock_day))
+        log.warning(
+            "%s confirmed service day %s (was %s; %d tickets cancelled)",
+            command.params.username,
+            clock_day,
+            before,
+            cancelled,
+        )
+        text = message("day_confirmed", lang, day=clock_day.isoformat(), cancelled=cancelled)
+        return {"service_day": clock_day.isoformat(), "rolled": True, "cancelled": cancelled, "message": text}
 
     # ------------------------------------------------------------------ public API
     def call(
@@ -416,7 +645,7 @@ class QueueService:
     def _run(self) -> None:
         while True:
             try:
-                first = self._commands.get(timeout=30)
+                first = self._commands.get(timeout=IDLE_TICK_S)
             except queue.Empty:
                 self._process([])  # a quiet minute still rolls the service day over
                 continue
@@ -444,20 +673,35 @@ class QueueService:
         events: list[dict[str, Any]] = []
         staged: dict[tuple[str, str], dict[str, Any]] = {}
         with self._lock:
+            written = self.store.conn.total_changes
             try:
                 with self.store.transaction():
-                    self._apply_change(self.engine.roll(now), now, events, "hub")
+                    if not batch and self.storage.full:
+                        # Nobody is writing: try a tiny write, so the hub sees space return.
+                        self.store.set_meta("storage_probe", iso(now) or "")
+                    decision = self._day_change(now)
+                    if decision.roll:
+                        self._apply_change(self.engine.roll(now, decision.day), now, events, "hub")
+                        log.info("service day %s opened", decision.day)
+                    if decision.roll or (decision.held, decision.reason) != (self._held, self._held_reason):
+                        self._remember_day(self.engine.service_day or decision.day, decision)
                     for command in batch:
                         reply = self._execute(command, now, events, staged)
                         replies.append((command, reply))
-            except Exception:
-                log.exception("commit failed; reloading the queue from the database")
-                self._reload_after_failure()
-                failure = {"v": 1, "ok": False, "error": _error_payload("internal", "vi", {})}
+            except Exception as error:
+                # A full disk is a state, said once (StorageWatch), not a traceback per request.
+                full = self.storage.failed(error, iso(now) or "")
+                if not full:
+                    log.exception("commit failed; reloading the queue from the database")
+                self._reload_after_failure(quiet=full)
+                code = "storage_full" if full else "internal"
                 for command in batch:
                     if not command.future.done():
+                        failure = {"v": 1, "ok": False, "error": _error_payload(code, command.language, {})}
                         command.future.set_result(failure)
                 return
+            if self.store.conn.total_changes != written:
+                self.storage.wrote()
             self._answers.update(staged)
             while len(self._answers) > IDEMPOTENCY_MEMORY:
                 self._answers.popitem(last=False)
@@ -480,6 +724,8 @@ class QueueService:
             earlier = staged.get(key) or self._answers.get(key) or self.store.lookup_request(*key)
             if earlier is not None:
                 return earlier
+        if command.method == DAY_CONFIRM:
+            return {"v": 1, "ok": True, "result": self._confirm_day(command, now, events)}
         try:
             change = self._dispatch(command, now)
         except QueueError as error:
@@ -610,7 +856,7 @@ class QueueService:
             **body,
         }
 
-    def _reload_after_failure(self) -> None:
+    def _reload_after_failure(self, *, quiet: bool = False) -> None:
         # The engine may hold changes the database refused: rebuild it from what is durable.
         try:
             self.engine = QueueEngine(
@@ -618,10 +864,17 @@ class QueueService:
                 self.site.counter_specs(),
                 rollover=self.site.place.rollover_time,
             )
-            self._load()
+            self._load(quiet=quiet)
             self._snapshot = self._build_snapshot()
         except Exception:
             log.exception("reload after a failed commit failed too")
+
+
+def _sync_check(site: HubConfig) -> SyncCheck:
+    if site.hub.clock_check == "off":
+        return lambda: True
+    flag = Path(site.hub.clock_sync_flag) if site.hub.clock_sync_flag else None
+    return lambda: clock_synchronised(flag)
 
 
 def _error_payload(code: str, language: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -149,6 +149,15 @@ class HubSettings(Strict):
     rpc_workers: int = Field(16, ge=1, le=256)
     # `motcua demo` only: its data folder, whose screens and printed pages the /demo page shows.
     demo_dir: str | None = None
+    # Whether the clock is synchronised (a new service day opens only on a synchronised clock):
+    # "auto" asks the kernel (NTP status), "off" trusts the clock (a site without NTP but with a
+    # real-time clock). `clock_sync_flag`: a file that exists exactly when the clock is synchronised
+    # (e.g. /run/systemd/timesync/synchronized); it replaces the kernel's answer.
+    clock_check: Literal["auto", "off"] = "auto"
+    clock_sync_flag: str | None = None
+    # A wall-clock step larger than this (seconds) across a rollover does not open the new day by
+    # itself: an officer confirms it, or the clock passes the next rollover.
+    clock_step_s: float = Field(300.0, ge=1, le=24 * 3600)
 
 
 class HubConfig(DeviceConfig):

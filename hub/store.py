@@ -7,7 +7,10 @@ transaction committed, so an acknowledged ticket survives power loss and `kill -
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,6 +110,103 @@ class StoreError(MotcuaError):
     """The database cannot be opened or is of an unknown schema. The message names the file."""
 
 
+class DuplicateTicket(StoreError):
+    """A new ticket whose id, number of the day or token is stored already: refused, never merged."""
+
+    def __init__(self, ticket_id: str, detail: str) -> None:
+        super().__init__(f"ticket {ticket_id} exists already ({detail}): not issued twice")
+        self.ticket_id = ticket_id
+
+
+log = logging.getLogger("motcua.hub.store")
+
+SQLITE_FULL = 13
+SQLITE_IOERR = 10
+# Below this much free space a failed write is taken for a full disk (SQLite reports some ENOSPC
+# failures, e.g. while growing the WAL index, as a plain I/O error).
+LOW_SPACE_BYTES = 256 * 1024
+
+
+def free_bytes(path: Path) -> int | None:
+    """Free space for an unprivileged writer on the file system holding `path`, if known."""
+    try:
+        stats = os.statvfs(path if path.is_dir() else path.parent)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+class StorageWatch:
+    """Whether the database's disk is full, from the writes themselves: a write that fails for lack
+    of space makes it "full" (logged once, without a traceback), the next write that commits makes
+    it "ok" again (logged once). Read from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._full_since: str | None = None
+        self.failures = 0  # writes refused for lack of space since the start
+
+    @property
+    def full(self) -> bool:
+        with self._lock:
+            return self._full_since is not None
+
+    @property
+    def full_since(self) -> str | None:
+        with self._lock:
+            return self._full_since
+
+    def is_full_error(self, error: BaseException) -> bool:
+        if not isinstance(error, sqlite3.Error):
+            return False
+        code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code == SQLITE_FULL or "disk is full" in str(error):
+            return True
+        if code == SQLITE_IOERR or "disk I/O error" in str(error):
+            free = free_bytes(self.path)
+            return free is not None and free < LOW_SPACE_BYTES
+        return False
+
+    def failed(self, error: BaseException, moment: str) -> bool:
+        """Note a failed write; True when it failed for lack of space."""
+        if not self.is_full_error(error):
+            return False
+        with self._lock:
+            self.failures += 1
+            first = self._full_since is None
+            if first:
+                self._full_since = moment
+        if first:
+            log.error(
+                "storage full: %s cannot be written (%s, %s bytes free); refusing writes until space returns",
+                self.path,
+                error,
+                free_bytes(self.path),
+            )
+        return True
+
+    def wrote(self) -> None:
+        """Note a write that committed."""
+        with self._lock:
+            was = self._full_since
+            self._full_since = None
+        if was is not None:
+            log.warning("storage writable again: %s (full since %s)", self.path, was)
+
+
+SERVICE_DAY_KEY = "service_day"
+HELD_DAY_KEY = "held_day"
+HELD_REASON_KEY = "held_reason"
+
+_TICKET_COLUMNS = (
+    "id, service_day, number, service_id, original_service_id, priority, priority_group, status,"
+    " issued_at, called_at, served_at, completed_at, counter_id, recalls, rating, token, issued_by,"
+    " dossier_code"
+)
+_MARKS = ",".join("?" * len(_TICKET_COLUMNS.split(",")))
+
+
 @dataclass
 class DayState:
     tickets: list[Ticket]
@@ -132,6 +232,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.watch = StorageWatch(self.path)
         try:
             self.conn = connect(self.path)
             self._migrate()
@@ -171,6 +272,8 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        if self.get_meta(key) == value:
+            return  # no write at all (a full disk must not fail a reload that changes nothing)
         self.conn.execute(
             "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
@@ -220,42 +323,57 @@ class Store:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def service_day_floor(self) -> date | None:
+        """The latest service day this database has worked in: the hub never goes back before it
+        (a clock that went back must not hand out that day's numbers again). Taken from the day
+        the hub recorded and from the tickets and numbers themselves (a database of an older hub
+        has no record)."""
+        days = [self.get_meta(SERVICE_DAY_KEY)]
+        days += self.conn.execute(
+            "SELECT (SELECT MAX(service_day) FROM tickets), (SELECT MAX(service_day) FROM number_seq)"
+        ).fetchone()
+        known = [date.fromisoformat(day) for day in days if day]
+        return max(known) if known else None
+
     # ------------------------------------------------------------------ writing (inside a transaction)
     def write_change(self, change: Change, service_day: date) -> None:
         for ticket in change.tickets.values():
-            self.conn.execute(
-                """INSERT INTO tickets(id, service_day, number, service_id, original_service_id, priority,
-                       priority_group, status, issued_at, called_at, served_at, completed_at, counter_id,
-                       recalls, rating, token, issued_by, dossier_code)
-                   VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                   ON CONFLICT(id) DO UPDATE SET service_id=excluded.service_id,
-                       original_service_id=excluded.original_service_id, priority=excluded.priority,
-                       priority_group=excluded.priority_group, status=excluded.status,
-                       called_at=excluded.called_at, served_at=excluded.served_at,
-                       completed_at=excluded.completed_at, counter_id=excluded.counter_id,
-                       recalls=excluded.recalls, rating=excluded.rating,
-                       dossier_code=excluded.dossier_code""",
+            values = _ticket_row(ticket)
+            if ticket.id in change.created:
+                # A new ticket is a plain INSERT: an id (or a number of the day, or a token) that
+                # exists already fails the whole transaction, so the caller is never told a number
+                # somebody else holds.
+                try:
+                    self.conn.execute(f"INSERT INTO tickets({_TICKET_COLUMNS}) VALUES({_MARKS})", values)
+                except sqlite3.IntegrityError as error:
+                    raise DuplicateTicket(ticket.id, str(error)) from None
+                continue
+            updated = self.conn.execute(
+                """UPDATE tickets SET service_id=?, original_service_id=?, priority=?, priority_group=?,
+                       status=?, called_at=?, served_at=?, completed_at=?, counter_id=?, recalls=?,
+                       rating=?, dossier_code=?
+                   WHERE id=? AND service_day=? AND number=? AND token=?""",
                 (
-                    ticket.id,
-                    ticket.service_day.isoformat(),
-                    ticket.number,
                     ticket.service_id,
                     ticket.original_service_id,
                     int(ticket.priority),
                     ticket.priority_group,
                     ticket.status,
-                    iso(ticket.issued_at),
                     iso(ticket.called_at),
                     iso(ticket.served_at),
                     iso(ticket.completed_at),
                     ticket.counter_id,
                     ticket.recalls,
                     ticket.rating,
-                    ticket.token,
-                    ticket.issued_by,
                     ticket.dossier_code,
+                    ticket.id,
+                    ticket.service_day.isoformat(),
+                    ticket.number,
+                    ticket.token,
                 ),
             )
+            if updated.rowcount != 1:
+                raise StoreError(f"{self.path}: ticket {ticket.id} to update is not the one stored")
         for counter in change.counters.values():
             self.conn.execute(
                 "INSERT INTO counters(id, open, current_ticket) VALUES(?,?,?)"
@@ -312,6 +430,29 @@ class Store:
 
     def forget_requests_before(self, moment: datetime) -> None:
         self.conn.execute("DELETE FROM requests WHERE created_at < ?", (iso(moment),))
+
+
+def _ticket_row(ticket: Ticket) -> tuple[Any, ...]:
+    return (
+        ticket.id,
+        ticket.service_day.isoformat(),
+        ticket.number,
+        ticket.service_id,
+        ticket.original_service_id,
+        int(ticket.priority),
+        ticket.priority_group,
+        ticket.status,
+        iso(ticket.issued_at),
+        iso(ticket.called_at),
+        iso(ticket.served_at),
+        iso(ticket.completed_at),
+        ticket.counter_id,
+        ticket.recalls,
+        ticket.rating,
+        ticket.token,
+        ticket.issued_by,
+        ticket.dossier_code,
+    )
 
 
 def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:

@@ -13,6 +13,7 @@ packages=(
   tesseract-ocr tesseract-ocr-vie      # tests read printed Vietnamese back
   libzbar0                             # optional pyzbar barcode backend
   systemd udev                         # systemd-analyze and udevadm check the shipped units and rules
+  faketime libfaketime                 # tests step the hub's wall clock while it runs (LD_PRELOAD)
 )
 
 missing=()

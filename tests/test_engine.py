@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from appliance.timeutil import SITE_TZ
-from hub.engine import CounterSpec, QueueEngine, QueueError, Service
+from hub.engine import CounterSpec, DayDecision, QueueEngine, QueueError, Service, decide_day
 
 T0 = datetime(2026, 11, 24, 7, 30, tzinfo=SITE_TZ)
 _tokens = itertools.count()
@@ -215,11 +215,65 @@ def test_service_day_rolls_over_at_configured_local_time_and_numbers_restart() -
     # 02:59 next morning is still the same service day: numbering continues.
     assert issue(engine, "land", evening + timedelta(hours=3, minutes=59)).number == "1002"
     morning = datetime(2026, 11, 25, 3, 0, tzinfo=SITE_TZ)
-    change = engine.issue("land", now=morning, token="new")
+    # An operation never opens a day by itself: the hub decides (decide_day) and rolls.
+    assert engine.issue("land", now=morning, token="late").result.id == "20261124-1003"
+    change = engine.roll(morning)
     assert change.day_rolled
-    assert change.result.number == "1001" and change.result.id.startswith("20261125-")
+    fresh = engine.issue("land", now=morning, token="new").result
+    assert fresh.number == "1001" and fresh.id.startswith("20261125-")
     assert left.status == "cancelled"
     assert any(e.type == "ticket.cancelled" and e.ticket is left for e in change.events)
+    # The day never goes back.
+    assert not engine.roll(evening).day_rolled and engine.service_day == date(2026, 11, 25)
+
+
+D = date(2026, 12, 5)
+NEXT = D + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("clock_day", "kwargs", "expected"),
+    [
+        # A clock behind the service day: stay (never backwards).
+        (D - timedelta(days=1), {}, DayDecision(D)),
+        # The clock ran into the next day: a rollover.
+        (NEXT, {}, DayDecision(NEXT, roll=True)),
+        # The clock jumped across the rollover: held, nobody's ticket cancelled.
+        (NEXT, {"stepped": True}, DayDecision(D, held=NEXT, reason="clock_jump")),
+        # Two rollovers at once without a step (a suspended machine): held.
+        (D + timedelta(days=2), {}, DayDecision(D, held=D + timedelta(days=2), reason="clock_jump")),
+        # An unsynchronised clock never opens a day, running or starting.
+        (NEXT, {"synchronised": False}, DayDecision(D, held=NEXT, reason="clock_unsynchronised")),
+        (
+            NEXT,
+            {"synchronised": False, "starting": True},
+            DayDecision(D, held=NEXT, reason="clock_unsynchronised"),
+        ),
+        # Starting after a weekend off on a synchronised clock: open today.
+        (
+            D + timedelta(days=3),
+            {"starting": True, "synchronised": True},
+            DayDecision(D + timedelta(days=3), roll=True),
+        ),
+        # ...on a clock of unknown sync, only the next day opens by itself.
+        (NEXT, {"starting": True, "synchronised": None}, DayDecision(NEXT, roll=True)),
+        (
+            D + timedelta(days=3),
+            {"starting": True, "synchronised": None},
+            DayDecision(D, held=D + timedelta(days=3), reason="clock_jump"),
+        ),
+        # A held day stays held across a restart on the same clock...
+        (NEXT, {"held": NEXT, "starting": True}, DayDecision(D, held=NEXT, reason="clock_jump")),
+        # ...and opens when the clock runs past the next rollover.
+        (NEXT + timedelta(days=1), {"held": NEXT}, DayDecision(NEXT + timedelta(days=1), roll=True)),
+        # The clock corrected back to the service day: nothing held any more.
+        (D, {"held": NEXT}, DayDecision(D)),
+    ],
+)
+def test_day_rules(clock_day: date, kwargs: dict[str, object], expected: DayDecision) -> None:
+    given: dict[str, object] = {"held": None, "synchronised": True, "stepped": False, "starting": False}
+    given.update(kwargs)
+    assert decide_day(D, clock_day, **given) == expected  # type: ignore[arg-type]
 
 
 def test_rollover_uses_vietnam_time_even_for_utc_input() -> None:
@@ -253,3 +307,12 @@ def test_snapshot_shows_serving_tickets_and_recent_calls() -> None:
     assert counter3["serving"]["number"] == "A001"
     assert snap["recent_calls"][0]["counter_name"] == "3A"
     assert next(s for s in snap["services"] if s["id"] == "civil")["last_number"] == "A001"
+
+
+def test_a_clock_set_back_does_not_put_a_new_ticket_in_front_of_the_line() -> None:
+    engine = make_engine()
+    first = issue(engine, "land", T0)
+    late = issue(engine, "land", T0 - timedelta(days=1))  # the clock went back a day
+    assert late.issued_at >= first.issued_at
+    engine.set_open("1", True, now=T0)
+    assert engine.call_next("1", now=T0).result is first

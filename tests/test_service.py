@@ -32,6 +32,11 @@ class Clock:
             self.moment += timedelta(**delta)
 
 
+def synced() -> bool:
+    """These tests drive the clock by hand: it counts as synchronised (NTP)."""
+    return True
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 11, 24, 9, 0, tzinfo=SITE_TZ))
@@ -44,7 +49,7 @@ def config(tmp_path: Path) -> HubConfig:
 
 @pytest.fixture
 def service(config: HubConfig, tmp_path: Path, clock: Clock) -> Iterator[QueueService]:
-    running = QueueService(config, tmp_path / "hub.db", clock=clock)
+    running = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     yield running
     running.close()
 
@@ -64,7 +69,7 @@ def test_database_is_wal_full_sync_and_versioned(service: QueueService, tmp_path
 def test_a_restart_keeps_tickets_counters_and_numbering(
     config: HubConfig, tmp_path: Path, clock: Clock
 ) -> None:
-    first = QueueService(config, tmp_path / "hub.db", clock=clock)
+    first = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     issue(first)
     issue(first)
     called = first.call("counter.call_next", {"counter_id": "1"}, caller_id="c1")["ticket"]
@@ -72,7 +77,7 @@ def test_a_restart_keeps_tickets_counters_and_numbering(
     seq_before = first.snapshot()["seq"]
     first.close()
 
-    again = QueueService(config, tmp_path / "hub.db", clock=clock)
+    again = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     try:
         snap = again.snapshot()
         counters = {c["id"]: c for c in snap["counters"]}
@@ -88,10 +93,10 @@ def test_a_restart_keeps_tickets_counters_and_numbering(
 
 
 def test_request_ids_are_remembered_across_a_restart(config: HubConfig, tmp_path: Path, clock: Clock) -> None:
-    first = QueueService(config, tmp_path / "hub.db", clock=clock)
+    first = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     answer = first.call("ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-1", request_id="tap-7")
     first.close()
-    again = QueueService(config, tmp_path / "hub.db", clock=clock)
+    again = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     try:
         replay = again.call(
             "ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-1", request_id="tap-7"
@@ -123,13 +128,13 @@ def test_rollover_restarts_numbers_and_cancels_yesterdays_line(service: QueueSer
 def test_a_hub_off_across_the_rollover_starts_the_new_day_clean(
     config: HubConfig, tmp_path: Path, clock: Clock
 ) -> None:
-    first = QueueService(config, tmp_path / "hub.db", clock=clock)
+    first = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     issue(first)
     first.call("counter.call_next", {"counter_id": "1"}, caller_id="c1")
     issue(first)
     first.close()
     clock.moment = datetime(2026, 11, 25, 7, 30, tzinfo=SITE_TZ)
-    again = QueueService(config, tmp_path / "hub.db", clock=clock)
+    again = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     try:
         snap = again.snapshot()
         assert all(c["serving"] is None for c in snap["counters"])
@@ -145,7 +150,9 @@ def test_a_hub_off_across_the_rollover_starts_the_new_day_clean(
 def test_opening_hours_refuse_numbers_when_the_site_says_so(tmp_path: Path, clock: Clock) -> None:
     raw = site_config(tmp_path, 1883)
     raw["opening_hours"]["refuse_tickets_outside"] = True
-    service = QueueService(HubConfig.model_validate(raw), tmp_path / "hub.db", clock=clock)
+    service = QueueService(
+        HubConfig.model_validate(raw), tmp_path / "hub.db", clock=clock, synchronised=synced
+    )
     try:
         assert issue(service)["number"] == "1001"  # Tuesday 09:00
         clock.moment = datetime(2026, 11, 24, 12, 0, tzinfo=SITE_TZ)  # lunch break
@@ -241,7 +248,7 @@ def test_a_version_1_database_is_migrated_in_place(config: HubConfig, tmp_path: 
     old.execute("INSERT INTO number_seq VALUES('2026-11-24', 'dat-dai', 1)")
     old.commit()
     old.close()
-    service = QueueService(config, tmp_path / "hub.db", clock=clock)
+    service = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
     try:
         assert issue(service)["number"] == "1002"  # the old day's numbering goes on
         linked = issue(service, "tra-ket-qua", dossier_code="000.00.06.H56-231027-0361")
@@ -253,3 +260,68 @@ def test_a_version_1_database_is_migrated_in_place(config: HubConfig, tmp_path: 
     assert db.execute("SELECT dossier_code FROM tickets WHERE number='T001'").fetchone()[0] == (
         "000.00.06.H56-231027-0361"
     )
+
+
+def test_the_store_refuses_a_number_it_acknowledged_before(
+    config: HubConfig, tmp_path: Path, clock: Clock
+) -> None:
+    """A new ticket is an INSERT: a second ticket with an id the store holds fails loudly and the
+    citizen holding that number keeps it (it used to be merged into the first one)."""
+    from hub.engine import Change, Ticket
+    from hub.store import DuplicateTicket, Store
+
+    first = QueueService(config, tmp_path / "hub.db", clock=clock, synchronised=synced)
+    held = issue(first)
+    first.close()
+    store = Store(tmp_path / "hub.db")
+    twin = Ticket(
+        id=str(held["id"]),
+        number=str(held["number"]),
+        service_id="ho-tich",
+        service_day=clock().date(),
+        issued_at=clock(),
+        token="someone-else",
+    )
+    try:
+        with pytest.raises(DuplicateTicket), store.transaction():
+            store.write_change(Change(tickets={twin.id: twin}, created={twin.id}), twin.service_day)
+    finally:
+        store.close()
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        rows = db.execute("SELECT id, token, service_id FROM tickets").fetchall()
+    assert rows == [(held["id"], held["token"], "dat-dai")]
+
+
+class Sync:
+    def __init__(self, value: bool | None) -> None:
+        self.value = value
+
+    def __call__(self) -> bool | None:
+        return self.value
+
+
+def test_the_day_rolls_on_a_clock_that_lost_ntp_after_being_synchronised(
+    config: HubConfig, tmp_path: Path, clock: Clock
+) -> None:
+    """NTP unreachable overnight: the kernel stops calling the clock synchronised after some hours,
+    but a clock synchronised in this run that has run smoothly since still opens the next day. One
+    that was never synchronised does not."""
+
+    def monotonic() -> float:  # time passing as the wall clock says: no step
+        return (clock() - datetime(2026, 1, 1, tzinfo=SITE_TZ)).total_seconds()
+
+    for was_synced, expected in ((True, "20261125-1001"), (False, "20261124-1002")):
+        folder = tmp_path / str(was_synced)
+        folder.mkdir()
+        clock.moment = datetime(2026, 11, 24, 16, 0, tzinfo=SITE_TZ)
+        sync = Sync(was_synced)
+        service = QueueService(config, folder / "hub.db", clock=clock, synchronised=sync, monotonic=monotonic)
+        try:
+            issue(service)
+            sync.value = False  # the network to the NTP servers goes down for the night
+            for _hour in range(12):  # the writer looks at the clock as the evening passes
+                clock.advance(hours=1)
+                service.call("counter.open", {"counter_id": "1"}, caller_id="c1")
+            assert issue(service)["id"] == expected
+        finally:
+            service.close()

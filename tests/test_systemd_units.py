@@ -95,6 +95,14 @@ def test_unit_has_watchdog_restart_hardening_and_its_devices(path: Path) -> None
     assert exec_start[1] == role and exec_start[-2:] == ["-c", f"/etc/motcua/{role}.toml"]
 
 
+@pytest.mark.parametrize("path", UNITS, ids=lambda p: p.stem)
+def test_unit_starts_after_the_clock_is_set(path: Path) -> None:
+    """A Pi has no real-time clock: every daemon orders after time-sync.target (issue 14.2)."""
+    unit = parse_unit(path)["Unit"]
+    assert any("time-sync.target" in value.split() for value in values(unit, "After"))
+    assert "time-sync.target" in values(unit, "Wants")
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_analyze_verify_passes_on_every_unit(tmp_path: Path) -> None:
     # The units name the installed program (/opt/motcua/...); verify checks that it exists, so point

@@ -100,14 +100,20 @@ class OutboxWorker:
     # ------------------------------------------------------------------ the loop
     def _run(self) -> None:
         next_cleanup = 0.0
+        failing: str | None = None  # a database error already logged (a full disk: once, not per poll)
         while not self._stop.is_set():
             try:
                 if time.monotonic() >= next_cleanup:
                     self._forget_delivered()
                     next_cleanup = time.monotonic() + CLEANUP_INTERVAL_S
                 pause = self._step()
+                if failing is not None:
+                    log.info("outbox: the database answers again")
+                    failing = None
             except sqlite3.Error as error:
-                log.error("outbox: database error: %s", error)
+                if str(error) != failing:
+                    log.error("outbox: database error: %s", error)
+                failing = str(error)
                 self.breaker.release()
                 pause = self.config.poll_interval_s
             except Exception:

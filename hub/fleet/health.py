@@ -119,6 +119,15 @@ def offline_minutes(offline_since: str | None, moment: datetime) -> float | None
     return max(0.0, (moment - since).total_seconds() / 60)
 
 
+def heartbeat_lost(silent_for_s: float, heartbeat_s: object, limit_s: float) -> bool:
+    """Whether a device that said it reports every `heartbeat_s` (its health) and has been silent
+    for `silent_for_s` is gone: silent longer than `limit_s` and than two heartbeats. A device of
+    an older version announces no heartbeat and is never judged by its silence."""
+    if isinstance(heartbeat_s, bool) or not isinstance(heartbeat_s, int | float) or heartbeat_s <= 0:
+        return False
+    return silent_for_s > max(limit_s, 2 * float(heartbeat_s))
+
+
 def alerts_for(
     device_id: str,
     role: str | None,
@@ -128,10 +137,19 @@ def alerts_for(
     health: Mapping[str, Any] | None,
     moment: datetime,
     offline_after_s: float,
+    silent_since: str | None = None,
 ) -> list[Alert]:
-    """Alerts of one device: offline for longer than `offline_after_s`, paper near its end or out,
-    a printer that does not answer, a scanner unplugged, a board not connected."""
+    """Alerts of one device: silent past its heartbeat (`silent_since`), offline for longer than
+    `offline_after_s`, paper near its end or out, a printer that does not answer, a scanner
+    unplugged, a board not connected."""
     alerts: list[Alert] = []
+    if silent_since is not None:
+        # Its retained state may still say "online" (it died while the broker was down): its
+        # silence says otherwise, and that is an alert at once (the limit has passed already).
+        since = _parse(silent_since)
+        minutes = offline_minutes(silent_since, moment) or 0.0
+        values = (("minutes", str(int(minutes))), ("since", since.strftime("%H:%M %d/%m") if since else "?"))
+        return [Alert(device_id, "error", "fleet_alert_heartbeat", values)]
     if online is False:
         minutes = offline_minutes(offline_since, moment)
         if minutes is not None and minutes * 60 >= offline_after_s:

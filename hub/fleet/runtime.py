@@ -14,6 +14,7 @@ import queue
 import re
 import secrets
 import threading
+import time
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
@@ -36,7 +37,7 @@ from appliance.timeutil import iso, now, parse_iso
 from .accounts import Account, BrokerAccounts
 from .codes import code_hash, new_code
 from .errors import BrokerAccountError, EnrolmentRefused, FleetRefusal
-from .health import Alert, HealthItem, alerts_for, summarise
+from .health import Alert, HealthItem, alerts_for, heartbeat_lost, summarise
 from .roles import (
     COMMAND_RESULTS_LEAF,
     CONFIG_DIR,
@@ -104,6 +105,10 @@ class _Live:
     offline_since: str | None = None
     health: dict[str, Any] | None = None
     last_command: dict[str, Any] | None = None
+    # Monotonic moment the device was last heard (state or health), and how often it said it
+    # reports (its health's heartbeat_s): its silence beyond that means it is gone.
+    heard: float | None = None
+    heartbeat_s: object = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ class DeviceView:
     last_command: dict[str, Any] | None
     config_rev: int
     code_expires_at: str | None
+    # Seconds since the device was last heard (state or health, its heartbeat), if ever.
+    heard_age_s: float | None = None
 
     def as_json(self, language: str = "vi") -> dict[str, Any]:
         return {
@@ -142,6 +149,7 @@ class DeviceView:
             "last_command": self.last_command,
             "config_rev": self.config_rev,
             "code_expires_at": self.code_expires_at,
+            "heard_age_s": None if self.heard_age_s is None else round(self.heard_age_s, 1),
         }
 
 
@@ -167,8 +175,10 @@ class FleetRuntime:
         site: SiteInfo,
         *,
         clock: Callable[[], datetime] = now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.link = link
+        self._monotonic = monotonic
         self.topics = link.topics
         self.store = store
         self.accounts = accounts
@@ -549,6 +559,13 @@ class FleetRuntime:
             offline_since = entry.offline_since or (remembered.offline_since if remembered else None)
             online = entry.online
             health = dict(entry.health or {})
+            silent_since = None
+            heard_age = None if entry.heard is None else max(0.0, self._monotonic() - entry.heard)
+            if online and heard_age is not None and device_id != self.site.hub_id:
+                silent_for = heard_age
+                if heartbeat_lost(silent_for, entry.heartbeat_s, self.settings.silent_after_s):
+                    online = False
+                    silent_since = offline_since = iso(moment - timedelta(seconds=silent_for))
             alerts: list[Alert] = []
             if record is None or record.status == "active" or online is not None:
                 alerts = alerts_for(
@@ -559,6 +576,7 @@ class FleetRuntime:
                     health=health,
                     moment=moment,
                     offline_after_s=self.settings.offline_alert_s,
+                    silent_since=silent_since,
                 )
             views.append(
                 DeviceView(
@@ -577,6 +595,7 @@ class FleetRuntime:
                     last_command=dict(entry.last_command) if entry.last_command else None,
                     config_rev=record.config_rev if record else 0,
                     code_expires_at=self.store.pending_code_expiry(device_id) if record else None,
+                    heard_age_s=heard_age,
                 )
             )
         return sorted(views, key=lambda v: (v.place or "~", v.role or "", v.device_id))
@@ -624,8 +643,12 @@ class FleetRuntime:
         data = msg.json()
         online = data.get("online") is True
         stamp = iso(self.clock())
+        # Heard at receipt, retained copies too: device clocks can be wrong (issue 14), so a dead
+        # device is found `silent_after_s` after the hub (re)connects, whatever its `ts` says.
+        heard = self._monotonic()
         with self._lock:
             entry = self._live.setdefault(device_id, _Live())
+            entry.heard = heard
             entry.role = str(data.get("role") or entry.role or "") or None
             entry.version = str(data["version"]) if data.get("version") is not None else entry.version
             before = self._seen.get(device_id)
@@ -659,8 +682,11 @@ class FleetRuntime:
                     self._live[device_id].health = None
             return
         data = msg.json()
+        heard = self._monotonic()
         with self._lock:
             entry = self._live.setdefault(device_id, _Live())
+            entry.heard = heard
+            entry.heartbeat_s = data.get("heartbeat_s")  # checked by heartbeat_lost
             entry.health = {k: v for k, v in data.items() if k not in ("v",)}
             if entry.online:
                 entry.last_seen = iso(self.clock())

@@ -23,6 +23,9 @@ class FleetSettings(Strict):
     broker_ca_file: str | None = None
     code_ttl_hours: float = Field(24.0, gt=0, le=24 * 7)
     offline_alert_s: float = Field(120.0, ge=10, le=24 * 3600)
+    # A device that announced a heartbeat (its health's `heartbeat_s`) and has said nothing for this
+    # long (and at least two heartbeats) counts as offline, whatever its retained state says.
+    silent_after_s: float = Field(90.0, ge=1, le=24 * 3600)
     # A command an offline device did not receive by then is dropped by the broker (an "identify"
     # an hour late helps no one).
     command_expiry_s: int = Field(60, ge=5, le=24 * 3600)

@@ -148,8 +148,25 @@ def healthz() -> tuple[Response, int]:
     except Exception:
         log.exception("broker_connected() failed")
         connected = False
-    body = {"ok": connected, "broker_connected": connected, "site": web().service.site.site}
-    return jsonify(body), 200 if connected else 503
+    # The hub's own faults (a held service day, a full disk) make it unhealthy too, with the reason.
+    problems = web().service.problems(language())
+    healthy = connected and not any(problem["level"] == "error" for problem in problems)
+    body = {
+        "ok": healthy,
+        "broker_connected": connected,
+        "site": web().service.site.site,
+        "clock": web().service.clock_status(),
+        "problems": problems,
+    }
+    return jsonify(body), 200 if healthy else 503
+
+
+@api.post("/api/v1/admin/day/confirm")
+def confirm_day() -> Response:
+    """An administrator confirms the day the hub's clock shows (a day held after a clock jump or
+    on an unsynchronised clock): it opens now, and the held day's line is cancelled."""
+    user = require_user(admin=True)
+    return jsonify({"ok": True, **web().service.confirm_day(user.username, language())})
 
 
 @api.get("/metrics")

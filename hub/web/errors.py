@@ -54,6 +54,7 @@ HTTP_STATUS: dict[str, int] = {
     "too_many_logins": 429,
     "too_many_tickets": 429,
     "busy": 503,
+    "storage_full": 507,  # the hub's disk is full: nothing can be saved until space returns
     "internal": 500,
     "not_implemented": 501,
     "unavailable": 503,

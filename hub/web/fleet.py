@@ -91,7 +91,7 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
     page = render_template(
         "fleet.html",
         devices=views,
-        alerts=[(alert.level, alert.text(lang)) for view in views for alert in view.alerts],
+        alerts=_hub_alerts(lang) + [(a.level, a.text(lang)) for view in views for a in view.alerts],
         enrolment=code,
         roles=ROLES,
         places=_places(runtime),
@@ -102,6 +102,11 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
         place_label=_place_label,
     )
     return (page, status) if status != 200 else page
+
+
+def _hub_alerts(lang: str) -> list[tuple[str, str]]:
+    """The hub's own faults (its clock, its disk) first: they stop the whole site."""
+    return [(problem["level"], problem["message"]) for problem in web().service.problems(lang)]
 
 
 def _place_label(place: str) -> str:
@@ -218,7 +223,13 @@ def api_devices() -> Response:
     require_user(admin=True)
     lang = language()
     return Response(
-        _json({"v": 1, "devices": [view.as_json(lang) for view in _fleet().devices()]}),
+        _json(
+            {
+                "v": 1,
+                "devices": [view.as_json(lang) for view in _fleet().devices()],
+                "hub": web().service.problems(lang),  # the hub's own faults: clock, storage
+            }
+        ),
         mimetype="application/json",
     )
 

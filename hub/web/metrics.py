@@ -40,6 +40,31 @@ class QueueCollector(Collector):
             broker.add_metric([], 0.0)
         yield broker
 
+        storage = getattr(self.service, "storage", None)
+        if storage is not None:
+            full = GaugeMetricFamily("motcua_storage_full", "1 while the hub's database cannot be written")
+            full.add_metric([], 1.0 if storage.full else 0.0)
+            yield full
+            refused = GaugeMetricFamily(
+                "motcua_storage_failed_writes", "Writes refused for lack of space since the hub started"
+            )
+            refused.add_metric([], float(storage.failures))
+            yield refused
+        clock_status = getattr(self.service, "clock_status", None)
+        if clock_status is not None:
+            clock = clock_status()
+            synced = GaugeMetricFamily(
+                "motcua_clock_synchronised", "1 when the kernel says the clock is NTP-synchronised, 0 if not"
+            )
+            if clock["synchronised"] is not None:
+                synced.add_metric([], 1.0 if clock["synchronised"] else 0.0)
+            yield synced
+            held = GaugeMetricFamily(
+                "motcua_service_day_held", "1 while a new service day waits (clock jump or unsynchronised)"
+            )
+            held.add_metric([], 1.0 if clock["held_day"] else 0.0)
+            yield held
+
         streams = GaugeMetricFamily("motcua_web_event_streams", "Open server-sent event streams")
         streams.add_metric([], float(self.open_streams()))
         yield streams

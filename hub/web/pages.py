@@ -143,7 +143,7 @@ def password() -> str | tuple[str, int]:
 
 @pages.get("/counter/<counter_id>")
 def console(counter_id: str) -> str:
-    require_user(counter_id=counter_id)
+    user = require_user(counter_id=counter_id)
     lang = language()
     view = web().service.counter_view(counter_id, lang)
     config = {
@@ -170,7 +170,24 @@ def console(counter_id: str) -> str:
     return render_template(
         "console.html", view=view, config=config, desk=desk, desk_config=desk_config,
         has_printer=receipts, m=lambda key, **values: message(key, lang, **values),
+        # The hub's own faults (clock, disk) and, for an administrator, the way out of a held day.
+        hub_problems=web().service.problems(lang),
+        can_confirm_day=user.admin and web().service.clock_status()["state"] == "held",
     )
+
+
+@pages.post("/admin/day/confirm")
+@admin_required
+def confirm_day() -> Response:
+    """The console's "confirm the new day" button: open the day the hub's clock shows."""
+    user = require_user(admin=True)
+    try:
+        result = web().service.confirm_day(user.username, language())
+    except MotcuaError as error:
+        flash(_refusal_words(error), "error")
+    else:
+        flash(result["message"], "ok" if result["rolled"] else "warn")
+    return _redirect(safe_next(request.form.get("next")) or url_for("pages.home"))
 
 
 def receipt_panel(counter_id: str) -> bool:

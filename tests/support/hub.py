@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -47,13 +48,31 @@ def write_config(tmp: Path, config: dict[str, Any]) -> Path:
 
 
 class HubProcess:
-    """`python -m hub` in a subprocess; ready once it printed its ready line."""
+    """`python -m hub` in a subprocess; ready once it printed its ready line. `env` is laid over
+    the test's environment (e.g. `FakeClock.env()`). After start a thread keeps reading the output
+    into `output`, so a talkative hub never blocks on a full pipe."""
 
-    def __init__(self, config_path: Path, *, web: bool = False) -> None:
+    def __init__(self, config_path: Path, *, web: bool = False, env: dict[str, str] | None = None) -> None:
         self.config_path = config_path
         self.web = web
+        self.env = dict(env or {})
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
+        self._reader: threading.Thread | None = None
+
+    def passwords(self) -> dict[str, str]:
+        """The one-time officer passwords the hub printed at start (`Officer login created: …`)."""
+        found: dict[str, str] = {}
+        for line in list(self.output):
+            if line.startswith("Officer login created: "):
+                username, _, password = line.split(": ", 1)[1].strip().partition(" / ")
+                found[username] = password
+        return found
+
+    def _drain(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def start(self, timeout: float = 30.0) -> HubProcess:
         argv = [sys.executable, "-m", "hub", "-c", str(self.config_path)]
@@ -65,7 +84,7 @@ class HubProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
@@ -75,6 +94,8 @@ class HubProcess:
                 break
             self.output.append(line)
             if line.startswith("Hub ready"):
+                self._reader = threading.Thread(target=self._drain, name="hub-output", daemon=True)
+                self._reader.start()
                 return self
         self.kill()
         raise RuntimeError("hub did not start:\n" + "".join(self.output))
@@ -98,9 +119,56 @@ class HubProcess:
 
 
 @contextmanager
-def running_hub(config_path: Path, *, web: bool = False) -> Iterator[HubProcess]:
-    hub = HubProcess(config_path, web=web).start()
+def running_hub(
+    config_path: Path, *, web: bool = False, env: dict[str, str] | None = None
+) -> Iterator[HubProcess]:
+    hub = HubProcess(config_path, web=web, env=env).start()
     try:
         yield hub
     finally:
         hub.stop()
+
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+
+
+def find_libfaketime() -> Path | None:
+    """libfaketime (Debian package `libfaketime`), or None where it is not installed."""
+    for candidate in (
+        LIBFAKETIME,
+        *Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"),
+        Path("/usr/lib/faketime/libfaketimeMT.so.1"),
+    ):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+class FakeClock:
+    """The wall clock of the processes started with `env()`, moved while they run: libfaketime
+    (LD_PRELOAD) reads the offset from a file on every call (FAKETIME_NO_CACHE), so `set_offset`
+    steps the clock of a running hub the way NTP does. Monotonic time stays real."""
+
+    def __init__(self, folder: Path) -> None:
+        library = find_libfaketime()
+        if library is None:
+            raise RuntimeError("libfaketime is not installed (apt-get install libfaketime faketime)")
+        self.library = library
+        self.path = folder / "faketime.rc"
+        self.offset_s = 0
+        self.set_offset(0)
+
+    def set_offset(self, seconds: int) -> None:
+        """The faked clock = the real one + `seconds` (written atomically)."""
+        self.offset_s = seconds
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(f"{seconds:+d}\n", encoding="ascii")
+        temporary.replace(self.path)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "LD_PRELOAD": str(self.library),
+            "FAKETIME_TIMESTAMP_FILE": str(self.path),
+            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        }
