@@ -157,6 +157,8 @@ def device_acls(topics: Topics, device_id: str, role: str, place: Place | None) 
         send.append(topics.scans(device_id))
     if role in ("kiosk", "led"):
         read.append(f"{topics.root}/scans/+")
+    if role == "kiosk":
+        read.append(topics.device_printer(device_id))
     return [Acl("publishClientSend", topic) for topic in send] + [
         Acl("subscribePattern", topic) for topic in read
     ]
