@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 # A last error longer than this is cut: it is shown on the fleet page, not stored.
 MAX_ERROR_CHARS = 200
+# What handing odd (but decodable) data to a model can raise: caught per message, so one bad message
+# is refused and counted instead of escaping (PayloadError is a ValueError).
+BAD_INPUT: tuple[type[Exception], ...] = (ValueError, TypeError, AttributeError, KeyError, RecursionError)
 # A flood of garbage republishes health at most this often (seconds).
 REPORT_INTERVAL_S = 1.0
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from appliance.device import DeviceRuntime, ReloadsConfig
-from appliance.inputs import RejectedInputs
+from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient, RpcError
 from appliance.timeutil import now as site_now
@@ -282,7 +282,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
             with self._lock:
                 calls = use(data)
                 self._notify()
-        except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as error:
+        except BAD_INPUT as error:
             self.rejected.reject(where, f"{type(error).__name__}: {error}")
             return
         if calls:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from appliance import __version__
+from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message, PayloadError
 
 from .announce import CHIME, AnnounceError, build_announcement, spoken_counter, vocabulary
@@ -92,6 +93,7 @@ class DisplayService:
         self.calls_seen = 0
         self.heartbeat = clock()
         self.config_error: str | None = None  # a pushed configuration refused (queue_display.device)
+        self.rejected = RejectedInputs(on_change=self.publish_health)
         self._stopped = threading.Event()
         self._health_thread: threading.Thread | None = None
 
@@ -131,29 +133,46 @@ class DisplayService:
 
     def _on_state(self, message: Message) -> None:
         payload = self._decode(message)
-        if payload is not None:
+        if payload is None:
+            return
+        try:
             self.store.apply_state(payload, self.clock())
+        except BAD_INPUT as error:
+            self._refuse(message, error)
 
     def _on_event(self, message: Message) -> None:
         payload = self._decode(message)
         if payload is None:
             return
-        call = self.store.apply_event(payload, self.clock())
+        try:
+            call = self.store.apply_event(payload, self.clock())
+        except BAD_INPUT as error:
+            self._refuse(message, error)
+            return
         if call is not None:
             self.calls_seen += 1
             self.announce(call)
 
     def _on_results(self, message: Message) -> None:
         payload = self._decode(message)
-        if payload is not None and self.results is not None:
+        if payload is None or self.results is None:
+            return
+        try:
             self.results.apply(payload, self.clock())
+        except BAD_INPUT as error:
+            self._refuse(message, error)
 
     def _decode(self, message: Message) -> dict[str, Any] | None:
         try:
             return message.json()
         except PayloadError as error:
-            log.warning("ignored a message on %s: %s", message.topic, error)
+            self._refuse(message, error)
             return None
+
+    def _refuse(self, message: Message, error: Exception) -> None:
+        """Any bytes may arrive: what is not usable is counted in health, never raised."""
+        where = message.topic.removeprefix(self.topics.root + "/")
+        self.rejected.reject(where, f"{type(error).__name__}: {error}")
 
     # ------------------------------------------------------------------ announcements
     def announce(self, call: Call) -> bool:
@@ -200,6 +219,7 @@ class DisplayService:
             "announcements_failed": stats.failed,
             "last_audio_error": stats.last_error,
             "config_error": self.config_error,
+            "rejected_inputs": self.rejected.as_health(),
         }
 
     def _health_loop(self) -> None:
