@@ -12,11 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from appliance import __version__
 from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message, PayloadError
+from appliance.timeutil import now
 
 from .announce import CHIME, AnnounceError, build_announcement, spoken_counter, vocabulary
 from .audio import AplaySink, Audio, AudioSink, NullSink, WavFileSink
@@ -36,7 +38,7 @@ def make_sink(config: DisplayConfig) -> AudioSink:
     if config.audio.sink == "aplay":
         return AplaySink(config.audio.device or None)
     if config.audio.sink == "wav":
-        return WavFileSink(config.audio.wav_dir, keep=20)
+        return WavFileSink(config.audio.wav_dir, keep=20, keep_files=config.audio.wav_keep)
     return NullSink()
 
 
@@ -66,9 +68,11 @@ class DisplayService:
         pack: VoicePack | None = None,
         link: Link | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = now,
     ) -> None:
         self.config = config
         self.clock = clock
+        self.wall = wall
         self.settings = config.announce.settings()
         layout = layout_for(config.screen.orientation)
         self.store = BoardStore(
@@ -137,8 +141,15 @@ class DisplayService:
             return
         try:
             self.store.apply_state(payload, self.clock())
+            # A call made while the broker was down (or we were away) came in no event: said now.
+            missed = self.store.missed_calls(payload, self.wall(), self.config.announce.missed_max_age_s)
         except BAD_INPUT as error:
             self._refuse(message, error)
+            return
+        for call in missed:
+            log.info("announcing %s at counter %s, missed while away", call.number, call.counter_id)
+            self.calls_seen += 1
+            self.announce(call)
 
     def _on_event(self, message: Message) -> None:
         payload = self._decode(message)
