@@ -145,6 +145,7 @@ class BoardModel:
         # Calls (ticket, time of the call) already announced, or let go as too old: an ordered set
         # shared by events and the retained state, so a call is said once whichever brings it.
         self._calls_heard: dict[tuple[str, datetime | None], None] = {}
+        self._hub_time: datetime | None = None  # the latest `ts` the hub stamped on a state or event
         self._banner: tuple[str, float] | None = None  # (text, until)
 
     # ------------------------------------------------------------------ inputs
@@ -164,6 +165,7 @@ class BoardModel:
             log.warning("queue/state seq went back from %d to %d: the hub was reset", self.seq, seq)
             self._announced.clear()
             self._calls_heard.clear()
+            self._hub_time = None
         site = payload.get("site") or {}
         previous = {c.id: c for c in self._counters.values()}
         counters: dict[str, _Counter] = {}
@@ -274,7 +276,7 @@ class BoardModel:
         `ts`), and the larger counts, so a stale retained state or a wrong clock never makes an old
         call news.
         """
-        state_at = _time_or_none(payload.get("ts"))
+        self._saw_hub_time(_time_or_none(payload.get("ts")))
         missed: list[Call] = []
         for raw in reversed(_dicts(payload.get("recent_calls"))):
             number, ticket_id = _ticket_number(raw.get("ticket"))
@@ -286,16 +288,9 @@ class BoardModel:
             recalled = any(heard == key for heard, _ in self._calls_heard)
             if not self._first_hearing((key, called_at)):
                 continue
-            ages = [(wall - called_at).total_seconds()]
-            if state_at is not None:
-                ages.append((state_at - called_at).total_seconds())
-            if max(ages) > max_age_s:
-                log.info(
-                    "call of %s at counter %s missed %.0f s ago: shown, not announced",
-                    number,
-                    counter_id,
-                    max(ages),
-                )
+            age = self.call_age(called_at, wall)
+            if age is not None and age > max_age_s:
+                log.info("call of %s at counter %s %.0f s ago: shown, not announced", number, counter_id, age)
                 continue
             counter = self._counters.get(counter_id)
             missed.append(
@@ -309,6 +304,23 @@ class BoardModel:
                 )
             )
         return missed
+
+    def call_age(self, called_at: datetime | None, wall: datetime) -> float | None:
+        """Seconds since a call by the display's clock and by the hub's (its latest stamp): the larger,
+        so that neither a wrong clock here nor a stale retained state makes an old call news."""
+        if called_at is None:
+            return None
+        ages = [(wall - called_at).total_seconds()]
+        if self._hub_time is not None:
+            ages.append((self._hub_time - called_at).total_seconds())
+        return max(ages)
+
+    def event_age(self, payload: Mapping[str, Any], wall: datetime) -> float | None:
+        return self.call_age(_time_or_none(payload.get("ts")), wall)
+
+    def _saw_hub_time(self, moment: datetime | None) -> None:
+        if moment is not None and (self._hub_time is None or moment > self._hub_time):
+            self._hub_time = moment
 
     def _first_hearing(self, call: tuple[str, datetime | None]) -> bool:
         """Record a call as heard; False if it was heard before."""
@@ -449,6 +461,10 @@ class BoardStore:
     def missed_calls(self, payload: Mapping[str, Any], wall: datetime, max_age_s: float) -> list[Call]:
         with self._lock:
             return self.model.missed_calls(payload, wall, max_age_s)
+
+    def event_age(self, payload: Mapping[str, Any], wall: datetime) -> float | None:
+        with self._lock:
+            return self.model.event_age(payload, wall)
 
     def show_banner(self, text: str, until: float) -> None:
         with self._lock:

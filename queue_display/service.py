@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 HEALTH_INTERVAL_S = 30.0
 IDENTIFY_KIND = "identify"  # a PlayRequest kind: the chime of the hub's "identify" command
+# For this long after a (re)connect, events may be a backlog the broker or the hub held during an
+# outage: a call older than `announce.missed_max_age_s` is then shown, not said. Events while the link
+# stays up are live and always said (whatever the clocks say).
+RESYNC_WINDOW_S = 10.0
 
 
 def make_sink(config: DisplayConfig) -> AudioSink:
@@ -98,6 +102,7 @@ class DisplayService:
         self.heartbeat = clock()
         self.config_error: str | None = None  # a pushed configuration refused (queue_display.device)
         self.rejected = RejectedInputs(on_change=self.publish_health)
+        self._connected_at: float | None = None  # monotonic; None while the link is down
         self._stopped = threading.Event()
         self._health_thread: threading.Thread | None = None
 
@@ -131,6 +136,7 @@ class DisplayService:
 
     # ------------------------------------------------------------------ MQTT handlers (network thread)
     def _on_connection(self, connected: bool) -> None:
+        self._connected_at = self.clock() if connected else None
         self.store.set_connected(connected)
         if not connected:
             log.warning("broker link lost: the board shows “mất kết nối” until it is back")
@@ -160,9 +166,21 @@ class DisplayService:
         except BAD_INPUT as error:
             self._refuse(message, error)
             return
-        if call is not None:
-            self.calls_seen += 1
-            self.announce(call)
+        if call is None:
+            return
+        self.calls_seen += 1
+        if self._resyncing():
+            age = self.store.event_age(payload, self.wall())
+            if age is not None and age > self.config.announce.missed_max_age_s:
+                log.info(
+                    "call of %s delivered %.0f s late after an outage: shown, not announced", call.number, age
+                )
+                return
+        self.announce(call)
+
+    def _resyncing(self) -> bool:
+        connected_at = self._connected_at
+        return connected_at is None or self.clock() - connected_at < RESYNC_WINDOW_S
 
     def _on_results(self, message: Message) -> None:
         payload = self._decode(message)

@@ -17,6 +17,7 @@ import pytest
 
 from appliance.broker import PrivateBroker
 from appliance.config import MqttSettings
+from appliance.timeutil import iso, now
 from queue_display.audio import WavFileSink
 from queue_display.config import DisplayConfig
 from queue_display.service import DisplayService
@@ -43,7 +44,7 @@ def call(seq: int, number: str, counter: str) -> dict[str, Any]:
         "v": 1,
         "type": "ticket.called",
         "seq": seq,
-        "ts": "2026-12-05T08:31:00.000+07:00",
+        "ts": iso(now()),
         "ticket": {"id": f"t-{seq}", "number": number, "service_id": "dat-dai", "status": "called"},
         "counter_id": counter,
         "counter_name": counter,
