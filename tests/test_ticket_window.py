@@ -214,3 +214,32 @@ def _expiry(seconds: int) -> Any:
     properties = Properties(PacketTypes.PUBLISH)
     properties.MessageExpiryInterval = seconds
     return properties
+
+
+def test_a_ticket_waiting_when_the_printer_restarts_is_not_printed(
+    broker: PrivateBroker, tmp_path: Path
+) -> None:
+    """How long the daemon was down is unknown (its clock is monotonic, per process): a ticket that was
+    waiting for paper is cancelled at start-up rather than printed for whoever stands there now."""
+    with FakeNetworkPrinter(paper="out") as fake:
+        printer = start_printer(tmp_path, broker, fake)
+        try:
+            with Observer(
+                broker.port, f"{TOPIC}/print/printer-1/results", f"{TOPIC}/devices/printer-1/health"
+            ) as seen:
+                seen.wait_for(lambda m: m.topic.endswith("/health") and m.json().get("paper") == "out", 20)
+                job = ticket_job("ticket-waiting", number="4321", token="waiting-token")
+                job["valid_for_s"] = 120
+                seen.publish(f"{TOPIC}/print/printer-1/jobs", json.dumps(job, ensure_ascii=False))
+                seen.wait_for(lambda m: m.topic.endswith("/health") and m.json().get("pending") == 1, 10)
+                printer.kill()
+                printer.wait(10)
+                fake.state.paper = "ok"
+                printer = start_printer(tmp_path, broker, fake)
+                result = seen.wait_for(lambda m: m.topic.endswith("/results"), 20).json()
+                assert result["job_id"] == "ticket-waiting" and result["status"] == "expired"
+                time.sleep(1.0)
+                assert tokens_printed(fake) == []
+        finally:
+            printer.terminate()
+            printer.wait(10)
