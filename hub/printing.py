@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -80,7 +81,8 @@ class TicketPrinting:
                 self._kiosks_of.setdefault(kiosk.printer, []).append(kiosk.id)
         self._lock = threading.Lock()
         self._published: dict[str, dict[str, Any]] = {}
-        self._told: OrderedDict[str, str] = OrderedDict()
+        # job id → (what the kiosk was told, time.monotonic() of the job when queued)
+        self._told: OrderedDict[str, tuple[str, float]] = OrderedDict()
         # After the registry's own handlers (same filters, subscribed later): it is up to date here.
         link.subscribe(self.topics.all_devices("state"), self._on_device)
         link.subscribe(self.topics.all_devices("health"), self._on_device)
@@ -106,6 +108,15 @@ class TicketPrinting:
         if printer is None:
             return {"print": "none"}
         job_id = f"ticket-{ticket['id']}"
+        with self._lock:
+            before = self._told.get(job_id)
+        if before is not None and before[0] == "queued":
+            # A repeated issue (the kiosk never got the first answer): the job is already at the
+            # printer, under its first window; say the same, never "unavailable" for a job that may print.
+            left = self.window_s - (time.monotonic() - before[1])
+            if left > 0:
+                return {"print": "queued", "print_window_s": round(left, 1)}
+            return {"print": "unavailable"}
         if not self.printer_ready(printer):
             self._tell(job_id, "unavailable")
             return {"print": "unavailable"}
@@ -132,11 +143,12 @@ class TicketPrinting:
     def told(self, job_id: str) -> str | None:
         """What the citizen of this ticket job was told: queued, unavailable (None: not remembered)."""
         with self._lock:
-            return self._told.get(job_id)
+            entry = self._told.get(job_id)
+        return entry[0] if entry else None
 
     def _tell(self, job_id: str, told: str) -> None:
         with self._lock:
-            self._told[job_id] = told
+            self._told[job_id] = (told, time.monotonic())
             self._told.move_to_end(job_id)
             while len(self._told) > TOLD_REMEMBERED:
                 self._told.popitem(last=False)

@@ -166,8 +166,10 @@ def test_no_ticket_prints_after_the_citizen_was_told_it_will_not(
 
 def test_the_broker_counts_down_a_waiting_jobs_window(broker: PrivateBroker, tmp_path: Path) -> None:
     """The printer was away: the job waited in its session while the broker counted its Message
-    Expiry Interval down, so the printer has only what is left, not the whole `valid_for_s`. A wrong
+    Expiry Interval down, so the printer has only what is left, not the whole `valid_for_s`: the job
+    ends about `valid_for_s` after it was sent, not that long after the printer came back. A wrong
     `print_by` (the hub's clock says 2099) changes nothing: the printer counts from its own receipt."""
+    valid_for = 6
     with FakeNetworkPrinter(paper="out") as fake:
         printer = start_printer(tmp_path, broker, fake)
         with Observer(
@@ -177,28 +179,28 @@ def test_the_broker_counts_down_a_waiting_jobs_window(broker: PrivateBroker, tmp
             printer.terminate()
             printer.wait(10)
             job: dict[str, Any] = ticket_job("ticket-held", number="1234", token="held-token")
-            job["valid_for_s"] = 6
+            job["valid_for_s"] = valid_for
             job["print_by"] = "2099-01-01T00:00:00+07:00"
+            after = len(seen.messages)
+            sent = time.monotonic()
             seen.client.publish(
                 f"{TOPIC}/print/printer-1/jobs",
                 json.dumps(job, ensure_ascii=False),
                 qos=1,
-                properties=_expiry(6),
+                properties=_expiry(valid_for),
             ).wait_for_publish(5)
-            time.sleep(4.0)  # 2 s of the window are left when the printer comes back
-            after = len(seen.messages)
+            time.sleep(4.0)  # the job waits at the broker; 2 s of its window are left
             printer = start_printer(tmp_path, broker, fake)
             try:
-                seen.wait_for(
-                    lambda m: m.topic.endswith("/state") and m.json()["online"] is True, 20, after=after
-                )
-                back = time.monotonic()
-                result = seen.wait_for(lambda m: m.topic.endswith("/results"), 15, after=after).json()
-                took = time.monotonic() - back
-                assert result["job_id"] == "ticket-held" and result["status"] == "expired"
-                assert took < 4.5, (
-                    f"expired {took:.1f} s after the printer came back: the full window was used"
-                )
+                try:
+                    result = seen.wait_for(lambda m: m.topic.endswith("/results"), 15, after=after).json()
+                except AssertionError:
+                    result = None  # a slow start: the broker dropped the job before the printer took it
+                ended = time.monotonic() - sent
+                if result is not None:
+                    assert result["job_id"] == "ticket-held" and result["status"] == "expired"
+                    # Without the countdown it would end 4 s + start-up + 6 s after it was sent.
+                    assert ended < valid_for + 2.5, f"expired {ended:.1f} s after it was sent"
                 fake.state.paper = "ok"
                 time.sleep(1.0)
                 assert tokens_printed(fake) == []
@@ -243,3 +245,32 @@ def test_a_ticket_waiting_when_the_printer_restarts_is_not_printed(
         finally:
             printer.terminate()
             printer.wait(10)
+
+
+def test_a_repeated_issue_is_told_what_the_first_was(
+    broker: PrivateBroker, site: FakeNetworkPrinter, mqtt_settings: MqttSettings
+) -> None:
+    """The kiosk repeats an issue whose answer it never got (same request_id): the job went to the
+    printer the first time, so within its window the answer stays `queued` even if the paper ran out
+    since — `unavailable` for a job that may print (or did) would contradict the paper."""
+    from appliance.mqtt import Link
+    from appliance.rpc import RpcClient
+
+    fake = site
+    with (
+        Observer(broker.port, f"{TOPIC}/devices/kiosk-1/printer") as seen,
+        Link(mqtt_settings, site=SITE, device_id="kiosk-1", role="kiosk") as link,
+    ):
+        seen.wait_for(lambda m: m.json()["ready"], 20)
+        assert link.wait_connected(5)
+        client = RpcClient(link, default_timeout=5)
+        first = client.call("ticket.issue", {"service_id": "ho-tich"}, request_id="tap-1")
+        assert first["print"] == "queued" and 0 < first["print_window_s"] <= WINDOW_S
+        since = len(seen.messages)
+        fake.state.paper = "out"
+        seen.wait_for(lambda m: m.json()["ready"] is False, 10, after=since)
+        again = client.call("ticket.issue", {"service_id": "ho-tich"}, request_id="tap-1")
+        assert again["ticket"]["id"] == first["ticket"]["id"]
+        assert again["print"] == "queued" and again["print_window_s"] <= first["print_window_s"]
+        fresh = client.call("ticket.issue", {"service_id": "ho-tich"}, request_id="tap-2")
+        assert fresh["print"] == "unavailable"

@@ -186,7 +186,10 @@ class PrinterDaemon:
             with self._expires_lock:
                 self._expires_at.setdefault(job.job_id, time.monotonic() + window)
         if self.store.add(job.job_id, job.kind, msg.payload, self.clock()):
-            log.info("job %s (%s) queued", job.job_id, job.kind)
+            if window is None:
+                log.info("job %s (%s) queued", job.job_id, job.kind)
+            else:
+                log.info("job %s (%s) queued, to print within %.1f s", job.job_id, job.kind, window)
             self._poke()
             return
         record = self.store.get(job.job_id)
