@@ -218,6 +218,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Quá {seconds} giây chờ máy in: {reason}",
         "Waited more than {seconds} s for the printer: {reason}",
     ),
+    "print_expired": (
+        "Phiếu không được in: đã quá thời gian người lấy số còn đứng chờ ở ki-ốt (máy in {printer}).",
+        "Not printed: the citizen's time at the kiosk had passed (printer {printer}).",
+    ),
     "print_interrupted": (
         "Lệnh in bị gián đoạn khi đang in; không in lại để tránh in trùng.",
         "The job was interrupted while printing; not reprinted to avoid a duplicate.",
@@ -335,6 +339,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kiosk_print_no_answer": (
         "Máy in chưa phản hồi. Nếu không nhận được phiếu, xin chụp ảnh màn hình.",
         "The printer has not answered. If no ticket comes out, please photograph the screen.",
+    ),
+    "kiosk_printer_paper_out": (
+        "Máy in hết giấy: số của quý khách sẽ hiện trên màn hình và trên điện thoại (quét mã QR).",
+        "The printer is out of paper: your number will be shown on screen and on your phone "
+        "(scan the QR code).",
+    ),
+    "kiosk_printer_down": (
+        "Máy in đang tạm ngừng: số của quý khách sẽ hiện trên màn hình và trên điện thoại (quét mã QR).",
+        "The printer is out of service: your number will be shown on screen and on your phone "
+        "(scan the QR code).",
     ),
     "kiosk_done": ("Xong", "Done"),
     "kiosk_closing_in": ("Màn hình tự đóng sau {seconds} giây", "This screen closes in {seconds} s"),

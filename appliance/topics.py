@@ -26,6 +26,10 @@ class Topics:
     def device_commands(self, device_id: str) -> str:
         return f"{self.root}/devices/{device_id}/commands"
 
+    def device_printer(self, device_id: str) -> str:
+        """Retained, hub → kiosk: whether the kiosk's ticket printer is ready (hub/printing.py)."""
+        return f"{self.root}/devices/{device_id}/printer"
+
     def device_replies(self, device_id: str) -> str:
         return f"{self.root}/devices/{device_id}/replies"
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TextIO
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from appliance.inputs import RejectedInputs
 from appliance.timeutil import iso
 
 from .camera import CameraSource, V4L2Frames
@@ -71,6 +72,7 @@ class ScanPipeline:
         self.dedupe = Deduplicator(settings.dedupe_window, clock)
         self.accepted = 0
         self.rejected = 0
+        self.last_rejection: str | None = None
         self.repeats = 0
 
     def process(self, raw: RawScan, source: str) -> ScanEvent | None:
@@ -81,6 +83,7 @@ class ScanPipeline:
         result = classify(text, max_length=self.settings.max_length, ticket_path=self.settings.ticket_path)
         if isinstance(result, Rejected):
             self.rejected += 1
+            self.last_rejection = f"{result.reason}: {result.detail}"
             log.warning("scan from %s rejected (%s): %s", source, result.reason, result.detail)
             return None
         if self.dedupe.is_repeat(result.code):
@@ -249,6 +252,8 @@ class ScannerService:
         self._detail: str | None = None
         self._last_scan_ts: str | None = None
         self._identify_until = 0.0
+        # Bytes that were no scan (binary, not UTF-8, too long): counted in health.
+        self.rejected = RejectedInputs()
 
     def identify(self, seconds: float = IDENTIFY_S) -> None:
         """Flag this scanner in its health for `seconds` (the fleet page shows it) and say so in the log."""
@@ -271,6 +276,7 @@ class ScannerService:
                 "device": self.source.device,
                 "last_scan_ts": self._last_scan_ts,
                 "error": self._detail,
+                "rejected_inputs": self.rejected.as_health(),
             }
 
     def publish_health(self) -> None:
@@ -301,8 +307,12 @@ class ScannerService:
         self.publish_health()
 
     def _on_scan(self, raw: RawScan) -> None:
+        refused = self.pipeline.rejected
         event = self.pipeline.process(raw, self.source.kind)
         if event is None:
+            if self.pipeline.rejected != refused:
+                self.rejected.reject(f"scan {self.source.device}", self.pipeline.last_rejection)
+                self.publish_health()
             return
         self.sink.publish_scan(event)
         with self._lock:

@@ -10,20 +10,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
 from appliance.mqtt import Link, Message
 from appliance.notify import Notifier
 from appliance.rpc import RpcError, RpcRequest, RpcServer
 from appliance.timeutil import iso, now
 
+from .printing import TicketPrinting
 from .service import QUEUE_METHODS, QueueService
 from .site import HubConfig
 
 log = logging.getLogger("motcua.hub")
-
-TICKET_JOB_EXPIRY_S = 120
 
 # Methods the contract names that later parts of the hub answer (central-system issue).
 PENDING_METHODS = ("dossier.lookup", "procedure.search")
@@ -84,6 +80,7 @@ class Hub:
         self.topics = self.link.topics
         self.link.subscribe(self.topics.all_devices("state"), self.devices.on_state)
         self.link.subscribe(self.topics.all_devices("health"), self.devices.on_health)
+        self.printing = TicketPrinting(config, self.link, self.devices)
         self.link.on_connection_change(self._on_connection)
         self.service.add_commit_hook(self._publish)
         handlers: dict[str, Callable[[RpcRequest], Mapping[str, Any]]] = {
@@ -121,7 +118,7 @@ class Hub:
 
     def _issue(self, request: RpcRequest) -> Mapping[str, Any]:
         result = dict(self._queue_handler(request))
-        result["print"] = self.send_ticket_to_printer(request.caller_id, result["ticket"])
+        result.update(self.send_ticket_to_printer(request.caller_id, result["ticket"]))
         return result
 
     def _print_receipt(self, request: RpcRequest) -> Mapping[str, Any]:
@@ -177,44 +174,16 @@ class Hub:
 
     # ------------------------------------------------------------------ printing
     def printer_of(self, kiosk_id: str) -> str | None:
-        kiosk = next((k for k in self.config.kiosks if k.id == kiosk_id), None)
-        return kiosk.printer if kiosk else None
+        return self.printing.printer_of(kiosk_id)
 
-    def send_ticket_to_printer(self, kiosk_id: str, ticket: Mapping[str, Any]) -> str:
-        """Queue a print job on the kiosk's printer: `queued`, `unavailable` or `none`.
-
-        The job id is derived from the ticket, so a retried issue never prints twice; the job is
-        published even when the printer looks unavailable (it prints when it comes back), but the
-        kiosk is told not to count on paper.
-        """
-        printer = self.printer_of(kiosk_id)
-        if printer is None:
-            return "none"
-        job = {
-            "v": 1,
-            "job_id": f"ticket-{ticket['id']}",
-            "kind": "ticket",
-            "site_name": self.config.place.name,
-            "ticket": dict(ticket),
-            "ticket_url": f"{self.config.hub.public_url.rstrip('/')}/t/{ticket['token']}",
-            "footer": self.config.place.ticket_footer,
-        }
-        # A ticket printed minutes after the citizen gave up is paper in the bin and a number nobody
-        # holds: the broker drops the job if the printer has not taken it in time.
-        expiry = Properties(PacketTypes.PUBLISH)
-        expiry.MessageExpiryInterval = TICKET_JOB_EXPIRY_S
-        self.link.publish_json(self.topics.print_jobs(printer), job, qos=1, properties=expiry)
-        return "queued" if self.printer_ready(printer) else "unavailable"
+    def send_ticket_to_printer(self, kiosk_id: str, ticket: Mapping[str, Any]) -> dict[str, Any]:
+        """`{print: queued|unavailable|none, print_window_s?}`: the rule of hub/printing.py (a ticket
+        prints only within the site's window, and never after the kiosk was told it will not)."""
+        return self.printing.send_ticket(kiosk_id, ticket)
 
     def printer_ready(self, printer_id: str) -> bool:
         """Online by its will/birth and ready by its own health report (paper, link, status)."""
-        device = self.devices.get(printer_id)
-        if not device or not device.get("online"):
-            return False
-        health = device.get("health") or {}
-        if "ready" in health:
-            return bool(health["ready"])
-        return bool(health.get("online", False)) and health.get("paper") == "ok"
+        return self.printing.printer_ready(printer_id)
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, events: list[dict[str, Any]], snapshot: dict[str, Any]) -> None:

@@ -160,6 +160,12 @@ class HubSettings(Strict):
     clock_step_s: float = Field(300.0, ge=1, le=24 * 3600)
 
 
+class PrintingSettings(Strict):
+    # A kiosk's ticket prints only this long after it was issued, while the citizen can still be
+    # standing at the kiosk; later it is cancelled at the printer (never printed for the next person).
+    ticket_window_s: float = Field(20.0, ge=3, le=300)
+
+
 class HubConfig(DeviceConfig):
     """The hub's whole TOML: its identity, the site and its own settings."""
 
@@ -171,6 +177,7 @@ class HubConfig(DeviceConfig):
     counters: list[CounterConfig] = Field(min_length=1)
     officers: list[OfficerSpec] = []
     kiosks: list[KioskSpec] = []
+    printing: PrintingSettings = PrintingSettings()
     # The central one-door dossier system (hub/central); absent: lookups answer "not available".
     central: dict[str, Any] | None = None
     # Provisioning and broker security (hub/fleet); validated by hub.fleet.load_fleet_settings.

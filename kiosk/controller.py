@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from appliance.device import DeviceRuntime, ReloadsConfig
+from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient, RpcError
 from appliance.timeutil import now as site_now
@@ -106,10 +107,13 @@ class KioskController(ReloadsConfig[KioskConfig]):
         self._listeners: list[Callable[[], None]] = []
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-call")
         self._stopped = False
+        # Messages that are not what the contract says (bad bytes, not JSON): counted in health.
+        self.rejected = RejectedInputs(on_change=self._publish_health)
         self.link.on_connection_change(self._on_connection)
         self.link.subscribe(self.topics.queue_state, self._on_queue_state)
         self.link.subscribe(self.topics.device_state(config.hub_id), self._on_hub_state)
         self.link.subscribe(f"{self.topics.root}/print/+/results", self._on_print_result)
+        self.link.subscribe(self.topics.device_printer(config.device_id), self._on_printer)
         for scanner in config.kiosk.scanners:
             self._subscribe_scanner(scanner)
 
@@ -125,11 +129,15 @@ class KioskController(ReloadsConfig[KioskConfig]):
             language=self.config.language,
         )
         self.link.start()
+        self._publish_health()
+
+    def _publish_health(self) -> None:
         self.link.publish_health(
             {
                 "screen": self.config.screen.orientation,
                 "scanners": list(self.config.kiosk.scanners),
                 "language": self.config.language,
+                "rejected_inputs": self.rejected.as_health(),
             }
         )
 
@@ -241,44 +249,50 @@ class KioskController(ReloadsConfig[KioskConfig]):
             self._notify()
 
     def _on_queue_state(self, message: Message) -> None:
-        state = self._json(message)
-        if state is not None:
-            with self._lock:
-                self.model.apply_state(state)
-                self._notify()
+        self._take(message, self.model.apply_state)
 
     def _on_hub_state(self, message: Message) -> None:
-        state = self._json(message) if message.payload else {"online": False}
-        if state is not None:
-            with self._lock:
-                self.model.set_hub_online(state.get("online") is True)
-                self._notify()
+        self._take(message, lambda state: self.model.set_hub_online(state.get("online") is True), empty={})
+
+    def _on_printer(self, message: Message) -> None:
+        self._take(message, self.model.set_printer, empty={})
 
     def _on_print_result(self, message: Message) -> None:
-        result = self._json(message)
-        if result is not None:
-            with self._lock:
-                self.model.print_result(result)
-                self._notify()
+        self._take(message, self.model.print_result)
 
     def _on_scan(self, message: Message) -> None:
-        scan = self._json(message)
-        if scan is None:
-            return
         # scans/{scanner} or scans/{scanner}/{this kiosk}
         device_id = message.topic[len(f"{self.topics.root}/scans/") :].split("/", 1)[0]
-        with self._lock:
-            calls = self.model.scan(device_id, scan)
-            self._notify()
-        self._dispatch(calls)
+        self._take(message, lambda scan: self.model.scan(device_id, scan))
 
-    @staticmethod
-    def _json(message: Message) -> dict[str, Any] | None:
+    def _take(
+        self,
+        message: Message,
+        use: Callable[[dict[str, Any]], list[Call] | None],
+        *,
+        empty: dict[str, Any] | None = None,
+    ) -> None:
+        """Give a message to the model; any bytes that are not what the contract says are refused
+        and counted in health, never allowed to stop the kiosk. `empty`: what a cleared retained
+        topic means (None: ignore it as bad input)."""
+        where = message.topic.removeprefix(self.topics.root + "/")
+        if not message.payload and empty is not None:
+            data: dict[str, Any] = empty
+        else:
+            try:
+                data = message.json()
+            except PayloadError as error:
+                self.rejected.reject(where, error)
+                return
         try:
-            return message.json()
-        except PayloadError as error:
-            log.warning("ignoring %s: %s", message.topic, error)
-            return None
+            with self._lock:
+                calls = use(data)
+                self._notify()
+        except BAD_INPUT as error:
+            self.rejected.reject(where, f"{type(error).__name__}: {error}")
+            return
+        if calls:
+            self._dispatch(calls)
 
     # ------------------------------------------------------------------ calls (worker threads)
 

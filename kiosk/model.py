@@ -79,6 +79,9 @@ THANKS_S = 6.0
 # A ticket issued after the citizen left the services screen is still shown if it came this quickly.
 LATE_TICKET_S = 10.0
 RECENT_PRINT_RESULTS = 50
+# The printer may still be finishing a ticket it began at the very end of its window: the kiosk says
+# "the printer has not answered" only this long after the window, so it never says so before paper.
+PRINT_WINDOW_MARGIN_S = 2.0
 # Errors after which the request may or may not have been carried out: repeat it with the same id.
 UNKNOWN_OUTCOME = frozenset({"timeout", "unavailable", "overloaded"})
 # Errors that mean "this kiosk cannot do that here"; a citizen gets a calm sentence, not a method name.
@@ -189,6 +192,9 @@ class KioskModel:
         self._tag = 0
         self._print_results: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
         self._was_locked = False
+        # The hub's word on this kiosk's ticket printer (`devices/{id}/printer`); None: not heard.
+        self.printer_ready: bool | None = None
+        self.printer_reason = ""
         self.identify_until: float | None = None  # the hub's "identify": an overlay until then
 
     # ------------------------------------------------------------------ what the outside world tells us
@@ -252,6 +258,13 @@ class KioskModel:
         self.services = tuple(services)
         self.ticket_letters = tuple(sorted(letters))
 
+    def set_printer(self, payload: Mapping[str, Any]) -> None:
+        """The hub's retained readiness of this kiosk's printer: warn before a number is taken."""
+        ready = payload.get("ready")
+        self.printer_ready = ready if isinstance(ready, bool) else None
+        reason = payload.get("reason")
+        self.printer_reason = reason if isinstance(reason, str) else ""
+
     def print_result(self, payload: Mapping[str, Any]) -> None:
         """A `print/{printer}/results` message; only the result for the ticket on screen matters."""
         job_id = payload.get("job_id")
@@ -275,7 +288,7 @@ class KioskModel:
         if status == "printed":
             self.ticket.print_state = "printed"
             self.ticket.print_deadline = None
-        elif status == "failed":
+        elif status in ("failed", "expired"):
             error = payload.get("error")
             if isinstance(error, Mapping):
                 key = "message" if self.language == "vi" else "message_en"
@@ -570,12 +583,19 @@ class KioskModel:
         state: PrintState = (
             "printing" if printing == "queued" else "unavailable" if printing == "unavailable" else "none"
         )
+        # With the hub's window, "not answered" is said only once the printer can no longer print.
+        window = result.get("print_window_s")
+        wait = (
+            float(window) + PRINT_WINDOW_MARGIN_S
+            if isinstance(window, int | float) and window > 0
+            else self.settings.print_wait_s
+        )
         self.ticket = _Ticket(
             data=ticket,
             print_state=state,
             shown_at=now,
             closes_at=now + self.settings.ticket_screen_s,
-            print_deadline=now + self.settings.print_wait_s if state == "printing" else None,
+            print_deadline=now + wait if state == "printing" else None,
         )
         if state != "printing":
             self._printing_failed(state, now)
@@ -756,6 +776,10 @@ class KioskModel:
         notice = self.inputs.notice
         if not tiles and notice is None:
             notice = Notice(t("kiosk_no_services", lang), "info")
+        if notice is None and self.printer_ready is False:
+            # Said before the number is taken, not as a surprise after: the number will be on screen.
+            key = "kiosk_printer_paper_out" if self.printer_reason == "paper_out" else "kiosk_printer_down"
+            notice = Notice(t(key, lang), "warn")
         return ServicesBody(
             title=t("kiosk_services_title", lang),
             hint=t("kiosk_services_hint", lang),

@@ -24,7 +24,8 @@ from typing import Any
 
 from appliance.device import CommandError, DeviceRuntime, ReloadsConfig
 from appliance.errors import MotcuaError
-from appliance.mqtt import Link, Message, PayloadError
+from appliance.inputs import BAD_INPUT, RejectedInputs
+from appliance.mqtt import Link, Message
 from appliance.rpc import RpcClient
 
 from .board import Board, Frame, LineSpec
@@ -150,6 +151,8 @@ class LedDaemon(ReloadsConfig[LedConfig]):
         self._last_health: dict[str, Any] | None = None
         self._health_at = 0.0
         self.frames = 0
+        # Bytes from the keys FIFO or the broker that are not what they should be: counted in health.
+        self.rejected = RejectedInputs(on_change=self._wake.set)
 
         self.counter_id: str | None = config.counter.counter_id if config.counter is not None else None
         self.view: CounterView | HallView = self._make_view(config, board)
@@ -240,7 +243,7 @@ class LedDaemon(ReloadsConfig[LedConfig]):
                     )
                 )
             elif isinstance(settings, SimulatedKeypadSettings):
-                self.inputs.append(LineKeypad(settings.path, self.press))
+                self.inputs.append(LineKeypad(settings.path, self.press, self.rejected))
         if config.rating is not None:
             self.inputs.append(
                 GpioButtons(
@@ -337,8 +340,8 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             state = message.json(max_size=1 << 20)
             with self._lock:
                 self.model.apply_state(state)
-        except (PayloadError, ValueError) as error:
-            log.warning("queue/state ignored: %s", error)
+        except BAD_INPUT as error:
+            self.rejected.reject("queue/state", error)
             return
         self._wake.set()
 
@@ -349,8 +352,8 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             with self._lock:
                 self.model.apply_event(event, now)
                 self._maybe_arm_rating(event, now)
-        except (PayloadError, ValueError) as error:
-            log.warning("queue event ignored: %s", error)
+        except BAD_INPUT as error:
+            self.rejected.reject("queue/events", error)
             return
         self._wake.set()
 
@@ -366,8 +369,8 @@ class LedDaemon(ReloadsConfig[LedConfig]):
     def _on_hub_state(self, message: Message) -> None:
         try:
             online = message.json().get("online") if message.payload else None
-        except PayloadError as error:
-            log.warning("hub state ignored: %s", error)
+        except BAD_INPUT as error:
+            self.rejected.reject("hub state", error)
             return
         with self._lock:
             self._hub_up = online if isinstance(online, bool) else None
@@ -377,8 +380,8 @@ class LedDaemon(ReloadsConfig[LedConfig]):
     def _on_command(self, message: Message) -> None:
         try:
             command = message.json()
-        except PayloadError as error:
-            log.warning("command ignored: %s", error)
+        except BAD_INPUT as error:
+            self.rejected.reject("commands", error)
             return
         if "cmd" in command:
             return  # the hub's fleet commands: DeviceRuntime runs them
@@ -491,6 +494,7 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             "synced": self.model.synced,
             "identify": self.clock() < self._identify_until,
             "config_error": self.config_error,
+            "rejected_inputs": self.rejected.as_health(),
             "inputs": [
                 {
                     "kind": source.kind,

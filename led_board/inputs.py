@@ -17,7 +17,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
+
+from appliance.inputs import RejectedInputs
 
 from .errors import InputUnavailable
 from .keys import Action, KeymapDecoder
@@ -25,6 +27,8 @@ from .keys import Action, KeymapDecoder
 log = logging.getLogger(__name__)
 
 OnPress = Callable[[Action], None]
+# A simulated key line is a short action name; a longer one is refused without reading it whole.
+MAX_KEY_LINE_BYTES = 256
 
 
 class GpioButtons:
@@ -199,13 +203,15 @@ class EvdevKeypad:
 
 class LineKeypad:
     """Presses typed as lines ("call_next", "rate:3") on standard input or a FIFO: keys for a demo
-    or a test bench without GPIO or USB keypads. A line that is not an action is logged and skipped."""
+    or a test bench without GPIO or USB keypads. Any bytes may come: a line that is not an action (not
+    UTF-8, too long, unknown) is refused, counted in `rejected` (health) and skipped; reading goes on."""
 
     kind = "simulated"
 
-    def __init__(self, path: str, on_press: OnPress) -> None:
+    def __init__(self, path: str, on_press: OnPress, rejected: RejectedInputs | None = None) -> None:
         self.device = path
         self.on_press = on_press
+        self.rejected = rejected or RejectedInputs()
         self.error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -222,26 +228,41 @@ class LineKeypad:
         while not self._stop.is_set():
             try:
                 if self.device == "-":
-                    self._read_lines(sys.stdin)
+                    self._read_lines(sys.stdin.buffer)
                     return
                 if not os.path.exists(self.device):
                     os.mkfifo(self.device)
-                with open(self.device, encoding="utf-8") as stream:  # blocks until a writer opens it
+                with open(self.device, "rb") as stream:  # blocks until a writer opens it
                     self._read_lines(stream)
             except OSError as error:
                 self.error = f"{self.device}: {error.strerror or error}"
                 log.warning("simulated keypad %s", self.error)
                 self._stop.wait(2.0)
 
-    def _read_lines(self, stream: Iterable[str]) -> None:
-        for line in stream:
-            if self._stop.is_set():
+    def _read_lines(self, stream: BinaryIO) -> None:
+        skipping = False  # inside a line that was already refused as too long
+        while not self._stop.is_set():
+            raw = stream.readline(MAX_KEY_LINE_BYTES + 1)
+            if not raw:
                 return
+            complete = raw.endswith(b"\n")
+            if skipping:
+                skipping = not complete
+                continue
+            if not complete and len(raw) > MAX_KEY_LINE_BYTES:
+                self.rejected.reject(f"keys {self.device}", f"line longer than {MAX_KEY_LINE_BYTES} bytes")
+                skipping = True
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                self.rejected.reject(f"keys {self.device}", f"not UTF-8: {error.reason} ({raw[:16]!r})")
+                continue
             if not line.strip():
                 continue
             try:
                 action = Action.parse(line)
             except ValueError as error:
-                log.warning("simulated keypad %s: %s", self.device, error)
+                self.rejected.reject(f"keys {self.device}", error)
                 continue
             self.on_press(action)

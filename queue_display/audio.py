@@ -7,12 +7,15 @@ that a test can inspect, including whether two announcements ever overlapped.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import re
 import subprocess
 import threading
 import time
 import wave
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,8 @@ from typing import Protocol
 from appliance.errors import MotcuaError
 
 log = logging.getLogger(__name__)
+
+_NUMBERED = re.compile(r"^(\d+)-.*\.wav$")
 
 
 class AudioError(MotcuaError):
@@ -115,20 +120,39 @@ class WavFileSink:
     `realtime` holds each `play` for that fraction of the sound's duration, like a loudspeaker
     would (0 = return at once), so tests can check that a player never overlaps announcements.
     `keep` bounds the in-memory record (a daemon writing WAV files runs for months); `count` is
-    the total.
+    the total. `keep_files` bounds the files: only the newest that many stay in `directory` (also
+    across restarts, which go on numbering after the newest file left), so a day of calls never
+    fills the disk (about 0.5 MB per announcement).
     """
 
     def __init__(
-        self, directory: str | Path | None = None, *, realtime: float = 0.0, keep: int | None = None
+        self,
+        directory: str | Path | None = None,
+        *,
+        realtime: float = 0.0,
+        keep: int | None = None,
+        keep_files: int | None = None,
     ) -> None:
         self.directory = Path(directory) if directory is not None else None
         self.realtime = realtime
         self.keep = keep
+        self.keep_files = keep_files
         self.count = 0
         self.played: list[PlayedAudio] = []
         self.overlaps = 0
         self._active = 0
         self._lock = threading.Condition()
+        self._files: deque[Path] = deque()
+        self._last_index = 0
+        if self.directory is not None and keep_files is not None:
+            # Files a previous run left count against the bound, oldest first by their number.
+            numbered = sorted(
+                (int(match[1]), path)
+                for path in (self.directory.glob("*.wav") if self.directory.is_dir() else ())
+                if (match := _NUMBERED.match(path.name))
+            )
+            self._files.extend(path for _, path in numbered)
+            self._last_index = numbered[-1][0] if numbered else 0
 
     def play(self, audio: Audio, *, label: str = "") -> None:
         with self._lock:
@@ -136,13 +160,15 @@ class WavFileSink:
             if self._active > 1:
                 self.overlaps += 1
             self.count += 1
-            index = self.count
+            self._last_index += 1
+            index = self._last_index
         started = time.monotonic()
         try:
             path = None
             if self.directory is not None:
                 safe = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in label).strip("-")
                 path = audio.write(self.directory / f"{index:04d}-{safe or 'audio'}.wav")
+                self._bound_files(path)
             if self.realtime > 0:
                 time.sleep(audio.duration_s * self.realtime)
         finally:
@@ -152,6 +178,16 @@ class WavFileSink:
                 if self.keep is not None and len(self.played) > self.keep:
                     del self.played[: -self.keep]
                 self._lock.notify_all()
+
+    def _bound_files(self, written: Path) -> None:
+        if self.keep_files is None:
+            return
+        with self._lock:
+            self._files.append(written)
+            old = [self._files.popleft() for _ in range(max(0, len(self._files) - self.keep_files))]
+        for path in old:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
     def wait_for(self, count: int, timeout: float = 5.0) -> bool:
         """Wait until `count` sounds have been played."""

@@ -142,6 +142,10 @@ class BoardModel:
         self._recent: list[RecentCall] = []
         self._latest_until = -math.inf
         self._announced: dict[int, None] = {}  # event seqs already turned into calls (ordered set)
+        # Calls (ticket, time of the call) already announced, or let go as too old: an ordered set
+        # shared by events and the retained state, so a call is said once whichever brings it.
+        self._calls_heard: dict[tuple[str, datetime | None], None] = {}
+        self._hub_time: datetime | None = None  # the latest `ts` the hub stamped on a state or event
         self._banner: tuple[str, float] | None = None  # (text, until)
 
     # ------------------------------------------------------------------ inputs
@@ -160,6 +164,8 @@ class BoardModel:
         if seq is not None and self.seq is not None and seq < self.seq:
             log.warning("queue/state seq went back from %d to %d: the hub was reset", self.seq, seq)
             self._announced.clear()
+            self._calls_heard.clear()
+            self._hub_time = None
         site = payload.get("site") or {}
         previous = {c.id: c for c in self._counters.values()}
         counters: dict[str, _Counter] = {}
@@ -247,6 +253,8 @@ class BoardModel:
             self._announced[seq] = None
             while len(self._announced) > 1000:
                 del self._announced[next(iter(self._announced))]
+        if not self._first_hearing((ticket_id or number, _time_or_none(payload.get("ts")))):
+            return None  # a resync from queue/state announced it already
         if not fresh:
             # The state already showed this call; still highlight it (the event is the news).
             self._highlight(counter, ticket_id or number, now)
@@ -259,6 +267,70 @@ class BoardModel:
             kind=kind.removeprefix("ticket."),
             seq=seq,
         )
+
+    def missed_calls(self, payload: Mapping[str, Any], wall: datetime, max_age_s: float) -> list[Call]:
+        """Calls in a `queue/state`'s `recent_calls` that no event brought (the broker was down, the
+        display reconnected after the hub published): to announce now, oldest first, each once.
+
+        A call older than `max_age_s` is only shown, not said: its citizen has long walked up or
+        given up. The age is taken by both clocks, the display's and the hub's (the state's own
+        `ts`), and the larger counts, so a stale retained state or a wrong clock never makes an old
+        call news.
+        """
+        self._saw_hub_time(_time_or_none(payload.get("ts")))
+        missed: list[Call] = []
+        for raw in reversed(_dicts(payload.get("recent_calls"))):
+            number, ticket_id = _ticket_number(raw.get("ticket"))
+            counter_id = str(raw.get("counter_id") or "")
+            called_at = _time_or_none(raw.get("ts"))
+            if number is None or not counter_id or called_at is None:
+                continue
+            key = ticket_id or number
+            recalled = any(heard == key for heard, _ in self._calls_heard)
+            if not self._first_hearing((key, called_at)):
+                continue
+            age = self.call_age(called_at, wall)
+            if age is not None and age > max_age_s:
+                log.info("call of %s at counter %s %.0f s ago: shown, not announced", number, counter_id, age)
+                continue
+            counter = self._counters.get(counter_id)
+            missed.append(
+                Call(
+                    ticket_id=key,
+                    number=number,
+                    counter_id=counter_id,
+                    counter_name=str(raw.get("counter_name") or (counter.name if counter else counter_id)),
+                    kind="recalled" if recalled else "called",
+                    seq=None,
+                )
+            )
+        return missed
+
+    def call_age(self, called_at: datetime | None, wall: datetime) -> float | None:
+        """Seconds since a call by the display's clock and by the hub's (its latest stamp): the larger,
+        so that neither a wrong clock here nor a stale retained state makes an old call news."""
+        if called_at is None:
+            return None
+        ages = [(wall - called_at).total_seconds()]
+        if self._hub_time is not None:
+            ages.append((self._hub_time - called_at).total_seconds())
+        return max(ages)
+
+    def event_age(self, payload: Mapping[str, Any], wall: datetime) -> float | None:
+        return self.call_age(_time_or_none(payload.get("ts")), wall)
+
+    def _saw_hub_time(self, moment: datetime | None) -> None:
+        if moment is not None and (self._hub_time is None or moment > self._hub_time):
+            self._hub_time = moment
+
+    def _first_hearing(self, call: tuple[str, datetime | None]) -> bool:
+        """Record a call as heard; False if it was heard before."""
+        if call in self._calls_heard:
+            return False
+        self._calls_heard[call] = None
+        while len(self._calls_heard) > 1000:
+            del self._calls_heard[next(iter(self._calls_heard))]
+        return True
 
     def _apply_to_board(
         self,
@@ -386,6 +458,14 @@ class BoardStore:
         with self._lock:
             self.model.set_connected(connected)
         self._notify()
+
+    def missed_calls(self, payload: Mapping[str, Any], wall: datetime, max_age_s: float) -> list[Call]:
+        with self._lock:
+            return self.model.missed_calls(payload, wall, max_age_s)
+
+    def event_age(self, payload: Mapping[str, Any], wall: datetime) -> float | None:
+        with self._lock:
+            return self.model.event_age(payload, wall)
 
     def show_banner(self, text: str, until: float) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ counter_labels = { }          # counter id → what to say, when the counter's n
 sink = "aplay"                # "aplay" (ALSA speakers), "wav" (files in wav_dir), "none"
 device = ""                   # ALSA device for aplay -D, e.g. "plughw:0,0"; empty = default
 wav_dir = "/var/lib/motcua/announcements"
+wav_keep = 50                 # only the newest 50 announcements stay in wav_dir (~0.5 MB each)
 
 [screen]
 orientation = "landscape"     # 1920×1080 "landscape" or 1080×1920 "portrait"
@@ -63,6 +64,9 @@ class AnnounceSection(Strict):
     voice_pack: str = DEFAULT_VOICE_PACK
     counter_labels: dict[str, str] = Field(default_factory=dict)
     enabled: bool = True
+    # A call that reached the display only through the retained queue/state (made while the broker
+    # was down) is announced once when it resyncs, unless it is older than this: then only shown.
+    missed_max_age_s: float = Field(120.0, ge=0, le=3600)
 
     @field_validator("template")
     @classmethod
@@ -89,6 +93,8 @@ class AudioSection(Strict):
     sink: Literal["aplay", "wav", "none"] = "aplay"
     device: str = ""
     wav_dir: str = "/var/lib/motcua/announcements"
+    # With sink "wav", only the newest this many announcements stay in wav_dir (~0.5 MB each).
+    wav_keep: int = Field(50, ge=1, le=10000)
 
 
 class ScreenSection(Strict):

@@ -12,10 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from appliance import __version__
+from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message, PayloadError
+from appliance.timeutil import now
 
 from .announce import CHIME, AnnounceError, build_announcement, spoken_counter, vocabulary
 from .audio import AplaySink, Audio, AudioSink, NullSink, WavFileSink
@@ -29,13 +32,17 @@ log = logging.getLogger(__name__)
 
 HEALTH_INTERVAL_S = 30.0
 IDENTIFY_KIND = "identify"  # a PlayRequest kind: the chime of the hub's "identify" command
+# For this long after a (re)connect, events may be a backlog the broker or the hub held during an
+# outage: a call older than `announce.missed_max_age_s` is then shown, not said. Events while the link
+# stays up are live and always said (whatever the clocks say).
+RESYNC_WINDOW_S = 10.0
 
 
 def make_sink(config: DisplayConfig) -> AudioSink:
     if config.audio.sink == "aplay":
         return AplaySink(config.audio.device or None)
     if config.audio.sink == "wav":
-        return WavFileSink(config.audio.wav_dir, keep=20)
+        return WavFileSink(config.audio.wav_dir, keep=20, keep_files=config.audio.wav_keep)
     return NullSink()
 
 
@@ -65,9 +72,11 @@ class DisplayService:
         pack: VoicePack | None = None,
         link: Link | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = now,
     ) -> None:
         self.config = config
         self.clock = clock
+        self.wall = wall
         self.settings = config.announce.settings()
         layout = layout_for(config.screen.orientation)
         self.store = BoardStore(
@@ -92,6 +101,8 @@ class DisplayService:
         self.calls_seen = 0
         self.heartbeat = clock()
         self.config_error: str | None = None  # a pushed configuration refused (queue_display.device)
+        self.rejected = RejectedInputs(on_change=self.publish_health)
+        self._connected_at: float | None = None  # monotonic; None while the link is down
         self._stopped = threading.Event()
         self._health_thread: threading.Thread | None = None
 
@@ -125,35 +136,72 @@ class DisplayService:
 
     # ------------------------------------------------------------------ MQTT handlers (network thread)
     def _on_connection(self, connected: bool) -> None:
+        self._connected_at = self.clock() if connected else None
         self.store.set_connected(connected)
         if not connected:
             log.warning("broker link lost: the board shows “mất kết nối” until it is back")
 
     def _on_state(self, message: Message) -> None:
         payload = self._decode(message)
-        if payload is not None:
+        if payload is None:
+            return
+        try:
             self.store.apply_state(payload, self.clock())
+            # A call made while the broker was down (or we were away) came in no event: said now.
+            missed = self.store.missed_calls(payload, self.wall(), self.config.announce.missed_max_age_s)
+        except BAD_INPUT as error:
+            self._refuse(message, error)
+            return
+        for call in missed:
+            log.info("announcing %s at counter %s, missed while away", call.number, call.counter_id)
+            self.calls_seen += 1
+            self.announce(call)
 
     def _on_event(self, message: Message) -> None:
         payload = self._decode(message)
         if payload is None:
             return
-        call = self.store.apply_event(payload, self.clock())
-        if call is not None:
-            self.calls_seen += 1
-            self.announce(call)
+        try:
+            call = self.store.apply_event(payload, self.clock())
+        except BAD_INPUT as error:
+            self._refuse(message, error)
+            return
+        if call is None:
+            return
+        self.calls_seen += 1
+        if self._resyncing():
+            age = self.store.event_age(payload, self.wall())
+            if age is not None and age > self.config.announce.missed_max_age_s:
+                log.info(
+                    "call of %s delivered %.0f s late after an outage: shown, not announced", call.number, age
+                )
+                return
+        self.announce(call)
+
+    def _resyncing(self) -> bool:
+        connected_at = self._connected_at
+        return connected_at is None or self.clock() - connected_at < RESYNC_WINDOW_S
 
     def _on_results(self, message: Message) -> None:
         payload = self._decode(message)
-        if payload is not None and self.results is not None:
+        if payload is None or self.results is None:
+            return
+        try:
             self.results.apply(payload, self.clock())
+        except BAD_INPUT as error:
+            self._refuse(message, error)
 
     def _decode(self, message: Message) -> dict[str, Any] | None:
         try:
             return message.json()
         except PayloadError as error:
-            log.warning("ignored a message on %s: %s", message.topic, error)
+            self._refuse(message, error)
             return None
+
+    def _refuse(self, message: Message, error: Exception) -> None:
+        """Any bytes may arrive: what is not usable is counted in health, never raised."""
+        where = message.topic.removeprefix(self.topics.root + "/")
+        self.rejected.reject(where, f"{type(error).__name__}: {error}")
 
     # ------------------------------------------------------------------ announcements
     def announce(self, call: Call) -> bool:
@@ -200,6 +248,7 @@ class DisplayService:
             "announcements_failed": stats.failed,
             "last_audio_error": stats.last_error,
             "config_error": self.config_error,
+            "rejected_inputs": self.rejected.as_health(),
         }
 
     def _health_loop(self) -> None:

@@ -287,3 +287,31 @@ def test_a_recall_rehighlights_the_one_line_of_its_number() -> None:
     board = model.snapshot(3)
     assert [call.number for call in board.recent] == ["1002", "1001"]
     assert [call.highlighted for call in board.recent] == [True, False]
+def test_a_call_only_the_state_brought_is_announced_once_unless_it_is_old() -> None:
+    from datetime import timedelta
+
+    from appliance.timeutil import iso, now
+
+    wall = now()
+
+    def recent(number: str, seconds_ago: float) -> dict[str, Any]:
+        return {
+            "ticket": ticket(number),
+            "counter_id": "4",
+            "counter_name": "4",
+            "ts": iso(wall - timedelta(seconds=seconds_ago)),
+        }
+
+    model = BoardModel()
+    model.apply_state(state(seq=10), now=0)
+    with_calls = {**state(seq=12), "ts": iso(wall), "recent_calls": [recent("1004", 5), recent("1003", 500)]}
+    model.apply_state(with_calls, now=1)
+    missed = model.missed_calls(with_calls, wall, 120)
+    assert [(call.number, call.kind) for call in missed] == [("1004", "called")]  # 1003 is only shown
+    assert model.missed_calls(with_calls, wall, 120) == []  # the next state: already said
+    # The event of the same call, arriving late, is not said a second time.
+    late = {**event("ticket.called", 12, "1004"), "ts": with_calls["recent_calls"][0]["ts"]}
+    assert model.apply_event(late, now=2) is None
+    # A recall (same ticket, a new time) is news again.
+    recalled = {**with_calls, "seq": 13, "recent_calls": [recent("1004", 1), *with_calls["recent_calls"]]}
+    assert [(c.number, c.kind) for c in model.missed_calls(recalled, wall, 120)] == [("1004", "recalled")]

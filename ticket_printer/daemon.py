@@ -4,9 +4,15 @@ Threads: the MQTT network thread validates a job and writes it to the job log (s
 the broker gets its PUBACK), then wakes the print worker. The worker alone talks to the printer: it
 polls the status every `status_interval_s` and before each job, prints pending jobs oldest first while
 the printer is ready, lets them wait while it is out of paper, offline or silent, and fails a job that
-is still waiting after `deadline_s`, saying why. A job is drawn as a picture, or in `mode = "text"` laid
-out for the printer's TCVN-3 fonts (text_layout.py). Results go to `print/{id}/results` and are sent again
-after a reconnect until the broker acknowledged them; health is retained on `devices/{id}/health`.
+is still waiting after `deadline_s`, saying why. A ticket job with `valid_for_s` (the hub's window
+while the citizen can still be at the kiosk) is never printed later than that after it arrived, by
+this process's monotonic clock (wall clocks may be wrong), nor after the broker's Message Expiry
+Interval ran out: it is cancelled and reported `status: expired`. Tickets pending from before a
+restart are expired too (how long the daemon was down is unknown). Any bytes may arrive on the jobs
+topic: what is not a job is refused, counted in health (`rejected_inputs`) and never stops the daemon.
+A job is drawn as a picture, or in `mode = "text"` laid out for the printer's TCVN-3 fonts
+(text_layout.py). Results go to `print/{id}/results` and are sent again after a reconnect until the
+broker acknowledged them; health is retained on `devices/{id}/health`.
 
 The hub's commands (appliance.device.DeviceRuntime, on its own worker thread): identify and test_print
 queue a slip through the same job log as any job; reload reads the TOML again with the hub's pushed
@@ -29,12 +35,13 @@ from paho.mqtt.client import MQTTMessageInfo
 
 from appliance.device import CommandError, DeviceRuntime, PushedConfig, fresh_config
 from appliance.i18n import message
+from appliance.inputs import RejectedInputs
 from appliance.mqtt import Link, Message
 from appliance.timeutil import iso, now
 
 from .config import PrinterConfig
 from .errors import JobError, PrinterError, PrintingError
-from .jobs import ReceiptJob, parse_job
+from .jobs import ReceiptJob, TicketJob, parse_job
 from .layout import Fonts, paper_for, render_job
 from .printer import UNKNOWN_STATUS, Printer, PrinterStatus, open_printer
 from .store import JobRecord, JobStore
@@ -89,6 +96,10 @@ class PrinterDaemon:
         self.wait_poll_s = min(wait_poll_s, config.jobs.status_interval_s)
         self.status: PrinterStatus = UNKNOWN_STATUS
         self.last_error: dict[str, str] | None = None
+        self.rejected = RejectedInputs(on_change=self._publish_health)
+        # Ticket jobs that must not print after this time.monotonic() (their citizen has left).
+        self._expires_at: dict[str, float] = {}
+        self._expires_lock = threading.Lock()
         self.loop_ran_at = time.monotonic()
         self._wake = threading.Condition()
         self._woken = False
@@ -107,6 +118,10 @@ class PrinterDaemon:
         for record in self.store.interrupted():
             log.warning("job %s was interrupted while printing: not printed again", record.job_id)
             self._finish(record.job_id, "failed", self._error("print_interrupted"))
+        for record in self.store.pending():
+            if _window_of(record.payload) is not None:
+                log.warning("ticket job %s was waiting before a restart: expired, not printed", record.job_id)
+                self._expire(record.job_id)
         self._forget_old_jobs()
         self._republish.set()
         self.link.subscribe(self.topics.print_jobs(self.config.device_id), self._on_job, qos=1)
@@ -163,13 +178,23 @@ class PrinterDaemon:
         try:
             job = parse_job(msg.payload)
         except JobError as error:
+            self.rejected.reject("print job", error.message_en)
             self._refuse(error)
             return
+        window = _remaining_s(job, msg)
+        if window is not None:
+            with self._expires_lock:
+                self._expires_at.setdefault(job.job_id, time.monotonic() + window)
         if self.store.add(job.job_id, job.kind, msg.payload, self.clock()):
-            log.info("job %s (%s) queued", job.job_id, job.kind)
+            if window is None:
+                log.info("job %s (%s) queued", job.job_id, job.kind)
+            else:
+                log.info("job %s (%s) queued, to print within %.1f s", job.job_id, job.kind, window)
             self._poke()
             return
         record = self.store.get(job.job_id)
+        if record is not None and record.finished:
+            self._forget_window(job.job_id)
         if record is not None and record.finished:
             log.info("job %s seen again: already %s, result sent again", job.job_id, record.state)
             self._report(record)
@@ -325,12 +350,31 @@ class PrinterDaemon:
         # A write-only device file cannot say anything: print and hope, rather than never print.
         return status.ready or not self.printer.reports_status
 
+    def _late(self, record: JobRecord) -> bool:
+        """True (and the job cancelled as `expired`) when its ticket window has passed."""
+        with self._expires_lock:
+            expires_at = self._expires_at.get(record.job_id)
+        if expires_at is None or time.monotonic() < expires_at:
+            return False
+        log.warning("ticket job %s expired: its window passed before it could print", record.job_id)
+        self._expire(record.job_id)
+        return True
+
+    def _expire(self, job_id: str) -> None:
+        self._finish(job_id, "failed", self._error("print_expired"))
+
+    def _forget_window(self, job_id: str) -> None:
+        with self._expires_lock:
+            self._expires_at.pop(job_id, None)
+
     def _work(self, pending: list[JobRecord]) -> bool:
         """Expire overdue jobs, print the rest in order while the printer is ready.
         True if jobs are left waiting for the printer."""
         deadline = self.config.jobs.deadline_s
         waiting = []
         for record in pending:
+            if self._late(record):
+                continue
             if self.clock() - record.received_at > deadline:
                 reason = self._waiting_reason()
                 log.warning("job %s failed: not printed within %g s (%s)", record.job_id, deadline,
@@ -350,6 +394,8 @@ class PrinterDaemon:
                 return False
             if not self._ready(self.refresh_status()):
                 return True
+            if self._late(record):  # its turn came, but after its citizen's window
+                continue
             if not self._print(record):
                 return True
         return False
@@ -415,6 +461,7 @@ class PrinterDaemon:
         return PrintingError(code, printer=self.config.device_id, **values).as_result_error()
 
     def _finish(self, job_id: str, state: str, error: dict[str, str] | None = None) -> None:
+        self._forget_window(job_id)
         self.store.finish(job_id, state, self.clock(), error)
         record = self.store.get(job_id)
         if record is not None:
@@ -457,6 +504,7 @@ class PrinterDaemon:
             "last_error": self.last_error,
             "config_rev": self.runtime.config.rev if self.runtime and self.runtime.config else None,
             "config_error": self.config_error,
+            "rejected_inputs": self.rejected.as_health(),
         }
 
     def _publish_health(self) -> None:
@@ -465,3 +513,23 @@ class PrinterDaemon:
             self._health_sent = health
             self.link.publish_health(health)
 
+
+def _window_of(payload: bytes | None) -> float | None:
+    """`valid_for_s` of a stored ticket job, None for other jobs (or an unreadable one)."""
+    try:
+        job = parse_job(payload or b"")
+    except JobError:
+        return None
+    return job.valid_for_s if isinstance(job, TicketJob) else None
+
+
+def _remaining_s(job: object, msg: Message) -> float | None:
+    """Seconds a ticket job may still print from now: its `valid_for_s`, or less if the broker says
+    it waited (v5 Message Expiry Interval, counted down by the broker). None: no window."""
+    if not isinstance(job, TicketJob) or job.valid_for_s is None:
+        return None
+    remaining = job.valid_for_s
+    expiry = getattr(msg.properties, "MessageExpiryInterval", None)
+    if isinstance(expiry, int):
+        remaining = min(remaining, float(expiry))
+    return remaining

@@ -2,8 +2,9 @@
 
 Payloads (JSON, UTF-8, at most 64 KiB):
 
-* ``{"v": 1, "job_id", "kind": "ticket", "site_name", "ticket": <ticket>, "ticket_url"?, "footer"?}``
-  where <ticket> is the hub's ticket object (extra keys are ignored);
+* ``{"v": 1, "job_id", "kind": "ticket", "site_name", "ticket": <ticket>, "ticket_url"?, "footer"?,
+  "valid_for_s"?, "print_by"?}`` where <ticket> is the hub's ticket object (extra keys are ignored);
+  a ticket with `valid_for_s` that could not print within that long after arriving is `expired`;
 * ``{"v": 1, "job_id", "kind": "receipt", "receipt": {...}, "copies"?}`` (fields of `ReceiptData`);
 * ``{"v": 1, "job_id", "kind": "test", "text"?}``;
 * ``{"v": 1, "job_id", "kind": "identify", "device_id", "site", "requested_at"}`` — the slip a
@@ -80,6 +81,10 @@ class TicketJob(Lenient):
     # Link to the public page of the ticket (`/t/{token}`), drawn as a QR code.
     ticket_url: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     footer: OptionalShort = None
+    # How long the job may still print after the printer received it (the citizen's window at the
+    # kiosk); `print_by` is the same moment on the hub's clock, for logs only: clocks may be wrong.
+    valid_for_s: float | None = Field(None, gt=0, le=86400)
+    print_by: AwareDatetime | None = None
 
 
 class Applicant(Lenient):
@@ -178,7 +183,7 @@ def parse_job(payload: bytes | str | dict[str, Any]) -> Job:
             raise JobError("payload_too_large", limit=MAX_JOB_BYTES)
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             raise JobError("bad_json", detail=str(error)) from None
     if not isinstance(data, dict):
         raise JobError("print_bad_job", detail="a job is a JSON object")
@@ -186,8 +191,11 @@ def parse_job(payload: bytes | str | dict[str, Any]) -> Job:
     kind = data.get("kind")
     model = _MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
-        raise JobError("print_unknown_kind", job_id=job_id, kind=str(kind)[:40])
+        shown = kind[:40] if isinstance(kind, str) else type(kind).__name__
+        raise JobError("print_unknown_kind", job_id=job_id, kind=shown)
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise JobError("print_bad_job", job_id=job_id, job_kind=kind, detail=describe(error)) from None
+    except RecursionError:  # nesting too deep for the validator: refused like any bad job
+        raise JobError("print_bad_job", job_id=job_id, job_kind=kind, detail="nested too deeply") from None

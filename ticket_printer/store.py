@@ -51,7 +51,11 @@ class JobRecord:
 
     def result(self) -> dict[str, Any]:
         """The `print/{id}/results` payload of a finished job."""
-        body: dict[str, Any] = {"v": 1, "job_id": self.job_id, "status": self.state}
+        status = self.state
+        # Stored as failed (the log's states are fixed); on the wire a cancelled late ticket says so.
+        if status == "failed" and self.error and self.error.get("code") == "print_expired":
+            status = "expired"
+        body: dict[str, Any] = {"v": 1, "job_id": self.job_id, "status": status}
         if self.error:
             body["error"] = self.error
         return body

@@ -161,6 +161,7 @@ def device_acls(topics: Topics, device_id: str, role: str, place: Place | None) 
         read.append(f"{topics.root}/scans/+")  # one level: never another kiosk's private scans
     if role == "kiosk":
         read.append(topics.private_scans("+", device_id))
+        read.append(topics.device_printer(device_id))
     return [Acl("publishClientSend", topic) for topic in send] + [
         Acl("subscribePattern", topic) for topic in read
     ]
