@@ -175,6 +175,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # appliance.mqtt / appliance.rpc (mqtt-runtime)
     "not_an_object": ("Yêu cầu phải là một đối tượng JSON.", "The request must be a JSON object."),
     "overloaded": ("Hệ thống đang bận, xin thử lại sau giây lát.", "The system is busy; try again shortly."),
+    "rate_limited": (
+        "Thiết bị này gửi yêu cầu quá nhanh. Xin thử lại sau {seconds} giây.",
+        "This device is sending requests too fast. Try again in {seconds} s.",
+    ),
     # hub.central: dossier lookups and the procedure catalogue (central dossier system)
     "central_code_invalid": ("Mã hồ sơ không hợp lệ. {reason}", "Invalid dossier code. {reason}"),
     "central_dossier_not_found": (
@@ -417,6 +421,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fleet_alert_offline": (
         "Thiết bị {device} mất kết nối từ {since} ({minutes} phút).",
         "Device {device} has been offline since {since} ({minutes} min).",
+    ),
+    "fleet_alert_flooding": (
+        "Thiết bị {device} gửi yêu cầu dồn dập ({method}): đã từ chối {count} yêu cầu vượt hạn mức. "
+        "Kiểm tra thiết bị; nếu mật khẩu bị lộ, hãy thu hồi và đăng ký lại.",
+        "Device {device} is flooding the hub ({method}): {count} requests over its quota refused. "
+        "Check the device; if its password leaked, revoke and re-enrol it.",
+    ),
+    "fleet_alert_hub_cannot_publish": (
+        "Hub không gửi được tin MQTT: {backlog} tin chờ xác nhận từ {seconds} giây.",
+        "The hub cannot publish over MQTT: {backlog} messages unacknowledged for {seconds} s.",
     ),
     "fleet_alert_paper_near_end": (
         "Máy in {device} sắp hết giấy: hãy chuẩn bị cuộn giấy mới.",

@@ -25,6 +25,11 @@ log = logging.getLogger("motcua.hub")
 
 TICKET_JOB_EXPIRY_S = 120
 
+# What counter units and officers' keypads call (hub.fleet.roles: a counter unit's methods).
+PRIORITY_METHODS = frozenset(
+    {m for m in QUEUE_METHODS if m.startswith("counter.")} | {"ticket.reinstate", "ticket.cancel"}
+)
+
 # Methods the contract names that later parts of the hub answer (central-system issue).
 PENDING_METHODS = ("dossier.lookup", "procedure.search")
 
@@ -93,7 +98,11 @@ class Hub:
         handlers["receipt.print"] = self._print_receipt
         for method in PENDING_METHODS:
             handlers[method] = self._pending
-        self.rpc = RpcServer(self.link, handlers, workers=config.hub.rpc_workers)
+        # Counters are served first: their methods have worker threads of their own, so an officer's
+        # key press never waits behind a backlog of kiosk requests.
+        self.rpc = RpcServer(
+            self.link, handlers, workers=config.hub.rpc_workers, priority_methods=PRIORITY_METHODS
+        )
         self.central: Any = None
         if config.central:
             from .central import attach_central
@@ -105,9 +114,17 @@ class Hub:
 
         self.fleet = attach_fleet(self)
         self.web: Any = None
-        self.notifier = Notifier(healthy=lambda: self.link.connected)
+        # systemd restarts a hub that is connected but cannot publish (nothing reaches the hall).
+        self.notifier = Notifier(healthy=self.mqtt_healthy)
         self._stopped = threading.Event()
         self._stop_requested = threading.Event()
+
+    def mqtt_healthy(self) -> bool:
+        """Connected and publishing: the broker acknowledges what the hub sends."""
+        status = self.link.publishing()
+        if status.connected and status.stalled:
+            log.warning("cannot publish: %s", status.as_json())
+        return status.healthy
 
     # ------------------------------------------------------------------ RPC
     def _queue_handler(self, request: RpcRequest) -> Mapping[str, Any]:
@@ -153,7 +170,7 @@ class Hub:
     def print_dossier_receipt(
         self, counter_id: str, code: str, *, officer: str, language: str = "vi"
     ) -> dict[str, Any]:
-        """"In phiếu tiếp nhận": the receipt of dossier `code`, with data from central, on the
+        """ "In phiếu tiếp nhận": the receipt of dossier `code`, with data from central, on the
         counter's printer. RpcError when the counter has no printer or central cannot answer."""
         counter = next((c for c in self.config.counters if c.id == counter_id), None)
         if counter is None:
@@ -250,7 +267,7 @@ class Hub:
 
         app = create_app(
             self.service,
-            broker_connected=lambda: self.link.connected,
+            broker_connected=self.mqtt_healthy,
             devices=self.devices.all,
             central=self.central,
             fleet=self.fleet,

@@ -63,6 +63,7 @@ def attach_fleet(
     )
     if guard_rpc:
         guard_handlers(hub.rpc.handlers, runtime)
+        hub.rpc.admit = runtime.admit
     if start:
         runtime.start()
     return runtime

@@ -146,7 +146,11 @@ def healthz() -> tuple[Response, int]:
     except Exception:
         log.exception("broker_connected() failed")
         connected = False
-    body = {"ok": connected, "broker_connected": connected, "site": web().service.site.site}
+    body: dict[str, Any] = {"ok": connected, "broker_connected": connected, "site": web().service.site.site}
+    fleet = web().fleet
+    if fleet is not None:  # connected is not enough: can the hub still publish? (issue 13)
+        body["publishing"] = fleet.link.publishing().as_json()
+        body["broker_connected"] = fleet.link.connected
     return jsonify(body), 200 if connected else 503
 
 
