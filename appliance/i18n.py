@@ -499,6 +499,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã thu hồi {device}: thiết bị bị ngắt kết nối và không thể kết nối lại.",
         "{device} was revoked: it was disconnected and cannot connect again.",
     ),
+    "fleet_rating_needs_token": (
+        "Thiết bị {device} chỉ ghi nhận đánh giá khi quét mã QR trên phiếu của chính người đánh giá.",
+        "Device {device} may record a rating only with the ticket's own QR code scanned.",
+    ),
+    "fleet_not_your_ticket": (
+        "Thiết bị {device} chỉ được thao tác với phiếu của quầy {own}.",
+        "Device {device} may act only on tickets of counter {own}.",
+    ),
     "fleet_not_your_counter": (
         "Thiết bị {device} chỉ được thao tác cho quầy {own}, không phải quầy {counter}.",
         "Device {device} may act only for counter {own}, not for counter {counter}.",

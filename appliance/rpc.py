@@ -252,6 +252,9 @@ class RpcServer:
             return
         caller_id, method = route
         reply_to = message.response_topic
+        if not reply_to:
+            log.warning("RPC %s: no Response Topic, cannot answer; dropped", message.topic)
+            return
         if reply_to != self.link.topics.device_replies(caller_id):
             self.dropped_foreign_reply += 1
             self._log_dropped(caller_id, method, reply_to)

@@ -74,6 +74,8 @@ class TicketParams(_Params):
 
 class RatingParams(TicketParams):
     score: StrictInt
+    # The ticket's secret (its QR code): how a kiosk proves the rating is the ticket holder's.
+    token: str | None = Field(None, min_length=1, max_length=64)
 
 
 PARAMS: dict[str, type[_Params]] = {
@@ -128,6 +130,15 @@ def _explain(kind: str, language: str) -> str:
 
 
 # ---------------------------------------------------------------------- commands
+@dataclass(frozen=True)
+class TicketFacts:
+    id: str
+    token: str
+    status: str
+    service_id: str
+    counter_id: str | None
+
+
 @dataclass
 class _Command:
     method: str
@@ -268,6 +279,19 @@ class QueueService:
 
     def snapshot(self) -> dict[str, Any]:
         return self._snapshot
+
+    def ticket_facts(self, ref: str) -> TicketFacts | None:
+        """What an authorisation check needs of today's ticket `ref` (id or number), or None."""
+        with self._lock:
+            try:
+                ticket = self.engine.find_ticket(ref)
+            except QueueError:
+                return None
+            return TicketFacts(ticket.id, ticket.token, ticket.status, ticket.service_id, ticket.counter_id)
+
+    def counter_services(self, counter_id: str) -> frozenset[str]:
+        spec = next((c for c in self.site.counters if c.id == counter_id), None)
+        return frozenset(spec.services) if spec is not None else frozenset()
 
     def add_commit_hook(self, hook: CommitHook) -> None:
         """`hook(events, snapshot)` runs on the writer thread after each commit, in order."""

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import segno
 import tomli_w
@@ -60,6 +60,14 @@ log = logging.getLogger("motcua.hub.fleet")
 
 COMMANDS = ("identify", "test_print", "reload", "restart")
 _ID_RE = re.compile(ID_PATTERN)
+
+
+class TicketBook(Protocol):
+    """What the fleet asks of the queue (hub.service.QueueService)."""
+
+    def ticket_facts(self, ref: str) -> Any: ...
+
+    def counter_services(self, counter_id: str) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,9 @@ class FleetRuntime:
         self._records: dict[str, DeviceRecord] = {r.device_id: r for r in store.all(include_revoked=True)}
         self._alerting: dict[tuple[str, str], Alert] = {}
         self.quotas = Quotas(settings.quota_rules)
+        # The queue's tickets, for the rating and reinstating rules (hub.service.QueueService; set
+        # by hub.fleet.wiring.attach_fleet). Without it those rules are not checked.
+        self.tickets: TicketBook | None = None
         # Suspensions of flooding devices' broker accounts run here, off the network thread (the
         # broker's answer arrives on it). Item: (device id, suspend?) ; None stops the thread.
         self._suspensions: queue.Queue[tuple[str, bool] | None] = queue.Queue()
@@ -663,6 +674,29 @@ class FleetRuntime:
                 raise _forbidden(
                     "fleet_not_your_counter", lang, device=caller_id, own=own or "—", counter=str(asked)
                 )
+        if method in ("rating.submit", "ticket.reinstate"):
+            self._authorize_ticket(caller_id, record, method, params, lang)
+
+    def _authorize_ticket(
+        self, caller_id: str, record: DeviceRecord, method: str, params: Mapping[str, Any], lang: str
+    ) -> None:
+        """A rating belongs to the ticket's holder (its token: a kiosk) or to the counter that served
+        it (a counter unit); a counter unit reinstates only a no-show of its own counter's services,
+        as an officer does on the web."""
+        ref = params.get("ticket_id")
+        facts = self.tickets.ticket_facts(ref) if self.tickets is not None and isinstance(ref, str) else None
+        if facts is None:
+            return  # the queue itself answers unknown_ticket / bad_request
+        own = record.place.counter_id
+        if method == "rating.submit" and record.role == "kiosk":
+            token = params.get("token")
+            if not isinstance(token, str) or not secrets.compare_digest(token, facts.token):
+                raise _forbidden("fleet_rating_needs_token", lang, device=caller_id)
+        elif method == "rating.submit":
+            if own is None or facts.counter_id != own:
+                raise _forbidden("fleet_not_your_ticket", lang, device=caller_id, own=own or "—")
+        elif own is None or facts.service_id not in self.tickets.counter_services(own):  # type: ignore[union-attr]
+            raise _forbidden("fleet_not_your_ticket", lang, device=caller_id, own=own or "—")
 
     # ------------------------------------------------------------------ MQTT (network thread)
 
