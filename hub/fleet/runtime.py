@@ -195,6 +195,7 @@ class FleetRuntime:
         # broker's answer arrives on it). Item: (device id, suspend?) ; None stops the thread.
         self._suspensions: queue.Queue[tuple[str, bool] | None] = queue.Queue()
         self._suspended: dict[str, float] = {}
+        self._suspension_count: dict[str, int] = {}
         self._resumed_at_start = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -253,6 +254,12 @@ class FleetRuntime:
             self._suspender.join(timeout=5)
         self.store.close()
 
+    def _suspension_s(self, device_id: str) -> float:
+        """Twice as long each time the same device floods again (at most a day): a script that
+        waits out its suspension gets a burst of numbers fewer and fewer times a day."""
+        count = self._suspension_count[device_id] = self._suspension_count.get(device_id, 0) + 1
+        return min(self.settings.flood_suspend_s * 2 ** min(count - 1, 20), 24 * 3600.0)
+
     def _suspend_loop(self) -> None:
         """Suspend flooding devices at once; resume them when their time is up (and, after a
         restart of the hub, every enrolled device: a suspension must not outlive its hub)."""
@@ -269,7 +276,7 @@ class FleetRuntime:
             try:
                 if suspend:
                     self.accounts.suspend(device_id)
-                    self._suspended[device_id] = time.monotonic() + self.settings.flood_suspend_s
+                    self._suspended[device_id] = time.monotonic() + self._suspension_s(device_id)
                 elif device_id == "*":
                     active = [r.device_id for r in self._records.values() if r.status == "active"]
                     self.accounts.resume(active)
