@@ -13,11 +13,15 @@ devices enrolled with real per-device accounts.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +30,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from appliance import mqtt as mqtt_module
+from appliance.broker import PrivateBroker
 from appliance.config import MqttSettings
 from appliance.mqtt import Link
 from appliance.rpc import RpcClient, RpcError
@@ -33,6 +39,7 @@ from hub.daemon import Hub
 from hub.fleet import FleetRuntime
 from hub.fleet.broker_setup import SecureBroker
 from hub.site import HubConfig
+from hub.web.app import create_app, serve
 from tests.support.hub import ROOT, site_config
 from tests.support.mqtt import wait_until
 
@@ -296,3 +303,44 @@ def test_a_counter_unit_rates_and_reinstates_only_its_own_counters_tickets(hub: 
             counter2.call("ticket.reinstate", {"ticket_id": served["id"]})
         assert not_yours.value.code == "forbidden"
         assert counter1.call("ticket.reinstate", {"ticket_id": served["id"]})["ticket"]["status"] == "waiting"
+
+
+# --------------------------------------------------------------------------- a hub that cannot publish
+
+
+def test_healthz_and_the_watchdog_report_a_hub_that_cannot_publish(
+    broker: PrivateBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mqtt_module, "PUBLISH_STALL_S", 0.5)
+    raw = site_config(tmp_path, broker.port, site=SITE)
+    hub = Hub(HubConfig.model_validate(raw))
+    hub.start(web=False)
+    server = serve(
+        create_app(hub.service, broker_connected=hub.mqtt_healthy, fleet=hub.fleet), "127.0.0.1", 0
+    )
+
+    def healthz() -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        assert hub.link.wait_connected(5)
+        assert healthz()[0] == 200
+        assert broker._process is not None
+        broker._process.send_signal(signal.SIGSTOP)  # connected, but nothing is acknowledged
+        try:
+            hub.service.call("ticket.issue", {"service_id": "dat-dai"}, caller_id="test")
+            wait_until(lambda: healthz()[0] == 503, timeout=5)
+            _, body = healthz()
+            assert body["publishing"]["ok"] is False and body["publishing"]["backlog"] >= 1
+            assert body["broker_connected"] is True  # the TCP link looks fine: that is the trap
+            assert hub.notifier._check() is False  # the watchdog withholds its pings
+        finally:
+            broker._process.send_signal(signal.SIGCONT)
+        wait_until(lambda: healthz()[0] == 200, timeout=10)
+    finally:
+        server.shutdown()
+        hub.stop()
