@@ -101,7 +101,11 @@ class Hub:
         # Counters are served first: their methods have worker threads of their own, so an officer's
         # key press never waits behind a backlog of kiosk requests.
         self.rpc = RpcServer(
-            self.link, handlers, workers=config.hub.rpc_workers, priority_methods=PRIORITY_METHODS
+            self.link,
+            handlers,
+            workers=config.hub.rpc_workers,
+            priority_methods=PRIORITY_METHODS,
+            priority_workers=config.hub.rpc_workers,
         )
         self.central: Any = None
         if config.central:
