@@ -252,23 +252,26 @@ class RpcServer:
             return
         caller_id, method = route
         reply_to = message.response_topic
-        if not reply_to:
-            log.warning("RPC %s: no Response Topic, cannot answer; dropped", message.topic)
-            return
-        if reply_to != self.link.topics.device_replies(caller_id):
-            self.dropped_foreign_reply += 1
-            self._log_dropped(caller_id, method, reply_to)
-            return
+        own_topic = reply_to == self.link.topics.device_replies(caller_id)
         correlation = message.correlation_data
+        # The quota first: whatever a request is wrong about, it counts (a flood of requests with
+        # no or foreign reply topics is a flood too, and is cut off like any other).
         if self.admit is not None:
             refusal = self.admit(caller_id, method)
             if refusal is not None:
-                if refusal.answer:
+                if refusal.answer and own_topic and reply_to:
                     error = RpcError.from_key(refusal.code, "vi", **refusal.details)
                     self._reply(reply_to, correlation, _error_reply(error), qos=0)
                 else:
                     self.refused_unanswered += 1
                 return
+        if not reply_to:
+            log.warning("RPC %s: no Response Topic, cannot answer; dropped", message.topic)
+            return
+        if not own_topic:
+            self.dropped_foreign_reply += 1
+            self._log_dropped(caller_id, method, reply_to)
+            return
         try:
             request = self._parse(caller_id, method, message.payload)
         except RpcError as error:

@@ -122,7 +122,10 @@ class RawDevice:
         self.client.loop_stop()
 
 
-def flood(port: int, kiosk: dict[str, Any], seconds: float) -> subprocess.Popen[str]:
+def flood(
+    port: int, kiosk: dict[str, Any], seconds: float, response_topic: str | None = None
+) -> subprocess.Popen[str]:
+    aimed = ["--response-topic", response_topic] if response_topic else []
     return subprocess.Popen(
         [
             sys.executable,
@@ -144,6 +147,7 @@ def flood(port: int, kiosk: dict[str, Any], seconds: float) -> subprocess.Popen[
             json.dumps({"service_id": "dat-dai"}),
             "--seconds",
             str(seconds),
+            *aimed,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -255,6 +259,24 @@ def test_replies_go_only_to_the_callers_own_reply_topic(hub: Hub, secure: Secure
     finally:
         for client in (watcher, led_watch, attacker):
             client.close()
+
+
+def test_a_flood_aimed_at_another_devices_topic_is_cut_off_too(hub: Hub, secure: SecureBroker) -> None:
+    kiosk = enrolled(hub.fleet, "kiosk", "kiosk:kiosk-5")
+    printer = enrolled(hub.fleet, "printer", "kiosk:kiosk-5", device_id="printer-5")
+    jobs = f"{hub.topics.root}/print/{printer['device_id']}/jobs"
+    watcher = RawDevice(secure.port, printer, jobs)
+    try:
+        out, _ = flood(secure.port, kiosk, seconds=3.0, response_topic=jobs).communicate(timeout=30)
+        report = json.loads(out.strip().splitlines()[-1])
+        assert report["disconnected"], report  # suspended by the broker, not merely ignored
+        assert issued_by(hub, kiosk["device_id"]) == 0
+        assert watcher.messages() == []
+        assert kiosk["device_id"] in {
+            a.device_id for a in hub.fleet.alerts() if a.key == "fleet_alert_flooding"
+        }
+    finally:
+        watcher.close()
 
 
 # --------------------------------------------------------------------------- item 10: ratings

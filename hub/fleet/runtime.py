@@ -442,6 +442,7 @@ class FleetRuntime:
         self.accounts.revoke(record.device_id)
         record = self.store.revoke(record.device_id)
         self._remember(record)
+        self.quotas.forget([record.device_id])
         # A retained config would otherwise outlive the device on the broker.
         self.link.publish(self.topics.device_config(device_id), b"", qos=1, retain=True)
         log.warning("device %s revoked", device_id)

@@ -36,6 +36,7 @@ def main() -> int:
     parser.add_argument("--params", default="{}")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--qos", type=int, default=1)
+    parser.add_argument("--response-topic", help="default: the device's own reply topic")
     args = parser.parse_args()
     root = f"motcua/v1/{args.site}"
     replies = f"{root}/devices/{args.device}/replies"
@@ -78,7 +79,7 @@ def main() -> int:
     deadline = started + args.seconds
     while time.monotonic() < deadline and not disconnected.is_set():
         properties = Properties(PacketTypes.PUBLISH)
-        properties.ResponseTopic = replies
+        properties.ResponseTopic = args.response_topic or replies
         properties.CorrelationData = uuid.uuid4().bytes
         info = client.publish(topic, body, qos=args.qos, properties=properties)
         if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
