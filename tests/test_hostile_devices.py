@@ -367,6 +367,7 @@ def test_healthz_and_the_watchdog_report_a_hub_that_cannot_publish(
             assert body["publishing"]["ok"] is False and body["publishing"]["backlog"] >= 1
             assert body["broker_connected"] is True  # the TCP link looks fine: that is the trap
             assert hub.notifier._check() is False  # the watchdog withholds its pings
+            assert any(a.key == "fleet_alert_hub_cannot_publish" for a in hub.fleet.alerts())
         finally:
             broker._process.send_signal(signal.SIGCONT)
         wait_until(lambda: healthz()[0] == 200, timeout=10)
