@@ -255,7 +255,8 @@ class _Outbox:
                 return
             if info.rc != MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
                 if qos > 0:
-                    self._unacked.setdefault(info.mid, moment)
+                    # A reused mid means paho is done with the earlier message of that mid.
+                    self._unacked[info.mid] = moment
                 elif info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                     self._qos0.add(info.mid)
                 return
@@ -276,9 +277,13 @@ class _Outbox:
             self._last_ack = time.monotonic()
 
     def reconnected(self) -> None:
+        """paho re-sends unacknowledged QoS>0 messages (their clock starts again) and forgets the QoS 0
+        ones it had not written yet (their on_publish never comes)."""
         moment = time.monotonic()
         with self._lock:
             self._unacked = dict.fromkeys(self._unacked, moment)
+            self._qos0.clear()
+            self._early.clear()
 
     def status(self, *, connected: bool) -> PublishStatus:
         moment = time.monotonic()
