@@ -229,6 +229,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # appliance.mqtt / appliance.rpc (mqtt-runtime)
     "not_an_object": ("Yêu cầu phải là một đối tượng JSON.", "The request must be a JSON object."),
     "overloaded": ("Hệ thống đang bận, xin thử lại sau giây lát.", "The system is busy; try again shortly."),
+    "rate_limited": (
+        "Thiết bị này gửi yêu cầu quá nhanh. Xin thử lại sau {seconds} giây.",
+        "This device is sending requests too fast. Try again in {seconds} s.",
+    ),
     # hub.central: dossier lookups and the procedure catalogue (central dossier system)
     "central_code_invalid": ("Mã hồ sơ không hợp lệ. {reason}", "Invalid dossier code. {reason}"),
     "central_dossier_not_found": (
@@ -486,6 +490,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Thiết bị {device} mất kết nối từ {since} ({minutes} phút).",
         "Device {device} has been offline since {since} ({minutes} min).",
     ),
+    "fleet_alert_flooding": (
+        "Thiết bị {device} gửi yêu cầu dồn dập ({method}): đã từ chối {count} yêu cầu vượt hạn mức. "
+        "Kiểm tra thiết bị; nếu mật khẩu bị lộ, hãy thu hồi và đăng ký lại.",
+        "Device {device} is flooding the hub ({method}): {count} requests over its quota refused. "
+        "Check the device; if its password leaked, revoke and re-enrol it.",
+    ),
+    "fleet_alert_hub_cannot_publish": (
+        "Hub không gửi được tin MQTT: {backlog} tin chờ xác nhận từ {seconds} giây.",
+        "The hub cannot publish over MQTT: {backlog} messages unacknowledged for {seconds} s.",
+    ),
     "fleet_alert_paper_near_end": (
         "Máy in {device} sắp hết giấy: hãy chuẩn bị cuộn giấy mới.",
         "Printer {device} is nearly out of paper: get a new roll ready.",
@@ -552,6 +566,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fleet_revoked": (
         "Đã thu hồi {device}: thiết bị bị ngắt kết nối và không thể kết nối lại.",
         "{device} was revoked: it was disconnected and cannot connect again.",
+    ),
+    "fleet_rating_needs_token": (
+        "Thiết bị {device} chỉ ghi nhận đánh giá khi quét mã QR trên phiếu của chính người đánh giá.",
+        "Device {device} may record a rating only with the ticket's own QR code scanned.",
+    ),
+    "fleet_not_your_ticket": (
+        "Thiết bị {device} chỉ được thao tác với phiếu của quầy {own}.",
+        "Device {device} may act only on tickets of counter {own}.",
     ),
     "fleet_not_your_counter": (
         "Thiết bị {device} chỉ được thao tác cho quầy {own}, không phải quầy {counter}.",

@@ -19,6 +19,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "Link",
     "Message",
     "PayloadError",
+    "PublishStatus",
     "check_version",
     "decode_json",
     "encode_json",
@@ -194,6 +196,110 @@ class _PahoLog(logging.LoggerAdapter):  # type: ignore[type-arg]
             self.logger.debug(msg, *args, **kwargs)
 
 
+# --------------------------------------------------------------------------- publishing health
+
+# An acknowledgement this late means the link cannot publish (the broker or our own network thread
+# is wedged): `PublishStatus.stalled`.
+PUBLISH_STALL_S = 20.0
+# Refusals by paho (its queue full) within this many seconds count as "cannot publish" too.
+PUBLISH_DROP_MEMORY_S = 60.0
+
+
+@dataclass(frozen=True)
+class PublishStatus:
+    connected: bool
+    backlog: int  # QoS>0 messages published and not yet acknowledged by the broker
+    oldest_unacked_s: float  # 0 when none waits
+    last_ack_age_s: float | None  # None before the first acknowledgement
+    dropped: int  # refused by paho (queue full) since start
+    dropped_recently: bool
+
+    @property
+    def stalled(self) -> bool:
+        return self.oldest_unacked_s >= PUBLISH_STALL_S or self.dropped_recently
+
+    @property
+    def healthy(self) -> bool:
+        return self.connected and not self.stalled
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "ok": self.healthy,
+            "backlog": self.backlog,
+            "oldest_unacked_s": round(self.oldest_unacked_s, 1),
+            "last_ack_age_s": None if self.last_ack_age_s is None else round(self.last_ack_age_s, 1),
+            "dropped": self.dropped,
+        }
+
+
+class _Outbox:
+    """Book-keeping of unacknowledged QoS>0 publications (paho keeps its own privately)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._unacked: dict[int, float] = {}
+        # Acknowledgements that overtook the bookkeeping of their own publish (paho calls
+        # on_publish on the network thread, possibly before publish() returned in ours).
+        self._early: set[int] = set()
+        self._qos0: set[int] = set()  # QoS 0 messages whose on_publish (written out) is still due
+        self._last_ack: float | None = None
+        self._dropped = 0
+        self._last_drop: float | None = None
+
+    def sent(self, info: MQTTMessageInfo, qos: int) -> None:
+        moment = time.monotonic()
+        with self._lock:
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+                return
+            if info.rc != MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+                if qos > 0:
+                    # A reused mid means paho is done with the earlier message of that mid.
+                    self._unacked[info.mid] = moment
+                elif info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    self._qos0.add(info.mid)
+                return
+            quiet = self._last_drop is not None and moment - self._last_drop < PUBLISH_DROP_MEMORY_S
+            self._dropped += 1
+            self._last_drop = moment
+        if not quiet:
+            log.error(
+                "MQTT: outgoing queue full (%d messages): publications are dropped", MAX_QUEUED_MESSAGES
+            )
+
+    def acknowledged(self, mid: int) -> None:
+        with self._lock:
+            if mid in self._qos0:
+                self._qos0.discard(mid)
+            elif self._unacked.pop(mid, None) is None:
+                self._early.add(mid)
+            self._last_ack = time.monotonic()
+
+    def reconnected(self) -> None:
+        """paho re-sends unacknowledged QoS>0 messages (their clock starts again) and forgets the QoS 0
+        ones it had not written yet (their on_publish never comes)."""
+        moment = time.monotonic()
+        with self._lock:
+            self._unacked = dict.fromkeys(self._unacked, moment)
+            self._qos0.clear()
+            self._early.clear()
+
+    def status(self, *, connected: bool) -> PublishStatus:
+        moment = time.monotonic()
+        with self._lock:
+            oldest = min(self._unacked.values(), default=moment)
+            return PublishStatus(
+                connected=connected,
+                backlog=len(self._unacked),
+                oldest_unacked_s=moment - oldest,
+                last_ack_age_s=None if self._last_ack is None else moment - self._last_ack,
+                dropped=self._dropped,
+                dropped_recently=self._last_drop is not None
+                and moment - self._last_drop < PUBLISH_DROP_MEMORY_S,
+            )
+
+
 # --------------------------------------------------------------------------- link
 
 
@@ -237,6 +343,7 @@ class Link:
         self._loop_thread: int | None = None
         self._started = False
         self._stopped = False
+        self._outbox = _Outbox()
         self._client = self._make_client()
 
     # ------------------------------------------------------------------ set-up
@@ -265,6 +372,7 @@ class Link:
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
         self._set_will(client)
         return client
 
@@ -339,7 +447,14 @@ class Link:
         properties: Properties | None = None,
     ) -> MQTTMessageInfo:
         """Publish raw bytes. QoS>0 messages published while offline are sent after reconnecting."""
-        return self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        self._outbox.sent(info, qos)
+        return info
+
+    def publishing(self) -> PublishStatus:
+        """How the link's outgoing messages fare: backlog, age of the oldest unacknowledged one,
+        messages paho refused (its queue full), time since the broker last acknowledged one."""
+        return self._outbox.status(connected=self.connected)
 
     def publish_json(
         self,
@@ -510,6 +625,7 @@ class Link:
         (e.g. the hub sending a command) cannot race a subscription that is not in place yet."""
         if self._stopped:  # a reconnect raced stop(): a birth now would outlive us as retained state
             return
+        self._outbox.reconnected()  # paho re-sends what was unacknowledged: its clock starts again
         try:
             self.publish(
                 self.topics.device_state(self.device_id), self._state_payload(True), qos=1, retain=True
@@ -524,6 +640,11 @@ class Link:
             log.error("MQTT %s: publishing birth failed: %r", self.client_id, error)
         self._connected.set()
         self._notify_listeners(True)
+
+    def _on_publish(
+        self, client: Client, userdata: object, mid: int, reason: ReasonCode, properties: Properties | None
+    ) -> None:
+        self._outbox.acknowledged(mid)
 
     def _on_connect_fail(self, client: Client, userdata: object) -> None:
         log.debug(

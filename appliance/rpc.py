@@ -1,7 +1,9 @@
 """Request/response over MQTT v5: devices call the hub on `rpc/{caller_id}/{method}`.
 
 The reply goes to the request's Response Topic with its Correlation Data copied, so any v5 client
-(including `mosquitto_rr`) can call. Replies are `{"v":1,"ok":true,"result":{...}}` or
+(including `mosquitto_rr -e .../devices/{caller_id}/replies`) can call; the server answers only on
+the caller's own reply topic and drops a request naming any other.
+Replies are `{"v":1,"ok":true,"result":{...}}` or
 `{"v":1,"ok":false,"error":{"code","message","message_en"}}`; the code is an i18n key.
 
 The server runs handlers on a thread pool, never on paho's network thread: the hub's handlers wait
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +43,7 @@ from .mqtt import (
     encode_json,
 )
 
-__all__ = ["RpcClient", "RpcError", "RpcRequest", "RpcServer", "RpcTimeout"]
+__all__ = ["Admission", "Refusal", "RpcClient", "RpcError", "RpcRequest", "RpcServer", "RpcTimeout"]
 
 log = logging.getLogger(__name__)
 
@@ -157,13 +160,40 @@ def _error_reply(error: RpcError) -> dict[str, Any]:
 # --------------------------------------------------------------------------- server
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """An admission check's "no": the error code (an i18n key) and whether to answer at all.
+
+    `answer=False` drops the request unanswered: a device that floods has had its answers, and
+    replying to every message of a flood would make the hub flood too.
+    """
+
+    code: str
+    answer: bool = True
+    details: Mapping[str, str | int | float] = field(default_factory=dict)
+
+
+Admission = Callable[[str, str], Refusal | None]
+# How often one line is logged per caller for requests dropped before parsing (wrong reply topic).
+DROP_LOG_INTERVAL_S = 60.0
+
+
 class RpcServer:
-    """Answers `rpc/+/+` with `handlers[method](request)` on a pool of `workers` threads.
+    """Answers `rpc/+/+` with `handlers[method](request)` on pools of worker threads.
 
     Every failure becomes an error reply (never a crash): malformed payloads are answered from the
     network thread, a handler's RpcError as is, any other exception as `internal` plus one log
-    line. Beyond `max_pending` queued requests the server answers `overloaded` at once rather than
+    line. Beyond `max_pending` queued requests a lane answers `overloaded` at once rather than
     growing a backlog whose callers have long timed out.
+
+    What a hostile device can send is bounded before any work is done, on the network thread:
+    - the reply goes only to the caller's own `devices/{caller_id}/replies`; a request naming any
+      other Response Topic is dropped (one log line per caller and minute) — otherwise any device
+      could make the hub publish on a printer's job topic or the retained queue state;
+    - `admit(caller_id, method)` (set by the fleet: per-device quotas) runs before the payload is
+      even parsed; its refusals are answered at QoS 0, or not at all;
+    - `priority_methods` (the counters') run on a pool of their own, so a backlog of kiosk requests
+      never stands between an officer's key press and its answer.
     """
 
     def __init__(
@@ -174,15 +204,26 @@ class RpcServer:
         workers: int = 16,
         max_pending: int = 1000,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
+        priority_methods: frozenset[str] = frozenset(),
+        priority_workers: int = 4,
+        admit: Admission | None = None,
     ) -> None:
         self.link = link
         self.handlers = dict(handlers)
         self.max_pending = max_pending
         self.max_payload = max_payload
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
+        self.priority_methods = frozenset(priority_methods)
+        self.admit = admit
+        self._pools = {
+            False: ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc"),
+            True: ThreadPoolExecutor(max_workers=max(1, priority_workers), thread_name_prefix="rpc-priority"),
+        }
         self._lock = threading.Lock()
-        self._pending = 0
+        self._pending = {False: 0, True: 0}
         self._closed = False
+        self._dropped_logged: dict[str, float] = {}
+        self.dropped_foreign_reply = 0
+        self.refused_unanswered = 0
         self._filter = link.topics.rpc_filter
         link.subscribe(self._filter, self._on_request, qos=1)
 
@@ -193,7 +234,8 @@ class RpcServer:
                 return
             self._closed = True
         self.link.unsubscribe(self._filter, self._on_request)
-        self._pool.shutdown(wait=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> RpcServer:
         return self
@@ -208,34 +250,68 @@ class RpcServer:
         if route is None:
             log.warning("RPC: ignoring %s: not rpc/{caller}/{method}", message.topic)
             return
+        caller_id, method = route
         reply_to = message.response_topic
+        own_topic = reply_to == self.link.topics.device_replies(caller_id)
+        correlation = message.correlation_data
+        # The quota first: whatever a request is wrong about, it counts (a flood of requests with
+        # no or foreign reply topics is a flood too, and is cut off like any other).
+        if self.admit is not None:
+            refusal = self.admit(caller_id, method)
+            if refusal is not None:
+                if refusal.answer and own_topic and reply_to:
+                    error = RpcError.from_key(refusal.code, "vi", **refusal.details)
+                    self._reply(reply_to, correlation, _error_reply(error), qos=0)
+                else:
+                    self.refused_unanswered += 1
+                return
         if not reply_to:
             log.warning("RPC %s: no Response Topic, cannot answer; dropped", message.topic)
             return
-        correlation = message.correlation_data
-        caller_id, method = route
+        if not own_topic:
+            self.dropped_foreign_reply += 1
+            self._log_dropped(caller_id, method, reply_to)
+            return
         try:
             request = self._parse(caller_id, method, message.payload)
         except RpcError as error:
             log.info("RPC %s from %s refused: %s", method, caller_id, error.code)
-            self._reply(reply_to, correlation, _error_reply(error))
+            self._reply(reply_to, correlation, _error_reply(error), qos=0)
             return
+        priority = method in self.priority_methods
         with self._lock:
-            refused = "overloaded" if self._pending >= self.max_pending else None
+            refused = "overloaded" if self._pending[priority] >= self.max_pending else None
             if self._closed:
                 refused = "unavailable"
             if refused is None:
-                self._pending += 1
+                self._pending[priority] += 1
         if refused is not None:
             log.warning("RPC %s from %s refused: %s", method, caller_id, refused)
             error = RpcError.from_key(refused, request.language)
-            self._reply(reply_to, correlation, _error_reply(error))
+            self._reply(reply_to, correlation, _error_reply(error), qos=0)
             return
         try:
-            self._pool.submit(self._serve, request, reply_to, correlation)
+            self._pools[priority].submit(self._serve, request, reply_to, correlation, priority)
         except RuntimeError:  # closed between the check and the submit
             with self._lock:
-                self._pending -= 1
+                self._pending[priority] -= 1
+
+    def _log_dropped(self, caller_id: str, method: str, reply_to: str | None) -> None:
+        moment = time.monotonic()
+        with self._lock:
+            last = self._dropped_logged.get(caller_id)
+            if last is not None and moment - last < DROP_LOG_INTERVAL_S:
+                return
+            if len(self._dropped_logged) > 10_000:  # caller ids come from the network: bound them
+                self._dropped_logged.clear()
+            self._dropped_logged[caller_id] = moment
+        log.warning(
+            "RPC %s from %s dropped: replies go only to %s, not %r (further ones this minute unlogged)",
+            method,
+            caller_id,
+            self.link.topics.device_replies(caller_id),
+            reply_to,
+        )
 
     def _parse(self, caller_id: str, method: str, payload: bytes) -> RpcRequest:
         language: Language = "vi"
@@ -261,13 +337,15 @@ class RpcServer:
 
     # ------------------------------------------------------------------ worker threads
 
-    def _serve(self, request: RpcRequest, reply_to: str, correlation: bytes | None) -> None:
+    def _serve(
+        self, request: RpcRequest, reply_to: str, correlation: bytes | None, priority: bool = False
+    ) -> None:
         try:
             reply = self._run(request)
             self._reply(reply_to, correlation, reply)
         finally:
             with self._lock:
-                self._pending -= 1
+                self._pending[priority] -= 1
 
     def _run(self, request: RpcRequest) -> dict[str, Any]:
         try:
@@ -281,12 +359,16 @@ class RpcServer:
             log.debug("traceback of RPC %s", request.method, exc_info=True)
             return _error_reply(RpcError.from_key("internal", request.language))
 
-    def _reply(self, reply_to: str, correlation: bytes | None, body: Mapping[str, Any]) -> None:
+    def _reply(
+        self, reply_to: str, correlation: bytes | None, body: Mapping[str, Any], *, qos: int = 1
+    ) -> None:
+        """Results go at QoS 1; refusals made before any work at QoS 0, so that a flood of them
+        can never fill the hub's outgoing window that queue state and print jobs share."""
         properties = Properties(PacketTypes.PUBLISH)
         if correlation is not None:
             properties.CorrelationData = correlation
         try:
-            self.link.publish_json(reply_to, body, qos=1, properties=properties)
+            self.link.publish_json(reply_to, body, qos=qos, properties=properties)
         except Exception as error:  # e.g. a Response Topic with wildcards; never kill the caller
             log.warning("RPC: cannot reply to %r: %r", reply_to, error)
 

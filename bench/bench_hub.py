@@ -111,10 +111,25 @@ print(json.dumps({"samples": samples, "wall": wall}))
 """
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_clients(
-    port: int, method: str, params: dict[str, object], total: int, clients: int, rate: float = 0.0
+    port: int,
+    method: str,
+    params: dict[str, object],
+    total: int,
+    clients: int,
+    rate: float = 0.0,
+    *,
+    hub_pid: int | None = None,
 ) -> dict[str, float]:
-    """`clients` virtual callers; `rate` > 0 paces them (requests/s in all), else back to back."""
+    """`clients` virtual callers; `rate` > 0 paces them (requests/s in all), else back to back.
+    With `hub_pid`, also the hub's CPU time per request (all its threads: RPC, commit, publishing)."""
+    cpu_before = cpu_s(hub_pid) if hub_pid else 0.0
     out = subprocess.run(
         [
             sys.executable,
@@ -136,13 +151,16 @@ def run_clients(
     ).stdout
     report = json.loads(out.strip().splitlines()[-1])
     ms = sorted(s * 1000 for s in report["samples"])
-    return {
+    result = {
         "n": len(ms),
         "p50_ms": round(statistics.median(ms), 2),
         "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 2),
         "max_ms": round(ms[-1], 2),
         "per_s": round(len(ms) / report["wall"], 1),
     }
+    if hub_pid:
+        result["hub_cpu_ms_per_call"] = round((cpu_s(hub_pid) - cpu_before) * 1000 / len(ms), 2)
+    return result
 
 
 def rss_mb(pid: int) -> float:
@@ -180,13 +198,13 @@ def main() -> int:
             results["rss_idle_mb"] = rss_mb(hub.process.pid)
             issue = {"service_id": "a"}
             call = {"counter_id": "1"}
-            port, n, c = broker.port, args.requests, args.clients
-            results["issue_1_client"] = run_clients(port, "ticket.issue", issue, n, 1)
+            port, n, c, pid = broker.port, args.requests, args.clients, hub.process.pid
+            results["issue_1_client"] = run_clients(port, "ticket.issue", issue, n, 1, hub_pid=pid)
             results[f"issue_{c}_clients_at_{args.rate:g}_per_s"] = run_clients(
                 port, "ticket.issue", issue, n * 3, c, args.rate
             )
             results[f"issue_{c}_clients_saturated"] = run_clients(port, "ticket.issue", issue, n * 3, c)
-            results["call_next_1_client"] = run_clients(port, "counter.call_next", call, n, 1)
+            results["call_next_1_client"] = run_clients(port, "counter.call_next", call, n, 1, hub_pid=pid)
             results[f"call_next_{c}_clients_at_{args.rate:g}_per_s"] = run_clients(
                 port, "counter.call_next", call, n * 3, c, args.rate
             )

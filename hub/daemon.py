@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,11 @@ from .service import QUEUE_METHODS, QueueService
 from .site import HubConfig
 
 log = logging.getLogger("motcua.hub")
+
+# What counter units and officers' keypads call (hub.fleet.roles: a counter unit's methods).
+PRIORITY_METHODS = frozenset(
+    {m for m in QUEUE_METHODS if m.startswith("counter.")} | {"ticket.reinstate", "ticket.cancel"}
+)
 
 # Methods the contract names that later parts of the hub answer (central-system issue).
 PENDING_METHODS = ("dossier.lookup", "procedure.search")
@@ -69,6 +75,73 @@ class DeviceRegistry:
             return [dict(entry) for _, entry in sorted(self._devices.items())]
 
 
+class QueuePublisher:
+    """Publishes queue events and the retained `queue/state` on a thread of its own.
+
+    The queue's writer only hands events over (a deque append): building and serialising the state,
+    and paho's bookkeeping, happen here, off the path of the next commit and of the callers'
+    replies. Several commits waiting together cost one state, not one each. Bounded: beyond
+    `max_events` waiting (a hub that cannot publish at all), the oldest events are dropped — devices
+    rebuild from the retained state, which is always published last.
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        snapshot: Callable[[], dict[str, Any]],
+        *,
+        max_events: int = 10_000,
+    ) -> None:
+        self.link = link
+        self.topics = link.topics
+        self.snapshot = snapshot
+        self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self._state_due = False
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="queue-publisher", daemon=True)
+        self._thread.start()
+
+    def on_commit(self, events: list[dict[str, Any]], snapshot: Callable[[], dict[str, Any]]) -> None:
+        """QueueService commit hook (writer thread): hand over, nothing more."""
+        with self._wake:
+            self._events.extend(events)
+            self._state_due = True
+            self._wake.notify()
+
+    def publish_state(self) -> None:
+        """Ask for the retained state to be published again (e.g. after a reconnect)."""
+        with self._wake:
+            self._state_due = True
+            self._wake.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Publish what is waiting, then stop. Idempotent."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not (self._events or self._state_due or self._stopped):
+                    self._wake.wait()
+                events = list(self._events)
+                self._events.clear()
+                state_due, self._state_due = self._state_due, False
+                stopping = self._stopped
+            try:
+                for event in events:
+                    self.link.publish_json(self.topics.queue_events, event, qos=1)
+                if state_due:
+                    self.link.publish_json(self.topics.queue_state, self.snapshot(), qos=1, retain=True)
+            except Exception as error:  # never lose the thread: the next commit must be published
+                log.error("publishing the queue failed: %r", error)
+            if stopping:
+                return
+
+
 class Hub:
     def __init__(self, config: HubConfig, *, db_path: str | Path | None = None) -> None:
         self.config = config
@@ -82,7 +155,8 @@ class Hub:
         self.link.subscribe(self.topics.all_devices("health"), self.devices.on_health)
         self.printing = TicketPrinting(config, self.link, self.devices)
         self.link.on_connection_change(self._on_connection)
-        self.service.add_commit_hook(self._publish)
+        self.publisher = QueuePublisher(self.link, self.service.snapshot)
+        self.service.add_commit_hook(self.publisher.on_commit)
         handlers: dict[str, Callable[[RpcRequest], Mapping[str, Any]]] = {
             method: self._queue_handler for method in QUEUE_METHODS
         }
@@ -90,7 +164,15 @@ class Hub:
         handlers["receipt.print"] = self._print_receipt
         for method in PENDING_METHODS:
             handlers[method] = self._pending
-        self.rpc = RpcServer(self.link, handlers, workers=config.hub.rpc_workers)
+        # Counters are served first: their methods have worker threads of their own, so an officer's
+        # key press never waits behind a backlog of kiosk requests.
+        self.rpc = RpcServer(
+            self.link,
+            handlers,
+            workers=config.hub.rpc_workers,
+            priority_methods=PRIORITY_METHODS,
+            priority_workers=config.hub.rpc_workers,
+        )
         self.central: Any = None
         if config.central:
             from .central import attach_central
@@ -102,9 +184,15 @@ class Hub:
 
         self.fleet = attach_fleet(self)
         self.web: Any = None
-        self.notifier = Notifier(healthy=lambda: self.link.connected)
+        # systemd restarts a hub that is connected but cannot publish (nothing reaches the hall).
+        self.notifier = Notifier(healthy=self.mqtt_healthy)
         self._stopped = threading.Event()
         self._stop_requested = threading.Event()
+
+    def mqtt_healthy(self) -> bool:
+        """Connected and publishing: the broker acknowledges what the hub sends. (Called by every
+        /healthz and watchdog tick: the change is logged by the watchdog and the fleet's alerts.)"""
+        return self.link.publishing().healthy
 
     # ------------------------------------------------------------------ RPC
     def _queue_handler(self, request: RpcRequest) -> Mapping[str, Any]:
@@ -150,7 +238,7 @@ class Hub:
     def print_dossier_receipt(
         self, counter_id: str, code: str, *, officer: str, language: str = "vi"
     ) -> dict[str, Any]:
-        """"In phiếu tiếp nhận": the receipt of dossier `code`, with data from central, on the
+        """ "In phiếu tiếp nhận": the receipt of dossier `code`, with data from central, on the
         counter's printer. RpcError when the counter has no printer or central cannot answer."""
         counter = next((c for c in self.config.counters if c.id == counter_id), None)
         if counter is None:
@@ -186,15 +274,10 @@ class Hub:
         return self.printing.printer_ready(printer_id)
 
     # ------------------------------------------------------------------ publishing
-    def _publish(self, events: list[dict[str, Any]], snapshot: dict[str, Any]) -> None:
-        for event in events:
-            self.link.publish_json(self.topics.queue_events, event, qos=1)
-        self.link.publish_json(self.topics.queue_state, snapshot, qos=1, retain=True)
-
     def _on_connection(self, connected: bool) -> None:
         if connected:
             # Displays and boards rebuild from this after any restart of theirs or ours.
-            self.link.publish_json(self.topics.queue_state, self.service.snapshot(), qos=1, retain=True)
+            self.publisher.publish_state()
         else:
             log.warning("lost the broker; queue operations over HTTP continue")
 
@@ -219,7 +302,7 @@ class Hub:
 
         app = create_app(
             self.service,
-            broker_connected=lambda: self.link.connected,
+            broker_connected=self.mqtt_healthy,
             devices=self.devices.all,
             central=self.central,
             fleet=self.fleet,
@@ -242,6 +325,7 @@ class Hub:
         if self.central is not None:
             self.central.stop()
         self.service.close()
+        self.publisher.close()
         self.fleet.close()
         self.link.stop()
         self.notifier.close()

@@ -39,7 +39,9 @@ log = logging.getLogger("motcua.hub.service")
 
 Clock = Callable[[], datetime]
 SyncCheck = Callable[[], "bool | None"]
-CommitHook = Callable[[list[dict[str, Any]], dict[str, Any]], None]
+# hook(events, snapshot): `snapshot()` is the queue state after the commit, built on first use and
+# shared by every caller until the next change (so a hook that does not need it costs nothing).
+CommitHook = Callable[[list[dict[str, Any]], Callable[[], dict[str, Any]]], None]
 
 MAX_BATCH = 256
 IDEMPOTENCY_MEMORY = 20_000
@@ -79,6 +81,8 @@ class TicketParams(_Params):
 
 class RatingParams(TicketParams):
     score: StrictInt
+    # The ticket's secret (its QR code): how a kiosk proves the rating is the ticket holder's.
+    token: str | None = Field(None, min_length=1, max_length=64)
 
 
 PARAMS: dict[str, type[_Params]] = {
@@ -144,6 +148,15 @@ HELD_MESSAGES = {
     "clock_unsynchronised": "hub_day_held_unsynchronised",
     "clock_jump": "hub_day_held_clock_jump",
 }
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    id: str
+    token: str
+    status: str
+    service_id: str
+    counter_id: str | None
 
 
 @dataclass
@@ -236,7 +249,7 @@ class QueueService:
         self._answers: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._reader = threading.local()
         self._load()
-        self._snapshot = self._build_snapshot()
+        self._snapshot: dict[str, Any] | None = None
         self._stopping = False
         self._writer = threading.Thread(target=self._run, name="queue-writer", daemon=True)
         self._writer.start()
@@ -496,10 +509,32 @@ class QueueService:
             raise RpcError.from_key("service_closed", language, hours=hours.describe())
 
     def snapshot(self) -> dict[str, Any]:
-        return self._snapshot
+        """The queue state now (`queue/state`). Built lazily, at most once per change: never on the
+        writer's way to its callers' replies."""
+        snapshot = self._snapshot
+        if snapshot is not None:
+            return snapshot
+        with self._lock:
+            if self._snapshot is None:
+                self._snapshot = self._build_snapshot()
+            return self._snapshot
+
+    def ticket_facts(self, ref: str) -> TicketFacts | None:
+        """What an authorisation check needs of today's ticket `ref` (id or number), or None."""
+        with self._lock:
+            try:
+                ticket = self.engine.find_ticket(ref)
+            except QueueError:
+                return None
+            return TicketFacts(ticket.id, ticket.token, ticket.status, ticket.service_id, ticket.counter_id)
+
+    def counter_services(self, counter_id: str) -> frozenset[str]:
+        spec = next((c for c in self.site.counters if c.id == counter_id), None)
+        return frozenset(spec.services) if spec is not None else frozenset()
 
     def add_commit_hook(self, hook: CommitHook) -> None:
-        """`hook(events, snapshot)` runs on the writer thread after each commit, in order."""
+        """`hook(events, snapshot)` runs on the writer thread after each commit (after the callers
+        have their answers), in order; keep it quick: the next batch waits for it."""
         self._hooks.append(hook)
 
     def listen(self) -> Listener:
@@ -706,7 +741,7 @@ class QueueService:
             while len(self._answers) > IDEMPOTENCY_MEMORY:
                 self._answers.popitem(last=False)
             if events or batch:
-                self._snapshot = self._build_snapshot()
+                self._snapshot = None  # rebuilt when someone asks (publishers, pages), not here
         for command, reply in replies:
             command.future.set_result(reply)
         if events:
@@ -833,10 +868,9 @@ class QueueService:
         return event
 
     def _deliver(self, events: list[dict[str, Any]]) -> None:
-        snapshot = self._snapshot
         for hook in self._hooks:
             try:
-                hook(events, snapshot)
+                hook(events, self.snapshot)
             except Exception:
                 log.exception("commit hook %r failed", hook)
         with self._listeners_lock:
@@ -865,7 +899,7 @@ class QueueService:
                 rollover=self.site.place.rollover_time,
             )
             self._load(quiet=quiet)
-            self._snapshot = self._build_snapshot()
+            self._snapshot = None
         except Exception:
             log.exception("reload after a failed commit failed too")
 

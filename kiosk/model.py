@@ -74,6 +74,8 @@ SEARCH_MIN_CHARS = 2
 RESULTS_SHOWN = 5
 # A reply that takes longer than this shows "Đang …"; quicker ones never flash it.
 BUSY_AFTER_S = 0.3
+# Tokens of tickets issued or scanned here that a rating can still use (a day of one kiosk).
+MAX_REMEMBERED_TOKENS = 2000
 # After "Cảm ơn" the rating screen goes home by itself.
 THANKS_S = 6.0
 # A ticket issued after the citizen left the services screen is still shown if it came this quickly.
@@ -189,6 +191,9 @@ class KioskModel:
         self.issue: _Issue | None = None
         self.ticket: _Ticket | None = None
         self.inputs = _Inputs()
+        # Number → token of the tickets issued or scanned here: a rating over MQTT must carry the
+        # ticket's token (the hub refuses a kiosk rating any number it is told).
+        self._tokens: OrderedDict[str, str] = OrderedDict()
         self._tag = 0
         self._print_results: OrderedDict[str, Mapping[str, Any]] = OrderedDict()
         self._was_locked = False
@@ -424,7 +429,18 @@ class KioskModel:
             self.inputs.notice = Notice(t("kiosk_rating_enter_first", self.language), "warn")
             return []
         self.inputs.notice = None
-        return [self._call("rate", "rating.submit", {"ticket_id": number, "score": int(score)})]
+        params: dict[str, Any] = {"ticket_id": number, "score": int(score)}
+        token = self._tokens.get(number.upper())
+        if token:
+            params["token"] = token
+        return [self._call("rate", "rating.submit", params)]
+
+    def _remember_token(self, number: object, token: object) -> None:
+        if isinstance(number, str) and isinstance(token, str) and number and token:
+            self._tokens[number.upper()] = token
+            self._tokens.move_to_end(number.upper())
+            while len(self._tokens) > MAX_REMEMBERED_TOKENS:
+                self._tokens.popitem(last=False)
 
     # ------------------------------------------------------------------ screens
 
@@ -559,6 +575,7 @@ class KioskModel:
             number = result.get("number")
             if isinstance(number, str) and number:
                 self.inputs.rating = number.upper()
+                self._remember_token(number, call.params.get("token"))
             else:
                 self.inputs.notice = Notice(t("kiosk_rating_ticket_unknown", self.language), "error")
 
@@ -579,6 +596,7 @@ class KioskModel:
         if self.screen not in ISSUING_SCREENS and now - issue.started > LATE_TICKET_S:
             return  # the citizen left long ago; the printer still prints it
         ticket = dict(result["ticket"])
+        self._remember_token(ticket.get("number"), ticket.get("token"))
         printing = result.get("print")
         state: PrintState = (
             "printing" if printing == "queued" else "unavailable" if printing == "unavailable" else "none"

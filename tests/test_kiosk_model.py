@@ -460,3 +460,28 @@ def test_the_command_line_checks_a_configuration(tmp_path: Path, capsys: pytest.
     )
     assert main(["--check", "-c", str(bad)]) == 2
     assert "kiosk.rating_scale" in capsys.readouterr().err
+
+
+def test_a_rating_carries_the_token_of_a_ticket_issued_or_scanned_here(clock: Clock) -> None:
+    # The hub accepts a kiosk's rating only with the ticket's token (issue 13 item 10).
+    model = make(clock)
+    model.tap("open", "services")
+    [call] = model.tap("issue", "dat-dai")
+    model.reply(call, issued("1005"), None)
+    model.tap("done")
+    model.tap("open", "rating")
+    for key in "1005":
+        model.tap("key", key)
+    [rate] = model.tap("rate", "3")
+    assert dict(rate.params) == {
+        "ticket_id": "1005",
+        "score": 3,
+        "token": "tok-abcdefghijklmnop",
+        "lang": "vi",
+    }
+
+    model.tap("home")
+    [resolve] = model.scan("scanner-1", {"kind": "ticket", "code": "tok-other"})
+    model.reply(resolve, {"number": "T004"}, None)
+    [scanned] = model.tap("rate", "2")
+    assert scanned.params["token"] == "tok-other" and scanned.params["ticket_id"] == "T004"

@@ -7,10 +7,11 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from support.mqtt import Observer, state_is
+from support.mqtt import Observer, state_is, wait_until
 
 from appliance.broker import PrivateBroker
 from appliance.config import MqttSettings
@@ -285,3 +286,38 @@ def test_check_version_rejects_other_versions(version: object) -> None:
 def test_check_version_accepts_one_or_missing() -> None:
     assert check_version({"v": 1, "a": 2}) == {"v": 1, "a": 2}
     assert check_version({}) == {}
+
+
+def test_publishing_status_follows_the_brokers_acknowledgements(
+    broker: PrivateBroker, mqtt_settings: MqttSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from appliance import mqtt as mqtt_module
+
+    monkeypatch.setattr(mqtt_module, "PUBLISH_STALL_S", 0.5)
+    link = make_link(mqtt_settings)
+    with link:
+        assert link.wait_connected(5)
+        for index in range(200):  # QoS 1 and QoS 0 mixed, as the hub sends them
+            link.publish(f"{TOPICS.root}/x", str(index).encode(), qos=index % 2)
+        wait_until(lambda: link.publishing().backlog == 0)
+        assert link.publishing().healthy and link.publishing().last_ack_age_s is not None
+
+        assert broker._process is not None
+        broker._process.send_signal(signal.SIGSTOP)  # the socket stays up; nothing is acknowledged
+        try:
+            link.publish(f"{TOPICS.root}/x", b"stuck", qos=1)
+            wait_until(lambda: link.publishing().stalled, timeout=3)
+            assert link.connected and not link.publishing().healthy
+        finally:
+            broker._process.send_signal(signal.SIGCONT)
+        wait_until(lambda: link.publishing().healthy, timeout=5)
+
+        broker.restart()  # a reconnect leaves no stale bookkeeping behind
+        wait_until(lambda: link.connected, timeout=10)
+        for index in range(100):
+            link.publish(f"{TOPICS.root}/x", str(index).encode(), qos=1)
+        wait_until(lambda: link.publishing().backlog == 0)
+        time.sleep(0.6)
+        assert link.publishing().healthy

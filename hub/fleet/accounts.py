@@ -59,6 +59,14 @@ class BrokerAccounts(Protocol):
         """Delete the account and disconnect whoever uses it now. Idempotent."""
         ...
 
+    def suspend(self, username: str) -> None:
+        """Disconnect the account and refuse it until `resume` (a device flooding the broker)."""
+        ...
+
+    def resume(self, usernames: Sequence[str]) -> None:
+        """Let suspended accounts connect again (accounts that were not suspended stay as they are)."""
+        ...
+
 
 def role_name(username: str) -> str:
     return ROLE_PREFIX + username
@@ -146,6 +154,16 @@ class DynsecAccounts:
         self._check(responses, tolerate_gone=("deleteClient", "deleteRole"))
         log.info("broker account %r deleted; its connection was closed", username)
 
+    def suspend(self, username: str) -> None:
+        self._check(self.execute([{"command": "disableClient", "username": username}]))
+        log.warning("broker account %r suspended: disconnected, refused until resumed", username)
+
+    def resume(self, usernames: Sequence[str]) -> None:
+        if not usernames:
+            return
+        commands = [{"command": "enableClient", "username": name} for name in usernames]
+        self._check(self.execute(commands), tolerate_gone=("enableClient",))
+
     def list_clients(self) -> list[str]:
         responses = self.execute([{"command": "listClients", "verbose": False, "count": -1, "offset": 0}])
         self._check(responses)
@@ -223,6 +241,7 @@ class OpenBroker:
 
     provisioned: list[Account] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
+    suspended: list[str] = field(default_factory=list)
     secured: bool = False
 
     def provision(self, account: Account) -> None:
@@ -230,3 +249,9 @@ class OpenBroker:
 
     def revoke(self, username: str) -> None:
         self.revoked.append(username)
+
+    def suspend(self, username: str) -> None:
+        self.suspended.append(username)
+
+    def resume(self, usernames: Sequence[str]) -> None:
+        self.suspended = [name for name in self.suspended if name not in usernames]

@@ -10,6 +10,7 @@ demo). Web pages and `motcua enroll` reach it through hub.web.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import re
 import secrets
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import segno
 import tomli_w
@@ -31,13 +32,14 @@ from paho.mqtt.properties import Properties
 from appliance.config import ID_PATTERN, MqttSettings
 from appliance.i18n import message
 from appliance.mqtt import Link, Message, PayloadError
-from appliance.rpc import RpcError
+from appliance.rpc import Refusal, RpcError
 from appliance.timeutil import iso, now, parse_iso
 
 from .accounts import Account, BrokerAccounts
 from .codes import code_hash, new_code
 from .errors import BrokerAccountError, EnrolmentRefused, FleetRefusal
 from .health import Alert, HealthItem, alerts_for, heartbeat_lost, summarise
+from .quotas import Quotas
 from .roles import (
     COMMAND_RESULTS_LEAF,
     CONFIG_DIR,
@@ -62,6 +64,14 @@ COMMANDS = ("identify", "test_print", "reload", "restart")
 PROVINCE_COMMANDS = ("identify", "test_print", "reload")
 PROVINCE_MAX_PAYLOAD = 4096
 _ID_RE = re.compile(ID_PATTERN)
+
+
+class TicketBook(Protocol):
+    """What the fleet asks of the queue (hub.service.QueueService)."""
+
+    def ticket_facts(self, ref: str) -> Any: ...
+
+    def counter_services(self, counter_id: str) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,16 @@ class FleetRuntime:
         self._seen: dict[str, Seen] = store.seen()
         self._records: dict[str, DeviceRecord] = {r.device_id: r for r in store.all(include_revoked=True)}
         self._alerting: dict[tuple[str, str], Alert] = {}
+        self.quotas = Quotas(settings.quota_rules)
+        # The queue's tickets, for the rating and reinstating rules (hub.service.QueueService; set
+        # by hub.fleet.wiring.attach_fleet). Without it those rules are not checked.
+        self.tickets: TicketBook | None = None
+        # Suspensions of flooding devices' broker accounts run here, off the network thread (the
+        # broker's answer arrives on it). Item: (device id, suspend?) ; None stops the thread.
+        self._suspensions: queue.Queue[tuple[str, bool] | None] = queue.Queue()
+        self._suspended: dict[str, float] = {}
+        self._suspension_count: dict[str, int] = {}
+        self._resumed_at_start = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Online/offline changes are written by a thread of their own: the MQTT network thread must
@@ -222,6 +242,10 @@ class FleetRuntime:
                 self._thread.start()
                 self._seen_writer = threading.Thread(target=self._write_seen, name="fleet-seen", daemon=True)
                 self._seen_writer.start()
+                self._suspender = threading.Thread(
+                    target=self._suspend_loop, name="fleet-suspend", daemon=True
+                )
+                self._suspender.start()
         if not self.secured:
             log.warning(
                 "broker security is off: devices connect anonymously (acceptable for `motcua demo` only)"
@@ -241,7 +265,49 @@ class FleetRuntime:
         if self._seen_writer is not None:
             self._seen_writes.put(None)
             self._seen_writer.join(timeout=5)
+            self._suspensions.put(None)
+            self._suspender.join(timeout=5)
         self.store.close()
+
+    def _suspension_s(self, device_id: str) -> float:
+        """Twice as long each time the same device floods again (at most a day): a script that
+        waits out its suspension gets a burst of numbers fewer and fewer times a day."""
+        count = self._suspension_count[device_id] = self._suspension_count.get(device_id, 0) + 1
+        return min(self.settings.flood_suspend_s * 2 ** min(count - 1, 20), 24 * 3600.0)
+
+    def _suspend_loop(self) -> None:
+        """Suspend flooding devices at once; resume them when their time is up (and, after a
+        restart of the hub, every enrolled device: a suspension must not outlive its hub)."""
+        while True:
+            due = min(self._suspended.values(), default=None)
+            timeout = None if due is None else max(0.0, due - time.monotonic())
+            try:
+                item = self._suspensions.get(timeout=timeout)
+            except queue.Empty:
+                item = ("", False)
+            if item is None:
+                return
+            device_id, suspend = item
+            try:
+                if suspend:
+                    self.accounts.suspend(device_id)
+                    self._suspended[device_id] = time.monotonic() + self._suspension_s(device_id)
+                elif device_id == "*":
+                    active = [r.device_id for r in self._records.values() if r.status == "active"]
+                    self.accounts.resume(active)
+                else:
+                    moment = time.monotonic()
+                    ready = [d for d, until in self._suspended.items() if until <= moment]
+                    if ready:
+                        self.accounts.resume(ready)
+                        for done in ready:
+                            self._suspended.pop(done, None)
+                            log.info("broker account of %s resumed after its suspension", done)
+            except Exception as error:  # the broker did not answer: try again shortly
+                log.warning("suspension change for %s failed: %r", device_id or "due devices", error)
+                if suspend:
+                    self._suspended.setdefault(device_id, time.monotonic() + self.settings.flood_suspend_s)
+                self._stop.wait(1.0)
 
     def _write_seen(self) -> None:
         while (item := self._seen_writes.get()) is not None:
@@ -391,6 +457,7 @@ class FleetRuntime:
         self.accounts.revoke(record.device_id)
         record = self.store.revoke(record.device_id)
         self._remember(record)
+        self.quotas.forget([record.device_id])
         # A retained config would otherwise outlive the device on the broker.
         self.link.publish(self.topics.device_config(device_id), b"", qos=1, retain=True)
         log.warning("device %s revoked", device_id)
@@ -548,6 +615,7 @@ class FleetRuntime:
             live = {key: replace(value) for key, value in self._live.items()}
             seen = dict(self._seen)
         records = dict(self._records)
+        extra = self._quota_and_publish_alerts()
         ids = {i for i, r in records.items() if r.status != "revoked"}
         ids |= {i for i in live if i not in records or records[i].status != "revoked"}
         views = []
@@ -578,6 +646,7 @@ class FleetRuntime:
                     offline_after_s=self.settings.offline_alert_s,
                     silent_since=silent_since,
                 )
+            alerts += extra.get(device_id, [])
             views.append(
                 DeviceView(
                     device_id=device_id,
@@ -600,10 +669,48 @@ class FleetRuntime:
             )
         return sorted(views, key=lambda v: (v.place or "~", v.role or "", v.device_id))
 
+    def _quota_and_publish_alerts(self) -> dict[str, list[Alert]]:
+        """A device flooding the hub (named, with what it sent), and the hub unable to publish."""
+        found: dict[str, list[Alert]] = {}
+        for offender in self.quotas.flooding():
+            values = (("count", str(offender.refused)), ("method", offender.last_method))
+            found.setdefault(offender.device_id, []).append(
+                Alert(offender.device_id, "error", "fleet_alert_flooding", values)
+            )
+        status = self.link.publishing()
+        if status.connected and status.stalled:
+            values = (("backlog", str(status.backlog)), ("seconds", str(int(status.oldest_unacked_s))))
+            found.setdefault(self.site.hub_id, []).append(
+                Alert(self.site.hub_id, "error", "fleet_alert_hub_cannot_publish", values)
+            )
+        return found
+
     def alerts(self) -> list[Alert]:
         return [alert for view in self.devices() for alert in view.alerts]
 
     # ------------------------------------------------------------------ RPC authorisation
+
+    def admit(self, caller_id: str, method: str) -> Refusal | None:
+        """The quota check of `appliance.rpc.RpcServer` (network thread, before parsing): a
+        Refusal when an enrolled device is over its quota for `method`. Devices the hub did not
+        enrol pass here; `authorize` refuses them on a secured site."""
+        record = self._records.get(caller_id)
+        if record is None or record.status != "active":
+            return None
+        verdict = self.quotas.check(caller_id, record.role, method)
+        if verdict is None:
+            return None
+        if verdict.started_flooding:
+            log.warning(
+                "device %s (%s at %s) floods %s: refused beyond its quota; see the fleet page",
+                caller_id,
+                record.role,
+                record.place,
+                method,
+            )
+            if self.secured and self.settings.flood_suspend_s > 0 and not self._stop.is_set():
+                self._suspensions.put((caller_id, True))
+        return Refusal(verdict.code, verdict.answer, {"seconds": max(1, math.ceil(verdict.retry_after_s))})
 
     def authorize(
         self, caller_id: str, method: str, params: Mapping[str, Any], *, language: str = "vi"
@@ -631,6 +738,29 @@ class FleetRuntime:
                 raise _forbidden(
                     "fleet_not_your_counter", lang, device=caller_id, own=own or "—", counter=str(asked)
                 )
+        if method in ("rating.submit", "ticket.reinstate"):
+            self._authorize_ticket(caller_id, record, method, params, lang)
+
+    def _authorize_ticket(
+        self, caller_id: str, record: DeviceRecord, method: str, params: Mapping[str, Any], lang: str
+    ) -> None:
+        """A rating belongs to the ticket's holder (its token: a kiosk) or to the counter that served
+        it (a counter unit); a counter unit reinstates only a no-show of its own counter's services,
+        as an officer does on the web."""
+        ref = params.get("ticket_id")
+        facts = self.tickets.ticket_facts(ref) if self.tickets is not None and isinstance(ref, str) else None
+        if facts is None:
+            return  # the queue itself answers unknown_ticket / bad_request
+        own = record.place.counter_id
+        if method == "rating.submit" and record.role == "kiosk":
+            token = params.get("token")
+            if not isinstance(token, str) or not secrets.compare_digest(token, facts.token):
+                raise _forbidden("fleet_rating_needs_token", lang, device=caller_id)
+        elif method == "rating.submit":
+            if own is None or facts.counter_id != own:
+                raise _forbidden("fleet_not_your_ticket", lang, device=caller_id, own=own or "—")
+        elif own is None or facts.service_id not in self.tickets.counter_services(own):  # type: ignore[union-attr]
+            raise _forbidden("fleet_not_your_ticket", lang, device=caller_id, own=own or "—")
 
     # ------------------------------------------------------------------ MQTT (network thread)
 
@@ -713,6 +843,9 @@ class FleetRuntime:
         if self.secured and hasattr(self.accounts, "update_acls"):
             # The broker answers on this (network) thread: wait for it elsewhere.
             threading.Thread(target=self.refresh_acls, name="fleet-acls", daemon=True).start()
+        if not self._resumed_at_start and self.secured:
+            self._resumed_at_start = True
+            self._suspensions.put(("*", False))
         # A broker that lost its persistence learns every configuration again.
         for record in list(self._records.values()):
             try:

@@ -8,6 +8,8 @@ from pydantic import Field
 
 from appliance.config import MqttSettings, Strict, validate
 
+from .quotas import DEFAULT_RULES, QuotaRule
+
 
 class FleetSettings(Strict):
     # dynsec: every device gets its own broker account through Mosquitto's dynamic-security plugin.
@@ -32,6 +34,17 @@ class FleetSettings(Strict):
     broker_timeout_s: float = Field(5.0, gt=0, le=60)
     # Seconds between checks that log alerts as they start and end.
     watch_interval_s: float = Field(15.0, ge=0.1, le=600)
+    # `[[fleet.quotas]]`: RPC quotas of enrolled devices (hub.fleet.quotas). The site's rules are
+    # tried first, then the defaults; for each request the first matching rule of each scope
+    # (device, role) applies. Devices the hub never enrolled (the anonymous demo broker) have none.
+    quotas: tuple[QuotaRule, ...] = ()
+    # A device found flooding (far beyond its quota) has its broker account suspended this long:
+    # the broker disconnects it, so its flood stops reaching the hub at all (0: never suspend).
+    flood_suspend_s: float = Field(60.0, ge=0, le=24 * 3600)
+
+    @property
+    def quota_rules(self) -> tuple[QuotaRule, ...]:
+        return (*self.quotas, *DEFAULT_RULES)
 
     def secured(self, hub_mqtt: MqttSettings) -> bool:
         if self.security == "auto":

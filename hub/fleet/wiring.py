@@ -61,8 +61,10 @@ def attach_fleet(
     runtime = FleetRuntime(
         hub.link, FleetStore(hub.service.db_path), accounts, settings, site_info(hub.config)
     )
+    runtime.tickets = hub.service
     if guard_rpc:
         guard_handlers(hub.rpc.handlers, runtime)
+        hub.rpc.admit = runtime.admit
     if start:
         runtime.start()
     return runtime

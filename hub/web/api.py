@@ -158,6 +158,10 @@ def healthz() -> tuple[Response, int]:
         "clock": web().service.clock_status(),
         "problems": problems,
     }
+    fleet = web().fleet
+    if fleet is not None:  # connected is not enough: can the hub still publish? (issue 13)
+        body["publishing"] = fleet.link.publishing().as_json()
+        body["broker_connected"] = fleet.link.connected
     return jsonify(body), 200 if healthy else 503
 
 
