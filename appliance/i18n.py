@@ -16,6 +16,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Request problems
     "bad_json": ("Yêu cầu không phải JSON hợp lệ.", "The request is not valid JSON."),
     "bad_request": ("Yêu cầu không hợp lệ: {detail}", "Invalid request: {detail}"),
+    "unsupported_media_type": (
+        "Yêu cầu phải gửi dạng JSON (Content-Type: application/json).",
+        "The request must be JSON (Content-Type: application/json).",
+    ),
+    "cross_origin": (
+        "Yêu cầu từ trang web khác bị từ chối.",
+        "A request from another web site was refused.",
+    ),
+    "too_many_attempts": (
+        "Quá nhiều lần thử. Xin thử lại sau {minutes} phút.",
+        "Too many attempts. Try again in {minutes} minutes.",
+    ),
     "payload_too_large": (
         "Yêu cầu quá lớn (tối đa {limit} byte).",
         "The request is too large (at most {limit} bytes).",

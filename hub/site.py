@@ -149,11 +149,40 @@ class HubSettings(Strict):
     rpc_workers: int = Field(16, ge=1, le=256)
 
 
+class LimitSettings(Strict):
+    """What one client may take of the hub's web side. The defaults suit a district one-stop shop;
+    a provincial centre behind one NAT address (a public Wi-Fi) may raise the per-address ones."""
+
+    # Numbers one address may take over HTTP (phones: `POST /api/v1/tickets`) per window. Kiosks
+    # issue over MQTT and have their own quotas.
+    public_tickets_per_address: int = Field(20, ge=0, le=10_000)
+    public_ticket_window_s: float = Field(600.0, gt=0, le=24 * 3600)
+    # Failed logins (form, HTTP Basic, the current-password check) and enrolment-code guesses per
+    # address per window; each attempt is counted before the password or code is checked.
+    login_attempts_per_address: int = Field(10, ge=1, le=1000)
+    login_window_s: float = Field(300.0, gt=0, le=24 * 3600)
+    # Live-update streams (server-sent events): in all, how many of them only officers may use,
+    # and how many one address may hold without logging in (the results TV, phones).
+    max_streams: int = Field(200, ge=1, le=10_000)
+    officer_streams: int = Field(50, ge=0, le=10_000)
+    anonymous_streams_per_address: int = Field(8, ge=1, le=10_000)
+    # Open HTTP connections one address may hold, and seconds an idle connection stays open.
+    connections_per_address: int = Field(64, ge=1, le=100_000)
+    idle_timeout_s: float = Field(30.0, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _streams(self) -> LimitSettings:
+        if self.officer_streams >= self.max_streams:
+            raise ValueError("officer_streams must be below max_streams (anonymous viewers need some)")
+        return self
+
+
 class HubConfig(DeviceConfig):
     """The hub's whole TOML: its identity, the site and its own settings."""
 
     role: Literal["hub"] = "hub"
     hub: HubSettings = HubSettings()
+    limits: LimitSettings = LimitSettings()
     place: Place
     opening_hours: OpeningHours = OpeningHours()
     services: list[ServiceSpec] = Field(min_length=1)

@@ -1,4 +1,5 @@
-"""Public ticket issuing over HTTP is limited per address, with a clear Vietnamese refusal."""
+"""Public ticket issuing over HTTP is limited per address (`[limits]` in the site TOML), with a clear
+Vietnamese refusal."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from hub.service import QueueService
-from hub.site import HubConfig
+from hub.site import HubConfig, LimitSettings
 from hub.web import create_app
-from hub.web.app import TICKETS_PER_ADDRESS
 from tests.support.hub import site_config
+
+TICKETS_PER_ADDRESS = LimitSettings().public_tickets_per_address
 
 
 @pytest.fixture
@@ -43,3 +45,14 @@ def test_one_address_cannot_empty_a_service(service: QueueService) -> None:
         "/api/v1/tickets", json={"service_id": "dat-dai"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
     )
     assert other.status_code == 201
+
+
+def test_the_limit_is_a_site_setting(tmp_path: Path) -> None:
+    config = site_config(tmp_path, 1883, limits={"public_tickets_per_address": 3})
+    service = QueueService(HubConfig.model_validate(config), tmp_path / "hub.db")
+    try:
+        client = create_app(service, broker_connected=lambda: True).test_client()
+        answers = [client.post("/api/v1/tickets", json={"service_id": "dat-dai"}).status_code for _ in range(4)]
+        assert answers == [201, 201, 201, 429]
+    finally:
+        service.close()

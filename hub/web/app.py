@@ -49,8 +49,6 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-TICKETS_PER_ADDRESS = 20
-TICKET_WINDOW_S = 600.0
 
 
 def create_app(
@@ -62,6 +60,8 @@ def create_app(
     fleet: FleetRuntime | None = None,
     central: Any = None,
     print_receipt: Callable[..., dict[str, Any]] | None = None,
+    https: bool = False,
+    hsts_max_age_s: int = 0,
 ) -> Flask:
     """The web application of the hub. With `fleet` (hub.fleet.FleetRuntime) `/devices` is the fleet
     page (enrolment codes, commands, configuration) and `POST /api/v1/enroll` serves `motcua enroll`.
@@ -72,11 +72,19 @@ def create_app(
     app = Flask(__name__, static_folder="static", template_folder="templates")
     users = UserStore(service.db_path)
     created = users.bootstrap(service.site.officers)
+    limits = service.site.limits
     context = WebContext(
         service=service,
         users=users,
-        limiter=LoginLimiter(),
-        ticket_limiter=LoginLimiter(max_failures=TICKETS_PER_ADDRESS, window_s=TICKET_WINDOW_S),
+        limiter=LoginLimiter(limits.login_attempts_per_address, limits.login_window_s),
+        ticket_limiter=LoginLimiter(limits.public_tickets_per_address, limits.public_ticket_window_s),
+        password_limiter=LoginLimiter(limits.login_attempts_per_address, limits.login_window_s),
+        enrol_limiter=LoginLimiter(limits.login_attempts_per_address, limits.login_window_s),
+        max_streams=limits.max_streams,
+        officer_streams=limits.officer_streams,
+        anonymous_streams_per_address=limits.anonymous_streams_per_address,
+        https=https,
+        hsts_max_age_s=hsts_max_age_s,
         broker_connected=broker_connected,
         devices=devices,
         # The lambda runs at scrape time, when `context` exists.
@@ -95,6 +103,8 @@ def create_app(
         SECRET_KEY=secret_key or users.secret_key(),
         SESSION_COOKIE_NAME="motcua_session",
         SESSION_COOKIE_HTTPONLY=True,
+        # Over HTTPS the session never travels in clear (HTTP only redirects there).
+        SESSION_COOKIE_SECURE=https,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
@@ -153,9 +163,13 @@ def _install_hooks(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if not request.path.startswith("/static/"):
             headers.setdefault("Cache-Control", "no-store")
+        context = web()
+        if context.https and context.hsts_max_age_s > 0:
+            headers.setdefault("Strict-Transport-Security", f"max-age={context.hsts_max_age_s}")
         if g.get("set_lang_cookie"):
             response.set_cookie(
-                LANG_COOKIE, g.set_lang_cookie, max_age=365 * 86400, httponly=True, samesite="Lax"
+                LANG_COOKIE, g.set_lang_cookie, max_age=365 * 86400, httponly=True, samesite="Lax",
+                secure=context.https,
             )
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         streaming = response.mimetype == "text/event-stream"
@@ -251,6 +265,19 @@ def _install_error_handlers(app: Flask) -> None:
         if error.retry_after:
             headers["Retry-After"] = str(max(1, round(error.retry_after)))
         return error_response(error.code, headers=headers, **error.values)
+
+    from .api import BadInput
+
+    @app.errorhandler(BadInput)
+    def _bad_input(error: BadInput) -> Response:
+        # Every blueprint's JSON reader raises it; one handler for all of them.
+        return error_response(error.code, **error.values)
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(error: RecursionError) -> Response:
+        # Nested input a parser gave up on (JSON, a form): the request is bad, the hub is fine.
+        log.info("refused %s %s: input nested too deeply", request.method, request.path)
+        return error_response("bad_json", 400)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

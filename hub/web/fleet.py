@@ -12,7 +12,6 @@ from markupsafe import Markup
 from appliance.i18n import message
 
 from .app import error_response, language
-from .auth import LoginLimiter
 from .errors import json_error
 from .security import client_address, require_user, web
 
@@ -229,42 +228,41 @@ def _json(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
-def _limiter() -> LoginLimiter:
-    from flask import current_app
-
-    return current_app.extensions.setdefault("motcua_enrol_limiter", LoginLimiter(max_failures=10))  # type: ignore[no-any-return]
-
-
 @fleet.post("/api/v1/enroll")
 def enroll() -> Response:
     """Redeem a one-time code: `{code, hostname?}` → the device's identity and credentials."""
     from hub.fleet import EnrolmentRefused
 
+    from .api import json_body, public_post_guard
+
     runtime = _fleet()
     lang = language()
     address = client_address()
-    limiter = _limiter()
-    wait = limiter.blocked(address)
-    if wait:
-        minutes = max(1, round(wait / 60))
+    public_post_guard()
+    body = json_body()
+    if not isinstance(body.get("code"), str):
+        return json_error("enrol_code_malformed", message("enrol_code_malformed", lang), 400)
+    hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
+    # Counted before the code is checked: simultaneous guesses cannot all be tried.
+    limiter = web().enrol_limiter
+    attempt = limiter.reserve(address)
+    if attempt is None:
+        minutes = max(1, round(limiter.blocked(address) / 60))
         return json_error(
             "enrol_too_many",
             message("enrol_too_many", lang, minutes=minutes),
             429,
             details={"minutes": minutes},
         )
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
-        return json_error("enrol_code_malformed", message("enrol_code_malformed", lang), 400)
-    hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
     try:
         reply = runtime.enrol(body["code"][:64], hub_host=request.host, remote=address, hostname=hostname)
     except EnrolmentRefused as error:
-        if error.code != "enrol_unavailable":
-            limiter.record_failure(address)
+        if error.code == "enrol_unavailable":
+            attempt.refund()  # the hub's fault, not a guess
         log.info("enrolment refused from %s: %s", address, error.code)
         details = {key: str(value) for key, value in error.values.items()}
         return json_error(error.code, error.text(lang), ENROL_STATUS.get(error.code, 400), details=details)
+    attempt.refund()
     response = Response(_json(reply), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
