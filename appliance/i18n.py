@@ -539,6 +539,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không kết nối được tới hub {url}: {detail}",
         "Cannot reach the hub at {url}: {detail}",
     ),
+    "enrol_ca_mismatch": (
+        "Chứng chỉ của hub không khớp mã SHA-256 đã cho ({got}). Không gửi mã: có thể có kẻ giả mạo hub.",
+        "The hub's certificate does not match the given SHA-256 ({got}). The code was not sent: "
+        "something may be impersonating the hub.",
+    ),
+    "enrol_tls_failed": (
+        "Không xác minh được chứng chỉ HTTPS của hub ({detail}). Dùng --ca-sha256 in trên trang Thiết bị.",
+        "The hub's HTTPS certificate could not be verified ({detail}). Use the --ca-sha256 shown on "
+        "the Devices page.",
+    ),
+    "enrol_plain_http": (
+        "Cảnh báo: {url} là HTTP không mã hoá; mật khẩu kết nối của thiết bị sẽ đi qua mạng ở dạng rõ.",
+        "Warning: {url} is plain HTTP; the device's broker password crosses the network in clear.",
+    ),
     "enrol_bad_reply": ("Hub trả lời không hợp lệ: {detail}", "The hub's answer is not valid: {detail}"),
     "enrol_done": (
         "Đã đăng ký thiết bị {device} ({role}) tại điểm {site}.",

@@ -143,10 +143,35 @@ class Place(Strict):
 class HubSettings(Strict):
     db: str = "/var/lib/motcua/hub.db"
     http_host: str = "0.0.0.0"
+    # Plain HTTP. With `https` on it only redirects to the HTTPS port (and serves /healthz for
+    # local probes); with `https = false` (the demo) it serves everything in clear.
     http_port: int = Field(8080, ge=1, le=65535)
     # The address citizens' phones reach, printed in ticket QR codes.
     public_url: str = "http://127.0.0.1:8080"
     rpc_workers: int = Field(16, ge=1, le=256)
+    # HTTPS for officers' passwords and sessions and for enrolment (it hands out broker passwords).
+    https: bool = True
+    https_port: int = Field(8443, ge=1, le=65535)
+    # A certificate of your own (PEM chain and key), e.g. from the province; without one the hub
+    # makes a site CA and a certificate signed by it in `tls_dir` (default: `tls/` next to `db`).
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_dir: str | None = None
+    # Names and addresses the made certificate also covers (the host name, `.local` and this
+    # machine's addresses are always in it).
+    tls_hosts: list[str] = []
+    hsts_max_age_s: int = Field(31_536_000, ge=0)
+
+    @model_validator(mode="after")
+    def _tls(self) -> HubSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.https and self.https_port == self.http_port:
+            raise ValueError("https_port must differ from http_port")
+        return self
+
+    def tls_folder(self) -> Path:
+        return Path(self.tls_dir) if self.tls_dir else Path(self.db).parent / "tls"
 
 
 class LimitSettings(Strict):

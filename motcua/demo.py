@@ -76,6 +76,8 @@ def hub_config(
         "http_host": "127.0.0.1",
         "http_port": http_port,
         "public_url": f"http://127.0.0.1:{http_port}",
+        # The demo runs on one machine for one person: plain HTTP, and it says so when it starts.
+        "https": False,
     }
     if central_url is not None:
         config["central"] = {"adapter": "opencps", "base_url": central_url, "agency_code": "000.00.16.H19"}
@@ -299,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"MQTT: {broker.url}")
         print(f"Web: {web}")
+        print("Web is plain HTTP (no TLS): fine for this demo on one machine; a site's hub serves HTTPS.")
         if central_url is not None:
             print(f"Central: {central_url}")
         for username, password in logins.items():

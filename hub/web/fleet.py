@@ -84,7 +84,7 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
             "code": enrolment.code,
             "device": enrolment.device.device_id,
             "expires": _when(enrolment.expires_at),
-            "command": enrolment.command(hub_url),
+            "command": _enrol_command(enrolment.command(hub_url)),
             "qr": Markup(enrolment.qr_svg(hub_url)),  # segno draws it: no request text inside
         }
     page = render_template(
@@ -101,6 +101,25 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
         place_label=_place_label,
     )
     return (page, status) if status != 200 else page
+
+
+def _enrol_command(command: str) -> str:
+    """The `motcua enroll` line, pinning the site CA when the hub serves its own certificate."""
+    pem = web().site_ca
+    if pem:
+        from hub.web.tls import fingerprint
+
+        command += f" --ca-sha256 {fingerprint(pem)}"
+    return command
+
+
+@fleet.get("/api/v1/site-ca")
+def site_ca() -> Response:
+    """The site CA certificate (public; `motcua enroll --ca-sha256` checks it before trusting it)."""
+    pem = web().site_ca
+    if not pem:
+        return error_response("not_found")
+    return Response(pem, mimetype="application/x-pem-file")
 
 
 def _place_label(place: str) -> str:

@@ -72,6 +72,9 @@ class WebContext:
     # Served over HTTPS: Secure cookies and Strict-Transport-Security.
     https: bool = False
     hsts_max_age_s: int = 0
+    # The site CA (PEM) when the hub made its own certificate: `GET /api/v1/site-ca` serves it so
+    # `motcua enroll` can pin it by fingerprint.
+    site_ca: str | None = None
     max_streams: int = 200
     # Of max_streams, this many only officers' consoles may take: a crowd of anonymous viewers
     # (or one script) cannot leave the counters without live updates.

@@ -33,6 +33,7 @@ def site_config(
         "http_host": "127.0.0.1",
         "http_port": port,
         "public_url": f"http://127.0.0.1:{port}",
+        "https": False,
     }
     for officer in config["officers"]:
         officer.pop("password_hash", None)
