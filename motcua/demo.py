@@ -79,6 +79,8 @@ def hub_config(
         # The demo runs on one machine for one person: plain HTTP, and it says so when it starts.
         "https": False,
     }
+    for key in ("broker_tls", "broker_port", "broker_ca_file"):  # the demo's broker is plain
+        config.get("fleet", {}).pop(key, None)
     if central_url is not None:
         config["central"] = {"adapter": "opencps", "base_url": central_url, "agency_code": "000.00.16.H19"}
     logins: dict[str, str] = {}

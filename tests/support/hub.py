@@ -37,6 +37,9 @@ def site_config(
     }
     for officer in config["officers"]:
         officer.pop("password_hash", None)
+    # The sample's devices reach a site broker over TLS; test brokers are plain.
+    for key in ("broker_tls", "broker_port", "broker_ca_file"):
+        config.get("fleet", {}).pop(key, None)
     config.update(overrides)
     return config
 
