@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,6 +74,11 @@ def json_body() -> dict[str, Any]:
                  client_address())
         raise BadInput("bad_json") from None
     except (ValueError, UnicodeDecodeError):
+        raise BadInput("bad_json") from None
+    try:
+        # `"\ud800"` is valid JSON but not text: echoed in a refusal it could not be encoded.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
         raise BadInput("bad_json") from None
     if not isinstance(body, dict):
         raise BadInput("bad_request", detail="body: JSON object expected")
