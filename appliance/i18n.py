@@ -58,8 +58,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "same_service": ("Phiếu đã thuộc dịch vụ “{service}”.", "The ticket already belongs to “{service}”."),
     "service_full": (
-        "Dịch vụ “{service}” đã hết số trong ngày.",
-        "Service “{service}” has run out of numbers today.",
+        "Dịch vụ “{service}” đã hết số trong ngày. Xin liên hệ cán bộ hướng dẫn tại sảnh.",
+        "Service “{service}” has run out of numbers today. Please ask the staff in the hall.",
     ),
     "service_closed": (
         "Ngoài giờ làm việc. Giờ làm việc: {hours}.",

@@ -226,8 +226,11 @@ def metrics() -> Response:
 
 @api.get("/api/v1/counters/<counter_id>")
 def counter_view(counter_id: str) -> Response:
+    from .pages import number_warnings
+
     require_user(counter_id=counter_id)
-    return jsonify(web().service.counter_view(counter_id, language()))
+    view = web().service.counter_view(counter_id, language())
+    return jsonify({**view, "numbers": number_warnings(view)})
 
 
 @api.post("/api/v1/counters/<counter_id>/receipt")

@@ -175,6 +175,7 @@ def console(counter_id: str) -> str:
         "lang": lang,
         **client_catalogue(lang),
     }
+    config["numbers"] = number_warnings(view)
     receipts = receipt_panel(counter_id)
     if receipts:
         config["receipt_url"] = url_for("api.counter_receipt", counter_id=counter_id)
@@ -192,6 +193,39 @@ def console(counter_id: str) -> str:
         "console.html", view=view, config=config, desk=desk, desk_config=desk_config,
         has_printer=receipts, m=lambda key, **values: message(key, lang, **values),
     )
+
+
+# A service with fewer numbers left than this share of its block is flagged on its counters' consoles.
+NUMBERS_LOW_SHARE = 0.05
+
+
+def number_warnings(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Warnings for the console of the services at this counter whose numbers for the day have run
+    out or are running out: `[{service_id, left, level, text}]` (level "error" or "warn")."""
+    lang = language()
+    last_numbers = {s["id"]: s.get("last_number") for s in web().service.snapshot().get("services", [])}
+    served = {item.get("service_id") for item in view.get("waiting", [])} | {
+        item.get("id") for item in view.get("counter", {}).get("services", []) if isinstance(item, dict)
+    }
+    warnings = []
+    for spec in web().service.site.services:
+        if spec.id not in served:
+            continue
+        engine = spec.to_engine()
+        last = last_numbers.get(spec.id)
+        try:
+            used = int(str(last)[len(spec.prefix):]) - spec.first + 1 if last else 0
+        except ValueError:
+            continue
+        left = max(0, engine.capacity - used)
+        if left > max(1, int(engine.capacity * NUMBERS_LOW_SHARE)):
+            continue
+        key, level = ("numbers_out", "error") if left == 0 else ("numbers_low", "warn")
+        name = spec.name_en if lang == "en" and spec.name_en else spec.name
+        words = text(key, lang, service=name, left=left, first=engine.number(1),
+                     last=engine.number(engine.capacity))
+        warnings.append({"service_id": spec.id, "left": left, "level": level, "text": words})
+    return warnings
 
 
 def receipt_panel(counter_id: str) -> bool:
