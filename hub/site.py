@@ -143,8 +143,8 @@ class Place(Strict):
 class HubSettings(Strict):
     db: str = "/var/lib/motcua/hub.db"
     http_host: str = "0.0.0.0"
-    # Plain HTTP. With `https` on it only redirects to the HTTPS port (and serves /healthz for
-    # local probes); with `https = false` (the demo) it serves everything in clear.
+    # Plain HTTP. With `https` on it only redirects to the HTTPS port; with `https = false` (the
+    # demo) it serves everything in clear.
     http_port: int = Field(8080, ge=1, le=65535)
     # The address citizens' phones reach, printed in ticket QR codes.
     public_url: str = "http://127.0.0.1:8080"

@@ -325,6 +325,25 @@ def test_logout_ends_the_session_for_a_copied_cookie(site: Site) -> None:
     assert posted.status == 401
 
 
+def test_logout_ends_the_open_console_stream(site: Site) -> None:
+    _, cookie, _ = site.login()
+    status, raw = _open_stream(site, "/counter/1/events", "127.0.0.1", {"Cookie": cookie})
+    try:
+        assert status == 200
+        site.request("POST", "/logout", headers={"Cookie": cookie})
+        raw.settimeout(5)
+        received = b""
+        deadline = time.monotonic() + 5
+        while b"0\r\n\r\n" not in received and time.monotonic() < deadline:
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        assert b"0\r\n\r\n" in received or not chunk, received[-200:]  # the stream ended
+    finally:
+        raw.close()
+
+
 def test_a_password_change_ends_every_other_session(site: Site) -> None:
     _, stolen, _ = site.login(source="127.0.0.8")
     _, mine, token = site.login()

@@ -38,6 +38,7 @@ from .security import (
     officer_required,
     require_user,
     safe_next,
+    session_alive,
     web,
 )
 from .streams import counter_stream, ticket_stream
@@ -295,9 +296,9 @@ def event_stream(body: Any, *, officer: bool) -> Response:
 
 @pages.get("/counter/<counter_id>/events")
 def console_events(counter_id: str) -> Response:
-    require_user(counter_id=counter_id)
+    user = require_user(counter_id=counter_id)
     web().service.counter_view(counter_id)  # unknown counter: 404 before the stream starts
-    return event_stream(counter_stream(web(), counter_id), officer=True)
+    return event_stream(counter_stream(web(), counter_id, session_alive(user)), officer=True)
 
 
 # -- public ticket page -----------------------------------------------------------------------

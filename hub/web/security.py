@@ -240,6 +240,24 @@ def current_user() -> User | None:
     return user
 
 
+def session_alive(user: User) -> Callable[[], bool]:
+    """For a stream that outlives its request: whether the officer who opened it still may.
+
+    A session-authenticated stream ends with its session (logout, password change, removal); a
+    Basic-authenticated one with a password change or removal of the account.
+    """
+    users = web().users
+    session_id = session.get("sid") if g.get("auth_method") == "session" else None
+
+    def alive() -> bool:
+        if isinstance(session_id, str) and users.session_user(session_id) != user.username:
+            return False
+        current = users.get(user.username)
+        return current is not None and current.epoch == user.epoch
+
+    return alive
+
+
 def require_user(*, admin: bool = False, counter_id: str | None = None) -> User:
     """The authenticated user allowed to do this, with a CSRF check for cookie-authenticated writes."""
     user = current_user()
