@@ -363,6 +363,23 @@ def test_a_password_change_ends_every_other_session(site: Site) -> None:
     )
 
 
+def test_removing_an_officer_ends_their_session(site: Site, tmp_path: Path) -> None:
+    """The site file loses the officer (as the head of office edits it); the hub brings the accounts
+    in line, as it does at start, and the officer's open session stops working."""
+    from hub.site import HubConfig
+    from hub.web.auth import UserStore
+
+    _, cookie, _ = site.login()
+    assert site.request("GET", "/api/v1/counters/1", headers={"Cookie": cookie}).status == 200
+    config = HubConfig.model_validate(site_config(tmp_path, 1883))
+    users = UserStore(tmp_path / "hub.db")
+    try:
+        users.ensure_officers([o for o in config.officers if o.username != "canbo1"])
+    finally:
+        users.close()
+    assert site.request("GET", "/api/v1/counters/1", headers={"Cookie": cookie}).status == 401
+
+
 def test_the_current_password_check_is_rate_limited(site: Site) -> None:
     _, cookie, token = site.login(source="127.0.0.9")
     form = urlencode({"current": "doan-bua", "new": "x" * 12, "repeat": "x" * 12, "csrf_token": token})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import segno
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
@@ -80,12 +81,14 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
     hub_url = request.host_url.rstrip("/")
     code = None
     if enrolment is not None:
+        command = _enrol_command(enrolment.command(hub_url))
         code = {
             "code": enrolment.code,
             "device": enrolment.device.device_id,
             "expires": _when(enrolment.expires_at),
-            "command": _enrol_command(enrolment.command(hub_url)),
-            "qr": Markup(enrolment.qr_svg(hub_url)),  # segno draws it: no request text inside
+            "command": command,
+            # segno draws it: no request text inside. The command with its pin, so a scanner types it.
+            "qr": Markup(segno.make(command, error="m").svg_inline(scale=4, border=2, title=enrolment.code)),
         }
     page = render_template(
         "fleet.html",
