@@ -122,10 +122,12 @@ def _write(path: Path, data: bytes, mode: int) -> None:
 
 
 def _ca_certificate(key: ec.EllipticCurvePrivateKey, site: str) -> x509.Certificate:
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "motcua"),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"motcua site CA {site}"[:64]),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "motcua"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"motcua site CA {site}"[:64]),
+        ]
+    )
     start = _now() - dt.timedelta(days=1)  # a device whose clock is a little behind still trusts it
     return (
         x509.CertificateBuilder()
@@ -138,9 +140,15 @@ def _ca_certificate(key: ec.EllipticCurvePrivateKey, site: str) -> x509.Certific
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -167,10 +175,12 @@ def _server_certificate(
     site: str,
 ) -> x509.Certificate:
     start = _now() - dt.timedelta(days=1)
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "motcua"),
-        x509.NameAttribute(NameOID.COMMON_NAME, (hosts[0] if hosts else f"hub {site}")[:64]),
-    ])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "motcua"),
+            x509.NameAttribute(NameOID.COMMON_NAME, (hosts[0] if hosts else f"hub {site}")[:64]),
+        ]
+    )
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
