@@ -647,3 +647,24 @@ def _enrol_over_https(site: Site, tmp_path: Path, https_port: int, ca: Path) -> 
     done = enroll("--ca-sha256", pin)
     assert done.returncode == 0, done.stderr
     assert "printer-1" in done.stdout
+
+
+def test_the_site_ca_stays_and_the_server_certificate_follows_the_names(tmp_path: Path) -> None:
+    """Devices pin the CA: a restart, or a new name for the hub, never replaces it."""
+    from cryptography import x509
+
+    from hub.web.tls import ensure_site_certificates, fingerprint
+
+    first = ensure_site_certificates(tmp_path, ["127.0.0.1", "hub.local"])
+    pin = fingerprint(first.ca.read_text()) if first.ca else ""
+    cert = first.cert.read_bytes()
+    again = ensure_site_certificates(tmp_path, ["127.0.0.1", "hub.local"])
+    assert again.cert.read_bytes() == cert  # nothing to renew
+    renamed = ensure_site_certificates(tmp_path, ["127.0.0.1", "hub.local", "motcua.lan", "10.0.0.2"])
+    assert renamed.ca is not None and fingerprint(renamed.ca.read_text()) == pin
+    names = x509.load_pem_x509_certificate(renamed.cert.read_bytes()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    assert {"motcua.lan", "hub.local"} <= set(names.value.get_values_for_type(x509.DNSName))
+    context = ssl.create_default_context(cafile=str(renamed.ca))
+    context.load_verify_locations(cadata=renamed.ca.read_text())  # the chain verifies against the CA
