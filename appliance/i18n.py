@@ -16,6 +16,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Request problems
     "bad_json": ("Yêu cầu không phải JSON hợp lệ.", "The request is not valid JSON."),
     "bad_request": ("Yêu cầu không hợp lệ: {detail}", "Invalid request: {detail}"),
+    "unsupported_media_type": (
+        "Yêu cầu phải gửi dạng JSON (Content-Type: application/json).",
+        "The request must be JSON (Content-Type: application/json).",
+    ),
+    "cross_origin": (
+        "Yêu cầu từ trang web khác bị từ chối.",
+        "A request from another web site was refused.",
+    ),
+    "too_many_attempts": (
+        "Quá nhiều lần thử. Xin thử lại sau {minutes} phút.",
+        "Too many attempts. Try again in {minutes} minutes.",
+    ),
     "payload_too_large": (
         "Yêu cầu quá lớn (tối đa {limit} byte).",
         "The request is too large (at most {limit} bytes).",
@@ -46,8 +58,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "same_service": ("Phiếu đã thuộc dịch vụ “{service}”.", "The ticket already belongs to “{service}”."),
     "service_full": (
-        "Dịch vụ “{service}” đã hết số trong ngày.",
-        "Service “{service}” has run out of numbers today.",
+        "Dịch vụ “{service}” đã hết số trong ngày. Xin liên hệ cán bộ hướng dẫn tại sảnh.",
+        "Service “{service}” has run out of numbers today. Please ask the staff in the hall.",
     ),
     "service_closed": (
         "Ngoài giờ làm việc. Giờ làm việc: {hours}.",
@@ -616,6 +628,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "enrol_hub_unreachable": (
         "Không kết nối được tới hub {url}: {detail}",
         "Cannot reach the hub at {url}: {detail}",
+    ),
+    "enrol_ca_mismatch": (
+        "Chứng chỉ của hub không khớp mã SHA-256 đã cho ({got}). Không gửi mã: có thể có kẻ giả mạo hub.",
+        "The hub's certificate does not match the given SHA-256 ({got}). The code was not sent: "
+        "something may be impersonating the hub.",
+    ),
+    "enrol_tls_failed": (
+        "Không xác minh được chứng chỉ HTTPS của hub ({detail}). Dùng --ca-sha256 in trên trang Thiết bị.",
+        "The hub's HTTPS certificate could not be verified ({detail}). Use the --ca-sha256 shown on "
+        "the Devices page.",
+    ),
+    "enrol_plain_http": (
+        "Cảnh báo: {url} là HTTP không mã hoá; mật khẩu kết nối của thiết bị sẽ đi qua mạng ở dạng rõ.",
+        "Warning: {url} is plain HTTP; the device's broker password crosses the network in clear.",
     ),
     "enrol_bad_reply": ("Hub trả lời không hợp lệ: {detail}", "The hub's answer is not valid: {detail}"),
     "enrol_done": (

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"Hub ready: site {config.site}, MQTT {config.mqtt.host}:{config.mqtt.port}, "
-        f"web http://{config.hub.http_host}:{config.hub.http_port}",
+        f"web {hub.web.url if hub.web is not None else 'off'}",
         flush=True,
     )
     hub.run_forever()

@@ -298,7 +298,7 @@ class Hub:
         self.notifier.start_watchdog()
 
     def start_web(self) -> None:
-        from .web.app import create_app, serve
+        from .web.app import create_app, serve_site
 
         app = create_app(
             self.service,
@@ -307,12 +307,14 @@ class Hub:
             central=self.central,
             fleet=self.fleet,
             print_receipt=self.print_dossier_receipt,
+            https=self.config.hub.https,
+            hsts_max_age_s=self.config.hub.hsts_max_age_s,
         )
         if self.config.hub.demo_dir:
             from .web.demo import install_demo
 
             install_demo(app, Path(self.config.hub.demo_dir))
-        self.web = serve(app, self.config.hub.http_host, self.config.hub.http_port)
+        self.web = serve_site(app, self.config)
 
     def stop(self) -> None:
         if self._stopped.is_set():

@@ -5,6 +5,10 @@ address and credentials (and the CA certificate when the broker uses TLS) and th
 configuration, writes the device's TOML (mode 0640, it holds a password) and says which systemd unit
 to enable. A used, expired or mistyped code is refused with the hub's message, in Vietnamese and in
 English. An existing TOML is never lost: it is kept next to the new one as `*.bak-<time>`.
+
+Over HTTPS the hub is verified before the code is sent: against the site CA pinned by its SHA-256
+(`--ca-sha256`, printed in the fleet page's command), a CA file (`--ca-file`), or the system's CAs
+for a publicly trusted certificate. Plain HTTP still works (the demo) with a warning.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import grp
+import hmac
 import json
 import os
 import socket
+import ssl
 import sys
 import tempfile
 import urllib.error
@@ -45,7 +51,43 @@ def both(key: str, **values: object) -> str:
     return f"{message(key, 'vi', **values)}\n{message(key, 'en', **values)}"
 
 
-def request_identity(hub: str, code: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+def site_ca(hub: str, expected_sha256: str, *, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """The hub's site CA (PEM), fetched over an unverified TLS connection and accepted only if its
+    SHA-256 is the one the technician copied from the fleet page: the pin replaces the trust a
+    browser would get from a public CA, before any secret is sent."""
+    from hub.web.tls import fingerprint
+
+    url = hub.rstrip("/") + "/api/v1/site-ca"
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=unverified) as response:
+            pem = response.read(MAX_REPLY).decode("ascii")
+        got = fingerprint(pem)
+    except urllib.error.HTTPError as error:
+        raise EnrolError("enrol_hub_unreachable", url=url, detail=f"HTTP {error.code}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise EnrolError("enrol_hub_unreachable", url=url, detail=str(reason)) from None
+    except ValueError as error:
+        raise EnrolError("enrol_bad_reply", detail=str(error)) from None
+    wanted = expected_sha256.replace(":", "").strip().lower()
+    if not hmac.compare_digest(got, wanted):
+        raise EnrolError("enrol_ca_mismatch", got=got)
+    return pem
+
+
+def tls_context(ca_pem: str | None, ca_file: str | None) -> ssl.SSLContext:
+    """Verify the hub against the pinned site CA, a CA file, or (neither) the system's CAs."""
+    if ca_pem is not None:
+        return ssl.create_default_context(cadata=ca_pem)
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def request_identity(
+    hub: str, code: str, *, timeout: float = DEFAULT_TIMEOUT, context: ssl.SSLContext | None = None
+) -> dict[str, Any]:
     """The hub's answer to the code, or EnrolError with the hub's own reason."""
     url = hub.rstrip("/") + "/api/v1/enroll"
     body = json.dumps({"code": code, "hostname": socket.gethostname()}).encode("utf-8")
@@ -56,12 +98,14 @@ def request_identity(hub: str, code: str, *, timeout: float = DEFAULT_TIMEOUT) -
         headers={"Content-Type": "application/json", "Accept": "application/json", "Accept-Language": "vi"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             raw = response.read(MAX_REPLY + 1)
     except urllib.error.HTTPError as error:
         raise _refusal(error) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            raise EnrolError("enrol_tls_failed", detail=reason.verify_message or str(reason)) from None
         raise EnrolError("enrol_hub_unreachable", url=url, detail=str(reason)) from None
     if len(raw) > MAX_REPLY:
         raise EnrolError("enrol_bad_reply", detail="too large")
@@ -146,8 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="motcua enroll",
         description="Enrol this device with the site hub using the one-time code from its Devices page.",
     )
-    parser.add_argument("--hub", required=True, help="the hub's web address, e.g. http://hub.local:8080")
+    parser.add_argument("--hub", required=True, help="the hub's web address, e.g. https://hub.local:8443")
     parser.add_argument("--code", required=True, help="the one-time enrolment code, e.g. ABCD-EFGH-JKMN")
+    parser.add_argument(
+        "--ca-sha256",
+        help="SHA-256 of the site CA, as on the Devices page: the hub is trusted only if its CA matches",
+    )
+    parser.add_argument("--ca-file", help="trust this CA file (PEM) for the hub instead of pinning")
     parser.add_argument(
         "-o",
         "--out",
@@ -168,17 +217,28 @@ def main(argv: list[str] | None = None) -> int:
         # Checked before the code is spent: a code used for nothing would need a new one.
         print(both("enrol_cannot_write", path=folder, detail="permission denied (sudo?)"), file=sys.stderr)
         return 1
+    pinned: str | None = None
+    context: ssl.SSLContext | None = None
     try:
-        identity = request_identity(args.hub, args.code, timeout=args.timeout)
+        if args.hub.lower().startswith("https://"):
+            if args.ca_sha256:
+                pinned = site_ca(args.hub, args.ca_sha256, timeout=args.timeout)
+            context = tls_context(pinned, args.ca_file)
+        else:
+            print(both("enrol_plain_http", url=args.hub), file=sys.stderr)
+        identity = request_identity(args.hub, args.code, timeout=args.timeout, context=context)
     except EnrolError as error:
         print(both(error.key, **error.values), file=sys.stderr)
         return 1
     target: Path = args.out or Path(str(identity["config_path"]))
     try:
         ca_file = None
-        if identity.get("ca_pem"):
+        # The broker's CA as the hub hands it out; else the pinned site CA, which signs the
+        # certificate the site's Mosquitto serves when it uses the hub's.
+        broker_ca = identity.get("ca_pem") or (pinned if (identity.get("mqtt") or {}).get("tls") else None)
+        if broker_ca:
             ca_path = target.with_name(CA_NAME)
-            write_private(ca_path, str(identity["ca_pem"]), mode=0o644)
+            write_private(ca_path, str(broker_ca), mode=0o644)
             ca_file = str(ca_path)
         data = device_toml(identity, ca_file=ca_file)
         header = (

@@ -143,6 +143,8 @@ class Place(Strict):
 class HubSettings(Strict):
     db: str = "/var/lib/motcua/hub.db"
     http_host: str = "0.0.0.0"
+    # Plain HTTP. With `https` on it only redirects to the HTTPS port; with `https = false` (the
+    # demo) it serves everything in clear.
     http_port: int = Field(8080, ge=1, le=65535)
     # The address citizens' phones reach, printed in ticket QR codes.
     public_url: str = "http://127.0.0.1:8080"
@@ -159,6 +161,58 @@ class HubSettings(Strict):
     # itself: an officer confirms it, or the clock passes the next rollover.
     clock_step_s: float = Field(300.0, ge=1, le=24 * 3600)
 
+    # HTTPS for officers' passwords and sessions and for enrolment (it hands out broker passwords).
+    https: bool = True
+    https_port: int = Field(8443, ge=1, le=65535)
+    # A certificate of your own (PEM chain and key), e.g. from the province; without one the hub
+    # makes a site CA and a certificate signed by it in `tls_dir` (default: `tls/` next to `db`).
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_dir: str | None = None
+    # Names and addresses the made certificate also covers (the host name, `.local` and this
+    # machine's addresses are always in it).
+    tls_hosts: list[str] = []
+    hsts_max_age_s: int = Field(31_536_000, ge=0)
+
+    @model_validator(mode="after")
+    def _tls(self) -> HubSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.https and self.https_port == self.http_port:
+            raise ValueError("https_port must differ from http_port")
+        return self
+
+    def tls_folder(self) -> Path:
+        return Path(self.tls_dir) if self.tls_dir else Path(self.db).parent / "tls"
+
+
+class LimitSettings(Strict):
+    """What one client may take of the hub's web side. The defaults suit a district one-stop shop;
+    a provincial centre behind one NAT address (a public Wi-Fi) may raise the per-address ones."""
+
+    # Numbers one address may take over HTTP (phones: `POST /api/v1/tickets`) per window. Kiosks
+    # issue over MQTT and have their own quotas.
+    public_tickets_per_address: int = Field(20, ge=0, le=10_000)
+    public_ticket_window_s: float = Field(600.0, gt=0, le=24 * 3600)
+    # Failed logins (form, HTTP Basic, the current-password check) and enrolment-code guesses per
+    # address per window; each attempt is counted before the password or code is checked.
+    login_attempts_per_address: int = Field(10, ge=1, le=1000)
+    login_window_s: float = Field(300.0, gt=0, le=24 * 3600)
+    # Live-update streams (server-sent events): in all, how many of them only officers may use,
+    # and how many one address may hold without logging in (the results TV, phones).
+    max_streams: int = Field(200, ge=1, le=10_000)
+    officer_streams: int = Field(50, ge=0, le=10_000)
+    anonymous_streams_per_address: int = Field(8, ge=1, le=10_000)
+    # Open HTTP connections one address may hold, and seconds an idle connection stays open.
+    connections_per_address: int = Field(64, ge=1, le=100_000)
+    idle_timeout_s: float = Field(30.0, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _streams(self) -> LimitSettings:
+        if self.officer_streams >= self.max_streams:
+            raise ValueError("officer_streams must be below max_streams (anonymous viewers need some)")
+        return self
+
 
 class PrintingSettings(Strict):
     # A kiosk's ticket prints only this long after it was issued, while the citizen can still be
@@ -171,6 +225,7 @@ class HubConfig(DeviceConfig):
 
     role: Literal["hub"] = "hub"
     hub: HubSettings = HubSettings()
+    limits: LimitSettings = LimitSettings()
     place: Place
     opening_hours: OpeningHours = OpeningHours()
     services: list[ServiceSpec] = Field(min_length=1)

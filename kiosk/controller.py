@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 import time
 import urllib.error
@@ -54,14 +55,23 @@ class TicketLookup(Protocol):
 class HttpTicketLookup:
     """The hub's public `GET /api/v1/tickets/{token}` (the same view a phone gets from the QR code)."""
 
-    def __init__(self, base_url: str, timeout: float = TICKET_LOOKUP_TIMEOUT_S) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = TICKET_LOOKUP_TIMEOUT_S, *, ca_file: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # The hub's HTTPS certificate may be signed by the site CA (the file enrolment wrote).
+        self.context = ssl.create_default_context()
+        if ca_file:
+            try:
+                self.context.load_verify_locations(ca_file)
+            except (OSError, ssl.SSLError) as error:
+                log.warning("site CA %s not usable for ticket look-ups: %s", ca_file, error)
 
     def get(self, token: str) -> Mapping[str, Any]:
         url = f"{self.base_url}/api/v1/tickets/{urllib.parse.quote(token, safe='')}"
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            with urllib.request.urlopen(url, timeout=self.timeout, context=self.context) as response:
                 data = json.loads(response.read(65536).decode("utf-8"))
         except urllib.error.HTTPError as error:
             if error.code == 404:
@@ -98,7 +108,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
         self.runtime: DeviceRuntime | None = None
         self._local = config.model_dump(mode="json")
         self.model = KioskModel(config, clock=clock, wall=wall)
-        self.tickets = tickets or HttpTicketLookup(config.public_url)
+        self.tickets = tickets or HttpTicketLookup(config.public_url, ca_file=config.mqtt.ca_file)
         self.link = Link(config.mqtt, site=config.site, device_id=config.device_id, role="kiosk")
         self.topics = self.link.topics
         self.rpc = RpcClient(self.link, default_timeout=config.kiosk.rpc_timeout_s)

@@ -85,7 +85,11 @@ def hub_config(
         "public_url": f"http://127.0.0.1:{http_port}",
         # The /demo page shows the screens kept in this folder.
         "demo_dir": str(data_dir),
+        # The demo runs on one machine for one person: plain HTTP, and it says so when it starts.
+        "https": False,
     }
+    for key in ("broker_tls", "broker_port", "broker_ca_file"):  # the demo's broker is plain
+        config.get("fleet", {}).pop(key, None)
     if central_url is not None:
         config["central"] = {"adapter": "opencps", "base_url": central_url, "agency_code": "000.00.16.H19"}
     logins: dict[str, str] = {}
@@ -368,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"MQTT: {broker.url}")
         print(f"Web: {web}")
+        print("Web is plain HTTP (no TLS): fine for this demo on one machine; a site's hub serves HTTPS.")
         if central_url is not None:
             print(f"Central: {central_url}")
         for username, password in logins.items():

@@ -37,6 +37,16 @@ if $hub; then
     [[ -n "$site" ]] || { echo "install.sh: write /etc/motcua/hub.toml (site, device_id) first" >&2; exit 1; }
     "$prefix/.venv/bin/python" -m hub.fleet init-broker --site "$site" --hub-user "${hub_id:-hub}"
   fi
+  # The site CA and the hub's certificate (kept if already made): HTTPS for the hub's web and
+  # MQTT over TLS for devices. Add `--host NAME` for names the devices use that this machine
+  # does not know about itself (a DNS alias).
+  "$prefix/.venv/bin/python" -m hub.web.tls --dir /var/lib/motcua/tls --site "${site:-motcua}"
+  chown -R motcua:motcua /var/lib/motcua/tls
+  install -d -m 0755 /etc/mosquitto/certs
+  install -m 0644 /var/lib/motcua/tls/ca.crt /var/lib/motcua/tls/hub.crt /etc/mosquitto/certs/
+  install -m 0640 -o root -g mosquitto /var/lib/motcua/tls/hub.key /etc/mosquitto/certs/hub.key
+  install -d -m 0755 /etc/mosquitto/conf.d
+  install -m 0644 "$here/mosquitto/motcua-tls.conf" /etc/mosquitto/conf.d/motcua-tls.conf
   systemctl restart mosquitto
 fi
 echo "motcua: installed. Enable this machine's roles: systemctl enable --now motcua-<role>.service"

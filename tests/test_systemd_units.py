@@ -93,6 +93,9 @@ def test_unit_has_watchdog_restart_hardening_and_its_devices(path: Path) -> None
     assert values(head, "PartOf") == ["motcua.target"]
     exec_start = values(service, "ExecStart")[0].split()
     assert exec_start[1] == role and exec_start[-2:] == ["-c", f"/etc/motcua/{role}.toml"]
+    if role == "hub":
+        # Idle sockets must not use up the descriptors officers' requests need (issue 13, 11).
+        assert int(values(service, "LimitNOFILE")[0]) >= 65536
 
 
 @pytest.mark.parametrize("path", UNITS, ids=lambda p: p.stem)
@@ -212,48 +215,33 @@ def test_shipped_mosquitto_config_runs_secured_in_a_real_mosquitto(tmp_path: Pat
     assert (tmp_path / "broker" / "mosquitto.db").exists()  # persistence is on
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_optional_tls_listener(tmp_path: Path) -> None:
-    key, cert = tmp_path / "hub.key", tmp_path / "hub.crt"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    example = (SYSTEMD / "mosquitto" / "motcua-tls.conf.example").read_text(encoding="utf-8")
+def test_shipped_tls_listener_with_the_site_ca(tmp_path: Path) -> None:
+    """The shipped conf.d/motcua-tls.conf with the certificates `python -m hub.web.tls` makes (as
+    install.sh does): a device that trusts the site CA connects over TLS; the plain listener of the
+    shipped mosquitto.conf is for the hub on this machine only."""
+    from hub.web.tls import ensure_site_certificates
+
+    shipped = BROKER_CONF.read_text(encoding="utf-8")
+    assert "listener 1883 127.0.0.1" in shipped.splitlines()
+    made = ensure_site_certificates(tmp_path / "tls", ["127.0.0.1", "localhost"], site="s")
+    assert made.ca is not None
+    conf = (SYSTEMD / "mosquitto" / "motcua-tls.conf").read_text(encoding="utf-8")
+    assert "listener 8883" in conf.splitlines()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         tls_port = probe.getsockname()[1]
     tls = adapt_config(
-        example,
+        conf,
         {
             "listener": f"{tls_port} 127.0.0.1",
-            "certfile": str(cert),
-            "keyfile": str(key),
-            "cafile": str(cert),
+            "certfile": str(made.cert),
+            "keyfile": str(made.key),
+            "cafile": str(made.ca),
         },
     )
     with SecureBroker(site="s", data_dir=tmp_path / "broker", conf_d={"motcua-tls.conf": tls}) as broker:
         settings = MqttSettings(
-            port=tls_port, username="hub", password=broker.hub_password, tls=True, ca_file=str(cert)
+            port=tls_port, username="hub", password=broker.hub_password, tls=True, ca_file=str(made.ca)
         )
         with Link(settings, site="s", device_id="hub", role="hub") as hub:
             assert hub.wait_connected(5)

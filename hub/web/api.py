@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from appliance.errors import MotcuaError
 from appliance.i18n import message
@@ -14,7 +18,7 @@ from appliance.i18n import message
 from .app import error_response, language
 from .errors import describe, json_error
 from .public import public_snapshot, public_view
-from .security import current_user, require_user, web
+from .security import client_address, current_user, require_user, web
 from .texts import text
 
 log = logging.getLogger("motcua.hub.web")
@@ -55,15 +59,55 @@ def refusal(error: MotcuaError) -> Response:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; an empty body counts as {}."""
-    if not request.get_data(cache=True):
+    """The request's JSON object; an empty body counts as {}.
+
+    Anything else is a BadInput (400): bytes that are not JSON, JSON nested too deeply for the
+    parser (RecursionError: one log line, no traceback), a body that is not an object.
+    """
+    data = request.get_data(cache=True)
+    if not data:
         return {}
-    body = request.get_json(force=True, silent=True)
-    if body is None:
-        raise BadInput("bad_json")
+    try:
+        body = current_app.json.loads(data)
+    except RecursionError:
+        log.info("refused %s %s from %s: JSON nested too deeply", request.method, request.path,
+                 client_address())
+        raise BadInput("bad_json") from None
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("bad_json") from None
+    try:
+        # `"\ud800"` is valid JSON but not text: echoed in a refusal it could not be encoded.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput("bad_json") from None
     if not isinstance(body, dict):
         raise BadInput("bad_request", detail="body: JSON object expected")
     return body
+
+
+def public_post_guard() -> None:
+    """A POST anyone may make (no login) must be JSON from this site or from a program.
+
+    A web page elsewhere can make a visitor's browser send a `text/plain` form POST without asking
+    (no CORS preflight); requiring `application/json` forces a preflight, which this hub never
+    grants, and a browser's `Origin` naming another site is refused outright.
+    """
+    if request.mimetype != "application/json":
+        raise BadInput("unsupported_media_type")
+    origin = request.headers.get("Origin")
+    if origin is not None and not same_origin(origin):
+        log.info("refused cross-site %s %s from %s (Origin %s)", request.method, request.path,
+                 client_address(), origin[:100])
+        raise BadInput("cross_origin")
+
+
+def same_origin(origin: str) -> bool:
+    """Whether a browser's Origin header names this hub (as the browser reached it)."""
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
 
 
 def request_id(body: dict[str, Any]) -> str | None:
@@ -75,9 +119,24 @@ def request_id(body: dict[str, Any]) -> str | None:
     return value
 
 
+def anonymous_caller() -> str:
+    """The caller id of a request without login: its address, keyed so the database (which
+    remembers who issued a ticket) holds no IP address in clear."""
+    secret = current_app.secret_key
+    key = secret if isinstance(secret, bytes) else str(secret).encode()
+    digest = hmac.new(key, client_address().encode(), hashlib.sha256).hexdigest()[:16]
+    return f"web:{digest}"
+
+
 def call(method: str, params: dict[str, Any], *, caller_id: str, rid: str | None) -> dict[str, Any]:
-    """Run a queue method for this request; a refusal propagates as MotcuaError."""
-    return web().service.call(method, params, caller_id=caller_id, request_id=rid, language=language())
+    """Run a queue method for this request; a refusal propagates as MotcuaError.
+
+    A request id is remembered per caller (the officer, or the anonymous client's address) and per
+    method: another client reusing it, or the same client reusing it for another action, does not
+    get the earlier answer.
+    """
+    scoped = f"{method}:{rid}" if rid is not None else None
+    return web().service.call(method, params, caller_id=caller_id, request_id=scoped, language=language())
 
 
 @api.errorhandler(MotcuaError)
@@ -96,18 +155,25 @@ def queue_snapshot() -> Response:
 @api.post("/api/v1/tickets")
 def issue_ticket() -> tuple[Response, int]:
     """Take a number, like a kiosk does (no login: the hall is public)."""
-    limiter = web().ticket_limiter
-    address = request.remote_addr or "?"
-    wait = limiter.blocked(address)
-    if wait:
-        minutes = max(1, round(wait / 60))
-        retry = {"Retry-After": str(round(wait))}
-        refusal = error_response("too_many_tickets", headers=retry, minutes=minutes)
-        return refusal, 429
+    public_post_guard()
     body = json_body()
     params = {key: body[key] for key in ("service_id", "priority", "priority_group") if key in body}
-    result = call("ticket.issue", params, caller_id="web", rid=request_id(body))
-    limiter.record(address)
+    rid = request_id(body)
+    limiter = web().ticket_limiter
+    address = client_address()
+    # Reserved before the ticket is issued: simultaneous requests cannot all pass a limit that
+    # would only be counted afterwards.
+    reservation = limiter.reserve(address)
+    if reservation is None:
+        wait = limiter.blocked(address)
+        minutes = max(1, round(wait / 60))
+        retry = {"Retry-After": str(max(1, round(wait)))}
+        return error_response("too_many_tickets", headers=retry, minutes=minutes), 429
+    try:
+        result = call("ticket.issue", params, caller_id=anonymous_caller(), rid=rid)
+    except BaseException:
+        reservation.refund()  # nothing was issued: the attempt does not count
+        raise
     ticket = dict(result["ticket"])
     ticket["url"] = f"/t/{ticket['token']}"
     return jsonify(ticket), 201
@@ -183,8 +249,11 @@ def metrics() -> Response:
 
 @api.get("/api/v1/counters/<counter_id>")
 def counter_view(counter_id: str) -> Response:
+    from .pages import number_warnings
+
     require_user(counter_id=counter_id)
-    return jsonify(web().service.counter_view(counter_id, language()))
+    view = web().service.counter_view(counter_id, language())
+    return jsonify({**view, "numbers": number_warnings(view)})
 
 
 @api.post("/api/v1/counters/<counter_id>/receipt")

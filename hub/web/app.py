@@ -8,16 +8,19 @@ fixed pool would starve).
 from __future__ import annotations
 
 import logging
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from appliance.i18n import message
 
@@ -38,6 +41,7 @@ from .texts import (
 if TYPE_CHECKING:
     from hub.fleet import FleetRuntime
     from hub.service import QueueService
+    from hub.site import HubConfig
 
 log = logging.getLogger("motcua.hub.web")
 
@@ -49,8 +53,6 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-TICKETS_PER_ADDRESS = 20
-TICKET_WINDOW_S = 600.0
 
 
 def create_app(
@@ -62,6 +64,8 @@ def create_app(
     fleet: FleetRuntime | None = None,
     central: Any = None,
     print_receipt: Callable[..., dict[str, Any]] | None = None,
+    https: bool = False,
+    hsts_max_age_s: int = 0,
 ) -> Flask:
     """The web application of the hub. With `fleet` (hub.fleet.FleetRuntime) `/devices` is the fleet
     page (enrolment codes, commands, configuration) and `POST /api/v1/enroll` serves `motcua enroll`.
@@ -72,11 +76,19 @@ def create_app(
     app = Flask(__name__, static_folder="static", template_folder="templates")
     users = UserStore(service.db_path)
     created = users.bootstrap(service.site.officers)
+    limits = service.site.limits
     context = WebContext(
         service=service,
         users=users,
-        limiter=LoginLimiter(),
-        ticket_limiter=LoginLimiter(max_failures=TICKETS_PER_ADDRESS, window_s=TICKET_WINDOW_S),
+        limiter=LoginLimiter(limits.login_attempts_per_address, limits.login_window_s),
+        ticket_limiter=LoginLimiter(limits.public_tickets_per_address, limits.public_ticket_window_s),
+        password_limiter=LoginLimiter(limits.login_attempts_per_address, limits.login_window_s),
+        enrol_limiter=LoginLimiter(limits.login_attempts_per_address, limits.login_window_s),
+        max_streams=limits.max_streams,
+        officer_streams=limits.officer_streams,
+        anonymous_streams_per_address=limits.anonymous_streams_per_address,
+        https=https,
+        hsts_max_age_s=hsts_max_age_s,
         broker_connected=broker_connected,
         devices=devices,
         # The lambda runs at scrape time, when `context` exists.
@@ -95,6 +107,8 @@ def create_app(
         SECRET_KEY=secret_key or users.secret_key(),
         SESSION_COOKIE_NAME="motcua_session",
         SESSION_COOKIE_HTTPONLY=True,
+        # Over HTTPS the session never travels in clear (HTTP only redirects there).
+        SESSION_COOKIE_SECURE=https,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
@@ -153,9 +167,13 @@ def _install_hooks(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if not request.path.startswith("/static/"):
             headers.setdefault("Cache-Control", "no-store")
+        context = web()
+        if context.https and context.hsts_max_age_s > 0:
+            headers.setdefault("Strict-Transport-Security", f"max-age={context.hsts_max_age_s}")
         if g.get("set_lang_cookie"):
             response.set_cookie(
-                LANG_COOKIE, g.set_lang_cookie, max_age=365 * 86400, httponly=True, samesite="Lax"
+                LANG_COOKIE, g.set_lang_cookie, max_age=365 * 86400, httponly=True, samesite="Lax",
+                secure=context.https,
             )
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         streaming = response.mimetype == "text/event-stream"
@@ -252,6 +270,19 @@ def _install_error_handlers(app: Flask) -> None:
             headers["Retry-After"] = str(max(1, round(error.retry_after)))
         return error_response(error.code, headers=headers, **error.values)
 
+    from .api import BadInput
+
+    @app.errorhandler(BadInput)
+    def _bad_input(error: BadInput) -> Response:
+        # Every blueprint's JSON reader raises it; one handler for all of them.
+        return error_response(error.code, **error.values)
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(error: RecursionError) -> Response:
+        # Nested input a parser gave up on (JSON, a form): the request is bad, the hub is fine.
+        log.info("refused %s %s: input nested too deeply", request.method, request.path)
+        return error_response("bad_json", 400)
+
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
@@ -274,7 +305,24 @@ def _install_error_handlers(app: Flask) -> None:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the debug log, not to stderr: the hub logs what matters itself."""
+    """Request lines go to the debug log, not to stderr: the hub logs what matters itself.
+
+    A connection that sends nothing for `server.idle_timeout_s` is closed (the socket timeout set
+    in `setup`), and over TLS the handshake happens here, in the connection's own thread, under
+    that timeout — never in the thread that accepts connections for everyone.
+    """
+
+    def setup(self) -> None:
+        self.timeout = getattr(self.server, "idle_timeout_s", None)
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (TimeoutError, ssl.SSLError, ConnectionError) as error:
+            log.debug("http: connection from %s ended: %s", self.client_address[0], error)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug('%s "%s" %s %s', self.address_string(), self.requestline, code, size)
@@ -283,29 +331,132 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("http: " + format, *args)
 
 
-class WebServer:
-    """The app on werkzeug's threaded server, in a background thread. `shutdown()` is idempotent."""
+class _HubServer(ThreadedWSGIServer):
+    """werkzeug's threaded server with a cap on the connections one address may hold open (idle
+    sockets from one machine cannot take every thread and file descriptor from the officers), and
+    TLS wrapped per connection rather than on the listening socket."""
 
-    def __init__(self, app: Flask, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, app: Any, *, tls: ssl.SSLContext | None,
+                 connections_per_address: int, idle_timeout_s: float) -> None:
+        super().__init__(host, port, app, handler=_QuietHandler)
+        self.tls = tls
+        # werkzeug reads this to tell the app the scheme is https.
+        self.ssl_context = tls
+        self.connections_per_address = connections_per_address
+        self.idle_timeout_s = idle_timeout_s
+        self._open: dict[str, int] = {}
+        self._peers: dict[int, str] = {}  # id(connection) → address, for connections counted
+        self._open_lock = threading.Lock()
+        self.refused_connections = 0
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = self.socket.accept()
+        if self.tls is not None:
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        host = str(client_address[0]) if isinstance(client_address, tuple) else "?"
+        with self._open_lock:
+            held = self._open.get(host, 0)
+            if held >= self.connections_per_address:
+                self.refused_connections += 1
+                if self.refused_connections in (1, 100) or self.refused_connections % 10_000 == 0:
+                    log.warning("refusing connections from %s: it holds %d open (limit)", host, held)
+                return False
+            self._open[host] = held + 1
+            self._peers[id(request)] = host
+        return True
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self._open_lock:
+            host = self._peers.pop(id(request), None)
+            if host is None:  # refused by verify_request: never counted
+                return
+            left = self._open.get(host, 0) - 1
+            if left > 0:
+                self._open[host] = left
+            else:
+                self._open.pop(host, None)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that vanished or failed its TLS handshake: not worth a traceback on stderr.
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            log.debug("http: connection from %s failed: %s", client_address, error)
+        else:
+            log.exception("http: connection from %s failed", client_address)
+
+
+def _https_redirect(https_port: int) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
+    """The plain-HTTP side of an HTTPS hub: every request is sent to the same path over HTTPS."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        host = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "localhost").rsplit(":", 1)[0]
+        if host.startswith("[") is False and ":" in host:  # a bare IPv6 address
+            host = f"[{host}]"
+        if not all(c.isalnum() or c in ".-[]:" for c in host):
+            host = "localhost"
+        path = environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"
+        query = environ.get("QUERY_STRING")
+        target = f"https://{host}:{https_port}{path if path.startswith('/') else '/'}"
+        if query and "?" not in target:
+            target += "?" + query
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            status = "301 Moved Permanently"
+        else:
+            status = "308 Permanent Redirect"
+        start_response(status, [("Location", target), ("Content-Length", "0"), ("Cache-Control", "no-store")])
+        return [b""]
+
+    return application
+
+
+class WebServer:
+    """The app on werkzeug's threaded server, in a background thread. `shutdown()` is idempotent.
+
+    With `tls` the app is served over HTTPS on `port` and, when `redirect_port` is given, plain HTTP
+    there answers only with a redirect to HTTPS.
+    """
+
+    def __init__(self, app: Flask, host: str, port: int, *, tls: ssl.SSLContext | None = None,
+                 redirect_port: int | None = None, connections_per_address: int = 64,
+                 idle_timeout_s: float = 30.0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_QuietHandler
-        )
+        self._server = _HubServer(host, port, app, tls=tls, connections_per_address=connections_per_address,
+                                  idle_timeout_s=idle_timeout_s)
         self.host = host
         self.port: int = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="hub-web", daemon=True
-        )
+        self.scheme = "https" if tls is not None else "http"
+        self._servers: list[_HubServer] = [self._server]
+        self.redirect_port: int | None = None
+        if tls is not None and redirect_port is not None:
+            redirect = _HubServer(host, redirect_port, _https_redirect(self.port), tls=None,
+                                  connections_per_address=connections_per_address,
+                                  idle_timeout_s=idle_timeout_s)
+            self._servers.append(redirect)
+            self.redirect_port = redirect.server_port
+        self._threads = [
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                             name="hub-web" if index == 0 else "hub-web-redirect", daemon=True)
+            for index, server in enumerate(self._servers)
+        ]
         self._stopped = False
 
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def start(self) -> WebServer:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         log.info("web server listening on %s", self.url)
+        if self.redirect_port is not None:
+            log.info("plain HTTP on port %d redirects to %s", self.redirect_port, self.url)
+        if self.scheme == "http":
+            log.info("the web is served in clear (plain HTTP): for a demo only")
         return self
 
     def shutdown(self) -> None:
@@ -314,10 +465,11 @@ class WebServer:
         self._stopped = True
         # Open event streams notice this within a second and end, freeing their threads.
         self.app.extensions["motcua_web"].stopping.set()
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-        self._server.server_close()
+        for server, thread in zip(self._servers, self._threads, strict=True):
+            if thread.is_alive():
+                server.shutdown()
+                thread.join(timeout=5)
+            server.server_close()
 
     def __enter__(self) -> WebServer:
         return self
@@ -326,6 +478,34 @@ class WebServer:
         self.shutdown()
 
 
-def serve(app: Flask, host: str, port: int) -> WebServer:
-    """Start serving `app` on host:port (0 = a free port: read `.port`) in a background thread."""
-    return WebServer(app, host, port).start()
+def serve(app: Flask, host: str, port: int, **options: Any) -> WebServer:
+    """Start serving `app` on host:port (0 = a free port: read `.port`) in a background thread.
+    `options` are WebServer's (tls, redirect_port, connections_per_address, idle_timeout_s)."""
+    return WebServer(app, host, port, **options).start()
+
+
+def serve_site(app: Flask, config: HubConfig) -> WebServer:
+    """Serve the hub's app as the site file says: HTTPS on `https_port` (with a configured
+    certificate, or the site CA's, made now if missing) and plain HTTP on `http_port` redirecting
+    to it; or, with `https = false`, plain HTTP only."""
+    hub, limits = config.hub, config.limits
+    options: dict[str, Any] = {
+        "connections_per_address": limits.connections_per_address,
+        "idle_timeout_s": limits.idle_timeout_s,
+    }
+    if not hub.https:
+        log.warning("HTTPS is off ([hub] https = false): passwords and sessions cross the network in clear")
+        return serve(app, hub.http_host, hub.http_port, **options)
+    from .tls import SiteCertificates, default_hosts, ensure_site_certificates, server_context
+
+    if hub.tls_cert_file and hub.tls_key_file:
+        certificates = SiteCertificates(Path(hub.tls_cert_file), Path(hub.tls_key_file), None)
+    else:
+        public_host = urlsplit(hub.public_url).hostname
+        hosts = [*hub.tls_hosts, *([public_host] if public_host else []), *default_hosts()]
+        if hub.http_host not in ("0.0.0.0", "::", ""):
+            hosts.append(hub.http_host)
+        certificates = ensure_site_certificates(hub.tls_folder(), hosts, site=config.site)
+    app.extensions["motcua_web"].site_ca = certificates.ca_pem()
+    return serve(app, hub.http_host, hub.https_port, tls=server_context(certificates),
+                 redirect_port=hub.http_port, **options)

@@ -9,6 +9,7 @@ a one-time password the same way. Passwords are stored as werkzeug scrypt hashes
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import secrets
@@ -46,6 +47,15 @@ CREATE TABLE IF NOT EXISTS users (
     epoch         INTEGER NOT NULL DEFAULT 0, -- bumped on every password change: ends old sessions
     updated_at    TEXT NOT NULL
 );
+-- Officers' browser sessions, server-side: the cookie carries a random id whose hash is here, so
+-- logging out, a password change or removing the officer ends a session at once.
+CREATE TABLE IF NOT EXISTS web_sessions (
+    id_hash    TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (username);
 CREATE TABLE IF NOT EXISTS web_settings (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -230,6 +240,10 @@ class UserStore:
                 removed = self._db.execute(
                     f"DELETE FROM users WHERE source = 'config' AND username NOT IN ({marks})", names
                 ).rowcount
+                # A removed officer's sessions end with the account.
+                self._db.execute(
+                    "DELETE FROM web_sessions WHERE username NOT IN (SELECT username FROM users)"
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -275,6 +289,7 @@ class UserStore:
         password = generate_password()
         with self._lock:
             row = self._db.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+            self._db.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
             self._upsert(
                 username,
                 name=name if name is not None else (row["name"] if row else username),
@@ -297,11 +312,44 @@ class UserStore:
                    WHERE username = ?""",
                 (hash_password(password), iso(now()), username),
             ).rowcount
+            self._db.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
         if not changed:
             raise AuthError(f"no user {username!r}")
         user = self.get(username)
         assert user is not None
         return user
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def start_session(self, username: str, lifetime_s: float) -> str:
+        """A new session id for `username` (only its hash is stored); expired ones are swept."""
+        session_id = secrets.token_urlsafe(32)
+        moment = time.time()
+        with self._lock:
+            self._db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (moment,))
+            self._db.execute(
+                "INSERT INTO web_sessions (id_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (_session_hash(session_id), username, moment, moment + lifetime_s),
+            )
+        return session_id
+
+    def session_user(self, session_id: str) -> str | None:
+        """The user name of a live session, None when it ended, expired or never existed."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT username FROM web_sessions WHERE id_hash = ? AND expires_at > ?",
+                (_session_hash(session_id), time.time()),
+            ).fetchone()
+        return str(row["username"]) if row else None
+
+    def end_session(self, session_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM web_sessions WHERE id_hash = ?", (_session_hash(session_id),))
+
+    def end_sessions(self, username: str) -> int:
+        """End every session of `username` (password changed, account removed); how many ended."""
+        with self._lock:
+            return int(self._db.execute("DELETE FROM web_sessions WHERE username = ?", (username,)).rowcount)
 
     # -- web settings -------------------------------------------------------------------------
 
@@ -316,8 +364,18 @@ class UserStore:
         return bytes(row["value"])
 
 
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class LoginLimiter:
-    """Failed logins per client address in a sliding window; over the limit, logins are refused."""
+    """Attempts per client address in a sliding window; over the limit, attempts are refused.
+
+    Atomic: `reserve` takes a slot *before* the work (a password check, an issued ticket) under the
+    same lock that counts, so 60 parallel requests against a limit of 10 get 10 checks, not 60.
+    A reservation that turns out not to count (a login that succeeded, a ticket the hub refused) is
+    given back with `refund`.
+    """
 
     def __init__(self, max_failures: int = 10, window_s: float = 300.0, max_clients: int = 10_000) -> None:
         self.max_failures = max_failures
@@ -345,15 +403,53 @@ class LoginLimiter:
                 return 0.0
             return max(0.0, times[0] + self.window_s - moment)
 
+    def reserve(self, address: str) -> Reservation | None:
+        """Count one attempt for `address` now, or return None when it is over the limit
+        (`blocked(address)` then says for how long)."""
+        moment = time.monotonic()
+        with self._lock:
+            times = self._prune(address, moment)
+            if len(times) >= self.max_failures:
+                return None
+            self._append(address, moment)
+        return Reservation(self, address, moment)
+
+    def refund(self, reservation: Reservation) -> None:
+        """Give back a reserved attempt that did not count."""
+        with self._lock:
+            times = self._failures.get(reservation.address)
+            if times is None:
+                return
+            try:
+                times.remove(reservation.moment)
+            except ValueError:
+                return
+            if not times:
+                del self._failures[reservation.address]
+
     def record_failure(self, address: str) -> None:
         self.record(address)
 
     def record(self, address: str) -> None:
         """Count one event (a failed login, an issued ticket) for `address`."""
-        moment = time.monotonic()
         with self._lock:
-            if address not in self._failures and len(self._failures) >= self.max_clients:
-                # Forget the stalest client rather than grow without bound under a spray of addresses.
-                stalest = min(self._failures, key=lambda key: self._failures[key][-1])
-                del self._failures[stalest]
-            self._failures.setdefault(address, deque()).append(moment)
+            self._append(address, time.monotonic())
+
+    def _append(self, address: str, moment: float) -> None:
+        if address not in self._failures and len(self._failures) >= self.max_clients:
+            # Forget the stalest client rather than grow without bound under a spray of addresses.
+            stalest = min(self._failures, key=lambda key: self._failures[key][-1])
+            del self._failures[stalest]
+        self._failures.setdefault(address, deque()).append(moment)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """One attempt counted by `LoginLimiter.reserve`; `refund()` gives it back."""
+
+    limiter: LoginLimiter
+    address: str
+    moment: float
+
+    def refund(self) -> None:
+        self.limiter.refund(self)

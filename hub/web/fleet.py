@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import segno
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from appliance.i18n import message
 
 from .app import error_response, language
-from .auth import LoginLimiter
 from .errors import json_error
 from .security import client_address, require_user, web
 
@@ -81,12 +81,14 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
     hub_url = request.host_url.rstrip("/")
     code = None
     if enrolment is not None:
+        command = _enrol_command(enrolment.command(hub_url))
         code = {
             "code": enrolment.code,
             "device": enrolment.device.device_id,
             "expires": _when(enrolment.expires_at),
-            "command": enrolment.command(hub_url),
-            "qr": Markup(enrolment.qr_svg(hub_url)),  # segno draws it: no request text inside
+            "command": command,
+            # segno draws it: no request text inside. The command with its pin, so a scanner types it.
+            "qr": Markup(segno.make(command, error="m").svg_inline(scale=4, border=2, title=enrolment.code)),
         }
     page = render_template(
         "fleet.html",
@@ -107,6 +109,25 @@ def fleet_page(enrolment: Any = None, status: int = 200, form: dict[str, str] | 
 def _hub_alerts(lang: str) -> list[tuple[str, str]]:
     """The hub's own faults (its clock, its disk) first: they stop the whole site."""
     return [(problem["level"], problem["message"]) for problem in web().service.problems(lang)]
+
+
+def _enrol_command(command: str) -> str:
+    """The `motcua enroll` line, pinning the site CA when the hub serves its own certificate."""
+    pem = web().site_ca
+    if pem:
+        from hub.web.tls import fingerprint
+
+        command += f" --ca-sha256 {fingerprint(pem)}"
+    return command
+
+
+@fleet.get("/api/v1/site-ca")
+def site_ca() -> Response:
+    """The site CA certificate (public; `motcua enroll --ca-sha256` checks it before trusting it)."""
+    pem = web().site_ca
+    if not pem:
+        return error_response("not_found")
+    return Response(pem, mimetype="application/x-pem-file")
 
 
 def _place_label(place: str) -> str:
@@ -240,42 +261,41 @@ def _json(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
-def _limiter() -> LoginLimiter:
-    from flask import current_app
-
-    return current_app.extensions.setdefault("motcua_enrol_limiter", LoginLimiter(max_failures=10))  # type: ignore[no-any-return]
-
-
 @fleet.post("/api/v1/enroll")
 def enroll() -> Response:
     """Redeem a one-time code: `{code, hostname?}` → the device's identity and credentials."""
     from hub.fleet import EnrolmentRefused
 
+    from .api import json_body, public_post_guard
+
     runtime = _fleet()
     lang = language()
     address = client_address()
-    limiter = _limiter()
-    wait = limiter.blocked(address)
-    if wait:
-        minutes = max(1, round(wait / 60))
+    public_post_guard()
+    body = json_body()
+    if not isinstance(body.get("code"), str):
+        return json_error("enrol_code_malformed", message("enrol_code_malformed", lang), 400)
+    hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
+    # Counted before the code is checked: simultaneous guesses cannot all be tried.
+    limiter = web().enrol_limiter
+    attempt = limiter.reserve(address)
+    if attempt is None:
+        minutes = max(1, round(limiter.blocked(address) / 60))
         return json_error(
             "enrol_too_many",
             message("enrol_too_many", lang, minutes=minutes),
             429,
             details={"minutes": minutes},
         )
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
-        return json_error("enrol_code_malformed", message("enrol_code_malformed", lang), 400)
-    hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
     try:
         reply = runtime.enrol(body["code"][:64], hub_host=request.host, remote=address, hostname=hostname)
     except EnrolmentRefused as error:
-        if error.code != "enrol_unavailable":
-            limiter.record_failure(address)
+        if error.code == "enrol_unavailable":
+            attempt.refund()  # the hub's fault, not a guess
         log.info("enrolment refused from %s: %s", address, error.code)
         details = {key: str(value) for key, value in error.values.items()}
         return json_error(error.code, error.text(lang), ENROL_STATUS.get(error.code, 400), details=details)
+    attempt.refund()
     response = Response(_json(reply), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response

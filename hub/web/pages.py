@@ -21,7 +21,7 @@ from .api import (
     run_counter_action,
 )
 from .app import error_response, language
-from .auth import MIN_PASSWORD_LENGTH, AuthError
+from .auth import MIN_PASSWORD_LENGTH, AuthError, Reservation
 from .central_status import StatusGroup, StatusRow, central_groups
 from .errors import describe
 from .public import public_snapshot as hide_tokens
@@ -38,6 +38,7 @@ from .security import (
     officer_required,
     require_user,
     safe_next,
+    session_alive,
     web,
 )
 from .streams import counter_stream, ticket_stream
@@ -86,16 +87,18 @@ def login() -> Response | str | tuple[str, int]:
         return render_template("login.html", next=next_page, username=username,
                                error=message("csrf_failed", lang)), 403
     address = client_address()
-    wait = context.limiter.blocked(address)
-    if wait:
+    # Reserved before the password is checked: parallel guesses cannot all get a check.
+    attempt = context.limiter.reserve(address)
+    if attempt is None:
+        wait = context.limiter.blocked(address)
         error = text("too_many_logins", lang, minutes=max(1, round(wait / 60)))
         return render_template("login.html", next=next_page, username=username, error=error), 429
     user = context.users.verify(username, request.form.get("password", ""))
     if user is None:
-        context.limiter.record_failure(address)
         log.info("failed login for %r from %s", username, address)
         return render_template("login.html", next=next_page, username=username,
                                error=message("login_failed", lang)), 401
+    attempt.refund()  # only failures count against an address
     login_user(user)
     log.info("officer %r logged in from %s", user.username, address)
     if next_page:
@@ -122,12 +125,25 @@ def password() -> str | tuple[str, int]:
     users = web().users
     new, repeat = request.form.get("new", ""), request.form.get("repeat", "")
     error = None
+    # A stolen session must not become a way to guess the password at full speed: the
+    # current-password check is limited like a login, per officer and per address, and counted
+    # before the check.
+    limiter = web().password_limiter
+    keys = (f"user:{user.username}", client_address())
+    attempts = [limiter.reserve(key) for key in keys]
+    if None in attempts:
+        _refund(attempts)
+        wait = max(limiter.blocked(key) for key in keys)
+        error = text("too_many_logins", lang, minutes=max(1, round(wait / 60)))
+        return render_template("password.html", error=error, hide_temporary_notice=True), 429
     if users.verify(user.username, request.form.get("current", "")) is None:
         error = text("wrong_current_password", lang)
-    elif new != repeat:
-        error = text("password_mismatch", lang)
-    elif len(new) < MIN_PASSWORD_LENGTH:
-        error = text("password_too_short", lang, length=MIN_PASSWORD_LENGTH)
+    else:
+        _refund(attempts)
+        if new != repeat:
+            error = text("password_mismatch", lang)
+        elif len(new) < MIN_PASSWORD_LENGTH:
+            error = text("password_too_short", lang, length=MIN_PASSWORD_LENGTH)
     if error:
         return render_template("password.html", error=error, hide_temporary_notice=True), 400
     try:
@@ -136,6 +152,12 @@ def password() -> str | tuple[str, int]:
         return render_template("password.html", error=text("server_error", lang)), 400
     login_user(updated)  # the change ended every session, this one starts afresh
     return render_template("password.html", done=True)
+
+
+def _refund(attempts: list[Reservation | None]) -> None:
+    for attempt in attempts:
+        if attempt is not None:
+            attempt.refund()
 
 
 # -- officer console --------------------------------------------------------------------------
@@ -154,6 +176,7 @@ def console(counter_id: str) -> str:
         "lang": lang,
         **client_catalogue(lang),
     }
+    config["numbers"] = number_warnings(view)
     receipts = receipt_panel(counter_id)
     if receipts:
         config["receipt_url"] = url_for("api.counter_receipt", counter_id=counter_id)
@@ -188,6 +211,39 @@ def confirm_day() -> Response:
     else:
         flash(result["message"], "ok" if result["rolled"] else "warn")
     return _redirect(safe_next(request.form.get("next")) or url_for("pages.home"))
+
+
+# A service with fewer numbers left than this share of its block is flagged on its counters' consoles.
+NUMBERS_LOW_SHARE = 0.05
+
+
+def number_warnings(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Warnings for the console of the services at this counter whose numbers for the day have run
+    out or are running out: `[{service_id, left, level, text}]` (level "error" or "warn")."""
+    lang = language()
+    last_numbers = {s["id"]: s.get("last_number") for s in web().service.snapshot().get("services", [])}
+    served = {item.get("service_id") for item in view.get("waiting", [])} | {
+        item.get("id") for item in view.get("counter", {}).get("services", []) if isinstance(item, dict)
+    }
+    warnings = []
+    for spec in web().service.site.services:
+        if spec.id not in served:
+            continue
+        engine = spec.to_engine()
+        last = last_numbers.get(spec.id)
+        try:
+            used = int(str(last)[len(spec.prefix):]) - spec.first + 1 if last else 0
+        except ValueError:
+            continue
+        left = max(0, engine.capacity - used)
+        if left > max(1, int(engine.capacity * NUMBERS_LOW_SHARE)):
+            continue
+        key, level = ("numbers_out", "error") if left == 0 else ("numbers_low", "warn")
+        name = spec.name_en if lang == "en" and spec.name_en else spec.name
+        words = text(key, lang, service=name, left=left, first=engine.number(1),
+                     last=engine.number(engine.capacity))
+        warnings.append({"service_id": spec.id, "left": left, "level": level, "text": words})
+    return warnings
 
 
 def receipt_panel(counter_id: str) -> bool:
@@ -242,22 +298,24 @@ def console_action(counter_id: str) -> Response:
     return _redirect(back)
 
 
-def _event_stream(body: Any) -> Response:
-    context = web()
-    if not context.acquire_stream():
+def event_stream(body: Any, *, officer: bool) -> Response:
+    """A server-sent event response, if a stream slot is free for this caller (503 `busy` if not):
+    officers have slots of their own; anonymous viewers are capped per address."""
+    release = web().acquire_stream(None if officer else client_address())
+    if release is None:
         return error_response("busy", headers={"Retry-After": "5"})
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # a reverse proxy must pass events through at once
-    response.call_on_close(context.release_stream)
+    response.call_on_close(release)
     return response
 
 
 @pages.get("/counter/<counter_id>/events")
 def console_events(counter_id: str) -> Response:
-    require_user(counter_id=counter_id)
+    user = require_user(counter_id=counter_id)
     web().service.counter_view(counter_id)  # unknown counter: 404 before the stream starts
-    return _event_stream(counter_stream(web(), counter_id))
+    return event_stream(counter_stream(web(), counter_id, session_alive(user)), officer=True)
 
 
 # -- public ticket page -----------------------------------------------------------------------
@@ -285,7 +343,7 @@ def ticket_page(token: str) -> str | tuple[str, int]:
 def ticket_events(token: str) -> Response:
     if _ticket(token) is None:
         return error_response("unknown_ticket", ticket_id=token[:32])
-    return _event_stream(ticket_stream(web(), token, _ticket_lookup(web())))
+    return event_stream(ticket_stream(web(), token, _ticket_lookup(web())), officer=False)
 
 
 def _ticket_lookup(context: Any) -> Any:

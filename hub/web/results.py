@@ -18,7 +18,7 @@ from appliance.timeutil import now as local_now
 from .api import json_body, refusal
 from .app import error_response, language
 from .errors import describe
-from .security import WebContext, require_user, web
+from .security import AuthRefused, WebContext, current_user, require_user, web
 from .streams import RETRY_MS, sse
 
 log = logging.getLogger("motcua.hub.web.results")
@@ -123,14 +123,13 @@ def board_events() -> Response:
     board = _board()
     if board is None:
         return error_response("not_found")
-    context = web()
-    if not context.acquire_stream():
-        return error_response("busy", headers={"Retry-After": "5"})
-    response = Response(_board_stream(context, board), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    response.call_on_close(context.release_stream)
-    return response
+    from .pages import event_stream
+
+    try:
+        officer = current_user() is not None
+    except AuthRefused:
+        officer = False
+    return event_stream(_board_stream(web(), board), officer=officer)
 
 
 def _board_stream(context: WebContext, board: Any) -> Iterator[str]:

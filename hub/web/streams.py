@@ -33,11 +33,14 @@ def sse(data: object, *, event: str | None = None, event_id: int | None = None) 
     return "\n".join(lines) + "\n\n"
 
 
-def _events(context: WebContext) -> Iterator[dict[str, Any] | None]:
-    """Queue events as they are committed; None when a keep-alive is due. Ends when stopping."""
+def _events(context: WebContext, alive: Callable[[], bool] | None = None) -> Iterator[dict[str, Any] | None]:
+    """Queue events as they are committed; None when a keep-alive is due. Ends when stopping, or
+    (officers' streams) within a second of `alive()` turning false: the session ended."""
     with context.service.listen() as listener:
         last_sent = time.monotonic()
         while not context.stopping.is_set():
+            if alive is not None and not alive():
+                return
             event = listener.get(timeout=POLL_S)
             if event is not None:
                 last_sent = time.monotonic()
@@ -47,14 +50,17 @@ def _events(context: WebContext) -> Iterator[dict[str, Any] | None]:
                 yield None
 
 
-def counter_stream(context: WebContext, counter_id: str) -> Iterator[str]:
+def counter_stream(
+    context: WebContext, counter_id: str, alive: Callable[[], bool] | None = None
+) -> Iterator[str]:
     """Tell the console that something changed; the page fetches its view JSON then.
 
-    The event names only its type and sequence number: the view has the rest.
+    The event names only its type and sequence number: the view has the rest. The stream ends
+    when `alive()` says the officer's session is over (logout, password change, removal).
     """
     yield f"retry: {RETRY_MS}\n\n"
     yield sse({"type": "hello", "counter_id": counter_id}, event="hello")
-    for event in _events(context):
+    for event in _events(context, alive):
         if event is None:
             yield ": keep-alive\n\n"
             continue

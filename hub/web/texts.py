@@ -102,6 +102,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "empty_list": ("Chưa có", "None yet"),
     "dismiss": ("Đóng", "Dismiss"),
     "done_called": ("Đã gọi số {number}", "Called {number}"),
+    "numbers_out": (
+        "Dịch vụ “{service}” đã hết số trong ngày (khối {first}–{last}): ki-ốt và điện thoại không lấy "
+        "thêm được số. Trưởng bộ phận mở rộng khối số trong cấu hình điểm.",
+        "Service “{service}” has run out of numbers today ({first}–{last}): kiosks and phones cannot take "
+        "more. The head of the office widens the block in the site configuration.",
+    ),
+    "numbers_low": (
+        "Dịch vụ “{service}” chỉ còn {left} số trong ngày (khối {first}–{last}).",
+        "Service “{service}” has only {left} numbers left today ({first}–{last}).",
+    ),
     "not_assigned": ("Bạn không được phân công ở quầy nào.", "You are not assigned to any counter."),
     # Console: "In phiếu tiếp nhận" (the counter's printer, data from central)
     "receipt_title": ("Phiếu tiếp nhận hồ sơ", "Dossier receipt"),

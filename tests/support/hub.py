@@ -34,9 +34,13 @@ def site_config(
         "http_host": "127.0.0.1",
         "http_port": port,
         "public_url": f"http://127.0.0.1:{port}",
+        "https": False,
     }
     for officer in config["officers"]:
         officer.pop("password_hash", None)
+    # The sample's devices reach a site broker over TLS; test brokers are plain.
+    for key in ("broker_tls", "broker_port", "broker_ca_file"):
+        config.get("fleet", {}).pop(key, None)
     config.update(overrides)
     return config
 

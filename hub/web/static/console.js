@@ -113,6 +113,12 @@
     document.querySelector(".serving").classList.toggle("is-closed", !counter.open);
     setButtons(view);
 
+    // Services of this counter whose numbers for the day ran out or are running out.
+    if (Array.isArray(view.numbers)) {
+      document.getElementById("numbers-warnings").replaceChildren(
+        ...view.numbers.map((warning) => element("p", "banner " + warning.level, warning.text)));
+    }
+
     const waiting = document.getElementById("waiting");
     waiting.replaceChildren(...view.waiting.map((row) => {
       const tr = element("tr");
