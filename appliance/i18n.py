@@ -26,6 +26,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "unknown_method": ("Không có chức năng “{method}”.", "There is no method “{method}”."),
     "forbidden": ("Thiết bị này không được phép làm việc đó.", "This device may not do that."),
+    "reports_forbidden": (
+        "Chỉ trưởng bộ phận hoặc quản trị viên được xem báo cáo.",
+        "Only the head of office or an administrator may see reports.",
+    ),
     "timeout": ("Hệ thống không trả lời kịp, xin thử lại.", "The system did not answer in time; try again."),
     "internal": ("Lỗi hệ thống, xin thử lại sau.", "System error; please try again later."),
     "unavailable": ("Hệ thống đang kết nối lại.", "The system is reconnecting."),

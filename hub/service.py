@@ -32,6 +32,7 @@ from appliance.timeutil import now as local_now
 
 from . import store as store_module
 from .engine import Change, EventDraft, QueueEngine, QueueError, Ticket
+from .reports import history as report_history
 from .site import HubConfig
 
 log = logging.getLogger("motcua.hub.service")
@@ -194,6 +195,7 @@ class QueueService:
             site.service_specs(), site.counter_specs(), rollover=site.place.rollover_time
         )
         self.store = store_module.Store(self.db_path)
+        report_history.ensure_schema(self.store.conn)
         self._lock = threading.RLock()  # guards the engine between the writer and readers
         self._commands: queue.Queue[_Command | None] = queue.Queue()
         self._hooks: list[CommitHook] = []
@@ -545,6 +547,7 @@ class QueueService:
         self.store.write_change(change, self.engine.service_day)
         drafts = [self._event(draft) for draft in change.events]
         self.store.write_events(drafts)
+        report_history.record_callers(self.store.conn, drafts, caller_id)
         events.extend(drafts)
         for ticket in change.tickets.values():
             self._by_token[ticket.token] = ticket.id

@@ -39,6 +39,8 @@ class ServiceSpec(Strict):
     last: int = Field(999, ge=1)
     digits: int | None = Field(None, ge=1, le=6)
     default_service_minutes: float = Field(5.0, gt=0)
+    # Service level: a citizen should be called within this many minutes (reports, alerts).
+    target_wait_minutes: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _block(self) -> ServiceSpec:
@@ -77,6 +79,8 @@ class OfficerSpec(Strict):
     name: str
     counters: list[str] = []
     admin: bool = False
+    # Head of office (trưởng bộ phận): sees the reports (/reports) without administering the site.
+    head: bool = False
     # A hash made by `motcua hub hash-password`; without one, first start prints a one-time password.
     password_hash: str | None = None
 

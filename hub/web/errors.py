@@ -33,6 +33,7 @@ HTTP_STATUS: dict[str, int] = {
     "login_failed": 401,
     "csrf_failed": 403,
     "forbidden": 403,
+    "reports_forbidden": 403,
     "not_your_counter": 403,
     "unknown_method": 404,
     "unknown_service": 404,

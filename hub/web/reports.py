@@ -1,0 +1,194 @@
+"""Reports over any period for the head of office: `GET /api/v1/reports` and the `/reports` page.
+
+Heads (``head = true`` in the site file's [[officers]]) and administrators only; HTTP Basic works
+for scripts. The figures come from hub.reports (summaries in the hub's SQLite file).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+
+from hub import store as store_module
+from hub.reports import DIMENSIONS, PeriodError, build, build_all, parse_period
+from hub.reports.charts import bars
+from hub.reports.export import COLUMNS, to_csv, to_pdf, to_xlsx
+from hub.reports.report import DIMENSION_NAMES
+
+from .app import error_response, language
+from .security import AuthRefused, require_user, web
+
+reports = Blueprint("reports", __name__)
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+TEXTS: dict[str, tuple[str, str]] = {
+    "title": ("Báo cáo", "Reports"),
+    "from": ("Từ ngày", "From"),
+    "to": ("Đến ngày", "To"),
+    "by": ("Theo", "By"),
+    "show": ("Xem", "Show"),
+    "this_month": ("Tháng này", "This month"),
+    "last_month": ("Tháng trước", "Last month"),
+    "this_quarter": ("Quý này", "This quarter"),
+    "this_year": ("Năm nay", "This year"),
+    "today": ("Hôm nay", "Today"),
+    "exports": ("Tải về", "Download"),
+    "xlsx": ("Excel (mọi nhóm)", "Excel (all groupings)"),
+    "csv": ("CSV (nhóm này)", "CSV (this grouping)"),
+    "pdf": ("PDF để in", "Printable PDF"),
+    "issued_served": ("Phiếu đã cấp và đã phục vụ", "Tickets issued and served"),
+    "waits": ("Thời gian chờ (phút)", "Waiting time (minutes)"),
+    "issued": ("Đã cấp", "Issued"),
+    "served": ("Đã phục vụ", "Served"),
+    "p50": ("Trung vị", "Median"),
+    "p90": ("P90", "P90"),
+    "priority": ("Phiếu ưu tiên theo nhóm", "Priority tickets by group"),
+    "none": ("Không có phiếu nào trong kỳ này.", "No tickets in this period."),
+    "scale": ("thang điểm {scale}", "scale of {scale}"),
+}
+
+
+def _t(key: str, **values: object) -> str:
+    words = TEXTS[key][language() == "en"]
+    return words.format(**values) if values else words
+
+
+def require_head() -> None:
+    """A head of office or an administrator (the head role is read from the site file)."""
+    user = require_user()
+    heads = {o.username for o in web().service.site.officers if getattr(o, "head", False)}
+    if not (user.admin or user.username in heads):
+        raise AuthRefused("reports_forbidden")
+
+
+def _today() -> date:
+    service = web().service
+    return service.engine.day_of(service.clock())
+
+
+def _request_report() -> tuple[Any, str]:
+    period = parse_period(request.args.get("from"), request.args.get("to"), request.args.get("period"),
+                          today=_today())  # fmt: skip
+    by = request.args.get("by", "service")
+    if by not in DIMENSIONS:
+        raise PeriodError(f"by: {'|'.join(DIMENSIONS)}")
+    return period, by
+
+
+def _refused(error: PeriodError) -> Response:
+    return error_response("bad_request", detail=error.detail)
+
+
+@reports.get("/api/v1/reports")
+def api_reports() -> Response:
+    require_head()
+    try:
+        period, by = _request_report()
+    except PeriodError as error:
+        return _refused(error)
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", *FORMATS):
+        return _refused(PeriodError("format: json|csv|xlsx|pdf"))
+    service = web().service
+    lang = language()
+    conn = store_module.connect(service.db_path)
+    try:
+        if fmt in ("xlsx", "pdf"):
+            everything = build_all(conn, service.site, period, today=_today(), language=lang)
+            ordered = {by: everything[by], **{k: v for k, v in everything.items() if k != by}}
+            body = to_xlsx(ordered, lang) if fmt == "xlsx" else to_pdf(ordered, lang)
+        else:
+            report = build(conn, service.site, period, by, today=_today(), language=lang)
+            if fmt == "json":
+                return Response(_json(report.to_json()), mimetype="application/json")
+            body = to_csv(report, lang)
+    finally:
+        conn.close()
+    name = f"motcua-bao-cao-{period.start}-{period.end}" + (f"-{by}" if fmt == "csv" else "")
+    response = Response(body, mimetype=FORMATS[fmt].split(";")[0])
+    response.headers["Content-Type"] = FORMATS[fmt]
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _json(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _quick_periods(today: date) -> list[tuple[str, str, str]]:
+    month = today.replace(day=1)
+    last_month_end = month - timedelta(days=1)
+    quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return [
+        (_t("today"), today.isoformat(), today.isoformat()),
+        (_t("this_month"), month.isoformat(), today.isoformat()),
+        (_t("last_month"), last_month_end.replace(day=1).isoformat(), last_month_end.isoformat()),
+        (_t("this_quarter"), quarter.isoformat(), today.isoformat()),
+        (_t("this_year"), date(today.year, 1, 1).isoformat(), today.isoformat()),
+    ]
+
+
+@reports.get("/reports")
+def page() -> Response | str:
+    require_head()
+    try:
+        period, by = _request_report()
+    except PeriodError as error:
+        return _refused(error)
+    if not request.args.get("from") and not request.args.get("period"):
+        today = _today()
+        from hub.reports import Period
+
+        period = Period(today.replace(day=1), today)
+    service = web().service
+    lang = language()
+    conn = store_module.connect(service.db_path)
+    try:
+        report = build(conn, service.site, period, by, today=_today(), language=lang)
+    finally:
+        conn.close()
+    labels = [row["name"] for row in report.rows]
+    charts = []
+    if report.rows:
+        charts.append(bars(labels, [(_t("issued"), [r["issued"] for r in report.rows]),
+                                    (_t("served"), [r["served"] for r in report.rows])],
+                           title=_t("issued_served")))  # fmt: skip
+        minutes = [
+            (_t(name), [None if r[field] is None else round(r[field] / 60, 1) for r in report.rows])
+            for name, field in (("p50", "wait_p50_s"), ("p90", "wait_p90_s"))
+        ]
+        charts.append(bars(labels, minutes, title=_t("waits"), unit="′"))
+    query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "by": by}
+    en = lang == "en"
+    return render_template(
+        "reports.html",
+        report=report,
+        charts=charts,
+        query=query,
+        rt=_t,
+        dims=[(d, DIMENSION_NAMES[d][en]) for d in DIMENSIONS],
+        dim_name=DIMENSION_NAMES[by][en],
+        columns=[(name, head_en if en else head_vi, kind) for name, head_vi, head_en, kind in COLUMNS],
+        quick=_quick_periods(_today()),
+        fmt_value=_format,
+    )
+
+
+def _format(value: Any, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "share":
+        return f"{value * 100:.1f}%"
+    if kind == "min":
+        return f"{value / 60:.1f}"
+    if kind == "float":
+        return f"{value:.2f}"
+    return f"{value:,}".replace(",", ".")
