@@ -50,8 +50,8 @@ COUNTERS: dict[str, list[str]] = {
     "5": ["ho-tich"], "6": ["ho-tich"], "7": ["ho-tich", "tu-phap"], "8": ["chung-thuc"],
     "9": ["chung-thuc"], "10": ["chung-thuc", "tu-phap"], "11": ["xay-dung"],
     "12": ["xay-dung", "tai-nguyen"], "13": ["kinh-doanh"], "14": ["kinh-doanh", "cong-thuong"],
-    "15": ["lao-dong"], "16": ["lao-dong", "y-te"],
-    "17": ["giao-duc", "y-te"], "18": ["cong-thuong", "giao-duc"], "19": ["tra-ket-qua"], "20": ["tra-ket-qua"],
+    "15": ["lao-dong"], "16": ["lao-dong", "y-te"], "17": ["giao-duc", "y-te"],
+    "18": ["cong-thuong", "giao-duc"], "19": ["tra-ket-qua"], "20": ["tra-ket-qua"],
 }  # fmt: skip
 # Counters whose officers use the web console (caller web:USER); the others an LED keypad.
 WEB_COUNTERS = frozenset(str(i) for i in range(1, 16))
