@@ -17,8 +17,8 @@ def bars(
     *,
     title: str,
     unit: str = "",
-    width: int = 720,
-    bar_height: int = 14,
+    width: int = 640,
+    bar_height: int = 15,
 ) -> Markup:
     """Horizontal grouped bars: one group per label, one bar per series, values written at the end."""
     left, right, top = 190, 70, 34
@@ -38,7 +38,7 @@ def bars(
     for row, label in enumerate(labels):
         y0 = top + row * group
         parts.append(
-            f'<text x="{left - 6}" y="{y0 + group / 2 + 2:.0f}" font-size="11" text-anchor="end" '
+            f'<text x="{left - 6}" y="{y0 + group / 2 + 2:.0f}" font-size="12" text-anchor="end" '
             f'fill="#222">{escape(label[:30])}</text>'
         )
         for index, (_, values) in enumerate(series):
@@ -51,7 +51,7 @@ def bars(
             )
             shown = "–" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
             parts.append(
-                f'<text x="{left + length + 4:.1f}" y="{y + bar_height - 4}" font-size="10" '
+                f'<text x="{left + length + 4:.1f}" y="{y + bar_height - 4}" font-size="11" '
                 f'fill="#333">{escape(shown)}{escape(unit)}</text>'
             )
     parts.append("</svg>")

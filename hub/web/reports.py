@@ -18,7 +18,7 @@ from hub.reports.export import COLUMNS, to_csv, to_pdf, to_xlsx
 from hub.reports.report import DIMENSION_NAMES
 
 from .app import error_response, language
-from .security import AuthRefused, require_user, web
+from .security import AuthRefused, current_user, require_user, web
 
 reports = Blueprint("reports", __name__)
 
@@ -59,11 +59,23 @@ def _t(key: str, **values: object) -> str:
     return words.format(**values) if values else words
 
 
+def may_see_reports(user: Any) -> bool:
+    heads = {o.username for o in web().service.site.officers if getattr(o, "head", False)}
+    return bool(user) and (user.admin or user.username in heads)
+
+
+@reports.app_context_processor
+def _report_link() -> dict[str, Any]:
+    try:
+        user = current_user()
+    except AuthRefused:
+        user = None
+    return {"can_see_reports": may_see_reports(user)}
+
+
 def require_head() -> None:
     """A head of office or an administrator (the head role is read from the site file)."""
-    user = require_user()
-    heads = {o.username for o in web().service.site.officers if getattr(o, "head", False)}
-    if not (user.admin or user.username in heads):
+    if not may_see_reports(require_user()):
         raise AuthRefused("reports_forbidden")
 
 
