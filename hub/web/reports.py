@@ -11,10 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from hub import store as store_module
-from hub.reports import DIMENSIONS, PeriodError, build, build_all, parse_period
+from hub.reports import DIMENSIONS, PeriodError, parse_period, worker
 from hub.reports.charts import bars
-from hub.reports.export import COLUMNS, to_csv, to_pdf, to_xlsx
+from hub.reports.export import COLUMNS
 from hub.reports.report import DIMENSION_NAMES
 
 from .app import error_response, language
@@ -107,26 +106,20 @@ def api_reports() -> Response:
     fmt = request.args.get("format", "json")
     if fmt not in ("json", *FORMATS):
         return _refused(PeriodError("format: json|csv|xlsx|pdf"))
-    service = web().service
-    lang = language()
-    conn = store_module.connect(service.db_path)
-    try:
-        if fmt in ("xlsx", "pdf"):
-            everything = build_all(conn, service.site, period, today=_today(), language=lang)
-            ordered = {by: everything[by], **{k: v for k, v in everything.items() if k != by}}
-            body = to_xlsx(ordered, lang) if fmt == "xlsx" else to_pdf(ordered, lang)
-        else:
-            report = build(conn, service.site, period, by, today=_today(), language=lang)
-            if fmt == "json":
-                return Response(_json(report.to_json()), mimetype="application/json")
-            body = to_csv(report, lang)
-    finally:
-        conn.close()
+    body = _compute(period, by, fmt)
+    if fmt == "json":
+        return Response(_json(body), mimetype="application/json")
     name = f"motcua-bao-cao-{period.start}-{period.end}" + (f"-{by}" if fmt == "csv" else "")
     response = Response(body, mimetype=FORMATS[fmt].split(";")[0])
     response.headers["Content-Type"] = FORMATS[fmt]
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
+
+
+def _compute(period: Any, by: str, fmt: str) -> Any:
+    """The report in the report worker process (hub.reports.worker), never on the hub's own CPU."""
+    service = web().service
+    return worker.run(service.db_path, service.site, period, by, fmt, _today(), language())
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -160,13 +153,8 @@ def page() -> Response | str:
         from hub.reports import Period
 
         period = Period(today.replace(day=1), today)
-    service = web().service
     lang = language()
-    conn = store_module.connect(service.db_path)
-    try:
-        report = build(conn, service.site, period, by, today=_today(), language=lang)
-    finally:
-        conn.close()
+    report = _compute(period, by, "report")
     labels = [row["name"] for row in report.rows]
     charts = []
     if report.rows:
