@@ -68,7 +68,9 @@ def scripted_day(tmp_path: Path) -> tuple[HubConfig, Path]:
         called = call("08:46:00", "counter.call_next", "led-3", counter_id="3")
         assert called["ticket"]["id"] == t3["id"]
         call("08:56:00", "counter.complete", "led-3", counter_id="3")  # 600 s
+        call("09:00:00", "counter.close", counter_id="2")  # a one-hour pause
         call("09:00:30", "ticket.cancel", "kiosk-1", ticket_id=t4["id"])  # gave up after 3600 s
+        call("10:00:00", "counter.open", counter_id="2")
     finally:
         service.close()
     return site, tmp_path / "hub.db"
@@ -114,11 +116,32 @@ def test_counter_officer_and_hour_groupings_count_each_ticket_once(scripted_day)
         counters = rows_by_key(build(conn, site, Period(DAY, DAY), "counter", today=tomorrow))
         officers = rows_by_key(build(conn, site, Period(DAY, DAY), "officer", today=tomorrow))
         hours = rows_by_key(build(conn, site, Period(DAY, DAY), "hour", today=tomorrow))
-    assert {k: r["issued"] for k, r in counters.items()} == {"1": 2, "3": 2, "": 1}
+    assert {k: r["issued"] for k, r in counters.items() if r["issued"]} == {"1": 2, "3": 2, "": 1}
     assert counters["3"]["service_p50_s"] == 300 and counters["3"]["service_p90_s"] == 600
     assert {k: r["issued"] for k, r in officers.items()} == {"canbo1": 2, "canbo3": 2, "": 1}
     assert officers["canbo1"]["name"] == "Nguyễn Thị Lan"
     assert {k: r["issued"] for k, r in hours.items()} == {"08": 5}
+
+
+def test_counter_open_paused_and_idle_time(scripted_day) -> None:
+    site, db = scripted_day
+    with connect(db) as conn:
+        report = build(conn, site, Period(DAY, DAY), "counter", today=DAY + timedelta(days=1))
+        services = build(conn, site, Period(DAY, DAY), "service", today=DAY + timedelta(days=1))
+    counters = rows_by_key(report)
+    hours = 8 * 3600  # 07:30–11:30 and 13:00–17:00
+    one = counters["1"]  # open all day; busy 630 + 120 + 280 s with T1, T2, T3
+    assert (one["open_s"], one["paused_s"], one["idle_s"]) == (hours, 0, hours - 1030)
+    assert counters["3"]["idle_s"] == hours - 900  # 300 + 600 s with T5 and T3
+    two = counters["2"]  # closed 09:00–10:00, no citizen
+    assert (two["open_s"], two["paused_s"], two["idle_s"], two["issued"]) == (
+        hours - 3600,
+        3600,
+        hours - 3600,
+        0,
+    )
+    assert report.total["paused_s"] == 3600
+    assert "open_s" not in services.rows[0]  # counter time belongs to the counter grouping only
 
 
 def test_a_finished_day_is_summarised_once_and_outlives_its_tickets(scripted_day) -> None:

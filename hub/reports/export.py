@@ -32,6 +32,18 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("rating_avg", "Điểm đánh giá TB", "Average rating", "float"),
     ("satisfied_share", "Tỷ lệ hài lòng", "Satisfied", "share"),
 )
+# Counter grouping only: hours of the opening hours a counter was open, paused (closed), idle.
+COUNTER_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("open_s", "Giờ mở quầy", "Hours open", "hours"),
+    ("paused_s", "Giờ tạm dừng", "Hours paused", "hours"),
+    ("idle_s", "Giờ mở không có khách", "Hours open, idle", "hours"),
+)
+
+
+def columns_for(by: str) -> tuple[tuple[str, str, str, str], ...]:
+    return COLUMNS + COUNTER_COLUMNS if by == "counter" else COLUMNS
+
+
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
@@ -41,6 +53,8 @@ def _minutes(seconds: Any) -> float | None:
 
 def _value(row: Mapping[str, Any], name: str, kind: str) -> Any:
     value = row.get(name)
+    if kind == "hours":
+        return None if value is None else round(value / 3600, 1)
     return _minutes(value) if kind == "min" else value
 
 
@@ -49,7 +63,7 @@ def to_csv(report: Report, language: str = "vi") -> bytes:
     shares, the machine-readable JSON field names as the header."""
     out = io.StringIO()
     writer = csv.writer(out)
-    fields = [name for name, *_ in COLUMNS]
+    fields = [name for name, *_ in columns_for(report.by)]
     writer.writerow([report.by, "name", *fields])
     for row in [*report.rows, report.total]:
         writer.writerow([row["key"] if row["key"] is not None else "total", row["name"],
@@ -68,13 +82,14 @@ def to_xlsx(reports: Mapping[str, Report], language: str = "vi") -> bytes:
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DDE7F3")
     for by, report in reports.items():
+        columns = columns_for(by)
         sheet = book.create_sheet(DIMENSION_NAMES[by][en][:31])
         sheet.append([report.site_name])
         sheet.append([("Báo cáo " if not en else "Report ") + DIMENSION_NAMES[by][en].lower()
                       + (" · kỳ " if not en else " · period ") + report.period.label()])  # fmt: skip
         sheet["A1"].font = Font(bold=True, size=13)
         sheet.append([])
-        header = [DIMENSION_NAMES[by][en], *(col[2] if en else col[1] for col in COLUMNS)]
+        header = [DIMENSION_NAMES[by][en], *(col[2] if en else col[1] for col in columns)]
         sheet.append(header)
         header_row = sheet.max_row
         for cell in sheet[header_row]:
@@ -83,12 +98,12 @@ def to_xlsx(reports: Mapping[str, Report], language: str = "vi") -> bytes:
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         first = header_row + 1
         for row in report.rows:
-            sheet.append([row["name"], *(_value(row, name, kind) for name, _, _, kind in COLUMNS)])
+            sheet.append([row["name"], *(_value(row, name, kind) for name, _, _, kind in columns)])
         last = sheet.max_row
         # Totals: count columns as SUM formulas over the rows (a head can check them in Excel);
         # percentiles and shares cannot be summed, so they are the period's own figures.
         total = [report.total["name"]]
-        for index, (name, _, _, kind) in enumerate(COLUMNS, start=2):
+        for index, (name, _, _, kind) in enumerate(columns, start=2):
             if kind == "int" and last >= first:
                 letter = get_column_letter(index)
                 total.append(f"=SUM({letter}{first}:{letter}{last})")
@@ -97,15 +112,15 @@ def to_xlsx(reports: Mapping[str, Report], language: str = "vi") -> bytes:
         sheet.append(total)
         for cell in sheet[sheet.max_row]:
             cell.font = bold
-        for index, (_, _, _, kind) in enumerate(COLUMNS, start=2):
-            fmt = {"share": "0.0%", "min": "0.0", "float": "0.00"}.get(kind)
+        for index, (_, _, _, kind) in enumerate(columns, start=2):
+            fmt = {"share": "0.0%", "min": "0.0", "hours": "0.0", "float": "0.00"}.get(kind)
             if fmt:
                 for (cell,) in sheet.iter_rows(
                     min_row=first, max_row=sheet.max_row, min_col=index, max_col=index
                 ):
                     cell.number_format = fmt
         sheet.column_dimensions["A"].width = 34
-        for index in range(2, len(COLUMNS) + 2):
+        for index in range(2, len(columns) + 2):
             sheet.column_dimensions[get_column_letter(index)].width = 13
         sheet.row_dimensions[header_row].height = 45
         sheet.freeze_panes = sheet.cell(row=first, column=2)
@@ -121,6 +136,8 @@ def _fmt(value: Any, kind: str) -> str:
         return f"{value * 100:.1f}%".replace(".", ",")
     if kind == "min":
         return f"{value / 60:.1f}".replace(".", ",")
+    if kind == "hours":
+        return f"{value / 3600:.1f}".replace(".", ",")
     if kind == "float":
         return f"{value:.2f}".replace(".", ",")
     return f"{value:,}".replace(",", ".")
@@ -145,11 +162,14 @@ def to_pdf(reports: Mapping[str, Report], language: str = "vi") -> bytes:
     pdf.set_title("Báo cáo hoạt động Bộ phận Một cửa")
     first = next(iter(reports.values()))
     printed = datetime.now(SITE_TZ).strftime("%d/%m/%Y %H:%M")
-    columns = [(name, head_en if en else head_vi, kind) for name, head_vi, head_en, kind in COLUMNS
-               if name in PDF_COLUMNS]  # fmt: skip
-    name_width = 60.0
-    width = (pdf.epw - name_width) / len(columns)
+    name_width = 56.0
     for by, report in reports.items():
+        columns = [
+            (name, head_en if en else head_vi, kind)
+            for name, head_vi, head_en, kind in columns_for(by)
+            if name in PDF_COLUMNS or kind == "hours"
+        ]
+        width = (pdf.epw - name_width) / len(columns)
         pdf.add_page()
         pdf.set_font("DejaVu", "B", 14)
         pdf.cell(0, 8, report.site_name, new_x="LMARGIN", new_y="NEXT")

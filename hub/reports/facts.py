@@ -169,12 +169,16 @@ class Cell:
     ratings: int = 0
     rating_sum: int = 0
     satisfied: int = 0
+    open_s: int = 0
+    busy_s: int = 0
+    paused_s: int = 0
     waits: array = field(default_factory=lambda: array("i"))
     services: array = field(default_factory=lambda: array("i"))
 
     COUNTS = (
         "issued", "served", "no_show", "cancelled", "open", "transferred", "priority",
-        "target_counted", "within_target", "ratings", "rating_sum", "satisfied",
+        "target_counted", "within_target", "ratings", "rating_sum", "satisfied", "open_s", "busy_s",
+        "paused_s",
     )  # fmt: skip
 
     def add(self, fact: Fact) -> None:
@@ -228,7 +232,15 @@ class Cell:
             "ratings": self.ratings,
             "rating_avg": round(self.rating_sum / self.ratings, 2) if self.ratings else None,
             "satisfied_share": _share(self.satisfied, self.ratings),
+            "open_s": self.open_s,
+            "paused_s": self.paused_s,
+            "idle_s": max(0, self.open_s - self.busy_s),
         }
+
+    def add_time(self, time: CounterTime) -> None:
+        self.open_s += time.open_s
+        self.busy_s += time.busy_s
+        self.paused_s += time.paused_s
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -259,3 +271,57 @@ def cells_of(facts: Iterable[Fact]) -> dict[tuple[str, str], Cell]:
         cell.waits = array("i", sorted(cell.waits))
         cell.services = array("i", sorted(cell.services))
     return cells
+
+
+@dataclass(frozen=True)
+class CounterTime:
+    """Seconds of a counter's opening hours: open, busy with a citizen, paused (closed)."""
+
+    open_s: int = 0
+    busy_s: int = 0
+    paused_s: int = 0
+
+
+def _overlap(intervals: list[tuple[datetime, datetime]], windows: list[tuple[datetime, datetime]]) -> float:
+    total = 0.0
+    for start, end in intervals:
+        for w_start, w_end in windows:
+            lo, hi = max(start, w_start), min(end, w_end)
+            if hi > lo:
+                total += (hi - lo).total_seconds()
+    return total
+
+
+def counter_time(
+    events: Iterable[TicketEvent], *, initially_open: bool, windows: list[tuple[datetime, datetime]]
+) -> CounterTime:
+    """A counter's day from its own events: counter.opened/closed switch it, ticket.called starts a
+    citizen, the next completed/skipped/transferred/called at that counter ends them. Only the
+    opening hours (`windows`) count: a counter closed during them was paused."""
+    if not windows:
+        return CounterTime()
+    day_start, day_end = windows[0][0], windows[-1][1]
+    open_since: datetime | None = day_start if initially_open else None
+    busy_since: datetime | None = None
+    opened: list[tuple[datetime, datetime]] = []
+    busy: list[tuple[datetime, datetime]] = []
+    # At one moment, "call next" completes the previous citizen before calling the next one.
+    for event in sorted(events, key=lambda e: (e.ts, e.type == "ticket.called")):
+        if event.type in ("ticket.completed", "ticket.skipped", "ticket.transferred", "ticket.called"):
+            if busy_since is not None:
+                busy.append((busy_since, event.ts))
+                busy_since = None
+            if event.type == "ticket.called":
+                busy_since = event.ts
+        elif event.type == "counter.opened" and open_since is None:
+            open_since = event.ts
+        elif event.type == "counter.closed" and open_since is not None:
+            opened.append((open_since, event.ts))
+            open_since = None
+    if open_since is not None:
+        opened.append((open_since, max(day_end, open_since)))
+    if busy_since is not None:
+        busy.append((busy_since, max(day_end, busy_since)))
+    hours = sum((end - start).total_seconds() for start, end in windows)
+    open_s = _overlap(opened, windows)
+    return CounterTime(round(open_s), round(_overlap(busy, windows)), round(hours - open_s))

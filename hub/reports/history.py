@@ -15,12 +15,12 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
-from appliance.timeutil import iso, now, parse_iso
+from appliance.timeutil import SITE_TZ, iso, now, parse_iso
 
-from .facts import ALL_DIMENSIONS, Cell, Fact, TicketEvent, cells_of, make_fact
+from .facts import ALL_DIMENSIONS, Cell, CounterTime, Fact, TicketEvent, cells_of, counter_time, make_fact
 from .period import Period
 
 SCHEMA = """
@@ -41,14 +41,20 @@ CREATE TABLE IF NOT EXISTS report_cells (
     cancelled INTEGER NOT NULL, open INTEGER NOT NULL, transferred INTEGER NOT NULL,
     priority INTEGER NOT NULL, target_counted INTEGER NOT NULL, within_target INTEGER NOT NULL,
     ratings INTEGER NOT NULL, rating_sum INTEGER NOT NULL, satisfied INTEGER NOT NULL,
+    open_s INTEGER NOT NULL, busy_s INTEGER NOT NULL, paused_s INTEGER NOT NULL,
     waits BLOB NOT NULL,              -- sorted int32 seconds, issue → first call
     services BLOB NOT NULL,           -- sorted int32 seconds, measured service times
     PRIMARY KEY (dim, service_day, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket_id);
+-- Only the rare open/close events: a counter's state at any moment in one lookup.
+CREATE INDEX IF NOT EXISTS events_counter_switches ON events (counter_id, ts)
+    WHERE type IN ('counter.opened', 'counter.closed');
 """
 
-TICKET_EVENTS = ("ticket.called", "ticket.skipped", "ticket.transferred")
+TICKET_EVENTS = ("ticket.called", "ticket.skipped", "ticket.transferred", "ticket.completed")
+SWITCH_SQL = "('counter.opened', 'counter.closed')"  # as in the index events_counter_switches
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAYS_PER_TRANSACTION = 31
 
 
@@ -75,6 +81,18 @@ class SiteFacts:
     target_wait_s: dict[str, int] = field(default_factory=dict)
     officers: frozenset[str] = frozenset()
     counter_officers: dict[str, str] = field(default_factory=dict)
+    counters_open_at_start: dict[str, bool] = field(default_factory=dict)
+    opening_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    periods: tuple[tuple[time, time], ...] = ()
+
+    def windows(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The opening hours of `day` as site-local moments (none on a closed day)."""
+        if day.weekday() not in self.opening_days:
+            return []
+        return [
+            (datetime.combine(day, start, SITE_TZ), datetime.combine(day, end, SITE_TZ))
+            for start, end in self.periods
+        ]
 
     @classmethod
     def of(cls, site: Any) -> SiteFacts:
@@ -87,12 +105,25 @@ class SiteFacts:
             target_wait_s={s.id: round(s.target_wait_minutes * 60) for s in site.services},
             officers=frozenset(o.username for o in site.officers),
             counter_officers={c: names[0] for c, names in by_counter.items() if len(names) == 1},
+            counters_open_at_start={c.id: c.open_at_start for c in site.counters},
+            opening_days=tuple(WEEKDAYS.index(d) for d in site.opening_hours.days),
+            periods=tuple(
+                (time.fromisoformat(p.start), time.fromisoformat(p.end)) for p in site.opening_hours.periods
+            ),
         )
 
 
 def day_facts(conn: sqlite3.Connection, day: str, site: SiteFacts) -> list[Fact]:
     """The facts of every ticket of one service day."""
+    return day_summary(conn, day, site)[0]
+
+
+def day_summary(
+    conn: sqlite3.Connection, day: str, site: SiteFacts
+) -> tuple[list[Fact], dict[str, CounterTime]]:
+    """The facts of every ticket of one service day, and each counter's open/busy/paused time."""
     events: dict[str, list[TicketEvent]] = defaultdict(list)
+    at_counter: dict[str, list[TicketEvent]] = defaultdict(list)
     marks = ",".join("?" * len(TICKET_EVENTS))
     for ticket_id, kind, ts, counter_id, caller_id in conn.execute(
         f"""SELECT e.ticket_id, e.type, e.ts, e.counter_id, c.caller_id
@@ -103,7 +134,10 @@ def day_facts(conn: sqlite3.Connection, day: str, site: SiteFacts) -> list[Fact]
     ):
         moment = parse_iso(ts)
         if moment is not None:
-            events[ticket_id].append(TicketEvent(kind, moment, counter_id, caller_id))
+            event = TicketEvent(kind, moment, counter_id, caller_id)
+            events[ticket_id].append(event)
+            if counter_id:
+                at_counter[counter_id].append(event)
     facts = []
     for row in conn.execute(
         """SELECT t.id, t.service_id, t.original_service_id, t.status, t.priority, t.priority_group,
@@ -138,7 +172,39 @@ def day_facts(conn: sqlite3.Connection, day: str, site: SiteFacts) -> list[Fact]
                 counter_officers=site.counter_officers,
             )
         )
-    return facts
+    return facts, _counter_times(conn, date.fromisoformat(day), site, at_counter)
+
+
+def _counter_times(
+    conn: sqlite3.Connection, day: date, site: SiteFacts, at_counter: dict[str, list[TicketEvent]]
+) -> dict[str, CounterTime]:
+    windows = site.windows(day)
+    if not windows:
+        return {}
+    first, last = iso(windows[0][0]), iso(windows[-1][1])
+    times = {}
+    for counter_id, open_at_start in site.counters_open_at_start.items():
+        # The type condition is written out, not bound: SQLite uses a partial index only when the
+        # query's WHERE visibly implies the index's.
+        before = conn.execute(
+            f"SELECT type FROM events WHERE counter_id = ? AND type IN {SWITCH_SQL} AND ts < ?"
+            " ORDER BY ts DESC LIMIT 1",
+            (counter_id, first),
+        ).fetchone()
+        switches = [
+            TicketEvent(kind, moment, counter_id)
+            for kind, ts in conn.execute(
+                f"SELECT type, ts FROM events WHERE counter_id = ? AND type IN {SWITCH_SQL}"
+                " AND ts BETWEEN ? AND ?",
+                (counter_id, first, last),
+            )
+            if (moment := parse_iso(ts)) is not None
+        ]
+        initially_open = before[0] == "counter.opened" if before else open_at_start
+        times[counter_id] = counter_time(
+            [*switches, *at_counter.get(counter_id, ())], initially_open=initially_open, windows=windows
+        )
+    return times
 
 
 def _store_cells(
@@ -189,8 +255,11 @@ def refresh(
         key = day.isoformat()
         if key in done:
             continue
-        facts = day_facts(conn, key, site)
+        facts, times = day_summary(conn, key, site)
         cells = cells_of(facts)
+        for counter_id, spent in times.items():
+            if spent.open_s or spent.paused_s:
+                cells.setdefault(("counter", counter_id), Cell()).add_time(spent)
         if day < today and not any(f.outcome == "open" for f in facts):
             pending.append((key, len(facts), cells))
         else:

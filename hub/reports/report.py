@@ -119,18 +119,30 @@ def assemble(
     for key in names.order(by, list(cells)):
         cell = cells[key]
         total.merge(cell)
-        rows.append({"key": key, "name": names.name(by, key), **cell.measures()})
+        rows.append({"key": key, "name": names.name(by, key), **_measures(cell, by)})
     groups = history.cells_by_key(conn, "priority", period, live)
     priority = [
-        {"group": key, "name": names.name("priority", key), **groups[key].measures()}
+        {"group": key, "name": names.name("priority", key), **_measures(groups[key], "priority")}
         for key in names.order("priority", list(groups))
     ]
     return Report(
         period=period,
         by=by,
         rows=rows,
-        total={"key": None, "name": "Tổng cộng" if language != "en" else "Total", **total.measures()},
+        total={"key": None, "name": "Tổng cộng" if language != "en" else "Total", **_measures(total, by)},
         priority_groups=priority,
         rating_scale=site.place.rating_scale,
         site_name=site.place.name,
     )
+
+
+COUNTER_TIME = ("open_s", "paused_s", "idle_s")
+
+
+def _measures(cell: Cell, by: str) -> dict[str, Any]:
+    """A cell's measures; a counter's open/paused/idle time only where rows are counters."""
+    measures = cell.measures()
+    if by != "counter":
+        for name in COUNTER_TIME:
+            del measures[name]
+    return measures

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, request
 
 from hub.reports import DIMENSIONS, PeriodError, parse_period, worker
 from hub.reports.charts import bars
-from hub.reports.export import COLUMNS
+from hub.reports.export import columns_for
 from hub.reports.report import DIMENSION_NAMES
 
 from .app import error_response, language
@@ -176,7 +176,9 @@ def page() -> Response | str:
         rt=_t,
         dims=[(d, DIMENSION_NAMES[d][en]) for d in DIMENSIONS],
         dim_name=DIMENSION_NAMES[by][en],
-        columns=[(name, head_en if en else head_vi, kind) for name, head_vi, head_en, kind in COLUMNS],
+        columns=[
+            (name, head_en if en else head_vi, kind) for name, head_vi, head_en, kind in columns_for(by)
+        ],
         quick=_quick_periods(_today()),
         fmt_value=_format,
     )
@@ -189,6 +191,8 @@ def _format(value: Any, kind: str) -> str:
         return f"{value * 100:.1f}%"
     if kind == "min":
         return f"{value / 60:.1f}"
+    if kind == "hours":
+        return f"{value / 3600:.1f}"
     if kind == "float":
         return f"{value:.2f}"
     return f"{value:,}".replace(",", ".")
