@@ -147,6 +147,7 @@ def test_pdf_of_the_month_reads_back(hub_url: tuple[str, Path], tmp_path: Path) 
 @pytest.mark.skipif(not browser_support.available(), reason="chromium and chromium-driver not installed")
 def test_reports_page_in_chromium(hub_url: tuple[str, Path], tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = hub_url
     with browser_support.chromium(tmp_path / "profile", width=1366, height=1400) as driver:
@@ -155,6 +156,8 @@ def test_reports_page_in_chromium(hub_url: tuple[str, Path], tmp_path: Path) -> 
         driver.find_element(By.NAME, "username").send_keys("truongbp")
         driver.find_element(By.NAME, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+        # The first report also starts the report worker process: give it time.
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart"))
         charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
         assert len(charts) == 2 and charts[0].size["height"] > 100
         rows = driver.find_elements(By.CSS_SELECTOR, "#report-rows tbody tr")
@@ -167,3 +170,8 @@ def test_reports_page_in_chromium(hub_url: tuple[str, Path], tmp_path: Path) -> 
         driver.get(f"{base}/reports?from=2025-03-01&to=2025-03-31&by=hour")
         assert len(driver.find_elements(By.CSS_SELECTOR, "#report-rows tbody tr")) >= 8
         driver.save_screenshot(str(OUT / "reports-page-hour.png"))
+        driver.get(f"{base}/reports?from=2025-03-01&to=2025-03-31&by=counter")
+        headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#report-rows thead th")]
+        assert "Giờ mở quầy" in headers and "Giờ tạm dừng" in headers
+        assert len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 3  # and the counters' time
+        driver.save_screenshot(str(OUT / "reports-page-counter.png"))

@@ -257,7 +257,9 @@ def refresh(
             continue
         facts, times = day_summary(conn, key, site)
         cells = cells_of(facts)
-        for counter_id, spent in times.items():
+        # A day without a single ticket (a holiday, before the hub was installed) is not a day of
+        # paused counters.
+        for counter_id, spent in times.items() if facts else ():
             if spent.open_s or spent.paused_s:
                 cells.setdefault(("counter", counter_id), Cell()).add_time(spent)
         if day < today and not any(f.outcome == "open" for f in facts):

@@ -48,6 +48,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "p50": ("Trung vị", "Median"),
     "p90": ("P90", "P90"),
     "priority": ("Phiếu ưu tiên theo nhóm", "Priority tickets by group"),
+    "counter_time": ("Thời gian quầy trong giờ làm việc (giờ)", "Counter time in opening hours (hours)"),
+    "open": ("Mở", "Open"),
+    "idle": ("Mở, không có khách", "Open, idle"),
+    "paused": ("Tạm dừng", "Paused"),
     "none": ("Không có phiếu nào trong kỳ này.", "No tickets in this period."),
     "scale": ("thang điểm {scale}", "scale of {scale}"),
 }
@@ -166,6 +170,12 @@ def page() -> Response | str:
             for name, field in (("p50", "wait_p50_s"), ("p90", "wait_p90_s"))
         ]
         charts.append(bars(labels, minutes, title=_t("waits"), unit="′"))
+        if by == "counter":
+            spent = [
+                (_t(name), [round(r[field] / 3600, 1) for r in report.rows])
+                for name, field in (("open", "open_s"), ("idle", "idle_s"), ("paused", "paused_s"))
+            ]
+            charts.append(bars(labels, spent, title=_t("counter_time"), unit=" h"))
     query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "by": by}
     en = lang == "en"
     return render_template(
