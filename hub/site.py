@@ -130,6 +130,8 @@ class Place(Strict):
     address: str = ""
     day_rollover: str = "00:00"
     rating_scale: Literal[3, 5] = 3
+    # Service-level alert: a counter closed this long during opening hours (hub/reports/alerts.py).
+    pause_alert_minutes: float = Field(20.0, gt=0)
     ticket_footer: str = "Xin cảm ơn quý khách!"
     hall_message: str = ""
 

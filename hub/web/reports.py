@@ -6,18 +6,22 @@ for scripts. The figures come from hub.reports (summaries in the hub's SQLite fi
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from hub.reports import DIMENSIONS, PeriodError, parse_period, worker
+from hub import store as store_module
+from hub.reports import DIMENSIONS, PeriodError, alerts, parse_period, worker
 from hub.reports.charts import bars
 from hub.reports.export import columns_for
 from hub.reports.report import DIMENSION_NAMES
 
 from .app import error_response, language
 from .security import AuthRefused, current_user, require_user, web
+
+log = logging.getLogger("motcua.hub.web")
 
 reports = Blueprint("reports", __name__)
 
@@ -67,13 +71,34 @@ def may_see_reports(user: Any) -> bool:
     return bool(user) and (user.admin or user.username in heads)
 
 
+@reports.record_once
+def _expose_alerts(state: Any) -> None:
+    context = state.app.extensions["motcua_web"]
+    context.metrics.registry.register(alerts.AlertCollector(context.service, store_module.connect))
+
+
 @reports.app_context_processor
 def _report_link() -> dict[str, Any]:
     try:
         user = current_user()
     except AuthRefused:
         user = None
-    return {"can_see_reports": may_see_reports(user)}
+    allowed = may_see_reports(user)
+    return {"can_see_reports": allowed, "service_alerts": _alerts if allowed else list}
+
+
+def _alerts() -> list[str]:
+    """The service-level alerts now, as sentences (heads and administrators see them on every page)."""
+    service = web().service
+    try:
+        conn = store_module.connect(service.db_path)
+        try:
+            return [alert.message(language()) for alert in alerts.current(service, conn)]
+        finally:
+            conn.close()
+    except Exception:  # an alert banner must never break the page under it
+        log.exception("service-level alerts failed")
+        return []
 
 
 def require_head() -> None:
