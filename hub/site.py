@@ -153,6 +153,9 @@ class HubSettings(Strict):
     # The address citizens' phones reach, printed in ticket QR codes.
     public_url: str = "http://127.0.0.1:8080"
     rpc_workers: int = Field(16, ge=1, le=256)
+    # Personal data (dossier codes linked to tickets, applicants' details) is purged after this
+    # many days; the report summaries stay (hub/reports/retention.py). 0 keeps everything.
+    retention_days: int = Field(90, ge=0)
 
 
 class HubConfig(DeviceConfig):

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 
 from hub import store as store_module
-from hub.reports import DIMENSIONS, PeriodError, alerts, parse_period, worker
+from hub.reports import DIMENSIONS, PeriodError, alerts, parse_period, retention, worker
 from hub.reports.charts import bars
 from hub.reports.export import columns_for
 from hub.reports.report import DIMENSION_NAMES
@@ -75,6 +75,7 @@ def may_see_reports(user: Any) -> bool:
 def _expose_alerts(state: Any) -> None:
     context = state.app.extensions["motcua_web"]
     context.metrics.registry.register(alerts.AlertCollector(context.service, store_module.connect))
+    retention.run_daily(context.service, context.stopping)
 
 
 @reports.app_context_processor
