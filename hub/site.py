@@ -130,6 +130,8 @@ class Place(Strict):
     address: str = ""
     day_rollover: str = "00:00"
     rating_scale: Literal[3, 5] = 3
+    # The criteria a citizen rates a dossier on (/rate/{counter}), besides the overall rating.
+    rating_criteria: list[str] = ["Thái độ phục vụ", "Thời gian giải quyết", "Hướng dẫn hồ sơ"]
     # Service-level alert: a counter closed this long during opening hours (hub/reports/alerts.py).
     pause_alert_minutes: float = Field(20.0, gt=0)
     ticket_footer: str = "Xin cảm ơn quý khách!"
