@@ -119,3 +119,28 @@ def test_an_officer_links_only_at_their_own_counter_and_only_a_dossier_code(site
     status, _ = call(f"{base}/api/v1/counters/3/dossier", data=b'{"code": "hello"}', json_body=True,
                         user="canbo3")  # fmt: skip
     assert status == 400
+
+
+def test_the_counter_tablet_in_chromium(site: dict[str, Any], tmp_path: Path) -> None:
+    from tests.support import browser as browser_support
+
+    if not browser_support.available():
+        pytest.skip("chromium and chromium-driver not installed")
+    from selenium.webdriver.common.by import By
+
+    from tests.support.hub import ROOT
+
+    base, sim, service = site["base"], site["sim"], site["service"]
+    code = sim.state.dossiers[1]["dossierNo"]
+    service.call("ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-1")
+    service.call("counter.call_next", {"counter_id": "3"}, caller_id="web:canbo3")
+    body = f'{{"code": "{code}"}}'.encode()
+    assert call(f"{base}/api/v1/counters/3/dossier", data=body, json_body=True, user="canbo3")[0] == 200
+    with browser_support.chromium(tmp_path / "profile", width=1024, height=768) as driver:
+        driver.get(f"{base}/rate/3")
+        assert driver.find_element(By.ID, "rate-code").text == code
+        driver.find_element(By.CSS_SELECTOR, "input[name=c0][value='3']").click()
+        (ROOT / "out").mkdir(exist_ok=True)
+        driver.save_screenshot(str(ROOT / "out" / "rate-tablet.png"))
+        driver.find_element(By.CSS_SELECTOR, "button.rate-3").click()
+        assert driver.find_element(By.ID, "rate-done").text == "Xin cảm ơn quý khách đã đánh giá."
