@@ -5,6 +5,7 @@ the central simulator over HTTP, the hub's web app over HTTP)."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 import urllib.error
@@ -107,6 +108,16 @@ def test_a_dossier_is_rated_once_and_relayed_once_through_an_outage(site: dict[s
     assert received[0]["classPK"] == code and str(received[0]["selected"]) == "3"
     assert "Thái độ phục vụ" in received[0]["criteria"]
     assert received[0]["key"] == f"test:dossier-rating-{code}"
+
+    # The head's report of the day has it, per criterion.
+    day = service.clock().date().isoformat()
+    status, body = call(f"{base}/api/v1/reports?from={day}&to={day}", user="admin")
+    summary = json.loads(body)["dossier_ratings"]
+    assert (summary["count"], summary["overall_avg"], summary["satisfied_share"]) == (1, 3.0, 1.0)
+    assert [(c["name"], c["avg"]) for c in summary["criteria"]] == [
+        ("Thái độ phục vụ", 3.0),
+        ("Thời gian giải quyết", 2.0),
+    ]
 
 
 def test_an_officer_links_only_at_their_own_counter_and_only_a_dossier_code(site: dict[str, Any]) -> None:

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS dossier_ratings (
     via TEXT NOT NULL,
     rated_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS dossier_ratings_by_time ON dossier_ratings (rated_at);
 """
 
 
@@ -168,3 +169,31 @@ def rate(
         raise
     conn.execute("COMMIT")
     return event
+
+
+def summary(conn: sqlite3.Connection, start: str, end: str) -> dict[str, Any] | None:
+    """Dossier ratings given from `start` to `end` (ISO moments): overall and per criterion
+    (count, average 1–3, share "hài lòng" = 3). None when the hub has no dossier ratings table."""
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'dossier_ratings'").fetchone()
+    if not exists:
+        return None
+    count, average, satisfied = conn.execute(
+        "SELECT COUNT(*), AVG(overall), SUM(overall = 3) FROM dossier_ratings"
+        " WHERE rated_at >= ? AND rated_at < ?",
+        (start, end),
+    ).fetchone()
+    criteria = [
+        {"name": name, "count": n, "avg": round(avg, 2), "satisfied_share": round(good / n, 4)}
+        for name, n, avg, good in conn.execute(
+            """SELECT j.key, COUNT(*), AVG(j.value), SUM(j.value = 3)
+                 FROM dossier_ratings, json_each(dossier_ratings.criteria) AS j
+                WHERE rated_at >= ? AND rated_at < ? GROUP BY j.key ORDER BY MIN(j.id)""",
+            (start, end),
+        )
+    ]
+    return {
+        "count": count,
+        "overall_avg": round(average, 2) if count else None,
+        "satisfied_share": round(satisfied / count, 4) if count else None,
+        "criteria": criteria,
+    }

@@ -124,6 +124,25 @@ def to_xlsx(reports: Mapping[str, Report], language: str = "vi") -> bytes:
             sheet.column_dimensions[get_column_letter(index)].width = 13
         sheet.row_dimensions[header_row].height = 45
         sheet.freeze_panes = sheet.cell(row=first, column=2)
+    first = next(iter(reports.values()), None)
+    rated = first.dossier_ratings if first is not None else None
+    if rated and rated["count"]:
+        sheet = book.create_sheet("Đánh giá hồ sơ" if not en else "Dossier ratings")
+        sheet.append([first.site_name])
+        sheet.append([("Đánh giá theo hồ sơ · kỳ " if not en else "Ratings per dossier · period ")
+                      + first.period.label()])  # fmt: skip
+        sheet.append([])
+        heads = ("Tiêu chí", "Lượt", "Điểm TB (1–3)", "Hài lòng")
+        sheet.append(list(("Criterion", "Count", "Average (1–3)", "Satisfied") if en else heads))
+        for cell in sheet[4]:
+            cell.font = bold
+        sheet.append(["Đánh giá chung" if not en else "Overall", rated["count"], rated["overall_avg"],
+                      rated["satisfied_share"]])  # fmt: skip
+        for row in rated["criteria"]:
+            sheet.append([row["name"], row["count"], row["avg"], row["satisfied_share"]])
+        for (cell,) in sheet.iter_rows(min_row=5, min_col=4, max_col=4):
+            cell.number_format = "0.0%"
+        sheet.column_dimensions["A"].width = 30
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from appliance.i18n import PRIORITY_GROUPS
+from appliance.timeutil import SITE_TZ, iso
 
-from . import history
+from . import dossier_ratings, history
 from .facts import DIMENSIONS, Cell
 from .period import Period
 
@@ -33,6 +34,8 @@ class Report:
     priority_groups: list[dict[str, Any]] = field(default_factory=list)
     rating_scale: int = 3
     site_name: str = ""
+    # Ratings keyed to dossiers (QĐ 766) given in the period, per criterion; None: none kept here.
+    dossier_ratings: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +48,7 @@ class Report:
             "rows": self.rows,
             "total": self.total,
             "priority_groups": self.priority_groups,
+            "dossier_ratings": self.dossier_ratings,
         }
 
 
@@ -133,7 +137,14 @@ def assemble(
         priority_groups=priority,
         rating_scale=site.place.rating_scale,
         site_name=site.place.name,
+        dossier_ratings=_dossier_ratings(conn, period),
     )
+
+
+def _dossier_ratings(conn: sqlite3.Connection, period: Period) -> dict[str, Any] | None:
+    start = datetime.combine(period.start, time(0), SITE_TZ)
+    end = datetime.combine(period.end + timedelta(days=1), time(0), SITE_TZ)
+    return dossier_ratings.summary(conn, iso(start), iso(end))
 
 
 COUNTER_TIME = ("open_s", "paused_s", "idle_s")
