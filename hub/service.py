@@ -373,7 +373,12 @@ class QueueService:
                         "skipped": sum(1 for t in mine if t.status == "skipped"),
                         "cancelled": sum(1 for t in mine if t.status == "cancelled"),
                         "average_wait_s": round(sum(waits) / len(waits)) if waits else None,
-                        "average_service_s": round(self.engine.average_service_s(service.id)),
+                        # Measured only: the configured default is an estimate, not a figure.
+                        "average_service_s": (
+                            round(sum(samples) / len(samples))
+                            if (samples := self.engine.service_times[service.id])
+                            else None
+                        ),
                     }
                 )
             per_counter = [

@@ -208,3 +208,21 @@ def _waits_from_events(conn: sqlite3.Connection) -> list[int]:
         round((datetime.fromisoformat(first[t]) - datetime.fromisoformat(issued[t])).total_seconds())
         for t in first
     ]
+
+
+def test_todays_stats_show_measured_service_time_only(tmp_path: Path) -> None:
+    site = HubConfig.model_validate(site_config(tmp_path, 1883))
+    clock = Clock(datetime(2026, 3, 2, 8, 0, tzinfo=SITE_TZ))
+    service = QueueService(site, tmp_path / "hub.db", clock=clock)
+    try:
+        service.call("ticket.issue", {"service_id": "xay-dung"}, caller_id="kiosk-1")
+        before = {row["id"]: row for row in service.stats()["services"]}
+        assert before["xay-dung"]["average_service_s"] is None  # not the configured 12 minutes
+        clock.at("08:02:00")
+        service.call("counter.call_next", {"counter_id": "2"}, caller_id="web:canbo1")
+        clock.at("08:03:30")
+        service.call("counter.complete", {"counter_id": "2"}, caller_id="web:canbo1")
+        after = {row["id"]: row for row in service.stats()["services"]}
+        assert after["xay-dung"]["average_service_s"] == 90
+    finally:
+        service.close()
