@@ -38,6 +38,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "unknown_method": ("Không có chức năng “{method}”.", "There is no method “{method}”."),
     "forbidden": ("Thiết bị này không được phép làm việc đó.", "This device may not do that."),
+    "dossier_already_rated": (
+        "Hồ sơ {dossier} đã được đánh giá. Xin cảm ơn!",
+        "Dossier {dossier} has already been rated. Thank you!",
+    ),
+    "no_dossier_to_rate": (
+        "Quầy chưa gắn hồ sơ nào để đánh giá.",
+        "No dossier is linked at this counter to rate.",
+    ),
+    "rating_link_invalid": ("Đường dẫn đánh giá không hợp lệ.", "This rating link is not valid."),
+    "reports_forbidden": (
+        "Chỉ trưởng bộ phận hoặc quản trị viên được xem báo cáo.",
+        "Only the head of office or an administrator may see reports.",
+    ),
     "timeout": ("Hệ thống không trả lời kịp, xin thử lại.", "The system did not answer in time; try again."),
     "internal": ("Lỗi hệ thống, xin thử lại sau.", "System error; please try again later."),
     "unavailable": ("Hệ thống đang kết nối lại.", "The system is reconnecting."),

@@ -336,6 +336,20 @@ def create_app(state: SimState) -> Flask:
             items = state.received[offset : offset + limit]
             return jsonify({"total": len(state.received), "duplicates": state.duplicates, "items": items})
 
+    @app.get("/admin/ratings")
+    def admin_ratings() -> Response:
+        """The ratings central received (votings and webhook rating events), each once."""
+        with state.lock:
+            rows = []
+            for entry in state.received:
+                data = entry["data"]
+                if entry["kind"] == "webhook" and str(data.get("kind", "")).startswith("rating."):
+                    data = {"kind": data["kind"], **(data.get("data") or {})}
+                elif entry["kind"] != "voting":
+                    continue
+                rows.append({"key": entry["key"], "received_at": entry["received_at"], **data})
+        return jsonify(rows)
+
     @app.get("/admin/dossiers")
     def admin_dossiers() -> Response:
         status = request.args.get("status")

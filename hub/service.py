@@ -33,6 +33,7 @@ from appliance.timeutil import now as local_now
 
 from . import store as store_module
 from .engine import Change, DayDecision, EventDraft, HoldReason, QueueEngine, QueueError, Ticket, decide_day
+from .reports import history as report_history
 from .site import HubConfig
 
 log = logging.getLogger("motcua.hub.service")
@@ -240,6 +241,7 @@ class QueueService:
         )
         self.store = store_module.Store(self.db_path)
         self.storage = self.store.watch
+        report_history.ensure_schema(self.store.conn)
         self._lock = threading.RLock()  # guards the engine between the writer and readers
         self._commands: queue.Queue[_Command | None] = queue.Queue()
         self._hooks: list[CommitHook] = []
@@ -635,7 +637,12 @@ class QueueService:
                         "skipped": sum(1 for t in mine if t.status == "skipped"),
                         "cancelled": sum(1 for t in mine if t.status == "cancelled"),
                         "average_wait_s": round(sum(waits) / len(waits)) if waits else None,
-                        "average_service_s": round(self.engine.average_service_s(service.id)),
+                        # Measured only: the configured default is an estimate, not a figure.
+                        "average_service_s": (
+                            round(sum(samples) / len(samples))
+                            if (samples := self.engine.service_times[service.id])
+                            else None
+                        ),
                     }
                 )
             per_counter = [
@@ -826,6 +833,7 @@ class QueueService:
         self.store.write_change(change, self.engine.service_day)
         drafts = [self._event(draft) for draft in change.events]
         self.store.write_events(drafts)
+        report_history.record_callers(self.store.conn, drafts, caller_id)
         events.extend(drafts)
         for ticket in change.tickets.values():
             self._by_token[ticket.token] = ticket.id

@@ -39,6 +39,8 @@ class ServiceSpec(Strict):
     last: int = Field(999, ge=1)
     digits: int | None = Field(None, ge=1, le=6)
     default_service_minutes: float = Field(5.0, gt=0)
+    # Service level: a citizen should be called within this many minutes (reports, alerts).
+    target_wait_minutes: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _block(self) -> ServiceSpec:
@@ -77,6 +79,8 @@ class OfficerSpec(Strict):
     name: str
     counters: list[str] = []
     admin: bool = False
+    # Head of office (trưởng bộ phận): sees the reports (/reports) without administering the site.
+    head: bool = False
     # A hash made by `motcua hub hash-password`; without one, first start prints a one-time password.
     password_hash: str | None = None
 
@@ -126,6 +130,10 @@ class Place(Strict):
     address: str = ""
     day_rollover: str = "00:00"
     rating_scale: Literal[3, 5] = 3
+    # The criteria a citizen rates a dossier on (/rate/{counter}), besides the overall rating.
+    rating_criteria: list[str] = ["Thái độ phục vụ", "Thời gian giải quyết", "Hướng dẫn hồ sơ"]
+    # Service-level alert: a counter closed this long during opening hours (hub/reports/alerts.py).
+    pause_alert_minutes: float = Field(20.0, gt=0)
     ticket_footer: str = "Xin cảm ơn quý khách!"
     hall_message: str = ""
 
@@ -149,6 +157,9 @@ class HubSettings(Strict):
     # The address citizens' phones reach, printed in ticket QR codes.
     public_url: str = "http://127.0.0.1:8080"
     rpc_workers: int = Field(16, ge=1, le=256)
+    # Personal data (dossier codes linked to tickets, applicants' details) is purged after this
+    # many days; the report summaries stay (hub/reports/retention.py). 0 keeps everything.
+    retention_days: int = Field(90, ge=0)
     # `motcua demo` only: its data folder, whose screens and printed pages the /demo page shows.
     demo_dir: str | None = None
     # Whether the clock is synchronised (a new service day opens only on a synchronised clock):

@@ -11,6 +11,7 @@ packages=(
   espeak-ng sox alsa-utils             # default voice pack, audio checks, aplay to the speakers
   libgl1 libegl1 libgl1-mesa-dri xvfb  # kivy offscreen (Mesa llvmpipe)
   tesseract-ocr tesseract-ocr-vie      # tests read printed Vietnamese back
+  poppler-utils                        # tests read report PDFs back (pdftotext, pdftoppm)
   libzbar0                             # optional pyzbar barcode backend
   systemd udev                         # systemd-analyze and udevadm check the shipped units and rules
   faketime libfaketime                 # tests step the hub's wall clock while it runs (LD_PRELOAD)

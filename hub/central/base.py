@@ -28,7 +28,9 @@ USER_AGENT = f"motcua-hub/{__version__}"
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Outbox kinds about dossiers rather than queue events: relayed whatever `[central] events` lists.
 RESULT_RETURNED = "result.returned"
-DOSSIER_EVENTS = frozenset({RESULT_RETURNED})
+# A citizen's rating of one dossier (hub/reports/dossier_ratings.py), once per dossier.
+DOSSIER_RATED = "rating.dossier"
+DOSSIER_EVENTS = frozenset({RESULT_RETURNED, DOSSIER_RATED})
 
 
 @dataclass(frozen=True)

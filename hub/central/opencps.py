@@ -18,6 +18,7 @@ Endpoints used (base `/o/rest/v2`, header `groupId`; see ../shared/design/DOMAIN
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from urllib.parse import quote
 
 from appliance.timeutil import parse_iso
 
-from .base import RESULT_RETURNED, CentralSystem, HttpClient, OutboxItem
+from .base import DOSSIER_RATED, RESULT_RETURNED, CentralSystem, HttpClient, OutboxItem
 from .config import CentralConfig
 from .errors import CentralError, CentralRejected
 from .model import DVCQG_STATUS, Dossier, Paper, Procedure, format_opencps_time, parse_central_time
@@ -44,6 +45,7 @@ BOOKING_STATES: dict[str, int] = {
     "ticket.cancelled": 4,
 }
 TICKET_CLASS = "org.motcua.queue.Ticket"
+DOSSIER_CLASS = "org.opencps.dossiermgt.model.Dossier"
 # "Tờ khai … (1 bản chính)", "(02 bản sao)", "(1 xuất trình)": count, then what kind of copy.
 _PAPER_COUNT = re.compile(r"^(?P<name>.*?)[\s:,-]*\((?P<count>\d{1,3})\s*(?P<note>[^)]*)\)\s*$")
 
@@ -173,7 +175,22 @@ class OpenCpsAdapter(CentralSystem):
             url = f"{self.root}/dossiers/{quote(target, safe='')}/actions"
             self.http.request("POST", url, form=form, headers=headers, accept=(409,))
             return
-        if item.kind == "rating.submitted":
+        if item.kind == DOSSIER_RATED:
+            # The national portal scores satisfaction per dossier: the vote is about the dossier.
+            code = str(event.get("dossier_code") or "")
+            if not code:
+                raise CentralRejected(f"{item.key}: a dossier rating without its dossier")
+            form = {
+                "selected": int(event.get("overall") or 0),
+                "className": DOSSIER_CLASS,
+                "classPK": code,
+                "dossierNo": code,
+                "criteria": json.dumps(event.get("criteria") or [], ensure_ascii=False),
+                "gateNumber": event.get("counter_name") or event.get("counter_id") or "",
+                "govAgencyCode": self.config.agency_code,
+            }
+            url = f"{self.root}/postal/votings/{self.config.voting_id}/results"
+        elif item.kind == "rating.submitted":
             score = int(event.get("score") or ticket.get("rating") or 0)
             form = {
                 "selected": opencps_selected(score, self.rating_scale),

@@ -122,12 +122,16 @@ def create_app(
     from .api import api
     from .fleet import fleet as fleet_pages
     from .pages import pages
+    from .rating import rating
+    from .reports import reports
     from .results import results
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
     app.register_blueprint(results)
     app.register_blueprint(fleet_pages)
+    app.register_blueprint(reports)
+    app.register_blueprint(rating)
     _install_hooks(app)
     _install_error_handlers(app)
     return app

@@ -1,0 +1,64 @@
+"""Retention: a real hub database with an old and a recent result-return ticket linked to dossiers;
+the purge removes the old dossier code (ticket, events, links, cached applicant) and keeps the
+recent one, and the old day's report figures are the same after the purge."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from appliance.timeutil import SITE_TZ
+from hub.central.lookup import SCHEMA as CACHE_SCHEMA
+from hub.reports import Period, build
+from hub.reports.retention import purge
+from hub.service import QueueService
+from hub.site import HubConfig
+from hub.store import connect
+from tests.support.hub import site_config
+
+OLD = date(2026, 1, 5)
+RECENT = date(2026, 4, 6)
+TODAY = date(2026, 4, 10)
+
+
+def test_old_personal_data_goes_and_the_figures_stay(tmp_path: Path) -> None:
+    site = HubConfig.model_validate(site_config(tmp_path, 1883))
+    moment = [datetime(2026, 1, 5, 8, 0, tzinfo=SITE_TZ)]
+    service = QueueService(site, tmp_path / "hub.db", clock=lambda: moment[0])
+    try:
+        for day, code in ((OLD, "000.00.01.H12-260105-0001"), (RECENT, "000.00.01.H12-260406-0002")):
+            moment[0] = datetime(day.year, day.month, day.day, 8, 0, tzinfo=SITE_TZ)
+            service.call(
+                "ticket.issue", {"service_id": "tra-ket-qua", "dossier_code": code}, caller_id="kiosk-1"
+            )
+            moment[0] += timedelta(minutes=7)
+            service.call("counter.call_next", {"counter_id": "6"}, caller_id="web:canbo5")
+            moment[0] += timedelta(minutes=3)
+            service.call("counter.complete", {"counter_id": "6"}, caller_id="web:canbo5")
+    finally:
+        service.close()
+    conn = connect(tmp_path / "hub.db")
+    conn.execute(CACHE_SCHEMA)
+    conn.execute(
+        "INSERT INTO central_dossier_cache VALUES (?, 1, ?, ?)",
+        (
+            "000.00.01.H12-260105-0001",
+            json.dumps({"applicant_phone": "0912345678"}),
+            "2026-01-05T08:01:00+07:00",
+        ),
+    )
+    before = build(conn, site, Period(OLD, OLD), "service", today=TODAY).to_json()
+
+    done = purge(conn, site, days=90, today=TODAY)
+
+    assert done.before == date(2026, 1, 10) and done.tickets == 1 and done.other_rows == 1
+    codes = dict(conn.execute("SELECT service_day, dossier_code FROM tickets"))
+    assert codes == {OLD.isoformat(): None, RECENT.isoformat(): "000.00.01.H12-260406-0002"}
+    payloads = "".join(row[0] for row in conn.execute("SELECT payload FROM events"))
+    assert "260105-0001" not in payloads and "260406-0002" in payloads
+    assert conn.execute("SELECT COUNT(*) FROM central_dossier_cache").fetchone()[0] == 0
+    after = build(conn, site, Period(OLD, OLD), "service", today=TODAY).to_json()
+    assert after == before and after["total"]["served"] == 1
+    assert purge(conn, site, days=90, today=TODAY).tickets == 0  # idempotent
+    conn.close()
