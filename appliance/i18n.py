@@ -60,6 +60,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_ticket": ("Không tìm thấy phiếu “{ticket_id}”.", "Ticket “{ticket_id}” was not found."),
     "no_waiting": ("Không còn ai chờ.", "No one is waiting."),
     "counter_closed": ("Quầy {counter} đang đóng.", "Counter {counter} is closed."),
+    # Administration (hub/admin): refused edits of the live site configuration.
+    "admin_invalid": ("Cấu hình không hợp lệ: {detail}", "Invalid configuration: {detail}"),
+    "admin_exists": ("“{id}” đã có.", "“{id}” already exists."),
+    "admin_not_found": ("Không có “{id}”.", "There is no “{id}”."),
+    "admin_service_at_counters": (
+        "Lĩnh vực “{id}” đang được quầy {counters} phục vụ: bỏ khỏi các quầy đó trước.",
+        "Service “{id}” is served at counter(s) {counters}: remove it there first.",
+    ),
+    "admin_counter_has_officers": (
+        "Quầy “{id}” đang được giao cho cán bộ {officers}: bỏ giao trước.",
+        "Counter “{id}” is assigned to officer(s) {officers}: unassign it first.",
+    ),
+    "admin_service_in_use": (
+        "Lĩnh vực {service} còn phiếu đang chờ hoặc đang phục vụ hôm nay: chưa thể xoá.",
+        "Service {service} still has tickets waiting or being served today: it cannot be removed yet.",
+    ),
+    "admin_numbers_in_use": (
+        "Lĩnh vực {service} đã cấp số hôm nay: chỉ được mở rộng dải số (số cuối), "
+        "không đổi tiền tố, số đầu hay số chữ số.",
+        "Service {service} issued numbers today: only widen its block (the last number); "
+        "prefix, first number and digits stay.",
+    ),
+    "admin_block_too_small": (
+        "Lĩnh vực {service} đã cấp đến số {number}: dải số mới không được nhỏ hơn.",
+        "Service {service} already issued up to {number}: the new block cannot be smaller.",
+    ),
+    "admin_forbidden": (
+        "Chỉ quản trị viên hoặc trưởng bộ phận được thay đổi cấu hình.",
+        "Only an administrator or the head of office may change the configuration.",
+    ),
+    "admin_only": (
+        "Chỉ quản trị viên được làm việc này.",
+        "Only an administrator may do this.",
+    ),
     "counter_busy": (
         "Quầy {counter} đang phục vụ số {number}: hãy hoàn thành hoặc chuyển trước.",
         "Counter {counter} is serving {number}: complete or transfer it first.",

@@ -11,7 +11,22 @@ import sys
 from appliance.errors import ConfigError, MotcuaError
 from appliance.logs import setup_logging
 
-from .site import load_hub_config
+from .site import HubConfig, load_hub_config
+
+
+def live_site(config: HubConfig) -> HubConfig:
+    """`config` with the live configuration kept in its database laid over it (if any)."""
+    from pydantic import ValidationError
+
+    from .admin import edits, store
+
+    parts = store.read_live_file(config.hub.db)
+    if parts is None:
+        return config
+    try:
+        return edits.overlay(config, parts)
+    except ValidationError as error:
+        raise ConfigError(f"{config.hub.db}: the live site configuration is invalid: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         "--hash-password",
         action="store_true",
         help="read a password and print the hash to put in [[officers]] password_hash",
+    )
+    parser.add_argument(
+        "--export-site",
+        metavar="FILE",
+        help="write the live site (the TOML with the changes made on the admin pages) as TOML ('-': stdout)",
     )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -36,9 +56,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         config = load_hub_config(args.config)
+        # The site as the admin pages left it: the TOML only seeds it.
+        config = live_site(config)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    if args.export_site:
+        from .admin.edits import export_toml
+
+        body = export_toml(config)
+        if args.export_site == "-":
+            sys.stdout.write(body)
+        else:
+            with open(args.export_site, "w", encoding="utf-8") as out:
+                out.write(body)
+        return 0
     if args.check:
         print(
             f"{args.config}: OK — {config.name}: {len(config.services)} services, "

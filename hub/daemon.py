@@ -143,8 +143,14 @@ class QueuePublisher:
 
 
 class Hub:
+    @property
+    def config(self) -> HubConfig:
+        """The live site configuration (the admin pages change it while the hub runs)."""
+        service = self.__dict__.get("service")
+        return service.site if service is not None else self.__dict__["_config"]
+
     def __init__(self, config: HubConfig, *, db_path: str | Path | None = None) -> None:
-        self.config = config
+        self._config = config
         # With a central system, every queue event is also written to the outbox in its own
         # transaction, so the relay can deliver it exactly once whatever happens to either side.
         self.service = QueueService(config, db_path or config.hub.db, outbox=config.central is not None)

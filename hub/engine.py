@@ -688,6 +688,64 @@ class QueueEngine:
         if 0 <= seconds <= 4 * 3600:  # a ticket left open over lunch must not poison the estimate
             self.service_times[ticket.service_id].append(seconds)
 
+    # ------------------------------------------------------------------ live configuration
+    def reconfigure(
+        self,
+        services: Sequence[Service],
+        counters: Sequence[CounterSpec],
+        *,
+        open_at_start: frozenset[str] = frozenset(),
+    ) -> None:
+        """Take a new site configuration while the day goes on (the head edited it).
+
+        Refused (QueueError, engine untouched) when it would strand a citizen or a number: removing
+        a service that still has tickets in play or a counter serving someone, or changing the
+        number format of a service that issued numbers today other than by widening its block.
+        New counters start open if in `open_at_start`.
+        """
+        new_services = {s.id: s for s in services}
+        live = ("waiting", "called", "serving", "skipped")
+        for service_id, old in self.services.items():
+            if service_id not in new_services:
+                if any(t.service_id == service_id and t.status in live for t in self.tickets.values()):
+                    raise QueueError("admin_service_in_use", service=old.name)
+                continue
+            new = new_services[service_id]
+            used = self.last_seq.get(service_id, 0)
+            if used and (new.prefix, new.first, new.digits) != (old.prefix, old.first, old.digits):
+                raise QueueError("admin_numbers_in_use", service=old.name)
+            if used and new.capacity < used:
+                raise QueueError("admin_block_too_small", service=old.name, number=old.number(used))
+        new_counters = {c.id: c for c in counters}
+        for counter_id, state in self.counters.items():
+            if counter_id not in new_counters and state.current is not None:
+                number = self.tickets[state.current].number
+                raise QueueError("counter_busy", counter=state.spec.name, number=number)
+        for counter in counters:
+            unknown = [s for s in counter.services if s not in new_services]
+            if unknown:
+                raise QueueError("unknown_service", service_id=", ".join(unknown))
+        # Nothing can fail any more.
+        for service_id in list(self.services):
+            if service_id not in new_services:
+                del self.lines[service_id]
+                del self.service_times[service_id]
+                del self.last_seq[service_id]
+        for service_id in new_services:
+            self.lines.setdefault(service_id, _WaitingLine())
+            self.service_times.setdefault(service_id, deque(maxlen=SERVICE_TIME_WINDOW))
+            self.last_seq.setdefault(service_id, 0)
+        self.services = dict(new_services)
+        states: dict[str, CounterState] = {}
+        for counter in counters:
+            state = self.counters.get(counter.id)
+            if state is None:
+                state = CounterState(counter, open=counter.id in open_at_start)
+            else:
+                state.spec = counter
+            states[counter.id] = state
+        self.counters = states
+
     # ------------------------------------------------------------------ snapshot
     def snapshot(self) -> dict[str, Any]:
         """Services, counters and recent calls as the retained queue/state shows them."""
@@ -723,7 +781,9 @@ class QueueEngine:
                 {
                     "ticket": {"id": ticket.id, "number": ticket.number, "service_id": ticket.service_id},
                     "counter_id": counter_id,
-                    "counter_name": self.counters[counter_id].spec.name,
+                    "counter_name": (
+                        self.counters[counter_id].spec.name if counter_id in self.counters else counter_id
+                    ),
                     "ts": iso(moment),
                 }
             )

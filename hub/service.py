@@ -32,6 +32,8 @@ from appliance.timeutil import clock_synchronised, iso
 from appliance.timeutil import now as local_now
 
 from . import store as store_module
+from .admin import edits as site_edits
+from .admin import store as admin_store
 from .engine import Change, DayDecision, EventDraft, HoldReason, QueueEngine, QueueError, Ticket, decide_day
 from .reports import history as report_history
 from .site import HubConfig
@@ -145,6 +147,15 @@ class _DayConfirmParams(_Params):
 
 
 DAY_CONFIRM = "day.confirm"
+SITE_RECONFIGURE = "site.reconfigure"
+
+
+class _ReconfigureParams(_Params):
+    """A new live site configuration and its audit entries (never an MQTT method)."""
+
+    model_config = ConfigDict(extra="ignore", strict=False, arbitrary_types_allowed=True)
+    site: Any
+    audit: list[dict[str, Any]]
 HELD_MESSAGES = {
     "clock_unsynchronised": "hub_day_held_unsynchronised",
     "clock_jump": "hub_day_held_clock_jump",
@@ -242,6 +253,8 @@ class QueueService:
         self.store = store_module.Store(self.db_path)
         self.storage = self.store.watch
         report_history.ensure_schema(self.store.conn)
+        admin_store.ensure_schema(self.store.conn)
+        self._site_changed = False
         self._lock = threading.RLock()  # guards the engine between the writer and readers
         self._commands: queue.Queue[_Command | None] = queue.Queue()
         self._hooks: list[CommitHook] = []
@@ -449,6 +462,48 @@ class QueueService:
             error = reply["error"]
             raise RpcError(error["code"], error["message"], error.get("message_en", ""))
         return reply["result"]
+
+    def reconfigure(
+        self, site: HubConfig, audit: list[dict[str, Any]], *, username: str, language: str = "vi"
+    ) -> None:
+        """Make `site` the live configuration now: the engine takes it, it is written to the
+        database with its `audit` entries (kind, object_id, action, before, after) in one
+        transaction, and the retained queue state is published again. RpcError if refused."""
+        command = _Command(
+            SITE_RECONFIGURE, _ReconfigureParams(site=site, audit=audit), f"web:{username}", None, language
+        )
+        if self._stopping:
+            raise RpcError.from_key("unavailable", language)
+        self._commands.put(command)
+        try:
+            reply = command.future.result(timeout=CALL_TIMEOUT_S)
+        except FutureTimeout:
+            raise RpcError.from_key("timeout", language) from None
+        if not reply["ok"]:
+            error = reply["error"]
+            raise RpcError(error["code"], error["message"], error.get("message_en", ""))
+
+    def _reconfigure(self, command: _Command, now: datetime) -> dict[str, Any]:
+        assert isinstance(command.params, _ReconfigureParams)
+        site: HubConfig = command.params.site
+        old_counters = {c.id for c in self.site.counters}
+        opening = frozenset(c.id for c in site.counters if c.open_at_start and c.id not in old_counters)
+        try:
+            self.engine.reconfigure(site.service_specs(), site.counter_specs(), open_at_start=opening)
+        except QueueError as error:
+            return {"v": 1, "ok": False, "error": _error_payload(error.code, command.language, error.values)}
+        self.engine.rollover = site.place.rollover_time
+        ts = iso(now) or ""
+        admin_store.write_live(self.store.conn, site_edits.live_parts(site), ts)
+        username = command.caller_id.removeprefix("web:")
+        for entry in command.params.audit:
+            admin_store.write_audit(self.store.conn, ts=ts, username=username, **entry)
+        self.site = site
+        self._site_changed = True
+        return {"v": 1, "ok": True, "result": {}}
+
+    def audit_log(self, *, limit: int = 200, before_id: int | None = None) -> list[dict[str, Any]]:
+        return admin_store.read_audit(self._read(), limit=limit, before_id=before_id)
 
     def _confirm_day(self, command: _Command, now: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
         assert isinstance(command.params, _DayConfirmParams)
@@ -751,8 +806,9 @@ class QueueService:
                 self._snapshot = None  # rebuilt when someone asks (publishers, pages), not here
         for command, reply in replies:
             command.future.set_result(reply)
-        if events:
-            self._deliver(events)
+        if events or self._site_changed:
+            self._site_changed = False
+            self._deliver(events, resync=not events)
 
     def _execute(
         self,
@@ -768,6 +824,8 @@ class QueueService:
                 return earlier
         if command.method == DAY_CONFIRM:
             return {"v": 1, "ok": True, "result": self._confirm_day(command, now, events)}
+        if command.method == SITE_RECONFIGURE:
+            return self._reconfigure(command, now)
         try:
             change = self._dispatch(command, now)
         except QueueError as error:
@@ -875,7 +933,11 @@ class QueueService:
         event.update(draft.extra)
         return event
 
-    def _deliver(self, events: list[dict[str, Any]]) -> None:
+    def _deliver(self, events: list[dict[str, Any]], *, resync: bool = False) -> None:
+        """Hand committed events to the hooks and listeners; `resync` (the site configuration
+        changed, no event): hooks get an empty list (the state is due again), listeners a marker."""
+        if resync:
+            events = []
         for hook in self._hooks:
             try:
                 hook(events, self.snapshot)
@@ -886,6 +948,8 @@ class QueueService:
         for listener in listeners:
             for event in events:
                 listener.push(event)
+            if resync:
+                listener.push({"type": "resync"})
 
     def _build_snapshot(self) -> dict[str, Any]:
         body = self.engine.snapshot()

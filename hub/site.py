@@ -81,6 +81,8 @@ class OfficerSpec(Strict):
     admin: bool = False
     # Head of office (trưởng bộ phận): sees the reports (/reports) without administering the site.
     head: bool = False
+    # A disabled officer cannot log in; disabling ends their sessions (the account is kept).
+    disabled: bool = False
     # A hash made by `motcua hub hash-password`; without one, first start prints a one-time password.
     password_hash: str | None = None
 

@@ -119,6 +119,7 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    from .admin_api import admin_api
     from .api import api
     from .fleet import fleet as fleet_pages
     from .pages import pages
@@ -127,6 +128,7 @@ def create_app(
     from .results import results
 
     app.register_blueprint(api)
+    app.register_blueprint(admin_api)
     app.register_blueprint(pages)
     app.register_blueprint(results)
     app.register_blueprint(fleet_pages)

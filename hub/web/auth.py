@@ -86,6 +86,7 @@ class User:
     epoch: int
     temporary: bool
     source: str
+    disabled: bool = False
 
     def may_act_for(self, counter_id: str) -> bool:
         """An officer acts only for the counters assigned to them; an administrator for all."""
@@ -131,6 +132,9 @@ class UserStore:
         self._db.execute("PRAGMA busy_timeout=10000")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(users)")}
+            if "disabled" not in columns:  # a database from before officers could be disabled
+                self._db.execute("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         with self._lock:
@@ -148,6 +152,7 @@ class UserStore:
             epoch=int(row["epoch"]),
             temporary=bool(row["temporary"]),
             source=row["source"],
+            disabled=bool(row["disabled"]),
         )
 
     def get(self, username: str) -> User | None:
@@ -167,7 +172,10 @@ class UserStore:
         if row is None:
             _check(_dummy_hash(), password)
             return None
-        return self._user(row) if _check(row["password_hash"], password) else None
+        if not _check(row["password_hash"], password):
+            return None
+        user = self._user(row)
+        return None if user.disabled else user
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -221,20 +229,29 @@ class UserStore:
                         self._upsert(officer.username, name=officer.name, password_hash=password_hash,
                                      admin=officer.admin, counters=officer.counters, source="config",
                                      temporary=temporary)
+                        if getattr(officer, "disabled", False):
+                            self._db.execute(
+                                "UPDATE users SET disabled = 1 WHERE username = ?", (officer.username,)
+                            )
                         continue
                     # Existing account: the configuration decides name, role and counters; its hash
                     # replaces the stored one only when it changed (a password reset done here
                     # survives restarts otherwise).
                     new_hash = officer.password_hash or row["password_hash"]
                     password_changed = new_hash != row["password_hash"]
+                    disabled = bool(getattr(officer, "disabled", False))
+                    disabling = disabled and not row["disabled"]
                     self._db.execute(
                         """UPDATE users SET name = ?, admin = ?, counters = ?, source = 'config',
-                               password_hash = ?, temporary = ?, epoch = epoch + ?, updated_at = ?
+                               password_hash = ?, temporary = ?, epoch = epoch + ?, disabled = ?,
+                               updated_at = ?
                            WHERE username = ?""",
                         (officer.name, int(officer.admin), json.dumps(list(officer.counters)), new_hash,
-                         0 if password_changed else row["temporary"], int(password_changed),
-                         iso(now()), officer.username),
+                         0 if password_changed else row["temporary"],
+                         int(password_changed or disabling), int(disabled), iso(now()), officer.username),
                     )
+                    if disabling:  # a disabled officer's sessions end now, in every browser
+                        self._db.execute("DELETE FROM web_sessions WHERE username = ?", (officer.username,))
                 names = [officer.username for officer in officers]
                 marks = ",".join("?" * len(names))
                 removed = self._db.execute(
@@ -337,7 +354,8 @@ class UserStore:
         """The user name of a live session, None when it ended, expired or never existed."""
         with self._lock:
             row = self._db.execute(
-                "SELECT username FROM web_sessions WHERE id_hash = ? AND expires_at > ?",
+                """SELECT s.username FROM web_sessions s JOIN users u ON u.username = s.username
+                   WHERE s.id_hash = ? AND s.expires_at > ? AND u.disabled = 0""",
                 (_session_hash(session_id), time.time()),
             ).fetchone()
         return str(row["username"]) if row else None
