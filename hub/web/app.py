@@ -120,6 +120,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from .admin_api import admin_api
+    from .admin_pages import admin_pages
     from .api import api
     from .fleet import fleet as fleet_pages
     from .pages import pages
@@ -129,6 +130,7 @@ def create_app(
 
     app.register_blueprint(api)
     app.register_blueprint(admin_api)
+    app.register_blueprint(admin_pages)
     app.register_blueprint(pages)
     app.register_blueprint(results)
     app.register_blueprint(fleet_pages)

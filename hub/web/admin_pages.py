@@ -1,0 +1,165 @@
+"""The administration pages (`/admin/services`, `/admin/counters`, `/admin/officers`,
+`/admin/settings`, `/admin/audit`): tables of the live site and forms that call the administration
+API (hub/web/admin_api.py) from static/admin.js, with the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from ..admin import edits
+from .admin_api import is_head, may_administer, require_administrator
+from .app import language
+from .security import AuthRefused, current_user, web
+
+admin_pages = Blueprint("admin_pages", __name__)
+
+SECTIONS = ("services", "counters", "officers", "settings", "audit")
+TEXTS: dict[str, tuple[str, str]] = {
+    "services": ("Lĩnh vực", "Services"),
+    "counters": ("Quầy", "Counters"),
+    "officers": ("Cán bộ", "Officers"),
+    "settings": ("Thông báo & giờ làm việc", "Messages & hours"),
+    "audit": ("Nhật ký thay đổi", "Change log"),
+    "title": ("Quản trị", "Administration"),
+    "id": ("Mã", "ID"),
+    "name": ("Tên", "Name"),
+    "name_en": ("Tên tiếng Anh", "English name"),
+    "prefix": ("Tiền tố (chữ)", "Prefix (letters)"),
+    "first": ("Số đầu", "First number"),
+    "last": ("Số cuối", "Last number"),
+    "digits": ("Số chữ số", "Digits"),
+    "block": ("Dải số", "Number block"),
+    "service_minutes": ("Thời gian phục vụ (phút)", "Service time (minutes)"),
+    "target_wait": ("Chờ tối đa (phút)", "Target wait (minutes)"),
+    "served_services": ("Lĩnh vực phục vụ", "Services served"),
+    "open_at_start": ("Mở khi khởi động", "Open at start"),
+    "printer": ("Máy in biên nhận", "Receipt printer"),
+    "username": ("Tên đăng nhập", "User name"),
+    "assigned_counters": ("Quầy được giao", "Counters"),
+    "head": ("Trưởng bộ phận", "Head of office"),
+    "admin": ("Quản trị viên", "Administrator"),
+    "disabled": ("Đã khoá", "Disabled"),
+    "active": ("Đang hoạt động", "Active"),
+    "role": ("Vai trò", "Role"),
+    "officer": ("Cán bộ", "Officer"),
+    "state": ("Trạng thái", "State"),
+    "new": ("Thêm mới", "Add"),
+    "edit": ("Sửa", "Edit"),
+    "save": ("Lưu", "Save"),
+    "cancel": ("Huỷ", "Cancel"),
+    "delete": ("Xoá", "Delete"),
+    "confirm_delete": ("Xoá “{id}”?", "Delete “{id}”?"),
+    "reset_password": ("Cấp lại mật khẩu", "Reset password"),
+    "disable": ("Khoá", "Disable"),
+    "enable": ("Mở khoá", "Enable"),
+    "hall_message": ("Thông báo trên màn hình sảnh", "Hall display message"),
+    "ticket_footer": ("Dòng cuối phiếu số", "Ticket footer"),
+    "days": ("Ngày làm việc", "Working days"),
+    "refuse_outside": ("Không cấp số ngoài giờ", "Refuse numbers outside hours"),
+    "when": ("Thời điểm", "When"),
+    "who": ("Người thay đổi", "Who"),
+    "what": ("Đối tượng", "What"),
+    "action": ("Thao tác", "Action"),
+    "change": ("Trước → sau", "Before → after"),
+    "no_entries": ("Chưa có thay đổi nào.", "No changes yet."),
+    "saved": ("Đã lưu.", "Saved."),
+    "live_note": (
+        "Mọi thay đổi có hiệu lực ngay (ki-ốt, màn hình, bảng LED) và được ghi vào nhật ký.",
+        "Every change applies at once (kiosks, displays, LED boards) and is logged.",
+    ),
+    "block_note": (
+        "Khi lĩnh vực đã cấp số trong ngày, chỉ được tăng số cuối (mở rộng dải số).",
+        "Once a service issued numbers today, only its last number may grow (widen the block).",
+    ),
+}
+ACTIONS = {
+    "create": ("Thêm", "Created"),
+    "update": ("Sửa", "Changed"),
+    "delete": ("Xoá", "Deleted"),
+    "reset_password": ("Cấp lại mật khẩu", "Password reset"),
+}
+DAY_NAMES = {"mon": "T2", "tue": "T3", "wed": "T4", "thu": "T5", "fri": "T6", "sat": "T7", "sun": "CN"}
+
+
+def _t(key: str, **values: object) -> str:
+    words = TEXTS[key][language() == "en"]
+    return words.format(**values) if values else words
+
+
+@admin_pages.app_context_processor
+def _admin_link() -> dict[str, Any]:
+    try:
+        user = current_user()
+    except AuthRefused:
+        user = None
+    return {"can_administer": may_administer(user)}
+
+
+def changes(entry: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The fields an audit entry changed: (field, before, after)."""
+    before, after = entry.get("before") or {}, entry.get("after") or {}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [(key, before.get(key), after.get(key)) for key in keys if before.get(key) != after.get(key)]
+
+
+def shown(value: Any) -> str:
+    """A configuration value as the audit page shows it."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return ("có" if value else "không") if language() == "vi" else ("yes" if value else "no")
+    return str(value)
+
+
+def _render(section: str, **values: Any) -> str:
+    user = require_administrator()
+    site = web().service.site
+    return render_template(
+        "admin_site.html",
+        section=section,
+        sections=SECTIONS,
+        at=_t,
+        site=site,
+        is_admin=user.admin,
+        is_head=is_head(user),
+        as_json=lambda value: json.dumps(value, ensure_ascii=False),
+        public_officer=edits.public_officer,
+        dump=edits.dump,
+        day_names=DAY_NAMES,
+        action_label=lambda action: ACTIONS.get(action, (action, action))[language() == "en"],
+        changes=changes,
+        shown=shown,
+        **values,
+    )
+
+
+@admin_pages.get("/admin/services")
+def services() -> str:
+    return _render("services")
+
+
+@admin_pages.get("/admin/counters")
+def counters() -> str:
+    return _render("counters")
+
+
+@admin_pages.get("/admin/officers")
+def officers() -> str:
+    return _render("officers")
+
+
+@admin_pages.get("/admin/settings")
+def settings() -> str:
+    return _render("settings")
+
+
+@admin_pages.get("/admin/audit")
+def audit() -> str:
+    require_administrator()
+    return _render("audit", entries=web().service.audit_log(limit=300))

@@ -1,0 +1,156 @@
+// The administration pages: forms and row buttons call /api/v1/admin/... with the session's CSRF
+// token; the answer (or the refusal, in the hub's words) is shown in one fixed place.
+"use strict";
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const feedback = document.getElementById("admin-feedback");
+  const texts = document.getElementById("admin-texts")?.dataset || {};
+  const lang = document.documentElement.lang === "en" ? "en" : "vi";
+
+  function show(message, tone) {
+    feedback.textContent = message;
+    feedback.className = "admin-feedback " + tone;
+  }
+
+  const stored = sessionStorage.getItem("admin-feedback");
+  if (stored) {
+    sessionStorage.removeItem("admin-feedback");
+    const { message, tone } = JSON.parse(stored);
+    show(message, tone);
+  }
+
+  async function send(method, url, body) {
+    const response = await fetch(url + "?lang=" + lang, {
+      method,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    let data = {};
+    try { data = await response.json(); } catch (error) { data = {}; }
+    if (!response.ok) {
+      throw new Error((data.error && data.error.message) || "HTTP " + response.status);
+    }
+    return data;
+  }
+
+  function done(message) {
+    sessionStorage.setItem("admin-feedback", JSON.stringify({ message, tone: "ok" }));
+    location.reload();
+  }
+
+  function passwordText(username, password) {
+    return (texts.password || "{username}: {password}").replace("{username}", username).replace("{password}", password);
+  }
+
+  function collect(form, editing) {
+    const data = {};
+    for (const element of form.elements) {
+      if (!element.name) continue;
+      if (element.type === "checkbox" && "list" in element.dataset) {
+        data[element.name] = data[element.name] || [];
+        if (element.checked) data[element.name].push(element.value);
+        continue;
+      }
+      if (element.type === "checkbox") { data[element.name] = element.checked; continue; }
+      const value = element.value.trim();
+      if (element.dataset.type === "int" || element.dataset.type === "float") {
+        if (value === "") continue;
+        data[element.name] = element.dataset.type === "int" ? parseInt(value, 10) : parseFloat(value);
+      } else if ("optional" in element.dataset) {
+        data[element.name] = value === "" ? null : value;
+      } else {
+        data[element.name] = value;
+      }
+    }
+    if (editing) delete data[form.dataset.keyField];
+    return data;
+  }
+
+  function fill(form, item) {
+    for (const element of form.elements) {
+      if (!element.name || !(element.name in item)) continue;
+      const value = item[element.name];
+      if (element.type === "checkbox" && "list" in element.dataset) {
+        element.checked = Array.isArray(value) && value.includes(element.value);
+      } else if (element.type === "checkbox") {
+        element.checked = Boolean(value);
+      } else {
+        element.value = value === null || value === undefined ? "" : value;
+      }
+    }
+  }
+
+  const form = document.getElementById("edit-form");
+  if (form) {
+    const title = form.closest("section").querySelector("h2");
+    const keyInput = form.elements[form.dataset.keyField];
+    form.addEventListener("reset", () => {
+      delete form.dataset.editing;
+      keyInput.readOnly = false;
+      title.textContent = title.dataset.titleNew;
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const editing = form.dataset.editing;
+      const url = form.dataset.url + (editing ? "/" + encodeURIComponent(editing) : "");
+      try {
+        const answer = await send(editing ? "PUT" : "POST", url, collect(form, Boolean(editing)));
+        const key = editing || keyInput.value.trim();
+        if (answer.password) {
+          show(passwordText(key, answer.password), "ok");  // shown once; no reload that would lose it
+          form.reset();
+        } else {
+          done(texts.saved || "OK");
+        }
+      } catch (error) {
+        show(error.message, "error");
+      }
+    });
+  }
+
+  document.getElementById("items")?.addEventListener("click", async (event) => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    const row = button.closest("tr");
+    const key = row.dataset.key;
+    const item = JSON.parse(row.dataset.item);
+    const base = form.dataset.url + "/" + encodeURIComponent(key);
+    try {
+      if ("edit" in button.dataset) {
+        form.reset();
+        fill(form, item);
+        form.dataset.editing = key;
+        form.elements[form.dataset.keyField].readOnly = true;
+        const title = form.closest("section").querySelector("h2");
+        title.textContent = title.dataset.titleEdit + ": " + key;
+        form.scrollIntoView({ block: "start" });
+        form.elements[1]?.focus();
+      } else if ("delete" in button.dataset) {
+        if (!confirm((texts.confirmDelete || "{id}").replace("{id}", key))) return;
+        await send("DELETE", base);
+        done(texts.saved || "OK");
+      } else if ("reset" in button.dataset) {
+        const answer = await send("POST", base + "/reset-password");
+        show(passwordText(key, answer.password), "ok");
+      } else if ("toggleDisabled" in button.dataset) {
+        await send("PUT", base, { disabled: button.dataset.toggleDisabled === "true" });
+        done(texts.saved || "OK");
+      }
+    } catch (error) {
+      show(error.message, "error");
+    }
+  });
+
+  for (const settings of document.querySelectorAll("form.settings-form")) {
+    settings.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await send("PUT", settings.dataset.url, collect(settings, false));
+        done(texts.saved || "OK");
+      } catch (error) {
+        show(error.message, "error");
+      }
+    });
+  }
+})();
