@@ -809,6 +809,7 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "serving": ("Đang phục vụ", "Being served"),
     "completed": ("Đã hoàn thành", "Completed"),
     "skipped": ("Vắng mặt", "Did not show up"),
+    "held": ("Tạm giữ", "On hold"),
     "cancelled": ("Đã hủy", "Cancelled"),
 }
 
@@ -830,6 +831,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "cancel": ("hủy", "cancel it"),
     "reinstate": ("khôi phục", "reinstate it"),
     "start": ("bắt đầu phục vụ", "start serving it"),
+    "resume": ("tiếp tục phục vụ", "resume it"),
 }
 
 

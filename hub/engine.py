@@ -20,7 +20,8 @@ from appliance.errors import MotcuaError
 from appliance.i18n import ACTION_LABELS, STATUS_LABELS, label
 from appliance.timeutil import SITE_TZ, iso
 
-Status = Literal["waiting", "called", "serving", "completed", "skipped", "cancelled"]
+# "held": parked at a counter while the citizen fetches a paper; the counter serves others meanwhile.
+Status = Literal["waiting", "called", "serving", "held", "completed", "skipped", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "cancelled"})
 # How many recent service times feed the estimate of a service's wait.
 SERVICE_TIME_WINDOW = 20
@@ -121,6 +122,8 @@ class CounterState:
     spec: CounterSpec
     open: bool = False
     current: str | None = None  # id of the ticket called or being served here
+    # Why the counter is paused (a break, a meeting): shown on the hall display and LED boards.
+    pause_reason: str | None = None
 
     @property
     def id(self) -> str:
@@ -349,7 +352,7 @@ class QueueEngine:
         if today <= self.service_day:
             return change
         for ticket in list(self.tickets.values()):
-            if ticket.status in ("waiting", "called", "serving", "skipped"):
+            if ticket.status in ("waiting", "called", "serving", "skipped", "held"):
                 ticket.status = "cancelled"
                 ticket.completed_at = now
                 change.touch(ticket)
@@ -544,6 +547,108 @@ class QueueEngine:
         change.result = ticket
         return change
 
+    # ------------------------------------------------------------------ console: by number, hold, pause
+    def _call(
+        self, counter: CounterState, ticket: Ticket, now: datetime, change: Change, **extra: Any
+    ) -> None:
+        """Make `ticket` the counter's called ticket (the one it was serving is completed)."""
+        self._finish_current(counter, now, change)
+        if ticket.status == "waiting":
+            self.lines[ticket.service_id].remove(ticket)
+        ticket.status = "called"
+        ticket.called_at = now
+        ticket.counter_id = counter.id
+        counter.current = ticket.id
+        self.recent_calls.appendleft((ticket.id, counter.id, now))
+        change.touch(ticket)
+        change.counters[counter.id] = counter
+        change.events.append(EventDraft("ticket.called", ticket, counter.id, now, extra))
+        change.result = ticket
+
+    def call_number(self, counter_id: str, ticket_ref: str, *, now: datetime) -> Change:
+        """Call a given waiting or skipped number (the citizen who stepped out and came back), of
+        one of the counter's services, out of turn."""
+        change = self._ensure_day(now)
+        counter = self.counter(counter_id)
+        self._check_open(counter)
+        ticket = self.find_ticket(ticket_ref)
+        if ticket.service_id not in counter.spec.services:
+            service = self.services.get(ticket.service_id)
+            raise QueueError(
+                "service_not_at_counter", service=service.name if service else ticket.service_id,
+                counter=counter.spec.name,
+            )
+        if ticket.status not in ("waiting", "skipped"):
+            raise self._state_error(ticket, "call")
+        if ticket.id == counter.current:
+            raise self._state_error(ticket, "call")
+        self._call(counter, ticket, now, change, by_number=True)
+        return change
+
+    def hold(self, counter_id: str, *, now: datetime) -> Change:
+        """Park the counter's citizen (they fetch a paper): the counter is free for the next one and
+        the ticket waits, held at this counter, until `resume`."""
+        change = self._ensure_day(now)
+        counter = self.counter(counter_id)
+        ticket = self._require_current(counter)
+        ticket.status = "held"
+        counter.current = None
+        change.touch(ticket)
+        change.counters[counter.id] = counter
+        change.events.append(EventDraft("ticket.held", ticket, counter.id, now))
+        change.result = ticket
+        return change
+
+    def resume(self, counter_id: str, ticket_ref: str, *, now: datetime) -> Change:
+        """The parked citizen is back: serve them again at the counter that parked them."""
+        change = self._ensure_day(now)
+        counter = self.counter(counter_id)
+        self._check_open(counter)
+        ticket = self.find_ticket(ticket_ref)
+        if ticket.status != "held" or ticket.counter_id != counter.id:
+            raise self._state_error(ticket, "resume")
+        self._finish_current(counter, now, change)
+        ticket.status = "serving"
+        ticket.served_at = ticket.served_at or now
+        counter.current = ticket.id
+        change.touch(ticket)
+        change.counters[counter.id] = counter
+        change.events.append(EventDraft("ticket.resumed", ticket, counter.id, now))
+        change.result = ticket
+        return change
+
+    def held(self, counter_id: str) -> list[Ticket]:
+        return sorted(
+            (t for t in self.tickets.values() if t.status == "held" and t.counter_id == counter_id),
+            key=lambda t: t.queue_key,
+        )
+
+    def pause(self, counter_id: str, reason: str, *, now: datetime) -> Change:
+        """Close the counter for a while with a reason the hall display and LED boards show;
+        `set_open(True)` ends the pause."""
+        change = self._ensure_day(now)
+        counter = self.counter(counter_id)
+        if counter.current is not None:
+            ticket = self.tickets[counter.current]
+            raise QueueError("counter_busy", counter=counter.spec.name, number=ticket.number)
+        counter.open = False
+        counter.pause_reason = reason
+        change.counters[counter.id] = counter
+        change.events.append(EventDraft("counter.paused", None, counter.id, now, {"reason": reason}))
+        change.result = counter
+        return change
+
+    def waiting_list(self, counter_id: str) -> list[Ticket]:
+        """The waiting tickets of the counter's services in the order call-next takes them."""
+        counter = self.counter(counter_id)
+        tickets = [
+            self.tickets[key[1]]
+            for service_id in counter.spec.services
+            for line in (self.lines[service_id].priority, self.lines[service_id].ordinary)
+            for key in line
+        ]
+        return sorted(tickets, key=lambda t: (not t.priority, t.queue_key))
+
     def recall(self, counter_id: str, *, now: datetime) -> Change:
         change = self._ensure_day(now)
         counter = self.counter(counter_id)
@@ -648,6 +753,9 @@ class QueueEngine:
         if not is_open and counter.current is not None:
             ticket = self.tickets[counter.current]
             raise QueueError("counter_busy", counter=counter.spec.name, number=ticket.number)
+        if is_open and counter.pause_reason is not None:
+            counter.pause_reason = None
+            change.counters[counter.id] = counter
         if counter.open != is_open:
             counter.open = is_open
             change.counters[counter.id] = counter
@@ -704,7 +812,7 @@ class QueueEngine:
         New counters start open if in `open_at_start`.
         """
         new_services = {s.id: s for s in services}
-        live = ("waiting", "called", "serving", "skipped")
+        live = ("waiting", "called", "serving", "skipped", "held")
         for service_id, old in self.services.items():
             if service_id not in new_services:
                 if any(t.service_id == service_id and t.status in live for t in self.tickets.values()):
@@ -769,6 +877,7 @@ class QueueEngine:
                     "name": c.spec.name,
                     "services": list(c.spec.services),
                     "open": c.open,
+                    "pause_reason": c.pause_reason,
                     "serving": self.describe(current) if current else None,
                 }
             )

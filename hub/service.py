@@ -78,6 +78,19 @@ class TransferParams(CounterParams):
     to_service_id: str = Field(min_length=1, max_length=64)
 
 
+class CallNumberParams(CounterParams):
+    # A number as printed ("1005") or a ticket id.
+    number: str = Field(min_length=1, max_length=64)
+
+
+class ResumeParams(CounterParams):
+    ticket_id: str = Field(min_length=1, max_length=64)
+
+
+class PauseParams(CounterParams):
+    reason: str = Field(min_length=1, max_length=80)
+
+
 class TicketParams(_Params):
     ticket_id: str = Field(min_length=1, max_length=64)
 
@@ -99,6 +112,10 @@ PARAMS: dict[str, type[_Params]] = {
     "counter.start": CounterParams,
     "counter.transfer": TransferParams,
     "counter.open": CounterParams,
+    "counter.call_number": CallNumberParams,
+    "counter.hold": CounterParams,
+    "counter.resume": ResumeParams,
+    "counter.pause": PauseParams,
     "counter.close": CounterParams,
     "rating.submit": RatingParams,
 }
@@ -633,6 +650,7 @@ class QueueService:
             except QueueError as error:
                 raise RpcError.from_key(error.code, language, **error.values) from None
             current = self.engine.current_ticket(counter)
+            now = self.clock()
             services = [self.engine.services[s] for s in counter.spec.services]
             mine = set(counter.spec.services)
             skipped = [
@@ -654,8 +672,11 @@ class QueueService:
                     "id": counter.id,
                     "name": counter.spec.name,
                     "open": counter.open,
+                    "pause_reason": counter.pause_reason,
                     "services": [{"id": s.id, "name": s.name, "name_en": s.name_en} for s in services],
                 },
+                "queue": [self._waiting_row(t, now) for t in self.engine.waiting_list(counter_id)],
+                "held": [self.engine.describe(t) for t in self.engine.held(counter_id)],
                 "serving": self.engine.describe(current) if current else None,
                 "waiting": [
                     {
@@ -673,6 +694,28 @@ class QueueService:
                 ],
                 "seq": self._seq,
             }
+
+    def waiting_list(self, counter_id: str, language: str = "vi") -> list[dict[str, Any]]:
+        """`GET /api/v1/counters/{id}/waiting`: the counter's waiting citizens in calling order."""
+        with self._lock:
+            try:
+                tickets = self.engine.waiting_list(counter_id)
+            except QueueError as error:
+                raise RpcError.from_key(error.code, language, **error.values) from None
+            now = self.clock()
+            return [self._waiting_row(t, now) for t in tickets]
+
+    def _waiting_row(self, ticket: Ticket, now: datetime) -> dict[str, Any]:
+        return {
+            "id": ticket.id,
+            "number": ticket.number,
+            "service_id": ticket.service_id,
+            "priority": ticket.priority,
+            "priority_group": ticket.priority_group,
+            "issued_at": iso(ticket.issued_at),
+            "waited_s": max(0, round((now - ticket.issued_at).total_seconds())),
+            "transferred_from": ticket.original_service_id,
+        }
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -866,6 +909,14 @@ class QueueService:
         assert isinstance(p, CounterParams)
         if isinstance(p, TransferParams):
             return engine.transfer(p.counter_id, p.to_service_id, now=now)
+        if isinstance(p, CallNumberParams):
+            return engine.call_number(p.counter_id, p.number, now=now)
+        if isinstance(p, ResumeParams):
+            return engine.resume(p.counter_id, p.ticket_id, now=now)
+        if isinstance(p, PauseParams):
+            return engine.pause(p.counter_id, p.reason.strip() or p.reason, now=now)
+        if m == "counter.hold":
+            return engine.hold(p.counter_id, now=now)
         actions: dict[str, Callable[..., Change]] = {
             "counter.call_next": engine.call_next,
             "counter.recall": engine.recall,
@@ -916,7 +967,14 @@ class QueueService:
                 data["score"] = outcome.rating
             return data
         counter = outcome  # counter.open / counter.close
-        return {"counter": {"id": counter.id, "name": counter.spec.name, "open": counter.open}}
+        return {
+            "counter": {
+                "id": counter.id,
+                "name": counter.spec.name,
+                "open": counter.open,
+                "pause_reason": counter.pause_reason,
+            }
+        }
 
     def _event(self, draft: EventDraft) -> dict[str, Any]:
         self._seq += 1

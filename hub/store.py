@@ -312,7 +312,7 @@ class Store:
             _row_to_ticket(row)
             for row in self.conn.execute(
                 "SELECT * FROM tickets WHERE service_day < ? AND status IN"
-                " ('waiting', 'called', 'serving', 'skipped')",
+                " ('waiting', 'called', 'serving', 'skipped', 'held')",
                 (before_day.isoformat(),),
             )
         ]

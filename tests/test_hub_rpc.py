@@ -45,13 +45,20 @@ def client(mqtt_settings: MqttSettings, hub: HubProcess) -> Iterator[RpcClient]:
 
 
 def storm(
-    port: int, caller: str, method: str, params: dict[str, object], count: int
+    port: int,
+    caller: str,
+    method: str,
+    params: dict[str, object],
+    count: int,
+    params_list: list[dict[str, object]] | None = None,
 ) -> subprocess.Popen[str]:
+    extra = ["--params-list", json.dumps(params_list)] if params_list is not None else []
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "tests.support.storm",
+            *extra,
             "--port",
             str(port),
             "--site",
@@ -261,6 +268,57 @@ def test_two_counters_calling_concurrently_never_call_a_ticket_twice(
     assert len(called) == 400
     assert len(set(called)) == 400, "a ticket was called twice"
     assert {a.get("code") for a in answers if not a["ok"]} <= {"no_waiting"}
+
+
+@pytest.mark.slow
+def test_call_number_hold_and_resume_under_concurrency_never_call_or_resume_a_ticket_twice(
+    broker: PrivateBroker, hub: HubProcess, client: RpcClient
+) -> None:
+    issuers = [
+        storm(broker.port, f"kiosk-{i}", "ticket.issue", {"service_id": "dat-dai"}, 60) for i in range(2)
+    ]
+    numbers = [r["result"]["ticket"]["number"] for p in issuers for r in replies(p)]  # type: ignore[index]
+    assert len(numbers) == 120
+    by_number = [{"counter_id": "2", "number": n} for n in numbers]
+    # Two officers at counters serving the same service (each with a console and a keypad: two
+    # clients): one calls next and parks, the other calls numbers out of turn (every number, so each
+    # is contested) and calls next.
+    fired = [
+        storm(broker.port, "counter-1", "counter.call_next", {"counter_id": "1"}, 80),
+        storm(broker.port, "counter-1-keypad", "counter.hold", {"counter_id": "1"}, 80),
+        storm(broker.port, "counter-2-keypad", "counter.call_number", {}, 120, params_list=by_number),
+        storm(broker.port, "counter-2", "counter.call_next", {"counter_id": "2"}, 40),
+    ]
+    answers = [reply for process in fired for reply in replies(process)]
+    called = [
+        a["result"]["ticket"]["id"]  # type: ignore[index]
+        for a in answers
+        if a["ok"] and a["result"]["ticket"]["status"] == "called"  # type: ignore[index]
+    ]
+    assert len(called) == len(set(called)), "a ticket was called twice"
+    refused = {a.get("code") for a in answers if not a["ok"]}
+    assert refused <= {"no_waiting", "invalid_state", "counter_idle"}, refused
+    held = [
+        a["result"]["ticket"]["id"]  # type: ignore[index]
+        for a in answers
+        if a["ok"] and a["result"]["ticket"]["status"] == "held"  # type: ignore[index]
+    ]
+    assert held and len(held) == len(set(held))
+
+    # Both officers try to resume every parked ticket at once: only the counter that parked it can,
+    # each exactly once.
+    resumes = [
+        storm(broker.port, f"counter-{c}-resume", "counter.resume", {}, len(held),
+              params_list=[{"counter_id": c, "ticket_id": t} for t in held])
+        for c in ("1", "2")
+    ]
+    results = [
+        (c, reply) for c, process in zip(("1", "2"), resumes, strict=True) for reply in replies(process)
+    ]
+    resumed = [r["result"]["ticket"]["id"] for c, r in results if r["ok"]]  # type: ignore[index]
+    assert sorted(resumed) == sorted(held)
+    assert all(c == "1" for c, r in results if r["ok"])
+    assert {r.get("code") for c, r in results if not r["ok"]} == {"invalid_state"}
 
 
 @pytest.mark.slow

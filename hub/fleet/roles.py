@@ -32,6 +32,10 @@ COUNTER_METHODS = frozenset(
         "counter.transfer",
         "counter.open",
         "counter.close",
+        "counter.call_number",
+        "counter.hold",
+        "counter.resume",
+        "counter.pause",
     }
 )
 # Methods that act on a ticket (no counter_id): allowed to counter units, whose officer may reinstate.

@@ -36,6 +36,10 @@ COUNTER_ACTIONS: dict[str, str] = {
     "close": "counter.close",
     "start": "counter.start",
     "reinstate": "ticket.reinstate",
+    "call-number": "counter.call_number",
+    "hold": "counter.hold",
+    "resume": "counter.resume",
+    "pause": "counter.pause",
 }
 MAX_REQUEST_ID = 128
 MAX_RECEIPT_CODE = 2048  # a receipt's QR code may carry a whole URL
@@ -256,6 +260,14 @@ def counter_view(counter_id: str) -> Response:
     return jsonify({**view, "numbers": number_warnings(view)})
 
 
+@api.get("/api/v1/counters/<counter_id>/waiting")
+def counter_waiting(counter_id: str) -> Response:
+    """The counter's waiting citizens in calling order: number, priority group, waited time,
+    transferred-from."""
+    require_user(counter_id=counter_id)
+    return jsonify({"counter_id": counter_id, "waiting": web().service.waiting_list(counter_id, language())})
+
+
 @api.post("/api/v1/counters/<counter_id>/receipt")
 def counter_receipt(counter_id: str) -> Response:
     """"In phiếu tiếp nhận": the receipt of a dossier, with data from central, on this counter's
@@ -340,6 +352,12 @@ def run_counter_action(
     params: dict[str, Any] = {"counter_id": counter_id}
     if action == "transfer":
         params["to_service_id"] = body.get("to_service_id")
+    elif action == "call-number":
+        params["number"] = body.get("number")
+    elif action == "resume":
+        params["ticket_id"] = body.get("ticket_id")
+    elif action == "pause":
+        params["reason"] = body.get("reason")
     elif action == "reinstate":
         ticket_id = body.get("ticket_id")
         # Only a no-show of this counter's services: an officer acts for their own counter.

@@ -3,6 +3,8 @@
     python -m tests.support.storm --port P --site S --caller kiosk-3 --method ticket.issue \
         --params '{"service_id": "dat-dai"}' --count 100 --concurrency 100
 
+`--params-list '[{...}, {...}]'` sends request i with item i (mod the list's length) instead.
+
 Prints one JSON line per reply as soon as it arrives (flushed), so a test that kills the hub in the
 middle knows exactly which tickets were acknowledged.
 """
@@ -28,11 +30,14 @@ def main() -> int:
     parser.add_argument("--caller", required=True)
     parser.add_argument("--method", required=True)
     parser.add_argument("--params", default="{}")
+    # A JSON list of params objects: request i sends item i (mod its length), e.g. one number each.
+    parser.add_argument("--params-list", default=None)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=20.0)
     args = parser.parse_args()
     params = json.loads(args.params)
+    params_list = json.loads(args.params_list) if args.params_list else [params]
     settings = MqttSettings(host="127.0.0.1", port=args.port, reconnect_min=0.05, reconnect_max=0.5)
     out_lock = threading.Lock()
     start = threading.Barrier(min(args.concurrency, args.count))
@@ -48,7 +53,8 @@ def main() -> int:
                 with contextlib.suppress(threading.BrokenBarrierError):
                     start.wait(timeout=10)  # fire together: that is the point of the storm
             try:
-                result = client.call(args.method, params, request_id=f"{args.caller}-{index}")
+                chosen = params_list[index % len(params_list)]
+                result = client.call(args.method, chosen, request_id=f"{args.caller}-{index}")
                 line = {"ok": True, "result": result}
             except RpcError as error:
                 line = {"ok": False, "code": error.code, "message": error.message}
