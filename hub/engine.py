@@ -90,11 +90,14 @@ class Ticket:
     issued_by: str | None = None
     # The dossier whose result this citizen came to collect (result-return tickets).
     dossier_code: str | None = None
+    # Set when a transfer sent the citizen to the end of the new service's line.
+    requeued_at: datetime | None = None
 
     @property
     def queue_key(self) -> tuple[datetime, str]:
-        # Order of calling within a class: original issue time, then id (numbers of one day sort).
-        return (self.issued_at, self.id)
+        # Order of calling within a class: original issue time (or the time a transfer put the
+        # citizen at the end of the line), then id (numbers of one day sort).
+        return (self.requeued_at or self.issued_at, self.id)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -693,9 +696,12 @@ class QueueEngine:
         change.result = ticket
         return change
 
-    def transfer(self, counter_id: str, to_service_id: str, *, now: datetime) -> Change:
-        """Send the counter's citizen to another service; they keep their number and their
-        original issue time, so they do not start again at the back of the line."""
+    def transfer(
+        self, counter_id: str, to_service_id: str, *, now: datetime, to_end: bool = False
+    ) -> Change:
+        """Send the counter's citizen to another service; they keep their number and, by default,
+        their original issue time, so they do not start again at the back of the line
+        (`to_end`: they do, behind everyone waiting now)."""
         change = self._ensure_day(now)
         counter = self.counter(counter_id)
         target = self.service(to_service_id)
@@ -704,6 +710,9 @@ class QueueEngine:
             raise QueueError("same_service", service=target.name)
         ticket.original_service_id = ticket.original_service_id or ticket.service_id
         ticket.service_id = to_service_id
+        if to_end:
+            ticket.requeued_at = now if self.latest_issue is None else max(now, self.latest_issue)
+            self.latest_issue = ticket.requeued_at
         ticket.status = "waiting"
         ticket.counter_id = None
         ticket.called_at = None
@@ -713,7 +722,13 @@ class QueueEngine:
         change.touch(ticket)
         change.counters[counter.id] = counter
         change.events.append(
-            EventDraft("ticket.transferred", ticket, counter.id, now, {"to_service_id": to_service_id})
+            EventDraft(
+                "ticket.transferred",
+                ticket,
+                counter.id,
+                now,
+                {"to_service_id": to_service_id, "position": "end" if to_end else "front"},
+            )
         )
         change.result = ticket
         return change

@@ -22,7 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
@@ -76,6 +76,8 @@ class CounterParams(_Params):
 
 class TransferParams(CounterParams):
     to_service_id: str = Field(min_length=1, max_length=64)
+    # "front": keep the place the original issue time gives; "end": behind everyone waiting now.
+    position: Literal["front", "end"] = "front"
 
 
 class CallNumberParams(CounterParams):
@@ -164,6 +166,7 @@ class _DayConfirmParams(_Params):
 
 
 DAY_CONFIRM = "day.confirm"
+REQUEUED_PREFIX = "requeued:"
 SITE_RECONFIGURE = "site.reconfigure"
 
 
@@ -327,6 +330,11 @@ class QueueService:
                 raise
             today = self.engine.service_day or floor or clock_day
         state = self.store.load_day(today)
+        for ticket in state.tickets:
+            if ticket.status == "waiting" and ticket.original_service_id:
+                requeued = self.store.get_meta(REQUEUED_PREFIX + ticket.id)
+                if requeued:
+                    ticket.requeued_at = datetime.fromisoformat(requeued)
         counters = dict(state.counters)
         for spec in self.site.counters:
             counters.setdefault(spec.id, (spec.open_at_start, None))
@@ -908,7 +916,12 @@ class QueueService:
             )
         assert isinstance(p, CounterParams)
         if isinstance(p, TransferParams):
-            return engine.transfer(p.counter_id, p.to_service_id, now=now)
+            change = engine.transfer(p.counter_id, p.to_service_id, now=now, to_end=p.position == "end")
+            ticket = change.result
+            if ticket.requeued_at is not None:
+                # Not a column of `tickets`: kept beside it so a restart keeps the line's order.
+                self.store.set_meta(REQUEUED_PREFIX + ticket.id, iso(ticket.requeued_at) or "")
+            return change
         if isinstance(p, CallNumberParams):
             return engine.call_number(p.counter_id, p.number, now=now)
         if isinstance(p, ResumeParams):

@@ -352,6 +352,8 @@ def run_counter_action(
     params: dict[str, Any] = {"counter_id": counter_id}
     if action == "transfer":
         params["to_service_id"] = body.get("to_service_id")
+        if "position" in body:
+            params["position"] = body.get("position")
     elif action == "call-number":
         params["number"] = body.get("number")
     elif action == "resume":

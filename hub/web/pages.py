@@ -23,6 +23,7 @@ from .api import (
 from .app import error_response, language
 from .auth import MIN_PASSWORD_LENGTH, AuthError, Reservation
 from .central_status import StatusGroup, StatusRow, central_groups
+from .console_texts import console_texts
 from .errors import describe
 from .public import public_snapshot as hide_tokens
 from .public import public_view
@@ -177,6 +178,7 @@ def console(counter_id: str) -> str:
         **client_catalogue(lang),
     }
     config["numbers"] = number_warnings(view)
+    config["console"] = console_texts(lang)
     receipts = receipt_panel(counter_id)
     if receipts:
         config["receipt_url"] = url_for("api.counter_receipt", counter_id=counter_id)
@@ -193,6 +195,7 @@ def console(counter_id: str) -> str:
     return render_template(
         "console.html", view=view, config=config, desk=desk, desk_config=desk_config,
         has_printer=receipts, m=lambda key, **values: message(key, lang, **values),
+        console=config["console"],
         # The hub's own faults (clock, disk) and, for an administrator, the way out of a held day.
         hub_problems=web().service.problems(lang),
         can_confirm_day=user.admin and web().service.clock_status()["state"] == "held",
@@ -283,7 +286,12 @@ def console_action(counter_id: str) -> Response:
     form = request.form
     action = "reinstate" if form.get("reinstate") else form.get("action", "")
     body: dict[str, Any] = {"to_service_id": form.get("to_service_id") or None,
-                            "ticket_id": form.get("reinstate")}
+                            "ticket_id": form.get("reinstate") or form.get("resume"),
+                            "number": form.get("call") or form.get("number", "").strip()}
+    if form.get("call"):
+        action = "call-number"
+    elif form.get("resume"):
+        action = "resume"
     back = url_for("pages.console", counter_id=counter_id)
     if action not in COUNTER_ACTIONS:
         flash(text("server_error", language()), "error")

@@ -5,6 +5,8 @@
 (function () {
   const config = JSON.parse(document.getElementById("console-config").textContent);
   const texts = config.texts;
+  const words = config.console.texts;
+  const groups = config.console.groups;
   const form = document.getElementById("actions");
   const banner = document.getElementById("banner");
   const bannerText = document.getElementById("banner-text");
@@ -41,26 +43,18 @@
     return node;
   }
 
-  function showError(message) {
+  // The answer to every action goes to one place whose height is reserved: nothing moves.
+  function say(message, tone) {
     bannerText.textContent = message;
-    banner.className = "banner error";
-    banner.hidden = false;
+    banner.className = "banner console-feedback " + tone;
   }
 
-  function showOk(message) {
-    bannerText.textContent = message;
-    banner.className = "banner ok";
-    banner.hidden = false;
-  }
-
-  function showWarning(message) {
-    bannerText.textContent = message;
-    banner.className = "banner warn";
-    banner.hidden = false;
-  }
+  function showError(message) { say(message, "error"); }
+  function showOk(message) { say(message, "ok"); }
+  function showWarning(message) { say(message, "warn"); }
 
   function hideBanner() {
-    banner.hidden = true;
+    say("", "idle");
   }
 
   document.getElementById("banner-close").addEventListener("click", hideBanner);
@@ -73,10 +67,14 @@
       if (action === "call-next") button.disabled = busy || !open;
       else if (action === "open" || action === "close") button.disabled = busy;
       else if (action === "start") {
-        button.hidden = !serving || serving.status !== "called";
-        button.disabled = busy;
-      } else button.disabled = busy || !serving;
+        // Shown or not without changing the layout (visibility, not display).
+        button.toggleAttribute("data-off", !serving || serving.status !== "called");
+        button.disabled = busy || !serving || serving.status !== "called";
+      } else if (action === "call-number") button.disabled = busy || !open;
+      else button.disabled = busy || !serving;
     }
+    document.getElementById("transfer-open").disabled = busy || !serving;
+    document.getElementById("pause-open").disabled = busy || !open || Boolean(serving);
     const toggle = document.getElementById("open-close");
     toggle.value = open ? "close" : "open";
     toggle.textContent = open ? texts.close_counter : texts.open_counter;
@@ -100,10 +98,13 @@
     if (serving) {
       const parts = [serviceName(view, serving.service_id, serving.service_name), config.statuses[serving.status] || serving.status,
         clock(serving.called_at)];
-      if (serving.priority) parts.push(texts.priority);
+      if (serving.priority) parts.push(groups[serving.priority_group] || words.priority);
+      if (serving.original_service_id) parts.push(words.from + ": " + serviceName(view, serving.original_service_id));
       detail = parts.join(" · ");
+    } else if (counter.open) {
+      detail = texts.no_one_called;
     } else {
-      detail = counter.open ? texts.no_one_called : texts.counter_is_closed;
+      detail = counter.pause_reason ? fill(words.paused, { reason: counter.pause_reason }) : texts.counter_is_closed;
     }
     document.getElementById("serving-detail").textContent = detail;
 
@@ -127,6 +128,42 @@
       return tr;
     }));
 
+    // The waiting list of this counter's services, in the order "call next" takes them.
+    const queue = document.getElementById("queue");
+    if (!view.queue || view.queue.length === 0) {
+      const tr = element("tr");
+      const td = element("td", "empty", texts.empty_list);
+      td.colSpan = 5;
+      tr.append(td);
+      queue.replaceChildren(tr);
+    } else queue.replaceChildren(...view.queue.map((ticket) => {
+      const tr = element("tr");
+      const group = ticket.priority ? (groups[ticket.priority_group] || words.priority) : words.ordinary;
+      const call = element("button", "btn small", words.call);
+      call.type = "submit";
+      call.name = "call";
+      call.value = ticket.number;
+      call.disabled = busy || !counter.open;
+      const cell = element("td");
+      cell.append(call);
+      tr.append(element("td", "number", ticket.number), element("td", ticket.priority ? "group priority" : "group", group),
+        element("td", "num", minutes(ticket.waited_s)),
+        element("td", "", ticket.transferred_from ? serviceName(view, ticket.transferred_from) : "—"), cell);
+      return tr;
+    }));
+
+    const held = document.getElementById("held");
+    if (!view.held || view.held.length === 0) held.replaceChildren(element("li", "empty", texts.empty_list));
+    else held.replaceChildren(...view.held.map((ticket) => {
+      const li = element("li");
+      const button = element("button", "btn small", words.resume);
+      button.type = "submit";
+      button.name = "resume";
+      button.value = ticket.id;
+      li.append(element("span", "number", ticket.number), element("span", "meta", serviceName(view, ticket.service_id, ticket.service_name)), button);
+      return li;
+    }));
+
     const skipped = document.getElementById("skipped");
     if (view.skipped.length === 0) skipped.replaceChildren(element("li", "empty", texts.empty_list));
     else skipped.replaceChildren(...view.skipped.map((ticket) => {
@@ -135,7 +172,11 @@
       button.type = "submit";
       button.name = "reinstate";
       button.value = ticket.id;
-      li.append(element("span", "number", ticket.number), element("span", "meta", serviceName(view, ticket.service_id, ticket.service_name)), button);
+      const call = element("button", "btn small", words.call);
+      call.type = "submit";
+      call.name = "call";
+      call.value = ticket.number;
+      li.append(element("span", "number", ticket.number), element("span", "meta", serviceName(view, ticket.service_id, ticket.service_name)), call, button);
       return li;
     }));
 
@@ -182,6 +223,18 @@
     }, 80);
   }
 
+  function doneText(action, reply, body) {
+    const number = reply.ticket ? reply.ticket.number : "";
+    if (action === "call-next" || action === "call-number") return fill(texts.done_called, { number });
+    if (action === "transfer") {
+      const service = current ? serviceName(current, body.to_service_id) : body.to_service_id;
+      return fill(words.done_transfer, { number, service });
+    }
+    if (action === "pause") return fill(words.done_pause, { reason: body.reason });
+    const key = "done_" + action;
+    return key in words ? fill(words[key], { number }) : "OK";
+  }
+
   async function act(action, body) {
     if (busy) return; // a double press must not call two citizens
     busy = true;
@@ -191,10 +244,8 @@
       const { response, reply } = await window.motcua.postJson(url, body);
       if (!response.ok || !reply || reply.ok === false) {
         showError(reply && reply.error ? reply.error.message : texts.server_error);
-      } else if (action === "call-next" && reply.ticket) {
-        showOk(fill(texts.done_called, { number: reply.ticket.number }));
       } else {
-        hideBanner();
+        showOk(doneText(action, reply, body));
       }
     } catch (error) {
       showError(texts.offline);
@@ -212,16 +263,26 @@
       act("reinstate", { ticket_id: submitter.value });
       return;
     }
+    if (submitter.name === "resume") {
+      act("resume", { ticket_id: submitter.value });
+      return;
+    }
+    if (submitter.name === "call") {
+      act("call-number", { number: submitter.value });
+      return;
+    }
     const action = submitter.value;
     const body = {};
-    if (action === "transfer") {
-      const target = document.getElementById("to-service").value;
-      if (!target) {
-        showError(texts.choose_service);
-        document.getElementById("to-service").focus();
+    if (action === "call-number") {
+      const field = document.getElementById("call-number");
+      const number = field.value.trim();
+      if (!number) {
+        field.focus();
         return;
       }
-      body.to_service_id = target;
+      body.number = number;
+      field.value = "";
+      field.blur();
     }
     act(action, body);
   });
@@ -270,13 +331,61 @@
     });
   }
 
+  // Transfer asks for the target every time: nothing is remembered from the last transfer.
+  const transferDialog = document.getElementById("transfer-dialog");
+  function openTransfer() {
+    if (!current || !current.serving) return;
+    const serving = current.serving;
+    document.getElementById("transfer-title").textContent = fill(words.transfer_title, { number: serving.number });
+    transferDialog.querySelector("input[value=front]").checked = true;
+    for (const choice of transferDialog.querySelectorAll("[data-transfer-to]")) {
+      choice.hidden = choice.dataset.transferTo === serving.service_id;
+    }
+    transferDialog.showModal();
+  }
+  document.getElementById("transfer-open").addEventListener("click", openTransfer);
+  transferDialog.addEventListener("click", (event) => {
+    const choice = event.target.closest("[data-transfer-to]");
+    if (!choice) return;
+    const position = transferDialog.querySelector("input[name=position]:checked").value;
+    transferDialog.close();
+    act("transfer", { to_service_id: choice.dataset.transferTo, position });
+  });
+
+  const pauseDialog = document.getElementById("pause-dialog");
+  document.getElementById("pause-open").addEventListener("click", () => {
+    document.getElementById("pause-other").value = "";
+    pauseDialog.showModal();
+  });
+  function pause(reason) {
+    if (!reason) return;
+    pauseDialog.close();
+    act("pause", { reason });
+  }
+  pauseDialog.addEventListener("click", (event) => {
+    const choice = event.target.closest("[data-pause-reason]");
+    if (choice) pause(choice.dataset.pauseReason);
+  });
+  document.getElementById("pause-other-go").addEventListener("click", () => pause(document.getElementById("pause-other").value.trim()));
+  for (const closer of document.querySelectorAll("[data-close-dialog]")) {
+    closer.addEventListener("click", () => closer.closest("dialog").close());
+  }
+
+  // Enter in the number field calls that number (never the form's first button, "call next").
+  document.getElementById("call-number").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    document.getElementById("call-number-go").click();
+  });
+
   function shortcut(key) {
-    const button = Array.from(form.querySelectorAll("button[data-key]")).find((item) => item.dataset.key === key);
-    if (!button || button.disabled) return;
-    if (button.value === "transfer" && !document.getElementById("to-service").value) {
-      document.getElementById("to-service").focus();
+    if (transferDialog.open || pauseDialog.open) return;
+    if (key === "s") {
+      document.getElementById("call-number").focus();
       return;
     }
+    const button = Array.from(document.querySelectorAll("button[data-key]")).find((item) => item.dataset.key === key);
+    if (!button || button.disabled) return;
     button.click();
   }
 

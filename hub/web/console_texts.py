@@ -1,0 +1,73 @@
+"""Words of the finished officer console (transfer dialog, waiting list, hold, pause, feedback for
+every action), Vietnamese first. Kept apart from texts.py: the console's JavaScript gets them as
+`config.console`."""
+
+from __future__ import annotations
+
+from appliance.i18n import PRIORITY_GROUPS
+
+from .texts import Language
+
+CONSOLE_TEXTS: dict[str, tuple[str, str]] = {
+    "done_recall": ("Đã gọi lại số {number}", "Called {number} again"),
+    "done_skip": ("Số {number}: vắng mặt", "{number}: did not show up"),
+    "done_complete": ("Đã hoàn thành số {number}", "Completed {number}"),
+    "done_start": ("Đang phục vụ số {number}", "Serving {number}"),
+    "done_transfer": ("Đã chuyển số {number} sang {service}", "Transferred {number} to {service}"),
+    "done_hold": ("Đã tạm giữ số {number}", "{number} is on hold"),
+    "done_resume": ("Tiếp tục phục vụ số {number}", "Serving {number} again"),
+    "done_reinstate": ("Số {number} đã trở lại hàng chờ", "{number} is back in the line"),
+    "done_open": ("Quầy đã mở", "The counter is open"),
+    "done_close": ("Quầy đã đóng", "The counter is closed"),
+    "done_pause": ("Quầy tạm dừng: {reason}", "Counter paused: {reason}"),
+    "transfer": ("Chuyển…", "Transfer…"),
+    "transfer_title": ("Chuyển số {number} sang lĩnh vực", "Transfer {number} to service"),
+    "position_front": ("Giữ thứ tự cũ (lên đầu hàng)", "Keep their place (queue front)"),
+    "position_end": ("Xếp cuối hàng chờ", "End of the queue"),
+    "cancel": ("Huỷ", "Cancel"),
+    "hold": ("Tạm giữ", "Hold"),
+    "resume": ("Tiếp tục", "Resume"),
+    "held_tickets": ("Đang tạm giữ", "On hold"),
+    "pause": ("Tạm dừng…", "Pause…"),
+    "pause_title": ("Tạm dừng quầy — lý do", "Pause the counter — reason"),
+    "pause_other": ("Lý do khác", "Other reason"),
+    "pause_confirm": ("Tạm dừng", "Pause"),
+    "paused": ("Tạm dừng: {reason}", "Paused: {reason}"),
+    "waiting_list": ("Danh sách chờ", "Waiting list"),
+    "number": ("Số", "Number"),
+    "group": ("Đối tượng", "Group"),
+    "waited": ("Đã chờ", "Waited"),
+    "from": ("Chuyển từ", "From"),
+    "call": ("Gọi", "Call"),
+    "call_number": ("Gọi số", "Call number"),
+    "call_number_placeholder": ("vd. 1005", "e.g. 1005"),
+    "ordinary": ("Thường", "Ordinary"),
+    "priority": ("Ưu tiên", "Priority"),
+    "jumped": ("ưu tiên: {group}", "priority: {group}"),
+    "shortcuts_title": ("Phím tắt", "Keyboard shortcuts"),
+}
+PAUSE_REASONS: tuple[tuple[str, str], ...] = (
+    ("Nghỉ giải lao", "Break"),
+    ("Họp", "Meeting"),
+    ("Hỗ trợ nghiệp vụ", "Helping a colleague"),
+)
+SHORTCUTS: tuple[tuple[str, str, str], ...] = (
+    ("N", "Gọi số tiếp theo", "Call next"),
+    ("L", "Gọi lại", "Recall"),
+    ("V", "Vắng mặt", "No-show"),
+    ("H", "Hoàn thành", "Complete"),
+    ("C", "Chuyển… (luôn hỏi lĩnh vực)", "Transfer… (always asks)"),
+    ("G", "Tạm giữ", "Hold"),
+    ("S", "Gọi số cụ thể (ô nhập)", "Call a given number (field)"),
+    ("Esc", "Đóng hộp thoại / xoá thông báo", "Close dialog / clear message"),
+)
+
+
+def console_texts(language: Language) -> dict[str, object]:
+    en = language == "en"
+    return {
+        "texts": {key: pair[en] for key, pair in CONSOLE_TEXTS.items()},
+        "groups": {key: pair[en] for key, pair in PRIORITY_GROUPS.items()},
+        "pause_reasons": [pair[en] for pair in PAUSE_REASONS],
+        "shortcuts": [(key, en_words if en else vi_words) for key, vi_words, en_words in SHORTCUTS],
+    }
