@@ -46,7 +46,7 @@
   // The answer to every action goes to one place whose height is reserved: nothing moves.
   function say(message, tone) {
     bannerText.textContent = message;
-    banner.className = "banner console-feedback " + tone;
+    banner.className = "banner " + tone + " console-feedback";
   }
 
   function showError(message) { say(message, "error"); }
