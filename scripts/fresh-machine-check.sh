@@ -124,6 +124,19 @@ else
 fi
 
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# This network's own settings, as any machine on it would have them: certificate authorities the
+# site added (a TLS-inspecting proxy), pip's site-wide config, proxy and CA-bundle variables. Nothing
+# of the project: `make test` must install that itself.
+if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
+  mkdir -p "$dir/usr/local/share/ca-certificates"
+  cp -r /usr/local/share/ca-certificates/. "$dir/usr/local/share/ca-certificates/"
+fi
+[[ -f /etc/pip.conf ]] && cp /etc/pip.conf "$dir/etc/pip.conf"
+site_env=()
+for name in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY \
+            PIP_CERT REQUESTS_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR; do
+  [[ -n "${!name:-}" ]] && site_env+=("$name=${!name}")
+done
 # A package's maintainer script must not start its service (a second mosquitto on :1883) inside.
 printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
 chmod +x "$dir/usr/sbin/policy-rc.d"
@@ -145,7 +158,7 @@ mkdir -p "$dir/root/motcua"
 echo "fresh-machine-check: make test in the chroot ($(date -u +%H:%M:%S) UTC)"
 set +e
 chroot "$dir" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${site_env[@]}" \
   /bin/bash -c 'cd /root/motcua && make test PYTEST_ARGS="$1"' _ "$pytest_args"
 status=$?
 set -e
