@@ -13,6 +13,7 @@ packages=(
   espeak-ng sox alsa-utils             # default voice pack, audio checks, aplay to the speakers
   tesseract-ocr tesseract-ocr-vie      # tests read printed Vietnamese back
   systemd udev                         # systemd-analyze and udevadm check the shipped units and rules
+  libfaketime                          # tests step a hub's wall clock (a Pi booting without RTC)
   # Libraries the Python wheels load but do not bundle (found with ldd on every .so in the venv and
   # by reading each dependency's ctypes/dlopen calls; Pillow, numpy, zxing-cpp are self-contained):
   libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri  # kivy's bundled SDL2 draws with GL/EGL (Mesa llvmpipe)
