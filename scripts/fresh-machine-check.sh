@@ -124,6 +124,12 @@ else
 fi
 
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# What the Debian installer writes and a bootstrap does not: without it "localhost" does not resolve
+# (mosquitto_rr's default host, chromedriver's address).
+if [[ ! -s "$dir/etc/hosts" ]]; then
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\tmotcua-fresh\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$dir/etc/hosts"
+  echo motcua-fresh >"$dir/etc/hostname"
+fi
 # This network's own settings, as any machine on it would have them: certificate authorities the
 # site added (a TLS-inspecting proxy), pip's site-wide config, proxy and CA-bundle variables. Nothing
 # of the project: `make test` must install that itself.
