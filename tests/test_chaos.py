@@ -21,7 +21,6 @@ import pytest
 from queue_display.voicepack import build_pack, default_keys
 from tests.support.chaos import (
     LIBFAKETIME,
-    LONG,
     PRINT_WINDOW_S,
     PRINTING_KIOSK,
     SITE,
@@ -38,7 +37,9 @@ pytestmark = [
 ]
 
 SEED = int(os.environ.get("MOTCUA_CHAOS_SEED", "14"))
-PLAN = Plan(seed=SEED, tickets=12000, hub_kills=16, paper_rolls=(40, 60, 30, 80)) if LONG else Plan(seed=SEED)
+PLAN = Plan(
+    seed=SEED, tickets=5400, hub_kills=16, paper_rolls=(40, 60, 30, 80)
+)  # 900 of 999 a service if LONG else Plan(seed=SEED)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,7 @@ def test_no_number_is_acknowledged_twice(day: DayRecord) -> None:
     numbers = Counter(ack.number for ack in day.acks.values())
     assert [i for i, n in ids.items() if n > 1] == []
     assert [i for i, n in numbers.items() if n > 1] == []
+    assert day.doubles == []  # the same, checked after every restart
 
 
 def test_each_ticket_is_called_once(day: DayRecord) -> None:
@@ -118,31 +120,34 @@ def test_nothing_is_printed_late_or_twice(day: DayRecord) -> None:
     it would (`print: queued`); one issued while the paper lasts for its whole window prints."""
     acks = {ack.token: ack for ack in day.acks.values()}
     printed = Counter(token for token, _at in day.pages)
-    assert day.unreadable_pages == 0
-    assert [t for t, n in printed.items() if n > 1] == []
-    strangers = [t for t in printed if t not in acks]
-    assert strangers == []
-    told_no_paper = [acks[t].number for t in printed if acks[t].print != "queued"]
-    assert told_no_paper == [], "printed although the kiosk said it would not"
-    late = [
-        (acks[t].number, f"{at - acks[t].at:.0f}s after issue", day.nearest_fault(acks[t].at))
-        for t, at in day.pages
-        if at - acks[t].at > PRINT_WINDOW_S
-    ]
-    assert late == []
 
     def paper_lasted(start: float) -> bool:
         return all(out > start + PRINT_WINDOW_S or back < start for out, back in day.paper_out)
 
-    missing = [
-        ack.number
-        for ack in day.acks.values()
-        if ack.request_id.startswith(f"{PRINTING_KIOSK}-")
-        and ack.print == "queued"
-        and paper_lasted(ack.at)
-        and ack.token not in printed
-    ]
-    assert missing == []
+    problems = {
+        "unreadable pages": day.unreadable_pages,
+        "printed twice": [acks[t].number if t in acks else t for t, n in printed.items() if n > 1],
+        "printed for no acknowledged ticket": [t for t in printed if t not in acks],
+        "printed although the kiosk said it would not": [
+            f"{acks[t].number} ({acks[t].print}, {day.nearest_fault(acks[t].at)})"
+            for t in printed
+            if t in acks and acks[t].print != "queued"
+        ],
+        "printed late": [
+            f"{acks[t].number} {at - acks[t].at:.0f}s after issue ({day.nearest_fault(acks[t].at)})"
+            for t, at in day.pages
+            if t in acks and at - acks[t].at > PRINT_WINDOW_S
+        ],
+        "queued, the paper lasted, never printed": [
+            ack.number
+            for ack in day.acks.values()
+            if ack.request_id.startswith(f"{PRINTING_KIOSK}-")
+            and ack.print == "queued"
+            and paper_lasted(ack.at)
+            and ack.token not in printed
+        ],
+    }
+    assert {what: found for what, found in problems.items() if found} == {}
 
 
 @pytest.mark.skipif(not LIBFAKETIME.exists(), reason="needs Debian libfaketime")
