@@ -107,6 +107,7 @@ class DayRecord:
     central_keys: list[str] = field(default_factory=list)
     final_seq: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for the report
 
     def nearest_fault(self, at: float) -> str:
         """The fault just before `at`, for messages: 'hub kill -9 +0.4s'."""
@@ -386,7 +387,7 @@ class ServiceDay:
                 return
             self.record.lost.append(f"{ack.number} (no answer for {ack.ticket_id})")
 
-        with ThreadPoolExecutor(4) as pool:
+        with ThreadPoolExecutor(8) as pool:
             list(pool.map(one, acks))
 
     def _check_since_last(self, after: str) -> None:
@@ -494,12 +495,15 @@ class ServiceDay:
                 thread.start()
             for thread in workers:
                 thread.join(self._budget_s)
+            self.record.phases["issuing"] = time.monotonic() - started
             self._issuing_done.set()
             conductor.join(60)
             for thread in counters:
                 thread.join(60)
             paper.join(10)
+            finishing = time.monotonic()
             self._finish()
+            self.record.phases["final checks"] = time.monotonic() - finishing
         finally:
             self.record.seconds = time.monotonic() - started
             self.close()
@@ -521,8 +525,8 @@ class ServiceDay:
             time.sleep(0.5)
         time.sleep(1.0)  # a duplicate would arrive after the last new one
         self.record.central_keys = self.central.received_keys()
-        # Pages still coming are late by definition: wait out the window, then read them all.
-        time.sleep(min(PRINT_WINDOW_S, 5.0))
+        # A page still coming now is late anyway (the last roll ran out long ago): a short grace only.
+        time.sleep(2.0)
         for page, at in zip(self.printer.pages, list(self.printer.cut_at), strict=False):
             found = zxingcpp.read_barcodes(page.image.convert("L"))
             token = next((r.text.rsplit("/", 1)[-1] for r in found if "/t/" in r.text), None)
