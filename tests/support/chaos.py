@@ -481,10 +481,9 @@ class ServiceDay:
             printing = int(plan.tickets * plan.printing_share)
             others = plan.tickets - printing
             quotas = {PRINTING_KIOSK: printing}
+            share, rest = divmod(others, plan.kiosks - 1)
             for n in range(2, plan.kiosks + 1):
-                quotas[f"kiosk-{n}"] = others // (plan.kiosks - 1) + (1 if n == 2 else 0) * (
-                    others % (plan.kiosks - 1)
-                )
+                quotas[f"kiosk-{n}"] = share + (rest if n == 2 else 0)
             workers = [
                 threading.Thread(target=self._kiosk, args=item, daemon=True) for item in quotas.items()
             ]
