@@ -181,6 +181,7 @@ def test_the_key_and_the_answer_may_signal_at_the_same_moment(factory: MockFacto
         feedback.close()
     assert errors == []
 
+
 def test_a_press_while_the_previous_is_on_its_way_is_refused_with_two_beeps(factory: MockFactory) -> None:
     counter = Counter(factory)
     counter.hub.gate.clear()
