@@ -21,6 +21,7 @@ import pytest
 from queue_display.voicepack import build_pack, default_keys
 from tests.support.chaos import (
     LIBFAKETIME,
+    LONG,
     PRINT_WINDOW_S,
     PRINTING_KIOSK,
     SITE,
@@ -37,9 +38,9 @@ pytestmark = [
 ]
 
 SEED = int(os.environ.get("MOTCUA_CHAOS_SEED", "14"))
-PLAN = Plan(
-    seed=SEED, tickets=5400, hub_kills=16, paper_rolls=(40, 60, 30, 80)
-)  # 900 of 999 a service if LONG else Plan(seed=SEED)
+# The long day: 900 of each service's 999 numbers, four times the kills and rolls.
+LONG_PLAN = Plan(seed=SEED, tickets=5400, hub_kills=16, paper_rolls=(40, 60, 30, 80))
+PLAN = LONG_PLAN if LONG else Plan(seed=SEED)
 
 
 @pytest.fixture(scope="module")

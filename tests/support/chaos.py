@@ -510,7 +510,10 @@ class ServiceDay:
 
     def _finish(self) -> None:
         """After the day: read everything back, wait for the relay, the printer and the hall."""
+        mark = time.monotonic()
         self._read_back(list(self.record.acks.values()))
+        self.record.phases["read back"] = time.monotonic() - mark
+        mark = time.monotonic()
         queue = self._http.get(f"{self.base}/api/v1/queue", timeout=10).json()
         self.record.final_seq = int(queue["seq"])
         deadline = time.monotonic() + 60
@@ -524,6 +527,8 @@ class ServiceDay:
             time.sleep(0.5)
         time.sleep(1.0)  # a duplicate would arrive after the last new one
         self.record.central_keys = self.central.received_keys()
+        self.record.phases["relay"] = time.monotonic() - mark
+        mark = time.monotonic()
         # A page still coming now is late anyway (the last roll ran out long ago): a short grace only.
         time.sleep(2.0)
         for page, at in zip(self.printer.pages, list(self.printer.cut_at), strict=False):
@@ -533,6 +538,7 @@ class ServiceDay:
                 self.record.unreadable_pages += 1
             else:
                 self.record.pages.append((token, at))
+        self.record.phases["pages"] = time.monotonic() - mark
         called = len(self.record.calls)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(self._journal()) < called:
