@@ -539,11 +539,16 @@ class ServiceDay:
             else:
                 self.record.pages.append((token, at))
         self.record.phases["pages"] = time.monotonic() - mark
+        # The hall is done when it said as many calls as were made, or has been quiet for 3 s.
         called = len(self.record.calls)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(self._journal()) < called:
+        heard, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline and heard < called and time.monotonic() - quiet_since < 3:
             time.sleep(0.2)
-        time.sleep(1.0)
+            now_heard = len(self._journal())
+            if now_heard != heard:
+                heard, quiet_since = now_heard, time.monotonic()
+        time.sleep(1.0)  # a repeat would come right after
         self.record.announced = self._journal()
 
     def _journal(self) -> list[str]:
