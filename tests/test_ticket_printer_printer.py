@@ -165,8 +165,9 @@ def machine_without_libusb(monkeypatch: pytest.MonkeyPatch) -> None:
     import usb.backend.openusb
 
     real_find_library = ctypes.util.find_library
-    monkeypatch.setattr(ctypes.util, "find_library",
-                        lambda name: None if "usb" in name else real_find_library(name))
+    monkeypatch.setattr(
+        ctypes.util, "find_library", lambda name: None if "usb" in name else real_find_library(name)
+    )
     for backend in (usb.backend.libusb1, usb.backend.libusb0, usb.backend.openusb):
         monkeypatch.setattr(backend, "_lib", None)  # pyusb keeps the library it loaded first
         if hasattr(backend, "_lib_object"):

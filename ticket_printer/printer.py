@@ -398,8 +398,10 @@ def usb_library_present() -> bool:
     import usb.backend.libusb1
     import usb.backend.openusb
 
-    return any(module.get_backend() is not None
-               for module in (usb.backend.libusb1, usb.backend.libusb0, usb.backend.openusb))
+    return any(
+        module.get_backend() is not None
+        for module in (usb.backend.libusb1, usb.backend.libusb0, usb.backend.openusb)
+    )
 
 
 def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer:
@@ -441,8 +443,9 @@ def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer
             # Checked on every (re)open: installing the library later needs no restart.
             if not usb_library_present():
                 raise UsbLibraryMissing(USB_LIBRARY_MISSING)
-            return Usb(usb.vendor_id, usb.product_id, timeout=usb.timeout_ms, in_ep=usb.in_ep,
-                       out_ep=usb.out_ep)
+            return Usb(
+                usb.vendor_id, usb.product_id, timeout=usb.timeout_ms, in_ep=usb.in_ep, out_ep=usb.out_ep
+            )
 
         return EscposPrinter(open_usb, name=usb_name, **common)
     if isinstance(backend, FileBackend):
