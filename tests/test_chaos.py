@@ -92,11 +92,6 @@ def test_nothing_acknowledged_is_lost(day: DayRecord) -> None:
     assert day.changed == []
 
 
-@pytest.mark.xfail(
-    reason="a call the display learns of from the snapshot after a hub restart or broker outage is "
-    "shown, not announced: issue 14 item 4 (display branch)",
-    strict=False,
-)
 def test_every_call_is_announced_once(day: DayRecord) -> None:
     heard = Counter(label.split("-", 1)[0] for label in day.announced)
     calls = {call.number: call for call in day.calls.values()}
@@ -114,9 +109,6 @@ def test_every_event_reaches_central_exactly_once(day: DayRecord) -> None:
     assert set(keys) == expected, (len(keys), day.final_seq)
 
 
-@pytest.mark.xfail(
-    reason="late printing after paper-out: fixed on branch print (issue 14 item 1)", strict=False
-)
 def test_nothing_is_printed_late_or_twice(day: DayRecord) -> None:
     """A ticket prints once, within the window after the kiosk answered, and only if the kiosk said
     it would (`print: queued`); one issued while the paper lasts for its whole window prints."""
@@ -153,7 +145,6 @@ def test_nothing_is_printed_late_or_twice(day: DayRecord) -> None:
 
 
 @pytest.mark.skipif(not LIBFAKETIME.exists(), reason="needs Debian libfaketime")
-@pytest.mark.xfail(reason="clock fixes on branch clock (issue 14 item 2)", strict=False)
 def test_clock_steps_of_a_day_never_reacknowledge_a_number(tmp_path: Path) -> None:
     """A hub with no RTC: restarted with the clock a day behind, corrected, a day ahead, corrected
     (`kill -9` between). A number once acknowledged is never acknowledged again, the service day never
