@@ -3,9 +3,20 @@ kivy.core.window; kivy itself is imported here only when called (the hub never n
 
 from __future__ import annotations
 
+import ctypes.util
 import logging
 import os
+import sys
 from typing import Any
+
+from appliance.errors import MotcuaError
+
+# The system libraries kivy's wheel loads but does not bundle, and the Debian packages that have them.
+WINDOW_LIBRARIES = {"GL": "libgl1 libgl1-mesa-dri", "EGL": "libegl1 libegl-mesa0"}
+
+
+class WindowLibraryMissing(MotcuaError):
+    """kivy cannot open a window here: a system graphics library is not installed."""
 
 
 def configure_kivy(
@@ -16,6 +27,7 @@ def configure_kivy(
     `touch=False` (a wall display) removes kivy's input-device probing; a kiosk keeps it, but a long
     press must not start kivy's multi-touch simulation circle in either case.
     """
+    require_window_libraries()
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
@@ -84,6 +96,17 @@ def _window_scale() -> float:
     except ValueError:
         return 1.0
     return min(1.0, max(0.2, scale))
+
+
+def require_window_libraries() -> None:
+    """Raise WindowLibraryMissing naming the package, instead of kivy's "no window provider" later."""
+    if not sys.platform.startswith("linux"):
+        return
+    missing = [name for name in WINDOW_LIBRARIES if ctypes.util.find_library(name) is None]
+    if missing:
+        names = ", ".join(f"lib{name}" for name in missing)
+        packages = " ".join(WINDOW_LIBRARIES[name] for name in missing)
+        raise WindowLibraryMissing(f"kivy window: {names} missing (install {packages})")
 
 
 def _drop_mtdev_noise(record: logging.LogRecord) -> bool:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -30,6 +31,9 @@ class Feedback:
     def __init__(self, buzzer: Any = None, lamp: Any = None) -> None:
         self.buzzer = buzzer
         self.lamp = lamp
+        # The key's thread and the worker waiting for the hub both signal; gpiozero's blink() is not
+        # thread-safe (a second blink joins the first's thread before it started: RuntimeError).
+        self._lock = threading.RLock()
 
     @classmethod
     def from_pins(
@@ -48,30 +52,35 @@ class Feedback:
         return cls(buzzer, lamp)
 
     def working(self) -> None:
-        if self.lamp is not None:
-            self.lamp.on()
-        self._beep(0.05, 0.05, 1)
+        with self._lock:
+            if self.lamp is not None:
+                self.lamp.on()
+            self._beep(0.05, 0.05, 1)
 
     def done(self) -> None:
-        if self.lamp is not None:
-            self.lamp.off()
+        with self._lock:
+            if self.lamp is not None:
+                self.lamp.off()
 
     def refused(self) -> None:
         self._beep(0.06, 0.08, 2)
 
     def failed(self) -> None:
-        if self.lamp is not None:
-            self.lamp.blink(on_time=0.1, off_time=0.1, n=3)
-        self._beep(0.4, 0.1, 1)
+        with self._lock:
+            if self.lamp is not None:
+                self.lamp.blink(on_time=0.1, off_time=0.1, n=3)
+            self._beep(0.4, 0.1, 1)
 
     def _beep(self, on_time: float, off_time: float, count: int) -> None:
-        if self.buzzer is not None:
-            self.buzzer.beep(on_time=on_time, off_time=off_time, n=count, background=True)
+        with self._lock:
+            if self.buzzer is not None:
+                self.buzzer.beep(on_time=on_time, off_time=off_time, n=count, background=True)
 
     def close(self) -> None:
-        for device in (self.buzzer, self.lamp):
-            if device is not None:
-                device.close()
+        with self._lock:
+            for device in (self.buzzer, self.lamp):
+                if device is not None:
+                    device.close()
 
 
 class RatingLamps:

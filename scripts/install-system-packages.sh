@@ -4,17 +4,27 @@
 set -euo pipefail
 
 packages=(
+  # Build and run: the Makefile's venv; evdev (sdist only) compiles against the kernel's input.h.
+  python3 python3-venv python3-dev gcc libc6-dev
+  ca-certificates                      # pip's HTTPS to PyPI
   mosquitto mosquitto-clients          # the site broker; tests start their own
-  python3-venv python3-dev gcc         # the virtual environment; evdev builds from source
   fonts-dejavu-core                    # Vietnamese glyphs for tickets, kiosk and display
   chromium chromium-driver             # headless browser tests of the web pages
   espeak-ng sox alsa-utils             # default voice pack, audio checks, aplay to the speakers
-  libgl1 libegl1 libgl1-mesa-dri xvfb  # kivy offscreen (Mesa llvmpipe)
   tesseract-ocr tesseract-ocr-vie      # tests read printed Vietnamese back
   poppler-utils                        # tests read report PDFs back (pdftotext, pdftoppm)
-  libzbar0                             # optional pyzbar barcode backend
+  faketime                             # the faketime command (libfaketime below does the work)
   systemd udev                         # systemd-analyze and udevadm check the shipped units and rules
-  faketime libfaketime                 # tests step the hub's wall clock while it runs (LD_PRELOAD)
+  libfaketime                          # tests step a hub's wall clock (a Pi booting without RTC)
+  # Libraries the Python wheels load but do not bundle (found with ldd on every .so in the venv and
+  # by reading each dependency's ctypes/dlopen calls; Pillow, numpy, zxing-cpp are self-contained):
+  libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri  # kivy's bundled SDL2 draws with GL/EGL (Mesa llvmpipe)
+  libx11-6 libxrender1 libxext6        # kivy's window module links X11 and XRender
+  libmtdev1                            # kivy loads libmtdev.so.1 for multitouch screens on Linux
+  xvfb                                 # a display for kivy windows where no offscreen driver works
+  libusb-1.0-0                         # pyusb's backend for USB receipt printers (and pyftdi)
+  libzbar0                             # pyzbar, the fallback barcode decoder
+  x11-utils                            # xdpyinfo: the windowed demo sizes its windows to the screen
 )
 
 missing=()

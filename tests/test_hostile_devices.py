@@ -199,7 +199,8 @@ def test_one_flooding_kiosk_does_not_silence_the_site(hub: Hub, secure: SecureBr
 
     assert not failures, f"counter calls failed during the flood: {failures}"
     assert len(answered) >= 5, answered
-    assert report["sent"] > 100, report  # it was a flood (until the broker cut it off)
+    # It was a flood: far more than a kiosk's burst, until the broker cut it off.
+    assert report["sent"] > 50, report
     assert report["replies"].get("rate_limited", 0) >= 1, report
     # A person's pace: the burst and what trickles in, not hundreds of numbers.
     assert issued_by(hub, kiosk["device_id"]) <= 12

@@ -160,6 +160,28 @@ def test_contact_bounce_and_a_double_tap_make_one_call(factory: MockFactory) -> 
     counter.close()
 
 
+def test_the_key_and_the_answer_may_signal_at_the_same_moment(factory: MockFactory) -> None:
+    """The key's thread beeps "working" while the worker already beeps "failed" (an instant refusal):
+    gpiozero's blink is not thread-safe, and the refusal must still be signalled, not raise."""
+    errors: list[BaseException] = []
+
+    def signal(action: Any) -> None:
+        try:
+            action()
+        except Exception as error:
+            errors.append(error)
+
+    for _ in range(150):
+        feedback = Feedback.from_pins(18, 19, pin_factory=factory)
+        threads = [threading.Thread(target=signal, args=(f,)) for f in (feedback.working, feedback.failed)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        feedback.close()
+    assert errors == []
+
+
 def test_a_press_while_the_previous_is_on_its_way_is_refused_with_two_beeps(factory: MockFactory) -> None:
     counter = Counter(factory)
     counter.hub.gate.clear()

@@ -265,12 +265,14 @@ def test_bridge_template_renders_every_direction() -> None:
         "bridge_protocol_version mqttv50",
         "cleansession false",
         'topic motcua/v1/dn-lt/queue/events out 1 "" dongnai/',
-        'topic motcua/v1/dn-lt/devices/+/commands in 1 "" dongnai/',
+        'topic motcua/v1/dn-lt/province/commands in 1 "" dongnai/',
         "bridge_cafile /etc/motcua/central-ca.pem",
         "remote_password secret",
     ):
         assert expected in lines
     assert "$" not in text
+    # Nothing from outside the site reaches devices' configuration or commands directly.
+    assert not [line for line in lines if line.startswith("topic") and "devices/" in line and " in " in line]
     plain = render_bridge(site="x", central_address="c:1883")
     assert 'topic motcua/v1/x/queue/events out 1 "" ""' in plain.splitlines()
 

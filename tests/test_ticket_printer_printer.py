@@ -155,6 +155,35 @@ def test_missing_usb_printer_is_unknown_and_named() -> None:
     assert "usb 0416:5011" in caught.value.message
 
 
+@pytest.fixture
+def machine_without_libusb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine as a fresh Debian without libusb-1.0-0: the dynamic loader finds no libusb."""
+    import ctypes.util
+
+    import usb.backend.libusb0
+    import usb.backend.libusb1
+    import usb.backend.openusb
+
+    real_find_library = ctypes.util.find_library
+    monkeypatch.setattr(
+        ctypes.util, "find_library", lambda name: None if "usb" in name else real_find_library(name)
+    )
+    for backend in (usb.backend.libusb1, usb.backend.libusb0, usb.backend.openusb):
+        monkeypatch.setattr(backend, "_lib", None)  # pyusb keeps the library it loaded first
+        if hasattr(backend, "_lib_object"):
+            monkeypatch.setattr(backend, "_lib_object", None)
+
+
+@pytest.mark.usefixtures("machine_without_libusb")
+def test_usb_printer_without_libusb_names_the_missing_package() -> None:
+    printer = open_printer(section(type="usb", vendor_id=0x0416, product_id=0x5011))
+    assert printer.status() == PrinterStatus(None, Paper.UNKNOWN)
+    with pytest.raises(PrinterError) as caught:
+        printer.print_image(Image.new("1", (576, 8), 1))
+    assert "usb 0416:5011" in caught.value.message
+    assert "USB support missing (install libusb-1.0-0)" in caught.value.message_en
+
+
 def test_simulated_printer_keeps_bytes_and_refuses_without_paper(tmp_path: Path,
                                                                  ticket_image: Image.Image) -> None:
     printer = open_printer(section(type="simulated", paper="out", save_dir=str(tmp_path)))

@@ -398,6 +398,25 @@ class SimulatedPrinter(EscposPrinter):
         return self.save_dir / f"{prefix}{self._pages[prefix]:05d}.{suffix}"
 
 
+USB_LIBRARY_MISSING = "USB support missing (install libusb-1.0-0)"
+
+
+class UsbLibraryMissing(OSError):
+    """pyusb found no libusb on this machine: no USB printer can be opened until it is installed."""
+
+
+def usb_library_present() -> bool:
+    """Whether pyusb has a backend (libusb-1.0, libusb-0.1 or OpenUSB) it can load."""
+    import usb.backend.libusb0
+    import usb.backend.libusb1
+    import usb.backend.openusb
+
+    return any(
+        module.get_backend() is not None
+        for module in (usb.backend.libusb1, usb.backend.libusb0, usb.backend.openusb)
+    )
+
+
 def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer:
     """The printer described by a `[printer]` configuration section (nothing is opened yet)."""
     backend: Backend = section.backend
@@ -430,12 +449,18 @@ def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer
         usb_name = name or f"usb {usb.vendor_id:04x}:{usb.product_id:04x}"
         if not Usb.is_usable():
             raise PrinterError(printer=usb_name, detail="pyusb is not installed (motcua[printer] extra)")
-        return EscposPrinter(
-            lambda: Usb(usb.vendor_id, usb.product_id, timeout=usb.timeout_ms, in_ep=usb.in_ep,
-                        out_ep=usb.out_ep),
-            name=usb_name,
-            **common,
-        )
+        if not usb_library_present():
+            log.error("printer %s: %s", usb_name, USB_LIBRARY_MISSING)
+
+        def open_usb() -> Usb:
+            # Checked on every (re)open: installing the library later needs no restart.
+            if not usb_library_present():
+                raise UsbLibraryMissing(USB_LIBRARY_MISSING)
+            return Usb(
+                usb.vendor_id, usb.product_id, timeout=usb.timeout_ms, in_ep=usb.in_ep, out_ep=usb.out_ep
+            )
+
+        return EscposPrinter(open_usb, name=usb_name, **common)
     if isinstance(backend, FileBackend):
         device_file = backend
         return EscposPrinter(lambda: File(devfile=device_file.device),

@@ -103,6 +103,8 @@ def year_site(*, site: str = "year", db: str = "/tmp/motcua-year.db", mqtt_port:
             "http_host": "127.0.0.1",
             "http_port": http_port,
             "public_url": f"http://127.0.0.1:{http_port}",
+            # A generated site on this machine's loopback (tests, benchmarks): plain HTTP.
+            "https": False,
         },
         "place": {
             "name": "Bộ phận Một cửa UBND huyện Long Thành",
@@ -169,6 +171,8 @@ def simulate_day(writer: _Writer, rng: random.Random, day: date, tickets: int) -
     opens = datetime.combine(day, periods[0][0], SITE_TZ)
     closes = datetime.combine(day, periods[-1][1], SITE_TZ)
     lunch = (datetime.combine(day, PERIODS[0][1], SITE_TZ), datetime.combine(day, PERIODS[1][0], SITE_TZ))
+    # The hub opens each service day explicitly (its day rules); the engine never rolls by itself.
+    writer.apply(engine.roll(opens - timedelta(hours=1), day), "hub")
     service_ids = [s[0] for s in SERVICES]
     shares = [s[4] for s in SERVICES]
     minutes = {s[0]: s[3] for s in SERVICES}

@@ -103,6 +103,8 @@ def describe(error: BaseException, language: Language = "vi") -> tuple[str, str]
 
 
 def json_error(code: str, text: str, status: int | None = None, **extra: Any) -> Response:
+    # A message may quote what the client sent; a lone surrogate there cannot be encoded as UTF-8.
+    text = text.encode("utf-8", "replace").decode("utf-8")
     body: dict[str, Any] = {"ok": False, "error": {"code": code, "message": text, **extra}}
     response = jsonify(body)
     response.status_code = status or status_for(code)
