@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
 # After these the ticket is no longer at its counter.
-LEAVE_EVENTS = frozenset({"ticket.completed", "ticket.skipped", "ticket.transferred", "ticket.cancelled"})
+LEAVE_EVENTS = frozenset(
+    {"ticket.completed", "ticket.skipped", "ticket.transferred", "ticket.cancelled", "ticket.held"}
+)
 RECENT_LIMIT = 20
 
 
@@ -160,7 +162,7 @@ class QueueModel:
             ticket = event.get("ticket")
             ticket_id = ticket.get("id") if isinstance(ticket, Mapping) else None
             return self.left(counter_id, ticket_id if isinstance(ticket_id, str) else None)
-        if kind in ("counter.opened", "counter.closed"):
+        if kind in ("counter.opened", "counter.closed", "counter.paused"):
             return self.set_open(counter_id, kind == "counter.opened")
         return False
 

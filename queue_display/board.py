@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
 # After these the ticket is no longer at the counter.
-LEAVE_EVENTS = frozenset({"ticket.completed", "ticket.skipped", "ticket.cancelled", "ticket.transferred"})
+LEAVE_EVENTS = frozenset(
+    {"ticket.completed", "ticket.skipped", "ticket.cancelled", "ticket.transferred", "ticket.held"}
+)
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
