@@ -53,6 +53,10 @@ class Service:
     last: int = 999
     digits: int = 3
     default_service_s: int = 300
+    # "strict": a priority ticket is always called first; "interleave": one priority ticket after
+    # every `interleave_every` ordinary ones (when both wait).
+    priority_rule: str = "strict"
+    interleave_every: int = 3
 
     def number(self, seq: int) -> str:
         return f"{self.prefix}{self.first + seq - 1:0{self.digits}d}"
@@ -280,6 +284,10 @@ class QueueEngine:
             s.id: deque(maxlen=SERVICE_TIME_WINDOW) for s in services
         }
         self.recent_calls: deque[tuple[str, str, datetime]] = deque(maxlen=RECENT_CALLS)
+        # Ordinary calls per counter since its last priority call (the interleave rule), and why
+        # each ticket of the day was called out of issue order (shown to the officer).
+        self.ordinary_streak: dict[str, int] = {}
+        self.call_reasons: dict[str, str] = {}
         # The latest issue time of the day: a clock set back must not put a new ticket in front of
         # the people already waiting (the line is ordered by issue time).
         self.latest_issue: datetime | None = None
@@ -373,6 +381,8 @@ class QueueEngine:
         for service_id in self.services:
             self.last_seq[service_id] = 0
         self.recent_calls.clear()
+        self.call_reasons.clear()
+        self.ordinary_streak.clear()
         self.latest_issue = None
         change.day_rolled = True
         return change
@@ -444,6 +454,7 @@ class QueueEngine:
         data["service_name_en"] = service.name_en if service else ""
         ahead = self.ahead(ticket)
         data["ahead"] = ahead
+        data["call_reason"] = self.call_reasons.get(ticket.id)
         data["estimated_wait_s"] = (
             self.estimated_wait_s(ticket.service_id, ahead) if ticket.status == "waiting" else 0
         )
@@ -505,17 +516,34 @@ class QueueEngine:
             raise QueueError("counter_idle", counter=counter.spec.name)
         return ticket
 
-    def _next_for(self, counter: CounterState) -> Ticket | None:
-        """Oldest priority ticket of the counter's services, else the oldest ordinary one."""
+    def _oldest(self, counter: CounterState, attr: str) -> Ticket | None:
         best: tuple[datetime, str] | None = None
-        for attr in ("priority", "ordinary"):
-            for service_id in counter.spec.services:
-                line: list[tuple[datetime, str]] = getattr(self.lines[service_id], attr)
-                if line and (best is None or line[0] < best):
-                    best = line[0]
-            if best is not None:
-                return self.tickets[best[1]]
-        return None
+        for service_id in counter.spec.services:
+            line: list[tuple[datetime, str]] = getattr(self.lines[service_id], attr)
+            if line and (best is None or line[0] < best):
+                best = line[0]
+        return self.tickets[best[1]] if best is not None else None
+
+    def _next_for(self, counter: CounterState) -> Ticket | None:
+        """Oldest priority ticket of the counter's services, else the oldest ordinary one; a
+        service with the interleave rule lets `interleave_every` ordinary tickets go first."""
+        return self._choose_next(counter)[0]
+
+    def _choose_next(self, counter: CounterState) -> tuple[Ticket | None, str | None]:
+        """(ticket, reason): reason "priority" when a priority ticket jumps older ordinary ones,
+        "interleave" when an ordinary one goes before a waiting priority ticket by the rule."""
+        priority = self._oldest(counter, "priority")
+        ordinary = self._oldest(counter, "ordinary")
+        if priority is None:
+            return ordinary, None
+        if ordinary is None:
+            return priority, None
+        service = self.services[priority.service_id]
+        streak = self.ordinary_streak.get(counter.id, 0)
+        if service.priority_rule == "interleave" and streak < service.interleave_every:
+            return ordinary, "interleave"
+        jumped = ordinary.queue_key < priority.queue_key
+        return priority, "priority" if jumped else None
 
     def _finish_current(self, counter: CounterState, now: datetime, change: Change) -> None:
         ticket = self.current_ticket(counter)
@@ -534,9 +562,15 @@ class QueueEngine:
         change = self._ensure_day(now)
         counter = self.counter(counter_id)
         self._check_open(counter)
-        ticket = self._next_for(counter)
+        ticket, reason = self._choose_next(counter)
         if ticket is None:
             raise QueueError("no_waiting")
+        if ticket.priority:
+            self.ordinary_streak[counter.id] = 0
+        elif reason == "interleave":
+            self.ordinary_streak[counter.id] = self.ordinary_streak.get(counter.id, 0) + 1
+        if reason is not None:
+            self.call_reasons[ticket.id] = reason
         self._finish_current(counter, now, change)
         self.lines[ticket.service_id].remove(ticket)
         ticket.status = "called"

@@ -41,6 +41,10 @@ class ServiceSpec(Strict):
     default_service_minutes: float = Field(5.0, gt=0)
     # Service level: a citizen should be called within this many minutes (reports, alerts).
     target_wait_minutes: float = Field(30.0, gt=0)
+    # Priority tickets: "strict" (always first) or "interleave" (one after every
+    # `interleave_every` ordinary tickets, when both wait).
+    priority_rule: Literal["strict", "interleave"] = "strict"
+    interleave_every: int = Field(3, ge=1, le=20)
 
     @model_validator(mode="after")
     def _block(self) -> ServiceSpec:
@@ -59,6 +63,8 @@ class ServiceSpec(Strict):
             last=self.last,
             digits=digits,
             default_service_s=round(self.default_service_minutes * 60),
+            priority_rule=self.priority_rule,
+            interleave_every=self.interleave_every,
         )
 
 

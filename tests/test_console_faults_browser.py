@@ -107,7 +107,9 @@ def test_console_faults_are_gone(server: tuple[WebServer, QueueService], tmp_pat
 
         press(driver, "n")
         wait.until(lambda d: serving(d) == elderly)
-        assert "Người cao tuổi" in driver.find_element(By.ID, "serving-detail").text
+        wait.until(
+            lambda d: "gọi trước vì ưu tiên: Người cao tuổi" in d.find_element(By.ID, "serving-detail").text
+        )
         assert "Đã gọi số " + elderly in feedback(driver)
         shoot(driver, "console-waiting-768x1024.png", 768, 1024)
 

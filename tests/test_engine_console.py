@@ -109,3 +109,32 @@ def test_reconfigure_refuses_what_would_strand_a_citizen_or_a_number() -> None:
         engine.reconfigure(gone, [c.spec for c in engine.counters.values()])
     assert in_use.value.code == "admin_service_in_use"
     assert engine.services == before  # untouched
+
+
+def test_interleave_calls_one_priority_after_every_n_ordinary_and_says_why() -> None:
+    engine = make_engine()
+    land = engine.services["land"]
+    engine.reconfigure(
+        [
+            replace(land, priority_rule="interleave", interleave_every=2),
+            engine.services["civil"],
+            engine.services["tiny"],
+        ],
+        [c.spec for c in engine.counters.values()],
+    )
+    ordinary = [issue(engine, "land", T0 + timedelta(seconds=i)) for i in range(4)]
+    elderly = issue(engine, "land", T0 + timedelta(minutes=1), priority_group="elderly")
+    called = [engine.call_next("1", now=T0 + timedelta(minutes=2 + i)).result for i in range(4)]
+    assert [t.id for t in called] == [ordinary[0].id, ordinary[1].id, elderly.id, ordinary[2].id]
+    assert engine.describe(called[0])["call_reason"] == "interleave"
+    assert engine.describe(called[2])["call_reason"] == "priority"  # jumped the older ordinary ones
+
+
+def test_strict_priority_jumps_and_the_reason_is_given() -> None:
+    engine = make_engine()
+    ordinary = issue(engine, "land", T0)
+    elderly = issue(engine, "land", T0 + timedelta(minutes=1), priority_group="elderly")
+    first = engine.call_next("1", now=T0 + timedelta(minutes=2)).result
+    assert first.id == elderly.id and engine.describe(first)["call_reason"] == "priority"
+    second = engine.call_next("1", now=T0 + timedelta(minutes=3)).result
+    assert second.id == ordinary.id and engine.describe(second)["call_reason"] is None

@@ -43,7 +43,11 @@ CONSOLE_TEXTS: dict[str, tuple[str, str]] = {
     "call_number_placeholder": ("vd. 1005", "e.g. 1005"),
     "ordinary": ("Thường", "Ordinary"),
     "priority": ("Ưu tiên", "Priority"),
-    "jumped": ("ưu tiên: {group}", "priority: {group}"),
+    "reason_priority": ("gọi trước vì ưu tiên: {group}", "called first, priority: {group}"),
+    "reason_interleave": (
+        "gọi theo lượt xen kẽ (số ưu tiên chờ sau)",
+        "called by the interleave rule (a priority ticket waits)",
+    ),
     "shortcuts_title": ("Phím tắt", "Keyboard shortcuts"),
 }
 PAUSE_REASONS: tuple[tuple[str, str], ...] = (

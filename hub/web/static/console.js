@@ -100,6 +100,10 @@
         clock(serving.called_at)];
       if (serving.priority) parts.push(groups[serving.priority_group] || words.priority);
       if (serving.original_service_id) parts.push(words.from + ": " + serviceName(view, serving.original_service_id));
+      // Why this citizen was called out of issue order (the service's priority rule).
+      if (serving.call_reason === "priority") {
+        parts.push(fill(words.reason_priority, { group: groups[serving.priority_group] || words.priority }));
+      } else if (serving.call_reason === "interleave") parts.push(words.reason_interleave);
       detail = parts.join(" · ");
     } else if (counter.open) {
       detail = texts.no_one_called;
