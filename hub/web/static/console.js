@@ -98,7 +98,7 @@
     if (serving) {
       const parts = [serviceName(view, serving.service_id, serving.service_name), config.statuses[serving.status] || serving.status,
         clock(serving.called_at)];
-      if (serving.priority) parts.push(groups[serving.priority_group] || words.priority);
+      if (serving.priority && serving.call_reason !== "priority") parts.push(groups[serving.priority_group] || words.priority);
       if (serving.original_service_id) parts.push(words.from + ": " + serviceName(view, serving.original_service_id));
       // Why this citizen was called out of issue order (the service's priority rule).
       if (serving.call_reason === "priority") {
