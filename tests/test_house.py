@@ -43,3 +43,32 @@ def test_the_import_walker_sees_relative_and_guarded_imports() -> None:
     sample = ROOT / "hub" / "central" / "wiring.py"
     assert "hub.parts" in imported_modules(sample)
     assert "hub.daemon" in imported_modules(ROOT / "hub" / "__main__.py")
+
+
+MAX_LINES = 600
+# Modules allowed to be longer, each with its reason. Data is data; the rest wait for a split.
+LONG_MODULES = {
+    "hub/central/simdata.py": "data: the simulated central system's dossiers and procedures",
+    "appliance/i18n.py": "data: the message catalogue (Vietnamese and English texts)",
+    "hub/engine.py": "split after issue 19's concurrent work on the queue engine is merged",
+    "hub/service.py": "split after issue 19's concurrent work on the queue service is merged",
+    "kiosk/model.py": "split after issue 19's concurrent work on the kiosk (booking) is merged",
+    "kiosk/screens.py": "split after issue 19's concurrent work on the kiosk (booking) is merged",
+}
+
+
+def test_no_module_is_over_600_lines_except_data() -> None:
+    """A module past 600 lines hides its seams; split it where it has one (issue 19)."""
+    sources = [
+        path
+        for path in ROOT.rglob("*.py")
+        if not {"tests", ".venv", "build", "node_modules"} & set(path.relative_to(ROOT).parts)
+    ]
+    too_long = {
+        str(path.relative_to(ROOT)): count
+        for path in sources
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert {name: count for name, count in too_long.items() if name not in LONG_MODULES} == {}
+    # An exception that no longer needs to be one is taken off the list.
+    assert sorted(name for name in LONG_MODULES if name not in too_long) == []

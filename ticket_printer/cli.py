@@ -25,9 +25,10 @@ from appliance.notify import Notifier
 from appliance.timeutil import now
 
 from .config import PrinterConfig
+from .documents import render_job
 from .errors import PrintingError
 from .jobs import JOB_KINDS, Job, ReceiptJob, parse_job
-from .layout import PAPERS, Fonts, paper_for, render_job
+from .layout import PAPERS, Fonts, paper_for
 from .text_layout import render_text_job
 
 log = logging.getLogger("ticket_printer")
