@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import logging
 import os
 import sys
 
-from appliance.errors import ConfigError, MotcuaError
+from appliance.errors import MotcuaError
 from appliance.logs import setup_logging
+from appliance.startup import CONFIG_ERROR_EXIT_CODE, load_config, process_parser
 
 from .site import load_hub_config
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="motcua hub", description="Run the site hub.")
-    parser.add_argument("-c", "--config", default="/etc/motcua/hub.toml", help="the hub's TOML file")
-    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser = process_parser("motcua hub", "Run the site hub.", "/etc/motcua/hub.toml")
     parser.add_argument("--no-web", action="store_true", help="serve MQTT only")
     parser.add_argument(
         "--hash-password",
         action="store_true",
         help="read a password and print the hash to put in [[officers]] password_hash",
     )
-    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
@@ -34,11 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
         print(hash_password(password.rstrip("\n")))
         return 0
-    try:
-        config = load_hub_config(args.config)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+    config = load_config(args.config, load_hub_config)
+    if config is None:
+        return CONFIG_ERROR_EXIT_CODE
     if args.check:
         print(
             f"{args.config}: OK — {config.name}: {len(config.services)} services, "
