@@ -52,8 +52,6 @@ LONG_MODULES = {
     "appliance/i18n.py": "data: the message catalogue (Vietnamese and English texts)",
     "hub/engine.py": "split after issue 19's concurrent work on the queue engine is merged",
     "hub/service.py": "split after issue 19's concurrent work on the queue service is merged",
-    "kiosk/model.py": "split after issue 19's concurrent work on the kiosk (booking) is merged",
-    "kiosk/screens.py": "split after issue 19's concurrent work on the kiosk (booking) is merged",
 }
 
 
