@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -290,18 +290,58 @@ def fresh_config(
 
 
 class ReloadsConfig(Generic[M]):
-    """`reload` and the hub's pushed configuration for a daemon, done one way everywhere.
+    """The hub's side of a device daemon, done one way everywhere: its commands (identify, reload,
+    restart), `reload` and the pushed configuration, and the daemon as a context manager.
 
-    The daemon sets `config_model`, `config_path`, `_local` (the TOML data last found valid) and
-    `runtime`, and implements `config_language`, `_apply(fresh)` (take a validated configuration)
-    and `_config_refused(detail)` (say so in its health). A push that does not validate is refused
-    whole; `reload` raises CommandError so the command result carries the reason.
+    The daemon sets `config_model`, `config_path`, `_local` (the TOML data last found valid),
+    `restart_requested` (and `on_restart`, to close a window), implements `start`, `stop`,
+    `identify`, `config_language`, `_apply(fresh)` (take a validated configuration) and
+    `_config_refused(detail)` (say so in its health), and calls `listen_to_the_hub(link)` when it
+    starts. A push that does not validate is refused whole; `reload` raises CommandError so the
+    command result carries the reason.
     """
 
     config_model: type[M]
     config_path: Path | None
     _local: dict[str, Any]
     runtime: DeviceRuntime | None
+    restart_requested: threading.Event
+    on_restart: Callable[[], object] | None = None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def identify(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def listen_to_the_hub(self, link: Link) -> DeviceRuntime:
+        """Answer the hub's commands and take its pushed configuration, on `link`."""
+        self.runtime = DeviceRuntime(
+            link,
+            on_identify=self.identify,
+            on_reload=self.reload,
+            on_restart=self.request_restart,
+            on_config=self._on_pushed_config,
+            language=self.config_language,
+        )
+        return self.runtime
+
+    def request_restart(self) -> None:
+        """The hub's "restart": stop cleanly, for the command line to exit with RESTART_EXIT_CODE."""
+        log.warning("restart asked by the hub: stopping cleanly for systemd to start the device again")
+        self.restart_requested.set()
+        if self.on_restart is not None:
+            self.on_restart()
 
     @property
     def config_language(self) -> str:

@@ -9,21 +9,19 @@ What it guarantees, so that role code never has to think about the network:
 - a handler that raises is logged in one line naming the topic and never reaches paho's loop, which
   would otherwise die with it.
 
-Payload helpers live here too: `decode_json` and `check_version` turn untrusted bytes into a dict or a
-`PayloadError` whose code is also the i18n message key sent back to the caller.
+Payload helpers (appliance/payload.py, re-exported here): `decode_json` and `check_version` turn
+untrusted bytes into a dict or a `PayloadError` whose code is also the i18n message key sent back to
+the caller. The publishing health it reports (`Link.publishing()`) is kept by appliance/publishing.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
-import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -37,6 +35,15 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from . import __version__
 from .config import MqttSettings
 from .errors import MotcuaError
+from .payload import (
+    DEFAULT_MAX_PAYLOAD,
+    PROTOCOL_VERSION,
+    PayloadError,
+    check_version,
+    decode_json,
+    encode_json,
+)
+from .publishing import MAX_QUEUED_MESSAGES, PublishBook, PublishStatus
 from .timeutil import iso, now
 from .topics import Topics
 
@@ -53,83 +60,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PAYLOAD = 65536
-PROTOCOL_VERSION = 1
-# QoS>0 messages paho keeps for the broker while it is away; beyond that publish() reports
-# MQTT_ERR_QUEUE_SIZE instead of growing memory for a months-long outage.
-MAX_QUEUED_MESSAGES = 1000
 # How long stop() waits for the broker to acknowledge the retained `online: false`.
 STOP_PUBLISH_TIMEOUT = 2.0
 SESSION_TAKEN_OVER = 142
-
-
-# --------------------------------------------------------------------------- payloads
-
-
-class PayloadError(MotcuaError, ValueError):
-    """An incoming payload is unusable.
-
-    `code` goes on the wire (payload_too_large, bad_json, bad_request, unsupported_version);
-    `message_key` is the i18n message shown to people (usually the code) and `values` fill its
-    placeholders; `detail` is for logs.
-    """
-
-    def __init__(self, code: str, detail: str, *, message_key: str | None = None, **values: object) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-        self.message_key = message_key or code
-        self.values = values
-
-
-def _reject_constant(name: str) -> float:
-    # NaN and Infinity are not JSON; Python accepts them by default and they poison arithmetic later.
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def decode_json(payload: bytes | str, max_size: int = DEFAULT_MAX_PAYLOAD) -> dict[str, Any]:
-    """Parse an untrusted UTF-8 JSON object, or raise PayloadError.
-
-    The size is checked before parsing so a hostile payload costs nothing; invalid UTF-8, NaN and
-    absurd nesting count as bad JSON rather than escaping as other exceptions.
-    """
-    if isinstance(payload, str):
-        payload = payload.encode("utf-8")
-    if len(payload) > max_size:
-        raise PayloadError("payload_too_large", f"{len(payload)} bytes, at most {max_size}", limit=max_size)
-    try:
-        value = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise PayloadError("bad_json", str(error) or type(error).__name__) from None
-    if not isinstance(value, dict):
-        kind = type(value).__name__
-        raise PayloadError("bad_request", f"expected a JSON object, got {kind}", message_key="not_an_object")
-    return value
-
-
-def check_version(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Accept payload version 1 (a missing "v" counts as 1, for hand-typed requests); return `obj`."""
-    version = obj.get("v", PROTOCOL_VERSION)
-    if type(version) is not int or version != PROTOCOL_VERSION:
-        raise PayloadError("unsupported_version", f"v={version!r}", version=version)
-    return obj
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, pydantic.BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, datetime):
-        return iso(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def encode_json(payload: Mapping[str, Any] | pydantic.BaseModel) -> bytes:
-    """Compact UTF-8 JSON (Vietnamese kept readable, not \\u-escaped); aware datetimes as ISO-8601."""
-    if isinstance(payload, pydantic.BaseModel):
-        return payload.model_dump_json().encode("utf-8")
-    return json.dumps(
-        dict(payload), ensure_ascii=False, separators=(",", ":"), default=_json_default, allow_nan=False
-    ).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- messages
@@ -196,110 +129,6 @@ class _PahoLog(logging.LoggerAdapter):  # type: ignore[type-arg]
             self.logger.debug(msg, *args, **kwargs)
 
 
-# --------------------------------------------------------------------------- publishing health
-
-# An acknowledgement this late means the link cannot publish (the broker or our own network thread
-# is wedged): `PublishStatus.stalled`.
-PUBLISH_STALL_S = 20.0
-# Refusals by paho (its queue full) within this many seconds count as "cannot publish" too.
-PUBLISH_DROP_MEMORY_S = 60.0
-
-
-@dataclass(frozen=True)
-class PublishStatus:
-    connected: bool
-    backlog: int  # QoS>0 messages published and not yet acknowledged by the broker
-    oldest_unacked_s: float  # 0 when none waits
-    last_ack_age_s: float | None  # None before the first acknowledgement
-    dropped: int  # refused by paho (queue full) since start
-    dropped_recently: bool
-
-    @property
-    def stalled(self) -> bool:
-        return self.oldest_unacked_s >= PUBLISH_STALL_S or self.dropped_recently
-
-    @property
-    def healthy(self) -> bool:
-        return self.connected and not self.stalled
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "connected": self.connected,
-            "ok": self.healthy,
-            "backlog": self.backlog,
-            "oldest_unacked_s": round(self.oldest_unacked_s, 1),
-            "last_ack_age_s": None if self.last_ack_age_s is None else round(self.last_ack_age_s, 1),
-            "dropped": self.dropped,
-        }
-
-
-class _Outbox:
-    """Book-keeping of unacknowledged QoS>0 publications (paho keeps its own privately)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._unacked: dict[int, float] = {}
-        # Acknowledgements that overtook the bookkeeping of their own publish (paho calls
-        # on_publish on the network thread, possibly before publish() returned in ours).
-        self._early: set[int] = set()
-        self._qos0: set[int] = set()  # QoS 0 messages whose on_publish (written out) is still due
-        self._last_ack: float | None = None
-        self._dropped = 0
-        self._last_drop: float | None = None
-
-    def sent(self, info: MQTTMessageInfo, qos: int) -> None:
-        moment = time.monotonic()
-        with self._lock:
-            if info.mid in self._early:
-                self._early.discard(info.mid)
-                return
-            if info.rc != MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
-                if qos > 0:
-                    # A reused mid means paho is done with the earlier message of that mid.
-                    self._unacked[info.mid] = moment
-                elif info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    self._qos0.add(info.mid)
-                return
-            quiet = self._last_drop is not None and moment - self._last_drop < PUBLISH_DROP_MEMORY_S
-            self._dropped += 1
-            self._last_drop = moment
-        if not quiet:
-            log.error(
-                "MQTT: outgoing queue full (%d messages): publications are dropped", MAX_QUEUED_MESSAGES
-            )
-
-    def acknowledged(self, mid: int) -> None:
-        with self._lock:
-            if mid in self._qos0:
-                self._qos0.discard(mid)
-            elif self._unacked.pop(mid, None) is None:
-                self._early.add(mid)
-            self._last_ack = time.monotonic()
-
-    def reconnected(self) -> None:
-        """paho re-sends unacknowledged QoS>0 messages (their clock starts again) and forgets the QoS 0
-        ones it had not written yet (their on_publish never comes)."""
-        moment = time.monotonic()
-        with self._lock:
-            self._unacked = dict.fromkeys(self._unacked, moment)
-            self._qos0.clear()
-            self._early.clear()
-
-    def status(self, *, connected: bool) -> PublishStatus:
-        moment = time.monotonic()
-        with self._lock:
-            oldest = min(self._unacked.values(), default=moment)
-            return PublishStatus(
-                connected=connected,
-                backlog=len(self._unacked),
-                oldest_unacked_s=moment - oldest,
-                last_ack_age_s=None if self._last_ack is None else moment - self._last_ack,
-                dropped=self._dropped,
-                dropped_recently=self._last_drop is not None
-                and moment - self._last_drop < PUBLISH_DROP_MEMORY_S,
-            )
-
-
 # --------------------------------------------------------------------------- link
 
 
@@ -343,7 +172,7 @@ class Link:
         self._loop_thread: int | None = None
         self._started = False
         self._stopped = False
-        self._outbox = _Outbox()
+        self._outbox = PublishBook()
         self._client = self._make_client()
 
     # ------------------------------------------------------------------ set-up

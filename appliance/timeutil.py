@@ -36,6 +36,16 @@ def parse_iso(text: str | None) -> datetime | None:
     return moment
 
 
+def parse_iso_or_none(value: object) -> datetime | None:
+    """An aware moment from untrusted data (a payload's field), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
+
+
 # -------------------------------------------------------------------- is the clock synchronised?
 # A Raspberry Pi has no real-time clock: it boots with the time it last saved and NTP corrects it
 # later, sometimes by a day or more. The kernel knows whether an NTP client (systemd-timesyncd,

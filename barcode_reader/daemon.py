@@ -67,14 +67,7 @@ class ScannerDaemon(ReloadsConfig[ScannerConfig]):
         self._lock = threading.Lock()  # one configuration change at a time, never half applied
 
     def start(self) -> None:
-        self.runtime = DeviceRuntime(
-            self.link,
-            on_identify=self.identify,
-            on_reload=self.reload,
-            on_restart=self.request_restart,
-            on_config=self._on_pushed_config,
-            language=self.config.language,
-        )
+        self.listen_to_the_hub(self.link)
         self.link.start()
         self.service.start()
 
@@ -85,21 +78,10 @@ class ScannerDaemon(ReloadsConfig[ScannerConfig]):
         self.service.stop()
         self.link.stop()
 
-    def __enter__(self) -> ScannerDaemon:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     # ------------------------------------------------------------------ commands (command worker)
 
     def identify(self) -> None:
         self.service.identify()
-
-    def request_restart(self) -> None:
-        log.warning("restart asked by the hub: stopping cleanly for systemd to start the daemon again")
-        self.restart_requested.set()
 
     @property
     def config_language(self) -> str:

@@ -28,8 +28,9 @@ import tomli_w
 
 from appliance.broker import PrivateBroker
 from appliance.topics import Topics
+from ticket_printer.documents import render_job
 from ticket_printer.jobs import parse_job
-from ticket_printer.layout import Fonts, paper_for, render_job
+from ticket_printer.layout import Fonts, paper_for
 from ticket_printer.printer import SimulatedPrinter
 
 ROOT = Path(__file__).resolve().parent.parent

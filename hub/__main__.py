@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import logging
 import os
@@ -10,6 +9,7 @@ import sys
 
 from appliance.errors import ConfigError, MotcuaError
 from appliance.logs import setup_logging
+from appliance.startup import CONFIG_ERROR_EXIT_CODE, load_config, process_parser
 
 from .site import HubConfig, load_hub_config
 
@@ -30,9 +30,7 @@ def live_site(config: HubConfig) -> HubConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="motcua hub", description="Run the site hub.")
-    parser.add_argument("-c", "--config", default="/etc/motcua/hub.toml", help="the hub's TOML file")
-    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser = process_parser("motcua hub", "Run the site hub.", "/etc/motcua/hub.toml")
     parser.add_argument("--no-web", action="store_true", help="serve MQTT only")
     parser.add_argument(
         "--hash-password",
@@ -44,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="write the live site (the TOML with the changes made on the admin pages) as TOML ('-': stdout)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
@@ -54,13 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline()
         print(hash_password(password.rstrip("\n")))
         return 0
-    try:
-        config = load_hub_config(args.config)
-        # The site as the admin pages left it: the TOML only seeds it.
-        config = live_site(config)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+    # The site as the admin pages left it: the TOML only seeds it.
+    config = load_config(args.config, lambda path: live_site(load_hub_config(path)))
+    if config is None:
+        return CONFIG_ERROR_EXIT_CODE
     if args.export_site:
         from .admin.edits import export_toml
 

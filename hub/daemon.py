@@ -16,6 +16,7 @@ from appliance.notify import Notifier
 from appliance.rpc import RpcError, RpcRequest, RpcServer
 from appliance.timeutil import iso, now
 
+from .parts import HubParts
 from .printing import TicketPrinting
 from .service import QUEUE_METHODS, QueueService
 from .site import HubConfig
@@ -179,16 +180,18 @@ class Hub:
             priority_methods=PRIORITY_METHODS,
             priority_workers=config.hub.rpc_workers,
         )
+        # What central and the fleet may use of this process: they never see the Hub itself.
+        self.parts = HubParts(config=config, link=self.link, service=self.service, rpc=self.rpc)
         self.central: Any = None
         if config.central:
             from .central import attach_central
 
-            self.central = attach_central(self)
+            self.central = attach_central(self.parts)
         # Enrolment, per-device broker accounts, fleet health; guards every RPC handler above with
         # the caller's role (a counter unit acts only for its own counter).
         from .fleet.wiring import attach_fleet
 
-        self.fleet = attach_fleet(self)
+        self.fleet = attach_fleet(self.parts)
         self.web: Any = None
         # systemd restarts a hub that is connected but cannot publish (nothing reaches the hall).
         self.notifier = Notifier(healthy=self.mqtt_healthy)

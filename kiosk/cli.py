@@ -8,7 +8,6 @@ motcua kiosk -c kiosk.toml --check                     validate the configuratio
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import sys
@@ -16,8 +15,9 @@ import time
 from pathlib import Path
 
 from appliance.config import load
-from appliance.errors import ConfigError, MotcuaError
+from appliance.errors import MotcuaError
 from appliance.logs import setup_logging
+from appliance.startup import CONFIG_ERROR_EXIT_CODE, close_kivy_app, load_config, process_parser
 
 from .config import KioskConfig
 
@@ -29,22 +29,15 @@ STALL_S = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="motcua kiosk", description="Run the citizen touchscreen kiosk.")
-    parser.add_argument(
-        "-c", "--config", default=DEFAULT_CONFIG, help=f"TOML file (default {DEFAULT_CONFIG})"
-    )
-    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser = process_parser("motcua kiosk", "Run the citizen touchscreen kiosk.", DEFAULT_CONFIG)
     parser.add_argument("--windowed", action="store_true", help="not full screen (for a desk)")
     parser.add_argument("--orientation", choices=["portrait", "landscape"], help="override [screen]")
     parser.add_argument("--screenshot", type=Path, help="save a PNG of the first screen and exit")
-    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging(args.verbose)
-    try:
-        config = load(args.config, KioskConfig)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+    config = load_config(args.config, lambda path: load(path, KioskConfig))
+    if config is None:
+        return CONFIG_ERROR_EXIT_CODE
     if args.orientation:
         config = config.model_copy(
             update={"screen": config.screen.model_copy(update={"orientation": args.orientation})}
@@ -83,15 +76,7 @@ def _run(
     from .app import run_kiosk
     from .controller import KioskController
 
-    def close_window() -> None:
-        from kivy.app import App
-        from kivy.clock import Clock
-
-        app = App.get_running_app()
-        if app is not None:
-            Clock.schedule_once(lambda _dt: app.stop(), 0)
-
-    controller = KioskController(config, config_path=config_path, on_restart=close_window)
+    controller = KioskController(config, config_path=config_path, on_restart=close_kivy_app)
     beat = {"at": time.monotonic()}
 
     def heartbeat() -> None:
@@ -99,7 +84,7 @@ def _run(
 
     notifier = Notifier(healthy=lambda: time.monotonic() - beat["at"] < STALL_S)
 
-    signal.signal(signal.SIGTERM, lambda signum, frame: close_window())
+    signal.signal(signal.SIGTERM, lambda signum, frame: close_kivy_app())
     controller.start()
     log.info("kiosk %s (site %s, %s) starting", config.device_id, config.site, config.screen.orientation)
     try:

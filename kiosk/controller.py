@@ -130,14 +130,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
-        self.runtime = DeviceRuntime(
-            self.link,
-            on_identify=self.identify,
-            on_reload=self.reload,
-            on_restart=self.request_restart,
-            on_config=self._on_pushed_config,
-            language=self.config.language,
-        )
+        self.listen_to_the_hub(self.link)
         self.link.start()
         self._publish_health()
 
@@ -161,13 +154,6 @@ class KioskController(ReloadsConfig[KioskConfig]):
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.rpc.close()
         self.link.stop()
-
-    def __enter__(self) -> KioskController:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ the screen's side
 
@@ -215,12 +201,6 @@ class KioskController(ReloadsConfig[KioskConfig]):
         with self._lock:
             self.model.identify(IDENTIFY_S)
             self._notify()
-
-    def request_restart(self) -> None:
-        log.warning("restart asked by the hub: closing for systemd to start the kiosk again")
-        self.restart_requested.set()
-        if self.on_restart is not None:
-            self.on_restart()
 
     @property
     def config_language(self) -> str:

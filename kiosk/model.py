@@ -22,149 +22,49 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from appliance import dossier_code
-from appliance.i18n import Language, message
+from appliance.i18n import Language
 from appliance.rpc import RpcError
 from appliance.timeutil import now as site_now
 
 from .config import KioskConfig
+from .model_state import (
+    ISSUING_SCREENS,
+    LATE_TICKET_S,
+    MAX_INPUT,
+    MAX_PROOF,
+    MAX_REMEMBERED_TOKENS,
+    NOT_AVAILABLE,
+    PRINT_WINDOW_MARGIN_S,
+    RECENT_PRINT_RESULTS,
+    SEARCH_MIN_CHARS,
+    THANKS_S,
+    UNKNOWN_OUTCOME,
+    Call,
+    CallKind,
+    PrintState,
+    ServiceInfo,
+    _Inputs,
+    _Issue,
+    _Pending,
+    _Ticket,
+)
+from .model_view import KioskView
 from .texts import (
     PRIORITY_GROUPS,
-    RATING_LEVELS,
-    describe_hours,
     fold,
-    format_date,
-    format_datetime,
-    format_wait,
-    priority_label,
     t,
-    weekday,
 )
 from .views import (
-    Body,
-    Button,
-    DossierBody,
-    DossierCard,
-    Header,
-    HomeBody,
-    Keyboard,
     Notice,
-    Overlay,
-    ProcedureBody,
-    ProceduresBody,
-    RatingBody,
-    Row,
     Screen,
-    ServicesBody,
-    TicketBody,
-    ViewState,
 )
 
-CallKind = Literal["issue", "lookup", "search", "rate", "resolve_ticket"]
-PrintState = Literal["printing", "printed", "failed", "unavailable", "none", "no_answer"]
 
-MAX_INPUT = 64
-MAX_PROOF = 64
-SEARCH_MIN_CHARS = 2
-# Procedures listed at once: more would not fit above the keyboard; typing more narrows them down.
-RESULTS_SHOWN = 5
-# A reply that takes longer than this shows "Đang …"; quicker ones never flash it.
-BUSY_AFTER_S = 0.3
-# Tokens of tickets issued or scanned here that a rating can still use (a day of one kiosk).
-MAX_REMEMBERED_TOKENS = 2000
-# After "Cảm ơn" the rating screen goes home by itself.
-THANKS_S = 6.0
-# A ticket issued after the citizen left the services screen is still shown if it came this quickly.
-LATE_TICKET_S = 10.0
-RECENT_PRINT_RESULTS = 50
-# The printer may still be finishing a ticket it began at the very end of its window: the kiosk says
-# "the printer has not answered" only this long after the window, so it never says so before paper.
-PRINT_WINDOW_MARGIN_S = 2.0
-# Errors after which the request may or may not have been carried out: repeat it with the same id.
-UNKNOWN_OUTCOME = frozenset({"timeout", "unavailable", "overloaded"})
-# Errors that mean "this kiosk cannot do that here"; a citizen gets a calm sentence, not a method name.
-NOT_AVAILABLE = frozenset({"not_implemented", "central_not_configured", "unknown_method"})
-
-# Screens with a button that takes a number; a failed issue is explained there.
-ISSUING_SCREENS: tuple[Screen, ...] = ("services", "procedure", "dossier")
-
-DOSSIER_KEYS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM.")
-SEARCH_KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-DIGIT_KEYS = ("123", "456", "789")
-
-
-@dataclass(frozen=True)
-class Call:
-    """Work for the controller. `tag` ties the reply to the screen that asked (stale replies are dropped)."""
-
-    kind: CallKind
-    method: str
-    params: Mapping[str, Any]
-    tag: int
-    request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ServiceInfo:
-    id: str
-    name: str
-    name_en: str
-    waiting: int
-    estimated_wait_s: float | None
-    open: bool  # some open counter serves it
-
-    def title(self, language: Language) -> str:
-        return self.name_en if language == "en" and self.name_en else self.name
-
-
-@dataclass
-class _Issue:
-    request_id: str
-    service_id: str
-    group: str | None
-    started: float
-    in_flight: bool = True
-    dossier_code: str | None = None  # a result-collection ticket linked to this dossier
-
-
-@dataclass
-class _Ticket:
-    data: dict[str, Any]
-    print_state: PrintState
-    shown_at: float
-    closes_at: float
-    print_deadline: float | None
-    print_error: str = ""
-
-
-@dataclass
-class _Pending:
-    """The one in-flight call of a kind of screen work, if any."""
-
-    tag: int
-    started: float
-
-
-@dataclass
-class _Inputs:
-    dossier: str = ""
-    dossier_proof: str | None = None  # the receipt's proof, from a scan of its QR code
-    dossier_result: dict[str, Any] | None = None
-    query: str = ""
-    searched: str | None = None
-    results: tuple[dict[str, Any], ...] = ()
-    procedure: dict[str, Any] | None = None
-    rating: str = ""
-    rated_at: float | None = None
-    notice: Notice | None = None
-    pending: dict[str, _Pending] = field(default_factory=dict)
-
-
-class KioskModel:
+class KioskModel(KioskView):
     def __init__(
         self,
         config: KioskConfig,
@@ -689,352 +589,3 @@ class KioskModel:
         ):
             return "reconnecting"
         return None
-
-    # ------------------------------------------------------------------ the view
-
-    def view(self) -> ViewState:
-        language = self.language
-        moment = self.wall()
-        header = Header(
-            site=self.site_name,
-            clock=moment.strftime("%H:%M"),
-            date=f"{weekday(moment, language)}, {moment.strftime('%d/%m/%Y')}",
-            language=Button("language", t("kiosk_language_switch", language)),
-            back=Button("back", t("kiosk_back", language)) if self.screen not in ("home", "ticket") else None,
-            home=Button("home", t("kiosk_home", language)) if self.screen == "procedure" else None,
-        )
-        return ViewState(self.screen, language, header, self._body(), self._overlay())
-
-    def _overlay(self) -> Overlay | None:
-        kind = self._overlay_kind()
-        language = self.language
-        if kind == "locked":
-            return Overlay(
-                "locked",
-                t("kiosk_locked_title", language),
-                (
-                    t("kiosk_locked_hours", language),
-                    describe_hours(self.config.opening_hours, language),
-                    t("kiosk_locked_body", language),
-                ),
-            )
-        if kind == "identify":
-            return Overlay(
-                "identify",
-                message("device_identify_title", language, device=self.config.device_id),
-                (message("device_identify_hint", language),),
-            )
-        if kind == "reconnecting":
-            return Overlay(
-                "reconnecting",
-                t("kiosk_reconnecting_title", language),
-                (t("kiosk_reconnecting_body", language),),
-            )
-        return None
-
-    def _busy(self, kind: str, key: str) -> str:
-        pending = self.inputs.pending.get(kind)
-        if pending is not None and self.clock() - pending.started >= BUSY_AFTER_S:
-            return t(key, self.language)
-        return ""
-
-    def _body(self) -> Body:
-        builders: dict[Screen, Callable[[], Body]] = {
-            "home": self._home,
-            "services": self._services,
-            "ticket": self._ticket,
-            "dossier": self._dossier,
-            "procedures": self._procedures,
-            "procedure": self._procedure,
-            "rating": self._rating,
-        }
-        if self.screen == "ticket" and self.ticket is None:
-            self.screen = "home"
-        return builders[self.screen]()
-
-    def _home(self) -> HomeBody:
-        lang = self.language
-        return HomeBody(
-            title=t("kiosk_welcome", lang),
-            subtitle=t("kiosk_choose", lang),
-            buttons=(
-                Button("open", t("kiosk_menu_ticket", lang), "services", t("kiosk_menu_ticket_hint", lang)),
-                Button("open", t("kiosk_menu_dossier", lang), "dossier", t("kiosk_menu_dossier_hint", lang)),
-                Button(
-                    "open",
-                    t("kiosk_menu_procedure", lang),
-                    "procedures",
-                    t("kiosk_menu_procedure_hint", lang),
-                ),
-                Button("open", t("kiosk_menu_rating", lang), "rating", t("kiosk_menu_rating_hint", lang)),
-            ),
-        )
-
-    def _services(self) -> ServicesBody:
-        lang = self.language
-        priorities = (
-            Button("priority", t("kiosk_priority_none", lang), "", selected=self.priority is None),
-            *(
-                Button("priority", priority_label(group, lang), group, selected=self.priority == group)
-                for group in PRIORITY_GROUPS
-            ),
-        )
-        tiles = []
-        for service in self.services:
-            if service.waiting:
-                detail = (
-                    f"{t('kiosk_waiting_count', lang, count=service.waiting)} · "
-                    f"{t('kiosk_wait_estimate', lang, wait=format_wait(service.estimated_wait_s, lang))}"
-                )
-            else:
-                detail = t("kiosk_waiting_none", lang)
-            note = "" if service.open else t("kiosk_service_closed", lang)
-            tiles.append(Button("issue", service.title(lang), service.id, detail, note))
-        busy = self._issuing_text()
-        notice = self.inputs.notice
-        if not tiles and notice is None:
-            notice = Notice(t("kiosk_no_services", lang), "info")
-        if notice is None and self.printer_ready is False:
-            # Said before the number is taken, not as a surprise after: the number will be on screen.
-            key = "kiosk_printer_paper_out" if self.printer_reason == "paper_out" else "kiosk_printer_down"
-            notice = Notice(t(key, lang), "warn")
-        return ServicesBody(
-            title=t("kiosk_services_title", lang),
-            hint=t("kiosk_services_hint", lang),
-            priority_title=t("kiosk_priority_title", lang),
-            priorities=priorities,
-            services=tuple(tiles),
-            notice=notice,
-            busy=busy,
-        )
-
-    def _ticket(self) -> TicketBody:
-        assert self.ticket is not None
-        lang = self.language
-        ticket = self.ticket.data
-        service = next((s for s in self.services if s.id == ticket.get("service_id")), None)
-        service_name = service.title(lang) if service else str(ticket.get("service_name") or "")
-        ahead = ticket.get("ahead")
-        group = ticket.get("priority_group")
-        state = self.ticket.print_state
-        print_text = {
-            "printing": t("kiosk_print_printing", lang),
-            "printed": t("kiosk_print_done", lang),
-            "failed": t("kiosk_print_failed", lang),
-            "unavailable": t("kiosk_print_unavailable", lang),
-            "none": t("kiosk_print_none", lang),
-            "no_answer": t("kiosk_print_no_answer", lang),
-        }[state]
-        kind = "info" if state == "printing" else "ok" if state == "printed" else "warn"
-        seconds = max(0, round(self.ticket.closes_at - self.clock()))
-        return TicketBody(
-            title=t("kiosk_ticket_title", lang),
-            number=str(ticket.get("number") or ""),
-            service=service_name,
-            priority=t("kiosk_ticket_priority", lang, group=priority_label(group, lang))
-            if isinstance(group, str) and group in PRIORITY_GROUPS
-            else "",
-            ahead=t("kiosk_ticket_ahead", lang, count=ahead)
-            if isinstance(ahead, int) and ahead > 0
-            else t("kiosk_ticket_ahead_none", lang),
-            wait=t("kiosk_ticket_wait", lang, wait=format_wait(ticket.get("estimated_wait_s"), lang))
-            if isinstance(ahead, int) and ahead > 0
-            else "",
-            qr_url=self.config.ticket_url(str(ticket.get("token") or "")),
-            qr_hint=t("kiosk_ticket_qr", lang),
-            print_text=print_text,
-            print_kind=kind,
-            closes=t("kiosk_closing_in", lang, seconds=seconds),
-            done=Button("done", t("kiosk_done", lang)),
-        )
-
-    def _keyboard(self, rows: tuple[str, ...], *, space: bool = False) -> Keyboard:
-        lang = self.language
-        keys = [tuple(Button("key", ch, ch) for ch in row) for row in rows]
-        last = [Button("backspace", t("kiosk_key_delete", lang))]
-        if space:
-            last.insert(0, Button("key", t("kiosk_key_space", lang), " "))
-        last.append(Button("clear", t("kiosk_key_clear", lang)))
-        return Keyboard((*keys, tuple(last)))
-
-    def _dossier(self) -> DossierBody:
-        lang = self.language
-        result = self.inputs.dossier_result
-        ready = result is not None and self._collect_offer() is not None
-        return DossierBody(
-            title=t("kiosk_dossier_title", lang),
-            hint=t("kiosk_dossier_hint", lang),
-            input=self.inputs.dossier,
-            placeholder=t("kiosk_dossier_placeholder", lang),
-            keyboard=self._keyboard(DOSSIER_KEYS),
-            submit=Button("submit", t("kiosk_lookup", lang)),
-            busy=self._busy("lookup", "kiosk_looking_up") or self._issuing_text(),
-            notice=self.inputs.notice,
-            result=self._dossier_card(result, ready=ready) if result is not None else None,
-            ready=Notice(t("result_ready_notice", lang), "ok") if ready else None,
-            collect=Button("collect", t("result_take_number", lang)) if ready else None,
-        )
-
-    def _collect_offer(self) -> tuple[str, str] | None:
-        """(result-return service, dossier code) when the hub said this dossier's result is ready."""
-        answer = self.inputs.dossier_result
-        if answer is None or answer.get("result_ready") is not True:
-            return None
-        service_id, code = answer.get("result_service_id"), answer.get("code")
-        if not isinstance(service_id, str) or not service_id or not isinstance(code, str) or not code:
-            return None
-        return service_id, code
-
-    def _issuing_text(self) -> str:
-        issue = self.issue
-        if issue is not None and issue.in_flight and self.clock() - issue.started >= BUSY_AFTER_S:
-            return t("kiosk_issuing", self.language)
-        return ""
-
-    def _dossier_card(self, dossier: Mapping[str, Any], *, ready: bool = False) -> DossierCard:
-        """The dossier's facts; once its result is ready, the step and the appointment say nothing the
-        "Hồ sơ đã có kết quả" notice does not, and the card keeps room for "Lấy số nhận kết quả"."""
-        lang = self.language
-
-        def text(key: str) -> str:
-            value = dossier.get(key)
-            return str(value) if value not in (None, "") else ""
-
-        overdue = dossier.get("overdue") is True and not ready
-        # The code itself is in the input field above the card.
-        rows = [
-            Row(t("kiosk_dossier_procedure", lang), text("procedure")),
-            Row(t("kiosk_dossier_applicant", lang), text("applicant_name")),
-            Row(t("kiosk_dossier_status", lang), text("status_label") or text("status")),
-            Row(t("kiosk_dossier_step", lang), "" if ready else text("step")),
-            Row(t("kiosk_dossier_received", lang), format_date(dossier.get("received_at")) or ""),
-            Row(
-                t("kiosk_dossier_appointment", lang),
-                "" if ready else format_datetime(dossier.get("due_at"), lang) or "",
-                alarm=overdue,
-            ),
-        ]
-        if overdue:
-            days = dossier.get("overdue_days")
-            value = (
-                t("kiosk_dossier_overdue", lang, days=days)
-                if isinstance(days, int) and days > 0
-                else t("kiosk_dossier_overdue_today", lang)
-            )
-            rows.append(Row("", value, alarm=True))
-        notes = []
-        if dossier.get("stale") is True:
-            fetched = format_datetime(dossier.get("fetched_at"), lang) or "—"
-            notes.append(Notice(t("kiosk_dossier_stale", lang, time=fetched), "warn"))
-        if dossier.get("masked") is True:
-            notes.append(Notice(t("kiosk_dossier_masked", lang), "info"))
-        return DossierCard(tuple(row for row in rows if row.value), tuple(notes))
-
-    def _procedures(self) -> ProceduresBody:
-        lang = self.language
-        found = self.inputs.results
-        results = tuple(
-            Button(
-                "procedure",
-                str(p.get("name") or p.get("code") or ""),
-                str(index),
-                " · ".join(str(p[key]) for key in ("field_name", "processing_time") if p.get(key)),
-            )
-            for index, p in enumerate(found[:RESULTS_SHOWN])
-        )
-        summary = ""
-        if self.inputs.searched is not None and "search" not in self.inputs.pending:
-            if len(found) > RESULTS_SHOWN:
-                summary = t("kiosk_procedures_more", lang, count=len(found), shown=RESULTS_SHOWN)
-            elif found:
-                summary = t("kiosk_procedures_count", lang, count=len(found))
-            else:
-                summary = t("kiosk_procedures_none", lang, query=self.inputs.searched)
-        return ProceduresBody(
-            title=t("kiosk_procedures_title", lang),
-            hint=t("kiosk_procedures_hint", lang),
-            input=self.inputs.query,
-            placeholder=t("kiosk_procedures_placeholder", lang),
-            keyboard=self._keyboard(SEARCH_KEYS, space=True),
-            submit=Button("submit", t("kiosk_lookup", lang)),
-            results=results,
-            summary=summary,
-            busy=self._busy("search", "kiosk_looking_up"),
-            notice=self.inputs.notice,
-        )
-
-    def service_for(self, procedure: Mapping[str, Any]) -> ServiceInfo | None:
-        """The queue service to take a number for: the hub's own hint, the configured mapping
-        (procedure code, then field code), else a service named like the procedure's field."""
-        by_id = {s.id: s for s in self.services}
-        mapping = self.settings.procedure_services
-        for candidate in (
-            procedure.get("service_id"),
-            mapping.get(str(procedure.get("code") or "")),
-            mapping.get(str(procedure.get("field_code") or "")),
-        ):
-            if isinstance(candidate, str) and candidate in by_id:
-                return by_id[candidate]
-        field_name = fold(str(procedure.get("field_name") or ""))
-        if field_name:
-            for service in self.services:
-                name = fold(service.name)
-                if name and (name == field_name or name in field_name or field_name in name):
-                    return service
-        return None
-
-    def _procedure(self) -> ProcedureBody:
-        lang = self.language
-        procedure = self.inputs.procedure or {}
-        rows = tuple(
-            Row(t(key, lang), str(procedure.get(field) or ""))
-            for key, field in (
-                ("kiosk_procedure_fee", "fee"),
-                ("kiosk_procedure_time", "processing_time"),
-                ("kiosk_procedure_agency", "agency"),
-            )
-            if procedure.get(field)
-        )
-        papers = []
-        for paper in procedure.get("papers") or ():
-            if not isinstance(paper, Mapping) or not paper.get("name"):
-                continue
-            count = paper.get("count")
-            extra = [t("kiosk_procedure_paper_count", lang, count=count)] if isinstance(count, int) else []
-            if paper.get("note"):
-                extra.append(str(paper["note"]))
-            papers.append(f"{paper['name']} ({', '.join(extra)})" if extra else str(paper["name"]))
-        service = self.service_for(procedure)
-        take = (
-            Button("take", t("kiosk_procedure_take", lang, service=service.title(lang)), service.id)
-            if service is not None
-            else None
-        )
-        busy = self._issuing_text()
-        return ProcedureBody(
-            title=str(procedure.get("name") or ""),
-            field=str(procedure.get("field_name") or ""),
-            rows=rows,
-            papers_title=t("kiosk_procedure_papers", lang),
-            papers=tuple(papers),
-            take=take,
-            note="" if take else t("kiosk_procedure_no_service", lang),
-            notice=self.inputs.notice,
-            busy=busy,
-        )
-
-    def _rating(self) -> RatingBody:
-        lang = self.language
-        letters = "".join(self.ticket_letters)
-        rows = (*DIGIT_KEYS, letters + "0")
-        scale = RATING_LEVELS[self.settings.rating_scale]
-        return RatingBody(
-            title=t("kiosk_rating_title", lang),
-            hint=t("kiosk_rating_hint", lang),
-            input=self.inputs.rating,
-            placeholder=t("kiosk_rating_placeholder", lang),
-            keypad=self._keyboard(rows),
-            scores=tuple(Button("rate", t(key, lang), str(score)) for score, key in scale),
-            busy=self._busy("rate", "kiosk_looking_up"),
-            notice=self.inputs.notice,
-        )

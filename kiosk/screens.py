@@ -8,7 +8,6 @@ Portrait 1080×1920 stacks each screen's parts; landscape 1920×1080 puts them i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from kivy.uix.boxlayout import BoxLayout
@@ -16,15 +15,14 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
+from .lookup_screens import DossierScreen, ProcedureScreen, ProceduresScreen
+from .screen_base import GREEN, AutoSlot, Screen, Slot, Tap
 from .views import (
     Body,
     Button,
     DossierBody,
-    DossierCard,
     Header,
     HomeBody,
-    Keyboard,
-    Notice,
     Overlay,
     ProcedureBody,
     ProceduresBody,
@@ -34,15 +32,12 @@ from .views import (
     ViewState,
 )
 from .widgets import (
-    ALARM,
     CARD,
     CHIP,
     FAINT,
     GOLD,
     HEADER,
     INK,
-    KEY,
-    KEY_EDGE,
     MENU_COLOURS,
     NAVY,
     PAPER,
@@ -57,167 +52,6 @@ from .widgets import (
     Tile,
     rgb,
 )
-
-Tap = Callable[[str, str], None]
-GREEN = rgb("2e7d32")
-
-
-class Slot(BoxLayout):
-    """A container rebuilt only when the value it shows changes."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("orientation", "vertical")
-        super().__init__(**kwargs)
-        self._value: object = object()
-
-    def show(self, value: object, build: Callable[[], Iterable[Widget]]) -> None:
-        if value == self._value:
-            return
-        self._value = value
-        self.clear_widgets()
-        for widget in build():
-            self.add_widget(widget)
-
-
-class AutoSlot(Slot):
-    """A slot as tall as what it holds (notices, status lines)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(size_hint_y=None, height=0, **kwargs)
-        self.bind(minimum_height=self.setter("height"))
-
-
-class Screen(BoxLayout):
-    """Base of the body screens: `update(body)` shows a new body of the same kind."""
-
-    def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
-        super().__init__(orientation="vertical", padding=28 * unit, spacing=20 * unit)
-        self.tap = tap
-        self.u = unit
-        self.portrait = portrait
-
-    def update(self, body: Any) -> None:
-        raise NotImplementedError
-
-    # ------------------------------------------------------------------ shared pieces
-
-    def title(self, text: str, size: float = 52) -> Text:
-        return Text(text, size=size * self.u, bold=True, auto_height=True)
-
-    def hint(self, text: str, size: float = 32) -> Text:
-        return Text(text, size=size * self.u, color=SOFT_INK, auto_height=True)
-
-    def status(self, notice: Notice | None, busy: str = "", extra: str = "") -> list[Widget]:
-        widgets: list[Widget] = []
-        if busy:
-            widgets.append(NoticeBar(busy, "info", unit=self.u))
-        elif notice is not None:
-            widgets.append(NoticeBar(notice.text, notice.kind, unit=self.u))
-        if extra and not busy:
-            widgets.append(Text(extra, size=32 * self.u, bold=True, color=SOFT_INK, auto_height=True))
-        return widgets
-
-    def input_row(self, text: str, placeholder: str, submit: Button | None, size: float = 48) -> BoxLayout:
-        u = self.u
-        row = BoxLayout(orientation="horizontal", size_hint_y=None, height=124 * u, spacing=16 * u)
-        box = Panel(bg=CARD, radius=16 * u, edge=NAVY, padding=(24 * u, 0))
-        shown = text + "▏" if text else placeholder
-        box.add_widget(
-            Text(
-                shown,
-                size=(size if text else 34) * u,
-                bold=bool(text),
-                color=INK if text else FAINT,
-                max_lines=1,
-                shrink=bool(text),
-            )
-        )
-        row.add_widget(box)
-        if submit is not None:
-            row.add_widget(
-                Tile(
-                    submit,
-                    self.tap,
-                    unit=u,
-                    bg=GREEN,
-                    label_size=42,
-                    halign="center",
-                    size_hint_x=None,
-                    width=270 * u,
-                )
-            )
-        return row
-
-    def keyboard(self, keyboard: Keyboard, key_height: float = 96, label: float = 40) -> list[Widget]:
-        u = self.u
-        widest = max(len(row) for row in keyboard.rows[:-1]) if len(keyboard.rows) > 1 else 10
-        rows: list[Widget] = []
-        for index, keys in enumerate(keyboard.rows):
-            row = BoxLayout(orientation="horizontal", spacing=10 * u, size_hint_y=None, height=key_height * u)
-            special = index == len(keyboard.rows) - 1
-            margin = 0 if special else (widest - len(keys)) / 2
-            if margin:
-                row.add_widget(Widget(size_hint_x=margin))
-            for key in keys:
-                is_char = key.action == "key" and len(key.arg) == 1 and key.arg != " "
-                row.add_widget(
-                    Tile(
-                        key,
-                        self.tap,
-                        unit=u,
-                        bg=KEY if is_char else CHIP,
-                        fg=INK,
-                        edge=KEY_EDGE,
-                        label_size=label if is_char else 32,
-                        halign="center",
-                        radius=12,
-                        padding=(4 * u, 4 * u),
-                        size_hint_x=1 if is_char else (4 if key.arg == " " else 2.4),
-                    )
-                )
-            if margin:
-                row.add_widget(Widget(size_hint_x=margin))
-            rows.append(row)
-        return rows
-
-    def card_rows(self, rows: Iterable[Any], label_size: float = 30, value_size: float = 36) -> GridLayout:
-        u = self.u
-        grid = GridLayout(cols=2, spacing=(20 * u, 12 * u), size_hint_y=None)
-        grid.bind(minimum_height=grid.setter("height"))
-        for row in rows:
-            label = Text(row.label, size=label_size * u, color=SOFT_INK, auto_height=True, size_hint_x=0.36)
-            value = Text(
-                row.value,
-                size=value_size * u,
-                bold=True,
-                color=ALARM if row.alarm else INK,
-                auto_height=True,
-                size_hint_x=0.64,
-            )
-            # A row is as tall as its taller cell.
-            label.bind(height=lambda w, h, other=value: _match_heights(w, other))
-            value.bind(height=lambda w, h, other=label: _match_heights(other, w))
-            grid.add_widget(label)
-            grid.add_widget(value)
-        return grid
-
-    def columns(self, left: float = 0.5) -> tuple[BoxLayout, BoxLayout]:
-        u = self.u
-        row = BoxLayout(orientation="horizontal", spacing=36 * u)
-        first = BoxLayout(orientation="vertical", spacing=18 * u, size_hint_x=left)
-        second = BoxLayout(orientation="vertical", spacing=18 * u, size_hint_x=1 - left)
-        row.add_widget(first)
-        row.add_widget(second)
-        self.add_widget(row)
-        return first, second
-
-
-def _match_heights(a: Widget, b: Widget) -> None:
-    tallest = max(a.texture_size[1], b.texture_size[1])
-    if a.height != tallest:
-        a.height = tallest
-    if b.height != tallest:
-        b.height = tallest
 
 
 class HomeScreen(Screen):
@@ -370,165 +204,6 @@ class TicketScreen(Screen):
             )
         )
         self.add_widget(bottom)
-
-
-class LookupScreen(Screen):
-    """A heading, a typed entry with its on-screen keyboard, a status line and one content area (the
-    dossier card, the procedure results): stacked in portrait; keyboard left, answer right in
-    landscape."""
-
-    split = 0.5
-
-    def __init__(self, tap: Tap, unit: float, portrait: bool, content: Slot) -> None:
-        super().__init__(tap, unit, portrait)
-        self.heading = Slot(size_hint_y=None, spacing=10 * unit)
-        self.heading.bind(minimum_height=self.heading.setter("height"))
-        self.entry = Slot(size_hint_y=None, height=124 * unit)
-        self.state = AutoSlot()
-        self.content = content
-        self.keys = Slot(size_hint_y=None, spacing=10 * unit)
-        self.keys.bind(minimum_height=self.keys.setter("height"))
-        if portrait:
-            for widget in (self.heading, self.entry, self.state, self.content, self.keys):
-                self.add_widget(widget)
-        else:
-            left, right = self.columns(self.split)
-            for widget in (self.heading, self.entry, Widget(), self.keys):
-                left.add_widget(widget)
-            right.add_widget(self.state)
-            right.add_widget(self.content)
-
-
-class DossierScreen(LookupScreen):
-    split = 0.52
-
-    def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
-        super().__init__(tap, unit, portrait, Slot())
-        self.result = self.content
-
-    def update(self, body: DossierBody) -> None:
-        self.heading.show((body.title, body.hint), lambda: [self.title(body.title), self.hint(body.hint)])
-        self.entry.show(
-            (body.input, body.placeholder, body.submit),
-            lambda: [self.input_row(body.input, body.placeholder, body.submit)],
-        )
-        self.state.show((body.notice, body.busy), lambda: self.status(body.notice, body.busy))
-        self.result.show(
-            (body.result, body.ready, body.collect), lambda: self._card(body.result, body.ready, body.collect)
-        )
-        self.keys.show(body.keyboard, lambda: self.keyboard(body.keyboard))
-
-    def _card(self, card: DossierCard | None, ready: Notice | None, collect: Button | None) -> list[Widget]:
-        if card is None:
-            return [Widget()]
-        u = self.u
-        panel = Panel(
-            bg=CARD, radius=22 * u, orientation="vertical", padding=(28 * u, 22 * u), spacing=14 * u
-        )
-        if ready is not None:  # the news the citizen came for, above the details
-            panel.add_widget(NoticeBar(ready.text, ready.kind, unit=u, size=32))
-        panel.add_widget(self.card_rows(card.rows))
-        for note in card.notes:
-            panel.add_widget(NoticeBar(note.text, note.kind, unit=u, size=30))
-        panel.add_widget(Widget())
-        if collect is not None:
-            panel.add_widget(
-                Tile(
-                    collect,
-                    self.tap,
-                    unit=u,
-                    bg=GREEN,
-                    label_size=48,
-                    halign="center",
-                    size_hint_y=None,
-                    height=136 * u,
-                )
-            )
-        return [panel]
-
-
-class ProceduresScreen(LookupScreen):
-    def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
-        super().__init__(tap, unit, portrait, Slot(spacing=12 * unit))
-        self.results = self.content
-
-    def update(self, body: ProceduresBody) -> None:
-        u = self.u
-        self.heading.show((body.title, body.hint), lambda: [self.title(body.title), self.hint(body.hint)])
-        self.entry.show(
-            (body.input, body.placeholder),
-            lambda: [self.input_row(body.input, body.placeholder, body.submit, size=42)],
-        )
-        self.state.show(
-            (body.notice, body.busy, body.summary), lambda: self.status(body.notice, body.busy, body.summary)
-        )
-
-        def results() -> list[Widget]:
-            tiles: list[Widget] = [
-                Tile(
-                    button,
-                    self.tap,
-                    unit=u,
-                    bg=CARD,
-                    fg=INK,
-                    edge=KEY_EDGE,
-                    label_size=34,
-                    detail_size=26,
-                    min_height=110,
-                    padding=(24 * u, 14 * u),
-                )
-                for button in body.results
-            ]
-            return [*tiles, Widget()]
-
-        self.results.show(body.results, results)
-        self.keys.show(body.keyboard, lambda: self.keyboard(body.keyboard, key_height=100))
-
-
-class ProcedureScreen(Screen):
-    def update(self, body: ProcedureBody) -> None:
-        u = self.u
-        self.clear_widgets()
-        head = [self.title(body.title, 48), Text(body.field, size=32 * u, color=SOFT_INK, auto_height=True)]
-        facts = Panel(
-            bg=CARD, radius=22 * u, orientation="vertical", padding=(28 * u, 20 * u), size_hint_y=None
-        )
-        grid = self.card_rows(body.rows)
-        facts.add_widget(grid)
-        grid.bind(height=lambda *_: setattr(facts, "height", grid.height + 40 * u))
-        papers = Panel(
-            bg=CARD, radius=22 * u, orientation="vertical", padding=(28 * u, 20 * u), spacing=12 * u
-        )
-        papers.add_widget(Text(body.papers_title, size=38 * u, bold=True, auto_height=True))
-        for paper in body.papers:
-            papers.add_widget(Text(f"•  {paper}", size=32 * u, auto_height=True))
-        papers.add_widget(Widget())
-        action: list[Widget] = []
-        if body.busy or body.notice:
-            action.extend(self.status(body.notice, body.busy))
-        if body.take is not None:
-            action.append(
-                Tile(
-                    body.take,
-                    self.tap,
-                    unit=u,
-                    bg=GREEN,
-                    label_size=48,
-                    halign="center",
-                    size_hint_y=None,
-                    height=150 * u,
-                )
-            )
-        else:
-            action.append(NoticeBar(body.note, "info", unit=u))
-        if self.portrait:
-            for widget in (*head, facts, papers, *action):
-                self.add_widget(widget)
-        else:
-            left, right = self.columns(0.48)
-            for widget in (*head, facts, Widget(), *action):
-                left.add_widget(widget)
-            right.add_widget(papers)
 
 
 class RatingScreen(Screen):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
-import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from appliance import hardware
-from appliance.device import RESTART_EXIT_CODE
-from appliance.errors import ConfigError, MotcuaError
+from appliance.errors import MotcuaError
 from appliance.logs import setup_logging
-from appliance.notify import Notifier
+from appliance.startup import CONFIG_ERROR_EXIT_CODE, load_config, process_parser, run_until_stopped
 
-from .config import EXAMPLE_CONFIG, LedConfig, load_config
+from .config import EXAMPLE_CONFIG, LedConfig
+from .config import load_config as load_led_config
 
 log = logging.getLogger("led_board")
 
@@ -44,18 +39,16 @@ def list_devices() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="motcua led",
-        description="Drive a counter or hall LED board and send the counter's keys to the hub.",
+    parser = process_parser(
+        "motcua led",
+        "Drive a counter or hall LED board and send the counter's keys to the hub.",
+        "/etc/motcua/led.toml",
     )
-    parser.add_argument("-c", "--config", default="/etc/motcua/led.toml", help="the device's TOML file")
-    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
     parser.add_argument("--example-config", action="store_true", help="print an example configuration")
     parser.add_argument("--list-models", action="store_true", help="list the built-in Modbus module profiles")
     parser.add_argument(
         "--list-devices", action="store_true", help="list keypads, serial ports and SPI buses"
     )
-    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # it logs every timeout as an error
@@ -69,20 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_devices:
         print(list_devices())
         return 0
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+    config = load_config(args.config, load_led_config)
+    if config is None:
+        return CONFIG_ERROR_EXIT_CODE
     if args.check:
-        where = f"counter {config.counter.counter_id}" if config.counter is not None else "hall"
         print(
-            f"{args.config}: OK — LED {config.device_id} ({where}) at site {config.site}, "
+            f"{args.config}: OK — LED {config.device_id} ({where(config)}) at site {config.site}, "
             f"board {config.board.driver}, {len(config.keypads)} keypad(s), "
             f"rating {'on' if config.rating else 'off'}"
         )
         return 0
     return run(config, config_path=Path(args.config))
+
+
+def where(config: LedConfig) -> str:
+    return f"counter {config.counter.counter_id}" if config.counter is not None else "hall"
 
 
 def run(config: LedConfig, config_path: Path | None = None) -> int:
@@ -103,13 +97,6 @@ def run(config: LedConfig, config_path: Path | None = None) -> int:
         board.close()
         return 1
 
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     # The watchdog follows the render loop, not the broker: during an outage the board must keep
     # showing the last state with its mark, not be restarted in a loop.
     last_frames = [-1]
@@ -119,21 +106,11 @@ def run(config: LedConfig, config_path: Path | None = None) -> int:
         last_frames[0] = daemon.frames
         return moved
 
-    notifier = Notifier(healthy=healthy)
-    daemon.start()
-    notifier.ready()
-    where = f"counter {config.counter.counter_id}" if config.counter is not None else "hall"
-    print(
-        f"LED ready: {config.device_id} ({where}) at site {config.site}, board {board.name}, "
-        f"MQTT {config.mqtt.host}:{config.mqtt.port}",
-        file=sys.stderr,
-        flush=True,
+    return run_until_stopped(
+        daemon,
+        healthy=healthy,
+        ready_line=lambda: (
+            f"LED ready: {config.device_id} ({where(config)}) at site {config.site}, board {board.name}, "
+            f"MQTT {config.mqtt.host}:{config.mqtt.port}"
+        ),
     )
-    try:
-        while not stop.wait(0.5) and not daemon.restart_requested.is_set():
-            pass
-    finally:
-        notifier.stopping()
-        daemon.stop()
-    # A clean exit is not restarted by systemd (Restart=on-failure): 75 asks for the restart.
-    return RESTART_EXIT_CODE if daemon.restart_requested.is_set() else 0

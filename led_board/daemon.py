@@ -265,14 +265,7 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             source.start()
         self._render_thread = threading.Thread(target=self._render_loop, name="board", daemon=True)
         self._render_thread.start()
-        self.runtime = DeviceRuntime(
-            self.link,
-            on_identify=self.identify,
-            on_reload=self.reload,
-            on_restart=self.request_restart,
-            on_config=self._on_pushed_config,
-            language=self.language,
-        )
+        self.listen_to_the_hub(self.link)
         self.link.start()
 
     def stop(self) -> None:
@@ -295,13 +288,6 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             if device is not None:
                 device.close()
         self.board.close()
-
-    def __enter__(self) -> LedDaemon:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ presses
     def press(self, action: Action) -> Outcome:
@@ -415,10 +401,6 @@ class LedDaemon(ReloadsConfig[LedConfig]):
         self._wake.set()
         if self.feedback is not None and self.feedback.buzzer is not None:
             self.feedback.buzzer.beep(on_time=0.2, off_time=0.2, n=3, background=True)
-
-    def request_restart(self) -> None:
-        log.warning("restart asked by the hub: stopping cleanly for systemd to start the daemon again")
-        self.restart_requested.set()
 
     @property
     def config_language(self) -> str:

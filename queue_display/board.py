@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from appliance.timeutil import parse_iso
+from appliance.timeutil import parse_iso_or_none
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class BoardModel:
                     number=number,
                     counter_id=counter_id,
                     counter_name=str(raw.get("counter_name") or counter_id),
-                    at=_time_or_none(raw.get("ts")),
+                    at=parse_iso_or_none(raw.get("ts")),
                     highlighted=(ticket_id or number) in highlighted,
                 )
             )
@@ -242,7 +242,7 @@ class BoardModel:
         fresh = seq is None or self.seq is None or seq > self.seq  # not already in the state we show
 
         if fresh:
-            at = _time_or_none(ticket.get("called_at")) or _time_or_none(payload.get("ts"))
+            at = parse_iso_or_none(ticket.get("called_at")) or parse_iso_or_none(payload.get("ts"))
             self._apply_to_board(kind, number, ticket_id, counter, counter_id, counter_name, ticket, at, now)
             if seq is not None:
                 self.seq = seq
@@ -255,7 +255,7 @@ class BoardModel:
             self._announced[seq] = None
             while len(self._announced) > 1000:
                 del self._announced[next(iter(self._announced))]
-        if not self._first_hearing((ticket_id or number, _time_or_none(payload.get("ts")))):
+        if not self._first_hearing((ticket_id or number, parse_iso_or_none(payload.get("ts")))):
             return None  # a resync from queue/state announced it already
         if not fresh:
             # The state already showed this call; still highlight it (the event is the news).
@@ -279,12 +279,12 @@ class BoardModel:
         `ts`), and the larger counts, so a stale retained state or a wrong clock never makes an old
         call news.
         """
-        self._saw_hub_time(_time_or_none(payload.get("ts")))
+        self._saw_hub_time(parse_iso_or_none(payload.get("ts")))
         missed: list[Call] = []
         for raw in reversed(_dicts(payload.get("recent_calls"))):
             number, ticket_id = _ticket_number(raw.get("ticket"))
             counter_id = str(raw.get("counter_id") or "")
-            called_at = _time_or_none(raw.get("ts"))
+            called_at = parse_iso_or_none(raw.get("ts"))
             if number is None or not counter_id or called_at is None:
                 continue
             key = ticket_id or number
@@ -319,7 +319,7 @@ class BoardModel:
         return max(ages)
 
     def event_age(self, payload: Mapping[str, Any], wall: datetime) -> float | None:
-        return self.call_age(_time_or_none(payload.get("ts")), wall)
+        return self.call_age(parse_iso_or_none(payload.get("ts")), wall)
 
     def _saw_hub_time(self, moment: datetime | None) -> None:
         if moment is not None and (self._hub_time is None or moment > self._hub_time):
@@ -581,11 +581,3 @@ def _int_or_none(value: object) -> int | None:
         return int(value)
     return None
 
-
-def _time_or_none(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None

@@ -207,12 +207,9 @@ def _run_display(args: argparse.Namespace) -> int:
     def close_for_restart() -> None:  # the hub's "restart": close the window, exit with 75
         stop.set()
         if not args.no_screen:
-            from kivy.app import App
-            from kivy.clock import Clock
+            from appliance.startup import close_kivy_app
 
-            app = App.get_running_app()
-            if app is not None:
-                Clock.schedule_once(lambda _dt: app.stop(), 0)
+            close_kivy_app()
 
     commands = DisplayCommands(service, config_path=Path(args.config), on_restart=close_for_restart)
     # Healthy = the player and the screen are alive; a lost broker is shown, not restarted.

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from appliance.device import DeviceRuntime, ReloadsConfig
+from appliance.device import ReloadsConfig
 from appliance.i18n import message
 
 from .config import DisplayConfig
@@ -57,17 +57,11 @@ class DisplayCommands(ReloadsConfig[DisplayConfig]):
         self.config_error: str | None = None
         self._local = service.config.model_dump(mode="json")
         self._lock = threading.Lock()
-        self.runtime = DeviceRuntime(
-            service.link,
-            on_identify=self.identify,
-            on_reload=self.reload,
-            on_restart=self.request_restart,
-            on_config=self._on_pushed_config,
-            language=service.config.language,
-        )
+        self.listen_to_the_hub(service.link)
 
     def close(self) -> None:
-        self.runtime.close()
+        if self.runtime is not None:
+            self.runtime.close()
 
     @property
     def language(self) -> str:
@@ -81,12 +75,6 @@ class DisplayCommands(ReloadsConfig[DisplayConfig]):
         self.service.playback.submit(
             PlayRequest(key=f"identify-{uuid.uuid4().hex[:8]}", number="", counter="", kind=IDENTIFY_KIND)
         )
-
-    def request_restart(self) -> None:
-        log.warning("restart asked by the hub: closing for systemd to start the display again")
-        self.restart_requested.set()
-        if self.on_restart is not None:
-            self.on_restart()
 
     @property
     def config_language(self) -> str:

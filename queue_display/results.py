@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from appliance.timeutil import parse_iso
+from appliance.timeutil import parse_iso_or_none
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,12 @@ class ResultsModel:
         if not isinstance(items, list):
             log.warning("ignored a results/ready message without items")
             return False
-        new_since = _time(payload.get("new_since"))
+        new_since = parse_iso_or_none(payload.get("new_since"))
         rows = []
         for raw in items:
             if not isinstance(raw, Mapping) or not raw.get("code"):
                 continue
-            since = _time(raw.get("ready_since"))
+            since = parse_iso_or_none(raw.get("ready_since"))
             days = raw.get("uncollected_days")
             rows.append(
                 ResultRow(
@@ -88,7 +88,7 @@ class ResultsModel:
         self._rows = tuple(rows)
         self._received = True
         self._stale = payload.get("stale") is True
-        self._fetched_at = _time(payload.get("fetched_at"))
+        self._fetched_at = parse_iso_or_none(payload.get("fetched_at"))
         self.version += 1
         return True
 
@@ -188,11 +188,3 @@ def format_ready(moment: datetime | None) -> str:
     """ "08:42 24/11" for the board (the year is this year's)."""
     return "—" if moment is None else f"{moment:%H:%M %d/%m}"
 
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None

@@ -61,7 +61,8 @@ def run_store(
     from kivy.core.window import Window
     from kivy.uix.widget import Widget
 
-    from .screen import BoardScreen, FitLabel, Panel, ResultsScreen, register_fonts
+    from .results_screen import ResultsScreen
+    from .screen import BoardScreen, FitLabel, Panel, register_fonts
 
     register_fonts(config.screen.font, config.screen.font_bold)
 

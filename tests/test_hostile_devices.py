@@ -30,7 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance import mqtt as mqtt_module
+from appliance import publishing as publishing_module
 from appliance.broker import PrivateBroker
 from appliance.config import MqttSettings
 from appliance.mqtt import Link
@@ -341,7 +341,7 @@ def test_a_counter_unit_rates_and_reinstates_only_its_own_counters_tickets(hub: 
 def test_healthz_and_the_watchdog_report_a_hub_that_cannot_publish(
     broker: PrivateBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mqtt_module, "PUBLISH_STALL_S", 0.5)
+    monkeypatch.setattr(publishing_module, "PUBLISH_STALL_S", 0.5)
     raw = site_config(tmp_path, broker.port, site=SITE)
     hub = Hub(HubConfig.model_validate(raw))
     hub.start(web=False)

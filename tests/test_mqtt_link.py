@@ -293,9 +293,9 @@ def test_publishing_status_follows_the_brokers_acknowledgements(
 ) -> None:
     import signal
 
-    from appliance import mqtt as mqtt_module
+    from appliance import publishing as publishing_module
 
-    monkeypatch.setattr(mqtt_module, "PUBLISH_STALL_S", 0.5)
+    monkeypatch.setattr(publishing_module, "PUBLISH_STALL_S", 0.5)
     link = make_link(mqtt_settings)
     with link:
         assert link.wait_connected(5)

@@ -16,8 +16,9 @@ from appliance.config import MqttSettings
 from appliance.topics import Topics
 from ticket_printer.config import PrinterConfig
 from ticket_printer.daemon import DB_NAME, PrinterDaemon
+from ticket_printer.documents import render_job
 from ticket_printer.jobs import parse_job
-from ticket_printer.layout import paper_for, render_job
+from ticket_printer.layout import paper_for
 from ticket_printer.store import JobStore
 
 SITE, DEVICE = "test-site", "printer-1"

@@ -14,9 +14,10 @@ from PIL import Image
 from support.print_jobs import RECEIPT_JOB, receipt_job, ticket_job
 
 from ticket_printer.cli import main
+from ticket_printer.documents import render_receipt, render_ticket
 from ticket_printer.errors import JobError, LayoutError
 from ticket_printer.jobs import MAX_JOB_BYTES, ReceiptJob, TicketJob, parse_job
-from ticket_printer.layout import paper_for, render_receipt, render_ticket
+from ticket_printer.layout import paper_for
 
 TESSERACT = shutil.which("tesseract")
 

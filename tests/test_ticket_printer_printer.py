@@ -22,9 +22,10 @@ from appliance.config import validate
 from appliance.errors import ConfigError
 from ticket_printer.cli import main
 from ticket_printer.config import PrinterConfig, PrinterSection
+from ticket_printer.documents import render_job
 from ticket_printer.errors import PrinterError
 from ticket_printer.jobs import parse_job
-from ticket_printer.layout import paper_for, render_job
+from ticket_printer.layout import paper_for
 from ticket_printer.printer import Paper, PrinterStatus, SimulatedPrinter, open_printer, parse_paper
 
 

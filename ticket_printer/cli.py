@@ -11,23 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from appliance.config import load
-from appliance.device import RESTART_EXIT_CODE
 from appliance.errors import MotcuaError
 from appliance.logs import setup_logging
-from appliance.notify import Notifier
+from appliance.startup import run_until_stopped
 from appliance.timeutil import now
 
 from .config import PrinterConfig
+from .documents import render_job
 from .errors import PrintingError
 from .jobs import JOB_KINDS, Job, ReceiptJob, parse_job
-from .layout import PAPERS, Fonts, paper_for, render_job
+from .layout import PAPERS, Fonts, paper_for
 from .text_layout import render_text_job
 
 log = logging.getLogger("ticket_printer")
@@ -138,28 +136,13 @@ def run(args: argparse.Namespace) -> int:
     from .daemon import PrinterDaemon
 
     config = load(args.config, PrinterConfig)
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
     daemon = PrinterDaemon(config, config_path=args.config)
-    with Notifier(daemon.healthy) as notifier:
-        daemon.start()
-        notifier.ready()
-        try:
-            while not stop.wait(1) and not daemon.restart_requested.is_set():
-                health = daemon.health()
-                notifier.status(
-                    f"paper {health['paper']}, online {health['online']}, {health['pending']} pending"
-                )
-        finally:
-            notifier.stopping()
-            daemon.stop()
-    # A clean exit is not restarted by systemd (Restart=on-failure): 75 asks for the restart.
-    return RESTART_EXIT_CODE if daemon.restart_requested.is_set() else 0
+
+    def status() -> str:
+        health = daemon.health()
+        return f"paper {health['paper']}, online {health['online']}, {health['pending']} pending"
+
+    return run_until_stopped(daemon, healthy=daemon.healthy, status=status, poll_s=1.0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,9 +40,10 @@ from appliance.mqtt import Link, Message
 from appliance.timeutil import iso, now
 
 from .config import PrinterConfig
+from .documents import render_job
 from .errors import JobError, PrinterError, PrintingError
 from .jobs import ReceiptJob, TicketJob, parse_job
-from .layout import Fonts, paper_for, render_job
+from .layout import Fonts, paper_for
 from .printer import UNKNOWN_STATUS, Printer, PrinterStatus, open_printer
 from .store import JobRecord, JobStore
 from .text_layout import render_text_job

@@ -21,9 +21,9 @@ from barcode.codex import Code128
 
 from appliance.i18n import Language, message
 
+from .documents import format_long_time, format_short_time, format_wait, priority_label
 from .errors import LayoutError
 from .jobs import IdentifyJob, Job, ReceiptJob, TestPageJob, TicketJob
-from .layout import format_long_time, format_short_time, format_wait, priority_label
 from .tcvn3 import printable_tcvn3
 
 Align = Literal["left", "center", "right"]
@@ -306,7 +306,7 @@ def number_size(number: str, columns: int) -> int:
 
 def render_ticket_text(job: TicketJob, dots: int, *, language: Language = "vi",
                        footer: str | None = None) -> TextDocument:
-    """The queue ticket of layout.render_ticket, in the printer's fonts."""
+    """The queue ticket of documents.render_ticket, in the printer's fonts."""
     ticket = job.ticket
     sheet = TextSheet(dots, max_lines=MAX_TICKET_LINES)
     sheet.text(job.site_name.upper(), bold=True, align="center", max_lines=3, what="site_name")
@@ -349,7 +349,7 @@ def render_ticket_text(job: TicketJob, dots: int, *, language: Language = "vi",
 
 
 def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi") -> TextDocument:
-    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả of layout.render_receipt, in the printer's fonts."""
+    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả of documents.render_receipt, in the printer's fonts."""
     receipt = job.receipt
     sheet = TextSheet(dots, max_lines=MAX_RECEIPT_LINES)
     sheet.text(message("print_motto_nation", language), bold=True, align="center", what="motto")

@@ -4,7 +4,7 @@
   (webhook.py); `[central]` in the hub TOML chooses and configures one (config.py).
 * Dossier lookups with cache, stale answers and masking (lookup.py); the procedure catalogue synced
   into the hub's SQLite and searched locally (catalogue.py); the outbox relay (outbox.py).
-* `attach_central(hub)` (wiring.py) joins them to a running hub.
+* `attach_central(parts)` (wiring.py) joins them to a running hub (hub.parts.HubParts).
 """
 
 from __future__ import annotations

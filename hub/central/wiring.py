@@ -1,4 +1,4 @@
-"""`attach_central(hub)`: the central dossier system joined to a running hub.
+"""`attach_central(parts)`: the central dossier system joined to a running hub.
 
 Builds the adapter named in `[central]`, answers the RPC methods `dossier.lookup` and
 `procedure.search`, keeps the procedure catalogue in sync, and runs the outbox relay. The web calls
@@ -36,7 +36,7 @@ from .results import ResultDesk, ResultsBoard, dossier_for_officer, result_servi
 from .webhook import WebhookAdapter
 
 if TYPE_CHECKING:
-    from hub.daemon import Hub
+    from hub.parts import HubParts
 
 log = logging.getLogger("motcua.hub.central")
 
@@ -297,7 +297,12 @@ class CentralRuntime:
         return view
 
     def link_served_ticket(
-        self, counter_id: str, serving: Mapping[str, Any] | None, code: object, *, officer: str,
+        self,
+        counter_id: str,
+        serving: Mapping[str, Any] | None,
+        code: object,
+        *,
+        officer: str,
         language: Language = "vi",
     ) -> str:
         """The officer types the code of a citizen who took a plain result-return number."""
@@ -308,10 +313,15 @@ class CentralRuntime:
         return canonical
 
     def return_result(
-        self, counter_id: str, counter_name: str, serving: Mapping[str, Any] | None, *, officer: str,
+        self,
+        counter_id: str,
+        counter_name: str,
+        serving: Mapping[str, Any] | None,
+        *,
+        officer: str,
         language: Language = "vi",
     ) -> dict[str, Any]:
-        """"Đã trả kết quả" for the dossier of the ticket being served; pressing twice is harmless.
+        """ "Đã trả kết quả" for the dossier of the ticket being served; pressing twice is harmless.
 
         Returns {returned: record, fresh: bool}; RpcError when there is nothing to hand over.
         """
@@ -435,54 +445,54 @@ class CentralRuntime:
         }
 
 
-def attach_central(hub: Hub) -> CentralRuntime:
+def attach_central(parts: HubParts) -> CentralRuntime:
     """Validate `[central]`, build the runtime, register its RPC methods and start it.
 
     Raises ConfigError naming the `[central]` key at fault.
     """
-    config = load_central_config(hub.config.central, "hub configuration [central]")
-    if config.deliver and config.adapter != "none" and not getattr(hub.service, "_outbox", False):
+    config = load_central_config(parts.config.central, "hub configuration [central]")
+    if config.deliver and config.adapter != "none" and not getattr(parts.service, "_outbox", False):
         raise ConfigError(
             "hub configuration [central]: the relay needs QueueService(outbox=True); "
             "set deliver = false or construct the queue service with the outbox"
         )
     try:
-        service = result_service_id(config, [s.id for s in hub.config.services])
+        service = result_service_id(config, [s.id for s in parts.config.services])
     except ValueError as error:
         raise ConfigError(f"hub configuration [central]: {error}") from None
     runtime = CentralRuntime(
         config,
-        db_path=hub.service.db_path,
-        site=hub.config.site,
-        place_name=hub.config.place.name,
-        rating_scale=hub.config.place.rating_scale,
-        possession_devices=[kiosk.id for kiosk in hub.config.kiosks],
+        db_path=parts.service.db_path,
+        site=parts.config.site,
+        place_name=parts.config.place.name,
+        rating_scale=parts.config.place.rating_scale,
+        possession_devices=[kiosk.id for kiosk in parts.config.kiosks],
         result_service=service,
-        result_counters=[c.id for c in hub.config.counters if service in c.services],
+        result_counters=[c.id for c in parts.config.counters if service in c.services],
     )
-    hub.rpc.handlers["dossier.lookup"] = runtime.rpc_lookup
-    hub.rpc.handlers["procedure.search"] = runtime.rpc_search
+    parts.rpc.handlers["dossier.lookup"] = runtime.rpc_lookup
+    parts.rpc.handlers["procedure.search"] = runtime.rpc_search
     if runtime.relay is not None:
-        hub.service.add_commit_hook(runtime.on_commit)
-    attach_results(hub, runtime)
+        parts.service.add_commit_hook(runtime.on_commit)
+    attach_results(parts, runtime)
     runtime.start()
     return runtime
 
 
-def results_topic(hub: Hub) -> str:
+def results_topic(parts: HubParts) -> str:
     """`motcua/v1/{site}/results/ready` (retained)."""
-    return hub.topics.results_ready
+    return parts.topics.results_ready
 
 
-def attach_results(hub: Hub, runtime: CentralRuntime) -> None:
+def attach_results(parts: HubParts, runtime: CentralRuntime) -> None:
     """Publish the results board on the hub's link and let `ticket.issue` link a dossier."""
     board = runtime.results
     if board is not None:
-        topic = results_topic(hub)
-        board.add_publisher(lambda payload: hub.link.publish_json(topic, payload, qos=1, retain=True))
+        topic = results_topic(parts)
+        board.add_publisher(lambda payload: parts.link.publish_json(topic, payload, qos=1, retain=True))
         # After any broker restart (without persistence) the retained list is back at once.
-        hub.link.on_connection_change(lambda connected: board.republish() if connected else None)
+        parts.link.on_connection_change(lambda connected: board.republish() if connected else None)
     desk = runtime.desk
     if desk is not None:
-        hub.rpc.handlers["ticket.issue"] = desk.wrap_issue(hub.rpc.handlers["ticket.issue"])
-        hub.rpc.handlers["result.link"] = desk.rpc_link
+        parts.rpc.handlers["ticket.issue"] = desk.wrap_issue(parts.rpc.handlers["ticket.issue"])
+        parts.rpc.handlers["result.link"] = desk.rpc_link

@@ -1,6 +1,6 @@
 """Provisioning authority and fleet watch of the hub: enrolment codes, per-device broker accounts
 (Mosquitto dynamic security), device commands, live configuration, health and alerts, and the
-authorisation of device RPC calls. `attach_fleet(hub)` joins it to a running hub."""
+authorisation of device RPC calls. `attach_fleet(parts)` joins it to a running hub."""
 
 from .errors import BrokerAccountError, EnrolmentRefused, FleetError, FleetRefusal
 from .runtime import DeviceView, Enrolment, FleetRuntime, Outcome, SiteInfo

@@ -10,8 +10,6 @@ demo). Web pages and `motcua enroll` reach it through hub.web.
 from __future__ import annotations
 
 import logging
-import math
-import queue
 import re
 import secrets
 import threading
@@ -19,160 +17,49 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import segno
 import tomli_w
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance.config import ID_PATTERN, MqttSettings
+from appliance.config import ID_PATTERN
 from appliance.i18n import message
-from appliance.mqtt import Link, Message, PayloadError
-from appliance.rpc import Refusal, RpcError
-from appliance.timeutil import iso, now, parse_iso
+from appliance.mqtt import Link, Message
+from appliance.rpc import Refusal
+from appliance.timeutil import iso, now
 
 from .accounts import Account, BrokerAccounts
+from .authorization import RpcGate
 from .codes import code_hash, new_code
 from .errors import BrokerAccountError, EnrolmentRefused, FleetRefusal
-from .health import Alert, HealthItem, alerts_for, heartbeat_lost, summarise
+from .health import Alert
+from .model import DeviceView, Enrolment, LiveState, Outcome, SiteInfo, TicketBook
+from .presence import Presence
+from .province import province_request
 from .quotas import Quotas
 from .roles import (
     COMMAND_RESULTS_LEAF,
     CONFIG_DIR,
-    COUNTER_METHODS,
     ROLES,
     UNITS,
     Place,
-    allowed_methods,
     check_role_config,
     default_device_id,
     device_acls,
     starter_config,
 )
 from .settings import FleetSettings
-from .store import DeviceRecord, FleetStore, Seen
+from .store import DeviceRecord, FleetStore
+from .suspension import Suspender
+from .views import device_view
 
 log = logging.getLogger("motcua.hub.fleet")
 
 COMMANDS = ("identify", "test_print", "reload", "restart")
-# What the province may ask for over the bridge (province/commands): nothing that stops a device
-# during opening hours, and never a configuration (only the fleet page, at the site, changes that).
-PROVINCE_COMMANDS = ("identify", "test_print", "reload")
-PROVINCE_MAX_PAYLOAD = 4096
 _ID_RE = re.compile(ID_PATTERN)
-
-
-class TicketBook(Protocol):
-    """What the fleet asks of the queue (hub.service.QueueService)."""
-
-    def ticket_facts(self, ref: str) -> Any: ...
-
-    def counter_services(self, counter_id: str) -> frozenset[str]: ...
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    """What the fleet needs to know of the hub's site configuration."""
-
-    site: str
-    hub_id: str
-    hub_mqtt: MqttSettings
-    counters: tuple[str, ...] = ()
-    kiosk_printers: Mapping[str, str | None] = field(default_factory=dict)
-    language: str = "vi"
-
-
-@dataclass(frozen=True)
-class Enrolment:
-    """A one-time code just made for a device; shown once, never stored in clear."""
-
-    code: str
-    device: DeviceRecord
-    expires_at: str
-
-    def command(self, hub_url: str) -> str:
-        """What the technician types (or scans from the QR code) on the device."""
-        return f"motcua enroll --hub {hub_url.rstrip('/')} --code {self.code}"
-
-    def qr_svg(self, hub_url: str) -> str:
-        """The command as an inline SVG QR code (a keyboard-wedge scanner can type it)."""
-        qr = segno.make(self.command(hub_url), error="m")
-        return str(qr.svg_inline(scale=4, border=2, title=self.code))
-
-
-@dataclass
-class _Live:
-    """What the hub heard from a device over MQTT."""
-
-    role: str | None = None
-    online: bool | None = None
-    version: str | None = None
-    last_seen: str | None = None
-    offline_since: str | None = None
-    health: dict[str, Any] | None = None
-    last_command: dict[str, Any] | None = None
-    # Monotonic moment the device was last heard (state or health), and how often it said it
-    # reports (its health's heartbeat_s): its silence beyond that means it is gone.
-    heard: float | None = None
-    heartbeat_s: object = None
-
-
-@dataclass(frozen=True)
-class DeviceView:
-    """One row of the fleet page."""
-
-    device_id: str
-    role: str | None
-    place: str
-    label: str
-    status: str  # pending | active | unknown (seen on the broker, not enrolled)
-    online: bool | None
-    version: str | None
-    last_seen: str | None
-    offline_since: str | None
-    health: dict[str, Any]
-    health_items: tuple[HealthItem, ...]
-    alerts: tuple[Alert, ...]
-    last_command: dict[str, Any] | None
-    config_rev: int
-    code_expires_at: str | None
-    # Seconds since the device was last heard (state or health, its heartbeat), if ever.
-    heard_age_s: float | None = None
-
-    def as_json(self, language: str = "vi") -> dict[str, Any]:
-        return {
-            "id": self.device_id,
-            "role": self.role,
-            "place": self.place,
-            "label": self.label,
-            "status": self.status,
-            "online": self.online,
-            "version": self.version,
-            "last_seen": self.last_seen,
-            "offline_since": self.offline_since,
-            "health": self.health,
-            "alerts": [{"level": a.level, "code": a.key, "message": a.text(language)} for a in self.alerts],
-            "last_command": self.last_command,
-            "config_rev": self.config_rev,
-            "code_expires_at": self.code_expires_at,
-            "heard_age_s": None if self.heard_age_s is None else round(self.heard_age_s, 1),
-        }
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a fleet action did, as an i18n message for the person who asked."""
-
-    key: str
-    values: dict[str, Any] = field(default_factory=dict)
-    ident: str | None = None
-
-    def text(self, language: str = "vi") -> str:
-        return message(self.key, "en" if language == "en" else "vi", **self.values)
 
 
 class FleetRuntime:
@@ -196,27 +83,29 @@ class FleetRuntime:
         self.site = site
         self.clock = clock
         self._lock = threading.Lock()
-        self._live: dict[str, _Live] = {}
-        self._seen: dict[str, Seen] = store.seen()
         self._records: dict[str, DeviceRecord] = {r.device_id: r for r in store.all(include_revoked=True)}
         self._alerting: dict[tuple[str, str], Alert] = {}
         self.quotas = Quotas(settings.quota_rules)
         # The queue's tickets, for the rating and reinstating rules (hub.service.QueueService; set
         # by hub.fleet.wiring.attach_fleet). Without it those rules are not checked.
         self.tickets: TicketBook | None = None
-        # Suspensions of flooding devices' broker accounts run here, off the network thread (the
-        # broker's answer arrives on it). Item: (device id, suspend?) ; None stops the thread.
-        self._suspensions: queue.Queue[tuple[str, bool] | None] = queue.Queue()
-        self._suspended: dict[str, float] = {}
-        self._suspension_count: dict[str, int] = {}
-        self._resumed_at_start = False
         self._stop = threading.Event()
+        self.presence = Presence(store, clock=clock, monotonic=monotonic, stop=self._stop)
+        self._suspender = Suspender(
+            accounts,
+            settings.flood_suspend_s,
+            lambda: [r.device_id for r in self._records.values() if r.status == "active"],
+            self._stop,
+        )
+        self._resumed_at_start = False
+        self.gate = RpcGate(
+            self._records,
+            self.quotas,
+            site.hub_id,
+            secured=lambda: self.secured,
+            on_flood=self._on_flood,
+        )
         self._thread: threading.Thread | None = None
-        # Online/offline changes are written by a thread of their own: the MQTT network thread must
-        # never wait for the database (under a storm of tickets it would wait behind the queue's
-        # writer, and every RPC request behind it).
-        self._seen_writes: queue.Queue[tuple[str, Seen] | None] = queue.Queue()
-        self._seen_writer: threading.Thread | None = None
         for leaf, handler in self._subscriptions():
             link.subscribe(self.topics.all_devices(leaf), handler)
         link.subscribe(self.topics.province_commands, self._on_province_command)
@@ -224,9 +113,9 @@ class FleetRuntime:
 
     def _subscriptions(self) -> list[tuple[str, Callable[[Message], None]]]:
         return [
-            ("state", self._on_state),
-            ("health", self._on_health),
-            (COMMAND_RESULTS_LEAF, self._on_command_result),
+            ("state", self.presence.on_state),
+            ("health", self.presence.on_health),
+            (COMMAND_RESULTS_LEAF, self.presence.on_command_result),
         ]
 
     @property
@@ -240,11 +129,7 @@ class FleetRuntime:
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._watch, name="fleet-watch", daemon=True)
                 self._thread.start()
-                self._seen_writer = threading.Thread(target=self._write_seen, name="fleet-seen", daemon=True)
-                self._seen_writer.start()
-                self._suspender = threading.Thread(
-                    target=self._suspend_loop, name="fleet-suspend", daemon=True
-                )
+                self.presence.start()
                 self._suspender.start()
         if not self.secured:
             log.warning(
@@ -262,59 +147,13 @@ class FleetRuntime:
         self.link.unsubscribe(self.topics.province_commands, self._on_province_command)
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self._seen_writer is not None:
-            self._seen_writes.put(None)
-            self._seen_writer.join(timeout=5)
-            self._suspensions.put(None)
-            self._suspender.join(timeout=5)
+        self.presence.close()
+        self._suspender.close()
         self.store.close()
 
-    def _suspension_s(self, device_id: str) -> float:
-        """Twice as long each time the same device floods again (at most a day): a script that
-        waits out its suspension gets a burst of numbers fewer and fewer times a day."""
-        count = self._suspension_count[device_id] = self._suspension_count.get(device_id, 0) + 1
-        return min(self.settings.flood_suspend_s * 2 ** min(count - 1, 20), 24 * 3600.0)
-
-    def _suspend_loop(self) -> None:
-        """Suspend flooding devices at once; resume them when their time is up (and, after a
-        restart of the hub, every enrolled device: a suspension must not outlive its hub)."""
-        while True:
-            due = min(self._suspended.values(), default=None)
-            timeout = None if due is None else max(0.0, due - time.monotonic())
-            try:
-                item = self._suspensions.get(timeout=timeout)
-            except queue.Empty:
-                item = ("", False)
-            if item is None:
-                return
-            device_id, suspend = item
-            try:
-                if suspend:
-                    self.accounts.suspend(device_id)
-                    self._suspended[device_id] = time.monotonic() + self._suspension_s(device_id)
-                elif device_id == "*":
-                    active = [r.device_id for r in self._records.values() if r.status == "active"]
-                    self.accounts.resume(active)
-                else:
-                    moment = time.monotonic()
-                    ready = [d for d, until in self._suspended.items() if until <= moment]
-                    if ready:
-                        self.accounts.resume(ready)
-                        for done in ready:
-                            self._suspended.pop(done, None)
-                            log.info("broker account of %s resumed after its suspension", done)
-            except Exception as error:  # the broker did not answer: try again shortly
-                log.warning("suspension change for %s failed: %r", device_id or "due devices", error)
-                if suspend:
-                    self._suspended.setdefault(device_id, time.monotonic() + self.settings.flood_suspend_s)
-                self._stop.wait(1.0)
-
-    def _write_seen(self) -> None:
-        while (item := self._seen_writes.get()) is not None:
-            try:
-                self.store.record_seen(*item)
-            except Exception as error:
-                log.warning("presence of %s not recorded: %r", item[0], error)
+    def _on_flood(self, device_id: str) -> None:
+        if self.secured and self.settings.flood_suspend_s > 0 and not self._stop.is_set():
+            self._suspender.suspend(device_id)
 
     # ------------------------------------------------------------------ enrolment
 
@@ -473,9 +312,8 @@ class FleetRuntime:
         if command not in COMMANDS:
             raise FleetRefusal("fleet_unknown_command", command=command)
         record = self._records.get(device_id)
-        with self._lock:
-            live = self._live.get(device_id)
-            role = record.role if record is not None else (live.role if live else None)
+        live = self.presence.live(device_id)
+        role = record.role if record is not None else (live.role if live else None)
         if (record is None or record.status == "revoked") and live is None:
             raise FleetRefusal("fleet_unknown_device", device=device_id)
         if command == "test_print":
@@ -500,10 +338,8 @@ class FleetRuntime:
             qos=1,
             properties=properties,
         )
-        with self._lock:
-            entry = self._live.setdefault(device_id, _Live(role=role))
-            entry.last_command = {"id": ident, "cmd": command, "sent_at": iso(self.clock()), "status": "sent"}
-            online = entry.online
+        sent = {"id": ident, "cmd": command, "sent_at": iso(self.clock()), "status": "sent"}
+        online = self.presence.command_sent(device_id, role, sent)
         log.info("command %s (%s) sent to %s", command, ident, device_id)
         if online:
             return Outcome("fleet_command_sent", {"command": command, "device": device_id}, ident)
@@ -514,30 +350,11 @@ class FleetRuntime:
         )
 
     def _on_province_command(self, msg: Message) -> None:
-        """`province/commands` `{v, device_id, cmd, ts?}` from the central broker (over the bridge).
-
-        The bridge bypasses the site broker's ACLs, so this is the one gate: a retained or stale
-        request, an unknown device or a command outside PROVINCE_COMMANDS is logged and dropped.
-        """
-        if msg.retain:  # a retained request would run again at every hub reconnect
-            log.warning("province command ignored: retained on %s", msg.topic)
+        """`province/commands` from the central broker (over the bridge): see province_request."""
+        request = province_request(msg, self.clock(), self.settings.command_expiry_s)
+        if request is None:
             return
-        try:
-            body = msg.json(max_size=PROVINCE_MAX_PAYLOAD)
-        except PayloadError as error:
-            log.warning("province command ignored: %s", error)
-            return
-        device_id, command = body.get("device_id"), body.get("cmd")
-        if command not in PROVINCE_COMMANDS or not isinstance(device_id, str) or not _ID_RE.match(device_id):
-            log.warning("province command ignored: %r for %r is not allowed", command, device_id)
-            return
-        try:
-            sent = parse_iso(body["ts"]) if isinstance(body.get("ts"), str) else None
-        except ValueError:
-            sent = None
-        if sent is not None and abs((self.clock() - sent).total_seconds()) > self.settings.command_expiry_s:
-            log.warning("province command %s for %s ignored: sent at %s", command, device_id, body.get("ts"))
-            return
+        device_id, command = request
         try:
             self.send_command(device_id, command)
         except FleetRefusal as refusal:
@@ -611,9 +428,7 @@ class FleetRuntime:
 
     def devices(self) -> list[DeviceView]:
         moment = self.clock()
-        with self._lock:
-            live = {key: replace(value) for key, value in self._live.items()}
-            seen = dict(self._seen)
+        live, seen = self.presence.snapshot()
         records = dict(self._records)
         extra = self._quota_and_publish_alerts()
         ids = {i for i, r in records.items() if r.status != "revoked"}
@@ -621,50 +436,19 @@ class FleetRuntime:
         views = []
         for device_id in ids:
             record = records.get(device_id)
-            entry = live.get(device_id) or _Live()
-            remembered = seen.get(device_id)
-            role = record.role if record else entry.role
-            offline_since = entry.offline_since or (remembered.offline_since if remembered else None)
-            online = entry.online
-            health = dict(entry.health or {})
-            silent_since = None
-            heard_age = None if entry.heard is None else max(0.0, self._monotonic() - entry.heard)
-            if online and heard_age is not None and device_id != self.site.hub_id:
-                silent_for = heard_age
-                if heartbeat_lost(silent_for, entry.heartbeat_s, self.settings.silent_after_s):
-                    online = False
-                    silent_since = offline_since = iso(moment - timedelta(seconds=silent_for))
-            alerts: list[Alert] = []
-            if record is None or record.status == "active" or online is not None:
-                alerts = alerts_for(
-                    device_id,
-                    role,
-                    online=online,
-                    offline_since=offline_since,
-                    health=health,
-                    moment=moment,
-                    offline_after_s=self.settings.offline_alert_s,
-                    silent_since=silent_since,
-                )
-            alerts += extra.get(device_id, [])
+            entry = live.get(device_id) or LiveState()
             views.append(
-                DeviceView(
-                    device_id=device_id,
-                    role=role,
-                    place=str(record.place) if record else "",
-                    label=record.label if record else "",
-                    status=record.status if record else "unknown",
-                    online=online,
-                    version=entry.version,
-                    last_seen=entry.last_seen or (remembered.last_seen if remembered else None),
-                    offline_since=offline_since if online is False else None,
-                    health=health,
-                    health_items=tuple(summarise(role, health)),
-                    alerts=tuple(alerts),
-                    last_command=dict(entry.last_command) if entry.last_command else None,
-                    config_rev=record.config_rev if record else 0,
+                device_view(
+                    device_id,
+                    record,
+                    entry,
+                    seen.get(device_id),
+                    moment=moment,
+                    heard_age=None if entry.heard is None else max(0.0, self._monotonic() - entry.heard),
+                    watch_heartbeat=device_id != self.site.hub_id,
+                    settings=self.settings,
+                    extra_alerts=extra.get(device_id, []),
                     code_expires_at=self.store.pending_code_expiry(device_id) if record else None,
-                    heard_age_s=heard_age,
                 )
             )
         return sorted(views, key=lambda v: (v.place or "~", v.role or "", v.device_id))
@@ -691,151 +475,16 @@ class FleetRuntime:
     # ------------------------------------------------------------------ RPC authorisation
 
     def admit(self, caller_id: str, method: str) -> Refusal | None:
-        """The quota check of `appliance.rpc.RpcServer` (network thread, before parsing): a
-        Refusal when an enrolled device is over its quota for `method`. Devices the hub did not
-        enrol pass here; `authorize` refuses them on a secured site."""
-        record = self._records.get(caller_id)
-        if record is None or record.status != "active":
-            return None
-        verdict = self.quotas.check(caller_id, record.role, method)
-        if verdict is None:
-            return None
-        if verdict.started_flooding:
-            log.warning(
-                "device %s (%s at %s) floods %s: refused beyond its quota; see the fleet page",
-                caller_id,
-                record.role,
-                record.place,
-                method,
-            )
-            if self.secured and self.settings.flood_suspend_s > 0 and not self._stop.is_set():
-                self._suspensions.put((caller_id, True))
-        return Refusal(verdict.code, verdict.answer, {"seconds": max(1, math.ceil(verdict.retry_after_s))})
+        """The quota check of `appliance.rpc.RpcServer` (network thread): see RpcGate.admit."""
+        return self.gate.admit(caller_id, method)
 
     def authorize(
         self, caller_id: str, method: str, params: Mapping[str, Any], *, language: str = "vi"
     ) -> None:
-        """Raise RpcError("forbidden") unless `caller_id` may call `method` with `params`.
-
-        The broker already guarantees the caller id is the device's own (ACL); this adds what the
-        broker cannot see: each role calls only its role's methods, and a counter unit acts only for
-        its own counter. Without broker security (demo) devices the hub never enrolled act freely.
-        """
-        lang = "en" if language == "en" else "vi"
-        if caller_id == self.site.hub_id:
-            return
-        record = self._records.get(caller_id)
-        if record is None or record.status != "active":
-            if not self.secured:
-                return
-            raise _forbidden("fleet_not_enrolled", lang, device=caller_id)
-        if method not in allowed_methods(record.role, record.place):
-            raise RpcError.from_key("forbidden", lang)  # type: ignore[arg-type]
-        if method in COUNTER_METHODS:
-            own = record.place.counter_id
-            asked = params.get("counter_id")
-            if own is None or str(asked) != own:
-                raise _forbidden(
-                    "fleet_not_your_counter", lang, device=caller_id, own=own or "—", counter=str(asked)
-                )
-        if method in ("rating.submit", "ticket.reinstate"):
-            self._authorize_ticket(caller_id, record, method, params, lang)
-
-    def _authorize_ticket(
-        self, caller_id: str, record: DeviceRecord, method: str, params: Mapping[str, Any], lang: str
-    ) -> None:
-        """A rating belongs to the ticket's holder (its token: a kiosk) or to the counter that served
-        it (a counter unit); a counter unit reinstates only a no-show of its own counter's services,
-        as an officer does on the web."""
-        ref = params.get("ticket_id")
-        facts = self.tickets.ticket_facts(ref) if self.tickets is not None and isinstance(ref, str) else None
-        if facts is None:
-            return  # the queue itself answers unknown_ticket / bad_request
-        own = record.place.counter_id
-        if method == "rating.submit" and record.role == "kiosk":
-            token = params.get("token")
-            if not isinstance(token, str) or not secrets.compare_digest(token, facts.token):
-                raise _forbidden("fleet_rating_needs_token", lang, device=caller_id)
-        elif method == "rating.submit":
-            if own is None or facts.counter_id != own:
-                raise _forbidden("fleet_not_your_ticket", lang, device=caller_id, own=own or "—")
-        elif own is None or facts.service_id not in self.tickets.counter_services(own):  # type: ignore[union-attr]
-            raise _forbidden("fleet_not_your_ticket", lang, device=caller_id, own=own or "—")
+        """Raise RpcError("forbidden") unless `caller_id` may call `method`: see RpcGate.authorize."""
+        self.gate.authorize(caller_id, method, params, language=language, tickets=self.tickets)
 
     # ------------------------------------------------------------------ MQTT (network thread)
-
-    def _on_state(self, msg: Message) -> None:
-        device_id = msg.topic.split("/")[-2]
-        if not msg.payload:
-            with self._lock:
-                self._live.pop(device_id, None)
-            return
-        data = msg.json()
-        online = data.get("online") is True
-        stamp = iso(self.clock())
-        # Heard at receipt, retained copies too: device clocks can be wrong (issue 14), so a dead
-        # device is found `silent_after_s` after the hub (re)connects, whatever its `ts` says.
-        heard = self._monotonic()
-        with self._lock:
-            entry = self._live.setdefault(device_id, _Live())
-            entry.heard = heard
-            entry.role = str(data.get("role") or entry.role or "") or None
-            entry.version = str(data["version"]) if data.get("version") is not None else entry.version
-            before = self._seen.get(device_id)
-            if online:
-                entry.online, entry.last_seen, entry.offline_since = True, stamp, None
-                seen = Seen(True, stamp, None)
-            else:
-                # A retained "offline" met at subscription time happened before we listened: keep the
-                # moment we recorded then (if any); a live one happens now.
-                since = stamp
-                if msg.retain and before is not None:
-                    since = before.offline_since or before.last_seen or stamp
-                entry.online, entry.offline_since = False, since
-                entry.last_seen = entry.last_seen or (before.last_seen if before else None) or since
-                seen = Seen(False, entry.last_seen, since)
-            changed = (
-                before is None or before.online != seen.online or before.offline_since != seen.offline_since
-            )
-            self._seen[device_id] = seen
-        if changed and not self._stop.is_set():
-            if self._seen_writer is None:  # not started (a test driving the runtime by hand)
-                self.store.record_seen(device_id, seen)
-            else:
-                self._seen_writes.put((device_id, seen))
-
-    def _on_health(self, msg: Message) -> None:
-        device_id = msg.topic.split("/")[-2]
-        if not msg.payload:
-            with self._lock:
-                if device_id in self._live:
-                    self._live[device_id].health = None
-            return
-        data = msg.json()
-        heard = self._monotonic()
-        with self._lock:
-            entry = self._live.setdefault(device_id, _Live())
-            entry.heard = heard
-            entry.heartbeat_s = data.get("heartbeat_s")  # checked by heartbeat_lost
-            entry.health = {k: v for k, v in data.items() if k not in ("v",)}
-            if entry.online:
-                entry.last_seen = iso(self.clock())
-
-    def _on_command_result(self, msg: Message) -> None:
-        device_id = msg.topic.split("/")[-2]
-        data = msg.json()
-        with self._lock:
-            entry = self._live.get(device_id)
-            if entry is None or not entry.last_command or entry.last_command.get("id") != data.get("id"):
-                return
-            entry.last_command = {
-                **entry.last_command,
-                "status": "ok" if data.get("ok") else "failed",
-                "error": (data.get("error") or {}).get("message")
-                if isinstance(data.get("error"), dict)
-                else None,
-                "done_at": iso(self.clock()),
-            }
 
     def _on_connection(self, connected: bool) -> None:
         if not connected:
@@ -845,7 +494,7 @@ class FleetRuntime:
             threading.Thread(target=self.refresh_acls, name="fleet-acls", daemon=True).start()
         if not self._resumed_at_start and self.secured:
             self._resumed_at_start = True
-            self._suspensions.put(("*", False))
+            self._suspender.resume_all()
         # A broker that lost its persistence learns every configuration again.
         for record in list(self._records.values()):
             try:
@@ -930,15 +579,6 @@ class FleetRuntime:
 
     def _remember(self, record: DeviceRecord) -> None:
         self._records[record.device_id] = record
-
-
-def _forbidden(key: str, language: str, **values: object) -> RpcError:
-    return RpcError(
-        "forbidden",
-        message(key, "en" if language == "en" else "vi", **values),
-        message(key, "en", **values),
-        {k: v for k, v in values.items() if isinstance(v, str)},
-    )
 
 
 def _host_only(host: str) -> str:

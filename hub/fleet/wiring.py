@@ -1,8 +1,7 @@
 """How the fleet joins the hub process without the hub knowing its insides.
 
-The lead adds to hub/daemon.py (see the report): `self.fleet = attach_fleet(self)` at the end of
-`Hub.__init__`, `fleet=self.fleet` to `create_app(...)` in `start_web`, `self.fleet.close()` in
-`stop()` before the link stops.
+hub/daemon.py calls `attach_fleet(parts)` (a hub.parts.HubParts) after registering its RPC handlers,
+passes the runtime to `create_app(fleet=...)` and closes it before the link stops.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from .settings import FleetSettings, load_fleet_settings
 from .store import FleetStore
 
 if TYPE_CHECKING:
-    from hub.daemon import Hub
+    from hub.parts import HubParts
 
 _GUARDED = "__motcua_fleet_guarded__"
 
@@ -37,34 +36,34 @@ def site_info(config: Any) -> SiteInfo:
 
 
 def attach_fleet(
-    hub: Hub,
+    parts: HubParts,
     *,
     settings: FleetSettings | None = None,
     accounts: BrokerAccounts | None = None,
     guard_rpc: bool = True,
     start: bool = True,
 ) -> FleetRuntime:
-    """The fleet runtime of `hub` (a hub.daemon.Hub), listening on its link.
+    """The fleet runtime of the hub whose `parts` are given, listening on its link.
 
-    Settings come from the hub's `[fleet]` table (`hub.config.fleet`, a raw dict) unless given.
+    Settings come from the hub's `[fleet]` table (`parts.config.fleet`, a raw dict) unless given.
     With `guard_rpc`, every RPC handler registered so far first checks `FleetRuntime.authorize`:
     call this after the hub registered its handlers (handlers added later are not guarded).
     """
     if settings is None:
-        settings = load_fleet_settings(getattr(hub.config, "fleet", None))
+        settings = load_fleet_settings(getattr(parts.config, "fleet", None))
     if accounts is None:
         accounts = (
-            DynsecAccounts(hub.link, timeout=settings.broker_timeout_s)
-            if settings.secured(hub.config.mqtt)
+            DynsecAccounts(parts.link, timeout=settings.broker_timeout_s)
+            if settings.secured(parts.config.mqtt)
             else OpenBroker()
         )
     runtime = FleetRuntime(
-        hub.link, FleetStore(hub.service.db_path), accounts, settings, site_info(hub.config)
+        parts.link, FleetStore(parts.service.db_path), accounts, settings, site_info(parts.config)
     )
-    runtime.tickets = hub.service
+    runtime.tickets = parts.service
     if guard_rpc:
-        guard_handlers(hub.rpc.handlers, runtime)
-        hub.rpc.admit = runtime.admit
+        guard_handlers(parts.rpc.handlers, runtime)
+        parts.rpc.admit = runtime.admit
     if start:
         runtime.start()
     return runtime

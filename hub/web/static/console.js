@@ -14,16 +14,8 @@
   let busy = false;
   let lastNumber = document.getElementById("serving-number").textContent.trim();
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-  }
-
-  function minutes(seconds) {
-    if (seconds === null || seconds === undefined) return texts.none;
-    if (seconds <= 0) return fill(texts.minutes_short, { minutes: 0 });
-    if (seconds < 60) return texts.under_a_minute;
-    return fill(texts.minutes_short, { minutes: Math.round(seconds / 60) });
-  }
+  const { fill, element } = window.motcua;
+  const minutes = (seconds) => window.motcua.minutes(seconds, texts);
 
   function clock(iso) {
     return iso && iso.length >= 16 ? iso.slice(11, 16) : "—";
@@ -36,12 +28,7 @@
     return config.lang === "en" && service.name_en ? service.name_en : service.name;
   }
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const element = window.motcua.element;
 
   // The answer to every action goes to one place whose height is reserved: nothing moves.
   function say(message, tone) {

@@ -14,20 +14,11 @@
   let busy = false;
   let pending = null;
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-  }
+  const { fill, element } = window.motcua;
 
   function when(iso) {
     if (!iso || iso.length < 16) return "—";
     return iso.slice(11, 16) + " " + iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
-  }
-
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
   }
 
   function say(message, ok) {

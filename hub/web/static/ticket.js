@@ -6,16 +6,8 @@
   const texts = config.texts;
   const FINAL = ["completed", "cancelled"];
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-  }
-
-  function minutes(seconds) {
-    if (seconds === null || seconds === undefined) return texts.none;
-    if (seconds <= 0) return fill(texts.minutes_short, { minutes: 0 });
-    if (seconds < 60) return texts.under_a_minute;
-    return fill(texts.minutes_short, { minutes: Math.round(seconds / 60) });
-  }
+  const fill = window.motcua.fill;
+  const minutes = (seconds) => window.motcua.minutes(seconds, texts);
 
   // "3" of "Quầy 3": the sentence around it already says "quầy".
   function shortName(name) {
