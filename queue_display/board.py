@@ -166,7 +166,9 @@ class BoardModel:
         if seq is not None and self.seq is not None and seq < self.seq:
             log.warning("queue/state seq went back from %d to %d: the hub was reset", self.seq, seq)
             self._announced.clear()
-            self._calls_heard.clear()
+            # Calls heard stay: they are keyed by ticket and time of the call, which a new database
+            # does not repeat, while a broker restarted from an older save brings back an older
+            # retained state — forgetting them then made the hall hear the last calls again.
             self._hub_time = None
         site = payload.get("site") or {}
         previous = {c.id: c for c in self._counters.values()}

@@ -165,7 +165,9 @@ def test_a_hub_reset_is_followed() -> None:
     model.apply_event(event("ticket.called", 501, "1003"), now=1)
     model.apply_state(state(seq=1), now=2)  # new database: numbering restarts
     assert model.snapshot(2).counters[3].number is None
-    assert model.apply_event(event("ticket.called", 2, "1003"), now=3) is not None
+    # Its first call of 1003 is a new call (a later time), said although 1003 was called before.
+    again = {**event("ticket.called", 2, "1003"), "ts": "2025-11-24T08:45:00.000+07:00"}
+    assert model.apply_event(again, now=3) is not None
 
 
 def test_new_serving_ticket_seen_only_in_a_state_is_highlighted() -> None:
@@ -315,3 +317,27 @@ def test_a_call_only_the_state_brought_is_announced_once_unless_it_is_old() -> N
     # A recall (same ticket, a new time) is news again.
     recalled = {**with_calls, "seq": 13, "recent_calls": [recent("1004", 1), *with_calls["recent_calls"]]}
     assert [(c.number, c.kind) for c in model.missed_calls(recalled, wall, 120)] == [("1004", "recalled")]
+
+
+def test_an_older_retained_state_from_a_restarted_broker_does_not_make_calls_news_again() -> None:
+    """A broker restarted from an older save brings back an older retained `queue/state` (a lower
+    seq); the calls the hall already heard must not be said again when the hub's state follows."""
+    from datetime import timedelta
+
+    from appliance.timeutil import iso, now
+
+    wall = now()
+    call_ts = iso(wall - timedelta(seconds=5))
+    model = BoardModel()
+    model.apply_state(state(seq=10), now=0)
+    heard = model.apply_event({**event("ticket.called", 11, "1004"), "ts": call_ts}, now=1)
+    assert heard is not None and heard.number == "1004"
+    current = {
+        **state(seq=11),
+        "ts": iso(wall),
+        "recent_calls": [{"ticket": ticket("1004"), "counter_id": "4", "counter_name": "4", "ts": call_ts}],
+    }
+    assert model.missed_calls(current, wall, 120) == []
+    model.apply_state(state(seq=9), now=2)  # the broker's older save
+    model.apply_state(current, now=3)  # the hub republishes its state
+    assert model.missed_calls(current, wall, 120) == []
