@@ -15,6 +15,7 @@ packages=(
   libzbar0                             # optional pyzbar barcode backend
   systemd udev                         # systemd-analyze and udevadm check the shipped units and rules
   faketime libfaketime                 # tests step the hub's wall clock while it runs (LD_PRELOAD)
+  postgresql                           # the province service's store; tests and province-demo run their own
 )
 
 missing=()
