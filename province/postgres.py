@@ -13,6 +13,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -187,9 +188,28 @@ class PrivatePostgres:
                     raise PostgresError(f"PostgreSQL does not answer: {error}\n{self._tail()}") from error
                 time.sleep(0.2)
 
-    def stop(self) -> None:
-        if (self.cluster / "postmaster.pid").exists():
-            self._run([str(self.bin / "pg_ctl"), "-D", str(self.cluster), "-m", "fast", "-w", "stop"], "stop")
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT to the postmaster, as `pg_ctl -m fast stop` sends), waiting for it.
+
+        Done by signal rather than by `pg_ctl` as the account: a folder above the data may have
+        become unreachable for that account meanwhile (pytest makes its temporary root 0700 again
+        at every session start)."""
+        try:
+            pid = int((self.cluster / "postmaster.pid").read_text(encoding="ascii").split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGQUIT)  # immediate shutdown: PostgreSQL recovers from its WAL at start
 
     def __enter__(self) -> PrivatePostgres:
         return self.start()

@@ -102,6 +102,12 @@ def create_app(config: ProvinceConfig) -> Flask:
             abort(400, "period")
         return start, end
 
+    @app.get("/healthz")
+    def healthz() -> Any:
+        with pool.store() as store:
+            store.conn.execute("SELECT 1")
+        return jsonify({"ok": True})
+
     @app.get("/api/v1/province/sites")
     @login_required()
     def api_sites() -> Any:
