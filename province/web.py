@@ -183,9 +183,39 @@ def create_app(config: ProvinceConfig) -> Flask:
             q=text,
         )
 
-    extra = getattr(config, "extra_routes", None)
-    if extra:
-        extra(app, pool, login_required)
+    @app.post("/api/v1/province/templates")
+    @login_required(admin=True)
+    def api_publish_template() -> Any:
+        from .templates import TemplateError, publish_template
+
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or "body" not in data:
+            abort(400, "JSON {kind, body, name?, sites?}")
+        sites = data.get("sites")
+        if sites is not None and not (isinstance(sites, list) and all(isinstance(x, str) for x in sites)):
+            abort(400, "sites: a list of site ids")
+        try:
+            with pool.store() as store:
+                sent = publish_template(
+                    store,
+                    config.mqtt,
+                    kind=str(data.get("kind")),
+                    body=data["body"],
+                    name=str(data.get("name") or data.get("kind")),
+                    sites=sites,
+                )
+        except TemplateError as error:
+            return jsonify({"ok": False, "error": str(error)}), 400
+        return jsonify({"ok": True, **sent}), 201
+
+    @app.get("/api/v1/province/templates")
+    @login_required()
+    def api_templates() -> Any:
+        from .templates import template_results
+
+        with pool.store() as store:
+            return jsonify(template_results(store, site=scope()))
+
     return app
 
 
