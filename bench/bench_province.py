@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--outage", type=float, default=0, help="province broker down this long mid-run")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the province service mid-run")
+    parser.add_argument("--no-shared", action="store_true", help="a plain (not $share) subscription")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="motcua-bench-province-"))
     postgres = PrivatePostgres(folder / "pg").start()
@@ -63,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     published = 0
     try:
         service = ProvinceProcess(
-            write_province_config(folder / "province", mqtt_port=province_broker.port, dsn=postgres.dsn),
+            write_province_config(
+                folder / "province",
+                mqtt_port=province_broker.port,
+                dsn=postgres.dsn,
+                shared=not args.no_shared,
+            ),
             web=False,
         ).start()
         for index in range(args.sites):

@@ -24,6 +24,10 @@ class BrokerSettings:
     # messages) under it across restarts; several instances share `group`.
     client_id: str = "motcua-province-1"
     group: str = "province"
+    # Events through the shared subscription `$share/{group}/…` (several instances). Mosquitto 2.0.11
+    # does not restore shared subscriptions after a restart of the province broker: what the bridges
+    # deliver before the instances are back is dropped. A single instance is safer with false.
+    shared: bool = True
     # What the sites' bridges put before `motcua/v1/{site}/…` on this broker (`--remote-prefix`).
     remote_prefix: str = ""
     session_expiry_s: int = 7 * 24 * 3600
@@ -99,6 +103,7 @@ def render(
     remote_prefix: str = "",
     mqtt_host: str = "127.0.0.1",
     web_host: str = "127.0.0.1",
+    shared: bool = True,
 ) -> str:
     """A province.toml (as `motcua province-demo` and the tests write it). `site_heads`: username →
     (site, password hash)."""
@@ -118,6 +123,7 @@ def render(
                 "port": mqtt_port,
                 "client_id": client_id,
                 "remote_prefix": remote_prefix,
+                "shared": shared,
             },
             "postgres": {"dsn": dsn},
             "web": {"host": web_host, "port": web_port},

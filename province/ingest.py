@@ -96,20 +96,21 @@ class Ingestor:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.1, 5)
+        # Back quickly after a broker restart: see BrokerSettings.shared.
+        self.client.reconnect_delay_set(0.1, 1)
         self._writer = threading.Thread(target=self._write_loop, name="province-writer", daemon=True)
 
     # ------------------------------------------------------------------ MQTT
 
     def filters(self) -> list[tuple[str, SubscribeOptions]]:
         p = self.settings.remote_prefix
-        group = self.settings.group
+        share = f"$share/{self.settings.group}/" if self.settings.shared else ""
         shared = SubscribeOptions(qos=1)
         return [
             # The high-volume streams are shared: one instance of the group gets each message.
-            (f"$share/{group}/{p}{ROOT}+/queue/events", shared),
-            (f"$share/{group}/{p}{ROOT}+/devices/+/health", shared),
-            (f"$share/{group}/{p}{ROOT}+/province/results", shared),
+            (f"{share}{p}{ROOT}+/queue/events", shared),
+            (f"{share}{p}{ROOT}+/devices/+/health", shared),
+            (f"{share}{p}{ROOT}+/province/results", shared),
             # Retained, low-volume, idempotent: every instance reads them, including the retained
             # copy at subscription (a shared subscription gets no retained messages).
             (f"{p}{ROOT}+/bridge/state", SubscribeOptions(qos=1)),

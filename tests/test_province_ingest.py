@@ -54,8 +54,10 @@ def test_a_hubs_events_are_stored_once_across_a_bridge_outage_and_a_kill(
     config = site_config(tmp_path, site_broker.port, site=SITE)
     config["limits"]["public_tickets_per_address"] = 100  # every ticket of this test comes from here
     web = config["hub"]["public_url"]
+    # One instance, a plain subscription: Mosquitto 2.0.11 does not restore a shared subscription
+    # after the province broker's restart (docs/province.md), which this test goes through.
     province_toml = write_province_config(
-        tmp_path / "province", mqtt_port=province_broker.port, dsn=province_dsn
+        tmp_path / "province", mqtt_port=province_broker.port, dsn=province_dsn, shared=False
     )
     province = ProvinceProcess(province_toml).start()
     try:
@@ -201,3 +203,30 @@ def test_two_instances_share_the_subscription_and_count_nothing_twice(
             instance.stop()
         for broker in site_brokers:
             broker.stop()
+
+
+def test_a_site_whose_link_drops_is_shown_offline_then_back(
+    tmp_path: Path, province_broker: PrivateBroker, province_dsn: str
+) -> None:
+    site_broker = BridgedSiteBroker("xa-nui", province_broker.port, data_dir=tmp_path / "site").start()
+    province = ProvinceProcess(
+        write_province_config(tmp_path / "province", mqtt_port=province_broker.port, dsn=province_dsn)
+    ).start()
+    try:
+        assert province.url is not None
+
+        def link() -> tuple[bool, int | None] | None:
+            sites = requests.get(
+                f"{province.url}/api/v1/province/sites", auth=("admin", ADMIN_PASSWORD), timeout=10
+            ).json()
+            return (sites[0]["online"], sites[0]["link_for_s"]) if sites else None
+
+        wait_until(lambda: (link() or (False,))[0] is True, timeout=20, interval=0.3)
+        site_broker.stop()  # the commune's server goes down: its bridge says so on the way out
+        wait_until(lambda: (link() or (True,))[0] is False, timeout=60, interval=0.5)
+        assert (link() or (None, None))[1] is not None  # and since when
+        site_broker.restart()
+        wait_until(lambda: (link() or (False,))[0] is True, timeout=30, interval=0.5)
+    finally:
+        province.stop()
+        site_broker.stop()
