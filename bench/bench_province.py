@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sys
 import tempfile
 import threading
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             site.stop()
         province_broker.stop()
         postgres.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
