@@ -603,6 +603,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã lưu cấu hình của {device} (phiên bản {rev}) và gửi tới thiết bị.",
         "Configuration of {device} saved (revision {rev}) and sent to the device.",
     ),
+    "province_template_applied": (
+        "Đã áp dụng mẫu cấu hình “{kind}” của tỉnh.",
+        "The province's “{kind}” template was applied.",
+    ),
+    "province_template_not_accepted": (
+        "Điểm một cửa này giữ cấu hình “{kind}” riêng, không nhận mẫu của tỉnh.",
+        "This site keeps its own “{kind}” and does not take the province's template.",
+    ),
+    "province_template_invalid": (
+        "Mẫu cấu hình “{kind}” không hợp lệ: {detail}.",
+        "The “{kind}” template is not valid: {detail}.",
+    ),
+    "province_template_unknown": (
+        "Không biết loại mẫu cấu hình “{kind}”.",
+        "Unknown kind of template “{kind}”.",
+    ),
     "fleet_command_sent": ("Đã gửi lệnh “{command}” tới {device}.", "Command “{command}” sent to {device}."),
     "fleet_command_sent_offline": (
         "Đã gửi lệnh “{command}” tới {device}, nhưng thiết bị đang mất kết nối: "

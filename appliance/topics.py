@@ -59,6 +59,16 @@ class Topics:
         checks each and sends it itself on `devices/{id}/commands`."""
         return f"{self.root}/province/commands"
 
+    @property
+    def province_templates(self) -> str:
+        """Configuration templates from the province (over the bridge); the hub validates each."""
+        return f"{self.root}/province/templates"
+
+    @property
+    def province_results(self) -> str:
+        """The hub's answer to each template (applied or refused, with the reason), to the province."""
+        return f"{self.root}/province/results"
+
     def print_jobs(self, device_id: str) -> str:
         return f"{self.root}/print/{device_id}/jobs"
 

@@ -22,6 +22,8 @@ VERBS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
     "fleet": ("hub.fleet.__main__", "main", (), "broker accounts and the bridge to a central broker"),
     "central-sim": ("hub.central_sim", "main", (), "a simulated central one-door system"),
     "demo": ("motcua.demo", "main", (), "a whole site on simulated hardware"),
+    "province": ("province.__main__", "main", (), "the province service: every site's events in PostgreSQL"),
+    "province-demo": ("province.demo", "main", (), "a province broker, PostgreSQL and N small sites"),
 }
 
 

@@ -25,6 +25,7 @@ packages=(
   libusb-1.0-0                         # pyusb's backend for USB receipt printers (and pyftdi)
   libzbar0                             # pyzbar, the fallback barcode decoder
   x11-utils                            # xdpyinfo: the windowed demo sizes its windows to the screen
+  postgresql                           # the province service's store; tests and province-demo run their own
 )
 
 missing=()

@@ -9,6 +9,9 @@ import pytest
 from appliance.broker import PrivateBroker
 from appliance.config import MqttSettings
 
+# PostgreSQL for the province tests (tests/support/postgres.py).
+pytest_plugins = ["tests.support.postgres"]
+
 
 @pytest.fixture
 def broker() -> Iterator[PrivateBroker]:

@@ -31,6 +31,7 @@ from appliance.mqtt import Link, Message
 from appliance.rpc import Refusal
 from appliance.timeutil import iso, now
 
+from . import templates
 from .accounts import Account, BrokerAccounts
 from .authorization import RpcGate
 from .codes import code_hash, new_code
@@ -109,6 +110,9 @@ class FleetRuntime:
         for leaf, handler in self._subscriptions():
             link.subscribe(self.topics.all_devices(leaf), handler)
         link.subscribe(self.topics.province_commands, self._on_province_command)
+        link.subscribe(self.topics.province_templates, self._on_province_template)
+        # The province's templates and what became of them, newest last (the /devices page).
+        self.province_templates: list[dict[str, Any]] = []
         link.on_connection_change(self._on_connection)
 
     def _subscriptions(self) -> list[tuple[str, Callable[[Message], None]]]:
@@ -145,6 +149,7 @@ class FleetRuntime:
         for leaf, handler in self._subscriptions():
             self.link.unsubscribe(self.topics.all_devices(leaf), handler)
         self.link.unsubscribe(self.topics.province_commands, self._on_province_command)
+        self.link.unsubscribe(self.topics.province_templates, self._on_province_template)
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.presence.close()
@@ -361,6 +366,43 @@ class FleetRuntime:
             log.warning("province command %s for %s refused: %s", command, device_id, refusal)
         else:
             log.info("province asked for %s on %s", command, device_id)
+
+    def _on_province_template(self, msg: Message) -> None:
+        """`province/templates` `{v, template_id, kind, body}`: validated by the hub (hub.fleet.templates)
+        and applied live to the queue's site configuration, or refused; the outcome goes back on
+        `province/results` and into the log, in both languages."""
+        try:
+            body = msg.json(max_size=PROVINCE_MAX_PAYLOAD * 4)
+        except PayloadError as error:
+            log.warning("province template ignored: %s", error)
+            return
+        template_id = body.get("template_id")
+        if msg.retain or not isinstance(template_id, int) or isinstance(template_id, bool):
+            log.warning("province template ignored: retained or without a template_id")
+            return
+        kind = body.get("kind")
+        value, refusal = templates.check(kind, body.get("body"), tuple(self.settings.province_templates))
+        if refusal is None and self.tickets is None:
+            refusal = templates.Outcome("refused", "province_template_unknown", {"kind": str(kind)})
+        if refusal is None:
+            templates.apply(self.tickets, str(kind), value)
+            outcome = templates.Outcome("applied", "province_template_applied", {"kind": kind})
+        else:
+            outcome = refusal
+        applied = outcome.status == "applied"
+        answer = {
+            "v": 1,
+            "template_id": template_id,
+            "kind": str(kind)[:40],
+            "status": outcome.status,
+            "reason": None if applied else message(outcome.key, "vi", **outcome.values),
+            "reason_en": None if applied else message(outcome.key, "en", **outcome.values),
+            "ts": iso(self.clock()),
+        }
+        with self._lock:
+            self.province_templates = [*self.province_templates[-19:], answer]
+        log.info("province template %s (%s): %s %s", template_id, kind, outcome.status, answer["reason_en"])
+        self.link.publish_json(self.topics.province_results, answer, qos=1)
 
     def _printers_for(self, device_id: str, role: str | None, record: DeviceRecord | None) -> list[str]:
         """Who prints a test page for `device_id`: itself if a printer, else the printers at its kiosk."""

@@ -1,0 +1,211 @@
+"""From the province broker into PostgreSQL.
+
+Every site's bridge carries `motcua/v1/{site}/queue/events`, `devices/+/state`, `devices/+/health`
+and `bridge/state` to the province broker. This client keeps a persistent session (clean start off,
+long session expiry) and takes the events through an MQTT v5 shared subscription
+(`$share/{group}/…`): several instances share the work, each message goes to one of them.
+
+A message is acknowledged (PUBACK) only after the transaction storing it committed, so a province
+service killed at any moment loses nothing: the broker sends the unacknowledged messages again when
+it comes back, and the store's unique (site, seq) keeps what was committed already from counting twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from .config import ProvinceConfig
+from .store import Incoming, ProvinceStore
+
+log = logging.getLogger("motcua.province.ingest")
+
+MAX_PAYLOAD = 256 * 1024
+ROOT = "motcua/v1/"
+
+
+def parse_topic(topic: str, prefix: str) -> tuple[str, str, str | None] | None:
+    """(kind, site, device_id) of a topic the bridges carry, or None for anything else."""
+    if not topic.startswith(prefix + ROOT):
+        return None
+    parts = topic[len(prefix) + len(ROOT) :].split("/")
+    if len(parts) == 3 and parts[1:] == ["queue", "events"]:
+        return "event", parts[0], None
+    if len(parts) == 3 and parts[1:] == ["bridge", "state"]:
+        return "bridge", parts[0], None
+    if len(parts) == 3 and parts[1:] == ["province", "results"]:
+        return "template_result", parts[0], None
+    if len(parts) == 4 and parts[1] == "devices" and parts[3] in ("state", "health"):
+        return parts[3], parts[0], parts[2]
+    return None
+
+
+def parse_message(topic: str, payload: bytes, prefix: str) -> Incoming | None:
+    """The message as the store takes it, or None (logged) when it is not one the province reads."""
+    where = parse_topic(topic, prefix)
+    if where is None or len(payload) > MAX_PAYLOAD:
+        return None
+    kind, site, device_id = where
+    if kind == "bridge":  # Mosquitto's bridge notification: "1" connected, "0" not
+        return Incoming("bridge", site, payload.strip() == b"1")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, ValueError):
+        log.warning("%s: not JSON, ignored", topic)
+        return None
+    if not isinstance(body, dict):
+        return None
+    if kind == "event" and not (isinstance(body.get("seq"), int) and body["seq"] > 0):
+        log.warning("%s: event without a positive seq, ignored", topic)
+        return None
+    if kind == "template_result" and not isinstance(body.get("template_id"), int):
+        return None
+    return Incoming(kind, site, body, device_id)
+
+
+class Ingestor:
+    """The MQTT client and the writer thread that batches messages into the store."""
+
+    def __init__(self, config: ProvinceConfig, *, on_stored: Callable[[int], None] | None = None) -> None:
+        self.config = config
+        self.settings = config.mqtt
+        self.on_stored = on_stored
+        self._inbox: queue.Queue[MQTTMessage | None] = queue.Queue()
+        self._stop = threading.Event()
+        self.connected = threading.Event()
+        self.stored = 0
+        self.client = Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.settings.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if self.settings.username:
+            self.client.username_pw_set(self.settings.username, self.settings.password)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        # Back quickly after a broker restart: see BrokerSettings.shared.
+        self.client.reconnect_delay_set(0.1, 1)
+        self._writer = threading.Thread(target=self._write_loop, name="province-writer", daemon=True)
+
+    # ------------------------------------------------------------------ MQTT
+
+    def filters(self) -> list[tuple[str, SubscribeOptions]]:
+        p = self.settings.remote_prefix
+        share = f"$share/{self.settings.group}/" if self.settings.shared else ""
+        shared = SubscribeOptions(qos=1)
+        return [
+            # The high-volume streams are shared: one instance of the group gets each message.
+            (f"{share}{p}{ROOT}+/queue/events", shared),
+            (f"{share}{p}{ROOT}+/devices/+/health", shared),
+            (f"{share}{p}{ROOT}+/province/results", shared),
+            # Retained, low-volume, idempotent: every instance reads them, including the retained
+            # copy at subscription (a shared subscription gets no retained messages).
+            (f"{p}{ROOT}+/bridge/state", SubscribeOptions(qos=1)),
+            (f"{p}{ROOT}+/devices/+/state", SubscribeOptions(qos=1)),
+        ]
+
+    def start(self) -> Ingestor:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self.settings.session_expiry_s
+        self._writer.start()
+        self.client.connect_async(
+            self.settings.host, self.settings.port, keepalive=30, clean_start=False, properties=properties
+        )
+        self.client.loop_start()
+        return self
+
+    def _on_connect(
+        self, client: Client, userdata: object, flags: object, reason: object, props: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("the province broker refused the connection: %s", reason)
+            return
+        # Subscribing again on a resumed session is harmless and covers a session the broker lost.
+        client.subscribe(self.filters())
+        self.connected.set()
+        log.info("connected to the province broker %s:%d", self.settings.host, self.settings.port)
+
+    def _on_disconnect(self, *args: object) -> None:
+        self.connected.clear()
+        log.warning("disconnected from the province broker; reconnecting")
+
+    def _on_message(self, client: Client, userdata: object, message: MQTTMessage) -> None:
+        self._inbox.put(message)
+
+    # ------------------------------------------------------------------ writing
+
+    def _next_batch(self) -> list[MQTTMessage] | None:
+        first = self._inbox.get()
+        if first is None:
+            return None
+        batch = [first]
+        deadline = time.monotonic() + self.config.batch_wait_s
+        while len(batch) < self.config.batch_max:
+            try:
+                item = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                self._inbox.put(None)
+                break
+            batch.append(item)
+        return batch
+
+    def _write_loop(self) -> None:
+        store: ProvinceStore | None = None
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                break
+            parsed = [
+                m
+                for m in (
+                    parse_message(msg.topic, bytes(msg.payload), self.settings.remote_prefix) for msg in batch
+                )
+                if m is not None
+            ]
+            delay = 0.2
+            while not self._stop.is_set():
+                try:
+                    if store is None:
+                        store = ProvinceStore(self.config.dsn, instance=self.settings.client_id)
+                    stored = store.ingest(parsed) if parsed else 0
+                    break
+                except Exception as error:  # PostgreSQL away: keep the batch unacknowledged, retry
+                    log.error("storing %d messages failed (%r); retrying", len(parsed), error)
+                    if store is not None:
+                        with contextlib.suppress(Exception):
+                            store.close()
+                        store = None
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, 5.0)
+            else:
+                break  # stopping: the batch stays unacknowledged, the broker sends it again
+            for msg in batch:  # after the commit, in the order received (MQTT v5 § 4.6)
+                if msg.qos > 0:
+                    self.client.ack(msg.mid, msg.qos)
+            self.stored += stored
+            if stored and self.on_stored:
+                self.on_stored(stored)
+        if store is not None:
+            store.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._inbox.put(None)
+        self._writer.join(timeout=10)
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -1,0 +1,84 @@
+"""Configuration templates the province publishes: stored in PostgreSQL, sent to each site's hub on
+`motcua/v1/{site}/province/templates` (QoS 1, not retained; a site whose link is down gets it when
+the link is back, from its bridge's persistent session). Each hub validates and answers on
+`province/results`; the ingest stores the answers (template_results)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from paho.mqtt import publish
+from paho.mqtt.enums import MQTTProtocolVersion
+from psycopg.types.json import Jsonb
+
+from appliance.timeutil import iso, now
+
+from .config import BrokerSettings
+from .store import ProvinceStore
+
+KINDS = ("opening_hours", "rating_criteria")
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def publish_template(
+    store: ProvinceStore, broker: BrokerSettings, *, kind: str, body: Any, name: str, sites: list[str] | None
+) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise TemplateError(f"kind: one of {', '.join(KINDS)}")
+    known = [row["site"] for row in store.conn.execute("SELECT site FROM sites ORDER BY site").fetchall()]
+    targets = known if sites is None else [s for s in sites if s in known]
+    if not targets:
+        raise TemplateError("no known site to send it to")
+    row = store.conn.execute(
+        "INSERT INTO templates (name, kind, body) VALUES (%s, %s, %s) RETURNING id",
+        (name, kind, Jsonb(body)),
+    ).fetchone()
+    template_id = int(row["id"])
+    for site in targets:
+        store.conn.execute(
+            "INSERT INTO template_results (template_id, site, status) VALUES (%s, %s, 'sent')",
+            (template_id, site),
+        )
+    message = {"v": 1, "template_id": template_id, "kind": kind, "name": name, "body": body, "ts": iso(now())}
+    auth = {"username": broker.username, "password": broker.password} if broker.username else None
+    publish.multiple(
+        [
+            {
+                "topic": f"{broker.remote_prefix}motcua/v1/{site}/province/templates",
+                "payload": json.dumps(message, ensure_ascii=False),
+                "qos": 1,
+            }
+            for site in targets
+        ],
+        hostname=broker.host,
+        port=broker.port,
+        auth=auth,
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    return {"template_id": template_id, "sites": targets}
+
+
+def template_results(store: ProvinceStore, *, site: str | None = None) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT t.id, t.name, t.kind, t.created_at, r.site, r.status, r.reason, r.reason_en, r.at"
+        " FROM templates t JOIN template_results r ON r.template_id = t.id"
+        " WHERE %(site)s::text IS NULL OR r.site = %(site)s ORDER BY t.id DESC, r.site",
+        {"site": site},
+    ).fetchall()
+    return [
+        {
+            "template_id": r["id"],
+            "name": r["name"],
+            "kind": r["kind"],
+            "site": r["site"],
+            "status": r["status"],
+            "reason": r["reason"],
+            "reason_en": r["reason_en"],
+            "at": r["at"].isoformat(),
+        }
+        for r in rows
+    ]
