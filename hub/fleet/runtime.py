@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 
 from appliance.config import ID_PATTERN
 from appliance.i18n import message
-from appliance.mqtt import Link, Message
+from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import Refusal
 from appliance.timeutil import iso, now
 
@@ -39,7 +39,7 @@ from .errors import BrokerAccountError, EnrolmentRefused, FleetRefusal
 from .health import Alert
 from .model import DeviceView, Enrolment, LiveState, Outcome, SiteInfo, TicketBook
 from .presence import Presence
-from .province import province_request
+from .province import PROVINCE_MAX_PAYLOAD, province_request
 from .quotas import Quotas
 from .roles import (
     COMMAND_RESULTS_LEAF,
