@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 
 from appliance.config import ID_PATTERN
 from appliance.i18n import message
-from appliance.mqtt import Link, Message, PayloadError
+from appliance.mqtt import Link, Message
 from appliance.rpc import Refusal
 from appliance.timeutil import iso, now
 
@@ -39,7 +39,7 @@ from .errors import BrokerAccountError, EnrolmentRefused, FleetRefusal
 from .health import Alert
 from .model import DeviceView, Enrolment, LiveState, Outcome, SiteInfo, TicketBook
 from .presence import Presence
-from .province import PROVINCE_MAX_PAYLOAD, province_request
+from .province import province_request
 from .quotas import Quotas
 from .roles import (
     COMMAND_RESULTS_LEAF,
@@ -55,7 +55,7 @@ from .roles import (
 from .settings import FleetSettings
 from .store import DeviceRecord, FleetStore
 from .suspension import Suspender
-from .views import device_view
+from .views import device_view, printers_for
 
 log = logging.getLogger("motcua.hub.fleet")
 
@@ -322,7 +322,7 @@ class FleetRuntime:
         if (record is None or record.status == "revoked") and live is None:
             raise FleetRefusal("fleet_unknown_device", device=device_id)
         if command == "test_print":
-            printers = self._printers_for(device_id, role, record)
+            printers = printers_for(device_id, role, record, self._records.values(), self.site.kiosk_printers)
             if printers:
                 for printer in printers:
                     job = {
@@ -368,57 +368,16 @@ class FleetRuntime:
             log.info("province asked for %s on %s", command, device_id)
 
     def _on_province_template(self, msg: Message) -> None:
-        """`province/templates` `{v, template_id, kind, body}`: validated by the hub (hub.fleet.templates)
-        and applied live to the queue's site configuration, or refused; the outcome goes back on
-        `province/results` and into the log, in both languages."""
-        try:
-            body = msg.json(max_size=PROVINCE_MAX_PAYLOAD * 4)
-        except PayloadError as error:
-            log.warning("province template ignored: %s", error)
+        """`province/templates`: validated and applied by hub.fleet.templates; the outcome goes back
+        on `province/results` and into the log, in both languages."""
+        answer = templates.answer(
+            msg, tuple(self.settings.province_templates), self.tickets, iso(self.clock())
+        )
+        if answer is None:
             return
-        template_id = body.get("template_id")
-        if msg.retain or not isinstance(template_id, int) or isinstance(template_id, bool):
-            log.warning("province template ignored: retained or without a template_id")
-            return
-        kind = body.get("kind")
-        value, refusal = templates.check(kind, body.get("body"), tuple(self.settings.province_templates))
-        if refusal is None and self.tickets is None:
-            refusal = templates.Outcome("refused", "province_template_unknown", {"kind": str(kind)})
-        if refusal is None:
-            templates.apply(self.tickets, str(kind), value)
-            outcome = templates.Outcome("applied", "province_template_applied", {"kind": kind})
-        else:
-            outcome = refusal
-        applied = outcome.status == "applied"
-        answer = {
-            "v": 1,
-            "template_id": template_id,
-            "kind": str(kind)[:40],
-            "status": outcome.status,
-            "reason": None if applied else message(outcome.key, "vi", **outcome.values),
-            "reason_en": None if applied else message(outcome.key, "en", **outcome.values),
-            "ts": iso(self.clock()),
-        }
         with self._lock:
             self.province_templates = [*self.province_templates[-19:], answer]
-        log.info("province template %s (%s): %s %s", template_id, kind, outcome.status, answer["reason_en"])
         self.link.publish_json(self.topics.province_results, answer, qos=1)
-
-    def _printers_for(self, device_id: str, role: str | None, record: DeviceRecord | None) -> list[str]:
-        """Who prints a test page for `device_id`: itself if a printer, else the printers at its kiosk."""
-        if role == "printer":
-            return [device_id]
-        if record is None or record.place.kind != "kiosk":
-            return []
-        found = [
-            r.device_id
-            for r in self._records.values()
-            if r.role == "printer" and r.place == record.place and r.status == "active"
-        ]
-        configured = self.site.kiosk_printers.get(record.place.id)
-        if configured and configured not in found:
-            found.append(configured)
-        return found
 
     def config_toml(self, device_id: str) -> str:
         """The role sections of a device as TOML, for editing."""

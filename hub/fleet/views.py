@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from appliance.timeutil import iso
@@ -68,3 +69,26 @@ def device_view(
         code_expires_at=code_expires_at,
         heard_age_s=heard_age,
     )
+
+
+def printers_for(
+    device_id: str,
+    role: str | None,
+    record: DeviceRecord | None,
+    records: Iterable[DeviceRecord],
+    kiosk_printers: Mapping[str, str],
+) -> list[str]:
+    """Who prints a test page for `device_id`: itself if a printer, else the printers at its kiosk."""
+    if role == "printer":
+        return [device_id]
+    if record is None or record.place.kind != "kiosk":
+        return []
+    found = [
+        r.device_id
+        for r in records
+        if r.role == "printer" and r.place == record.place and r.status == "active"
+    ]
+    configured = kiosk_printers.get(record.place.id)
+    if configured and configured not in found:
+        found.append(configured)
+    return found
