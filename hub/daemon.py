@@ -178,6 +178,10 @@ class Hub:
             from .central import attach_central
 
             self.central = attach_central(self)
+        # Citizens (issue 17): notifications, then online booking and check-in (`booking.check_in`).
+        self.citizen_notify: Any = None
+        self.bookings: Any = None
+        self._attach_citizen_services()
         # Enrolment, per-device broker accounts, fleet health; guards every RPC handler above with
         # the caller's role (a counter unit acts only for its own counter).
         from .fleet.wiring import attach_fleet
@@ -188,6 +192,11 @@ class Hub:
         self.notifier = Notifier(healthy=self.mqtt_healthy)
         self._stopped = threading.Event()
         self._stop_requested = threading.Event()
+
+    def _attach_citizen_services(self) -> None:
+        from .bookings.wiring import attach_bookings
+
+        self.bookings = attach_bookings(self)
 
     def mqtt_healthy(self) -> bool:
         """Connected and publishing: the broker acknowledges what the hub sends. (Called by every
@@ -310,6 +319,10 @@ class Hub:
             https=self.config.hub.https,
             hsts_max_age_s=self.config.hub.hsts_max_age_s,
         )
+        if self.bookings is not None:
+            from .web.booking import install_booking
+
+            install_booking(app, self.bookings)
         if self.config.hub.demo_dir:
             from .web.demo import install_demo
 
@@ -327,6 +340,8 @@ class Hub:
         if self.central is not None:
             self.central.stop()
         self.service.close()
+        if self.bookings is not None:
+            self.bookings.close()
         self.publisher.close()
         self.fleet.close()
         self.link.stop()
