@@ -195,8 +195,15 @@ class Hub:
 
     def _attach_citizen_services(self) -> None:
         from .bookings.wiring import attach_bookings
+        from .citizen_notify.config import load_notify_settings
 
-        self.bookings = attach_bookings(self)
+        settings = load_notify_settings(self.config.citizen_notify)
+        if settings is not None:
+            from .citizen_notify.runtime import CitizenNotify
+
+            self.citizen_notify = CitizenNotify(settings, self.service)
+        sender = self.citizen_notify.send_otp if self.citizen_notify is not None else None
+        self.bookings = attach_bookings(self, otp_sender=sender)
 
     def mqtt_healthy(self) -> bool:
         """Connected and publishing: the broker acknowledges what the hub sends. (Called by every
@@ -323,6 +330,9 @@ class Hub:
             from .web.booking import install_booking
 
             install_booking(app, self.bookings)
+        from .web.citizen_notify import install_citizen_notify
+
+        install_citizen_notify(app, self.citizen_notify)
         if self.config.hub.demo_dir:
             from .web.demo import install_demo
 
@@ -339,6 +349,8 @@ class Hub:
         self.rpc.close()
         if self.central is not None:
             self.central.stop()
+        if self.citizen_notify is not None:
+            self.citizen_notify.close()
         self.service.close()
         if self.bookings is not None:
             self.bookings.close()
