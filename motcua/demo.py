@@ -100,7 +100,8 @@ def hub_config(
         # Citizens' messages go to the gateway simulator (`GET {Notify}/messages` shows them).
         config["citizen_notify"] = {
             "near_ahead": 3,
-            "sms": {"url": f"{notify_url}/sms", "api_key": "demo", "secret_key": "demo", "brandname": "MOTCUA"},
+            "sms": {"url": f"{notify_url}/sms", "api_key": "demo", "secret_key": "demo",
+                    "brandname": "MOTCUA"},
             "webpush": {"subject": "mailto:demo@motcua.invalid"},
         }
         # Online booking (/book) of every service, today + 6 days, a slot every 30 minutes.
@@ -314,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mqtt-port", type=int, default=1883)
     parser.add_argument("--http-port", type=int, default=8080)
     parser.add_argument("--central-port", type=int, default=8090)
-    parser.add_argument("--notify-port", type=int, default=8091, help="the citizens' message gateway simulator")
+    parser.add_argument("--notify-port", type=int, default=8091, help="citizens' message gateway simulator")
     parser.add_argument("--data", type=Path, help="keep state here (default: a temporary folder)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary data folder (tickets, logs) after Ctrl-C"
@@ -385,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             children.append(notify)
             notify.start()
             if not wait_healthy(f"{notify_url}/admin/stats", notify, timeout=30):
-                print(f"motcua demo: the notify simulator did not start; see {notify.log_path}", file=sys.stderr)
+                print(f"motcua demo: the notify simulator did not start; see {notify.log_path}",
+                      file=sys.stderr)
                 return 1
         config, logins = hub_config(data_dir, mqtt_port, http_port, central_url, notify_url)
         hub_toml = _write_toml(data_dir / "hub.toml", config)
