@@ -13,6 +13,57 @@ Language = Literal["vi", "en"]
 
 # key: (Vietnamese, English). Placeholders use str.format names.
 MESSAGES: dict[str, tuple[str, str]] = {
+    # Booking and citizens' notifications (hub.bookings, hub.citizen_notify)
+    "booking_limit": (
+        "Mỗi người chỉ được đặt tối đa {limit} lịch trong một ngày.",
+        "At most {limit} bookings a day per person.",
+    ),
+    "slot_full": (
+        "Giờ {slot} đã hết chỗ, xin chọn giờ khác.",
+        "The {slot} slot is full; choose another time.",
+    ),
+    "booking_no_slot": ("Không có giờ đặt lịch {slot} cho ngày này.", "There is no {slot} slot on that day."),
+    "booking_no_service": (
+        "Dịch vụ “{service_id}” không nhận đặt lịch trực tuyến.",
+        "The service “{service_id}” cannot be booked online.",
+    ),
+    "booking_day_closed": (
+        "Chỉ đặt được lịch từ {first} đến {last}.",
+        "Bookings are open from {first} to {last} only.",
+    ),
+    "booking_not_found": ("Không tìm thấy lịch hẹn với mã này.", "No booking has this code."),
+    "booking_cancelled": ("Lịch hẹn này đã bị huỷ.", "This booking was cancelled."),
+    "booking_checked_in": ("Lịch hẹn này đã được dùng để lấy số.", "This booking was already checked in."),
+    "booking_not_today": (
+        "Lịch hẹn này là ngày {date}, không phải hôm nay.",
+        "This booking is for {date}, not today.",
+    ),
+    "booking_too_early": (
+        "Còn sớm: lịch hẹn lúc {slot}, bạn có thể lấy số trước giờ hẹn tối đa {minutes} phút.",
+        "Too early: the booking is at {slot}; check in at most {minutes} minutes before.",
+    ),
+    "check_in_not_here": (
+        "Chỉ lấy số từ điện thoại khi bạn đang ở trong trung tâm (mạng Wi-Fi của trung tâm), hoặc tại ki-ốt.",
+        "Check in from the phone only inside the centre (on its Wi-Fi), or at the kiosk.",
+    ),
+    "bad_phone": (
+        "Số điện thoại di động không hợp lệ (ví dụ 0912 345 678).",
+        "Not a valid Vietnamese mobile number (e.g. 0912 345 678).",
+    ),
+    "bad_id_no": ("Số CCCD phải có đúng 12 chữ số.", "An ID card number has exactly 12 digits."),
+    "otp_required": (
+        "Xin nhập mã xác nhận đã gửi tới điện thoại của bạn.",
+        "Enter the code sent to your phone.",
+    ),
+    "otp_wrong": ("Mã xác nhận không đúng hoặc đã hết hạn.", "The code is wrong or has expired."),
+    "otp_unavailable": (
+        "Chưa gửi được tin nhắn xác nhận; xin dùng số CCCD.",
+        "Confirmation messages cannot be sent; use your ID card number.",
+    ),
+    "booking_unavailable": (
+        "Trung tâm này chưa nhận đặt lịch trực tuyến.",
+        "This centre takes no online bookings.",
+    ),
     # Request problems
     "bad_json": ("Yêu cầu không phải JSON hợp lệ.", "The request is not valid JSON."),
     "bad_request": ("Yêu cầu không hợp lệ: {detail}", "Invalid request: {detail}"),

@@ -187,6 +187,10 @@ class Hub:
             from .central import attach_central
 
             self.central = attach_central(self.parts)
+        # Citizens (issue 17): notifications, then online booking and check-in (`booking.check_in`).
+        self.citizen_notify: Any = None
+        self.bookings: Any = None
+        self._attach_citizen_services()
         # Enrolment, per-device broker accounts, fleet health; guards every RPC handler above with
         # the caller's role (a counter unit acts only for its own counter).
         from .fleet.wiring import attach_fleet
@@ -197,6 +201,18 @@ class Hub:
         self.notifier = Notifier(healthy=self.mqtt_healthy)
         self._stopped = threading.Event()
         self._stop_requested = threading.Event()
+
+    def _attach_citizen_services(self) -> None:
+        from .bookings.wiring import attach_bookings
+        from .citizen_notify.config import load_notify_settings
+
+        settings = load_notify_settings(self.config.citizen_notify)
+        if settings is not None:
+            from .citizen_notify.runtime import CitizenNotify
+
+            self.citizen_notify = CitizenNotify(settings, self.service)
+        sender = self.citizen_notify.send_otp if self.citizen_notify is not None else None
+        self.bookings = attach_bookings(self, otp_sender=sender)
 
     def mqtt_healthy(self) -> bool:
         """Connected and publishing: the broker acknowledges what the hub sends. (Called by every
@@ -319,6 +335,13 @@ class Hub:
             https=self.config.hub.https,
             hsts_max_age_s=self.config.hub.hsts_max_age_s,
         )
+        if self.bookings is not None:
+            from .web.booking import install_booking
+
+            install_booking(app, self.bookings)
+        from .web.citizen_notify import install_citizen_notify
+
+        install_citizen_notify(app, self.citizen_notify)
         if self.config.hub.demo_dir:
             from .web.demo import install_demo
 
@@ -335,7 +358,11 @@ class Hub:
         self.rpc.close()
         if self.central is not None:
             self.central.stop()
+        if self.citizen_notify is not None:
+            self.citizen_notify.close()
         self.service.close()
+        if self.bookings is not None:
+            self.bookings.close()
         self.publisher.close()
         self.fleet.close()
         self.link.stop()

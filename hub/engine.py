@@ -506,6 +506,24 @@ class QueueEngine:
         change.result = ticket
         return change
 
+    # ------------------------------------------------------------------ bookings (issue 17)
+    def first_walk_in(self, service_id: str) -> datetime | None:
+        """When the first ordinary ticket still waiting for `service_id` took its place in line."""
+        line = self.lines[self.service(service_id).id].ordinary
+        return line[0][0] if line else None
+
+    def issue_booked(self, service_id: str, *, now: datetime, token: str, queue_at: datetime,
+                     **options: Any) -> Change:
+        """Issue a ticket for a checked-in booking whose place in line counts from `queue_at` (never
+        later than now: see hub.bookings.model.place_in_line). Its `issued_at` is that place."""
+        change = self.issue(service_id, now=now, token=token, **options)
+        ticket: Ticket = change.result
+        line = self.lines[ticket.service_id]
+        line.remove(ticket)
+        ticket.issued_at = min(queue_at, ticket.issued_at)
+        line.add(ticket)
+        return change
+
     def _check_open(self, counter: CounterState) -> None:
         if not counter.open:
             raise QueueError("counter_closed", counter=counter.spec.name)

@@ -45,6 +45,11 @@ SyncCheck = Callable[[], "bool | None"]
 # hook(events, snapshot): `snapshot()` is the queue state after the commit, built on first use and
 # shared by every caller until the next change (so a hook that does not need it costs nothing).
 CommitHook = Callable[[list[dict[str, Any]], Callable[[], dict[str, Any]]], None]
+# hook(conn, engine, events, method, params): runs INSIDE the writer's transaction after a change was
+# written, so what it writes (a notification outbox, a phone number) commits with the change or not
+# at all.
+TransactionHook = Callable[[sqlite3.Connection, QueueEngine, list[dict[str, Any]], str, Any], None]
+Placement = Callable[[datetime, "datetime | None"], datetime]
 
 MAX_BATCH = 256
 IDEMPOTENCY_MEMORY = 20_000
@@ -68,6 +73,8 @@ class IssueParams(_Params):
     priority_group: str | None = None
     # For a result-return ticket: the dossier (canonical code, checked by hub.central.results).
     dossier_code: str | None = Field(None, min_length=1, max_length=64)
+    # A mobile number for "your turn is near" messages (hub.citizen_notify); never in an event.
+    phone: str | None = Field(None, min_length=1, max_length=32)
 
 
 class CounterParams(_Params):
@@ -199,6 +206,8 @@ class _Command:
     request_id: str | None
     language: str
     future: Future[dict[str, Any]] = field(default_factory=Future)
+    # A checked-in booking (hub.bookings): (now, first waiting walk-in) -> its place in line.
+    placement: Placement | None = None
 
 
 class Listener:
@@ -278,6 +287,7 @@ class QueueService:
         self._lock = threading.RLock()  # guards the engine between the writer and readers
         self._commands: queue.Queue[_Command | None] = queue.Queue()
         self._hooks: list[CommitHook] = []
+        self._transaction_hooks: list[TransactionHook] = []
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
         self._by_token: dict[str, str] = {}
@@ -564,12 +574,14 @@ class QueueService:
         caller_id: str,
         request_id: str | None = None,
         language: str = "vi",
+        placement: Placement | None = None,
     ) -> dict[str, Any]:
-        """Run one queue method; returns its result once durable, raises RpcError if refused."""
+        """Run one queue method; returns its result once durable, raises RpcError if refused.
+        `placement` (Python callers only: hub.bookings) places a checked-in booking in line."""
         parsed = parse_params(method, params, language)
         if method == "ticket.issue":
             self._check_issue(parsed, language)  # type: ignore[arg-type]
-        command = _Command(method, parsed, caller_id, request_id, language)
+        command = _Command(method, parsed, caller_id, request_id, language, placement=placement)
         if self._stopping:
             raise RpcError.from_key("unavailable", language)
         self._commands.put(command)
@@ -589,6 +601,13 @@ class QueueService:
         hours = self.site.opening_hours
         if hours.refuse_tickets_outside and not hours.is_open(self.clock()):
             raise RpcError.from_key("service_closed", language, hours=hours.describe())
+        if params.phone is not None:
+            from .bookings.identity import IdentityError, normalise_phone
+
+            try:
+                params.phone = normalise_phone(params.phone)
+            except IdentityError as error:
+                raise RpcError.from_key(error.code, language) from None
 
     def snapshot(self) -> dict[str, Any]:
         """The queue state now (`queue/state`). Built lazily, at most once per change: never on the
@@ -613,6 +632,11 @@ class QueueService:
     def counter_services(self, counter_id: str) -> frozenset[str]:
         spec = next((c for c in self.site.counters if c.id == counter_id), None)
         return frozenset(spec.services) if spec is not None else frozenset()
+
+    def add_transaction_hook(self, hook: TransactionHook) -> None:
+        """`hook(conn, engine, events, method, params)` runs on the writer thread inside the
+        transaction of every change (and must not commit); an exception rolls the batch back."""
+        self._transaction_hooks.append(hook)
 
     def add_commit_hook(self, hook: CommitHook) -> None:
         """`hook(events, snapshot)` runs on the writer thread after each commit (after the callers
@@ -893,6 +917,18 @@ class QueueService:
 
     def _dispatch(self, command: _Command, now: datetime) -> Change:
         engine, p, m = self.engine, command.params, command.method
+        if m == "ticket.issue" and command.placement is not None:
+            assert isinstance(p, IssueParams)
+            first = engine.first_walk_in(p.service_id)
+            return engine.issue_booked(
+                p.service_id,
+                now=now,
+                token=self._token(),
+                queue_at=command.placement(now, first),
+                priority=p.priority,
+                priority_group=p.priority_group,
+                issued_by=command.caller_id,
+            )
         if m == "ticket.issue":
             assert isinstance(p, IssueParams)
             return engine.issue(
@@ -962,6 +998,9 @@ class QueueService:
         if command is not None and command.method == "rating.submit":
             assert isinstance(change.result, Ticket)
             self.store.write_rating(change.result, self.site.place.rating_scale, now, caller_id)
+        for hook in self._transaction_hooks:
+            method = command.method if command is not None else ""
+            hook(self.store.conn, self.engine, drafts, method, command.params if command else None)
         if self._outbox:
             for event in drafts:
                 self.store.write_outbox(f"event-{event['seq']}", event["type"], event, now)

@@ -256,6 +256,10 @@ class HubConfig(DeviceConfig):
     central: dict[str, Any] | None = None
     # Provisioning and broker security (hub/fleet); validated by hub.fleet.load_fleet_settings.
     fleet: dict[str, Any] | None = None
+    # Online booking (hub/bookings): slots and capacity per service; hub.bookings.config validates.
+    booking: dict[str, Any] | None = None
+    # Citizens' notifications (hub/citizen_notify): SMS, Zalo ZNS, Web Push; validated there.
+    citizen_notify: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> HubConfig:

@@ -70,7 +70,11 @@ def _write_toml(path: Path, data: dict[str, Any]) -> Path:
 
 
 def hub_config(
-    data_dir: Path, mqtt_port: int, http_port: int, central_url: str | None = None
+    data_dir: Path,
+    mqtt_port: int,
+    http_port: int,
+    central_url: str | None = None,
+    notify_url: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The sample site with this demo's ports and paths, and officer logins made up for it."""
     from hub.web.auth import generate_password, hash_password
@@ -92,6 +96,21 @@ def hub_config(
         config.get("fleet", {}).pop(key, None)
     if central_url is not None:
         config["central"] = {"adapter": "opencps", "base_url": central_url, "agency_code": "000.00.16.H19"}
+    if notify_url is not None:
+        # Citizens' messages go to the gateway simulator (`GET {Notify}/messages` shows them).
+        config["citizen_notify"] = {
+            "near_ahead": 3,
+            "sms": {"url": f"{notify_url}/sms", "api_key": "demo", "secret_key": "demo",
+                    "brandname": "MOTCUA"},
+            "webpush": {"subject": "mailto:demo@motcua.invalid"},
+        }
+        # Online booking (/book) of every service, today + 6 days, a slot every 30 minutes.
+        config["booking"] = {
+            "services": {
+                service["id"]: {"start": "07:30", "end": "17:00", "every_minutes": 30, "capacity": 3}
+                for service in config["services"]
+            },
+        }
     logins: dict[str, str] = {}
     for officer in config.get("officers", []):
         password = generate_password()
@@ -296,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mqtt-port", type=int, default=1883)
     parser.add_argument("--http-port", type=int, default=8080)
     parser.add_argument("--central-port", type=int, default=8090)
+    parser.add_argument("--notify-port", type=int, default=8091, help="citizens' message gateway simulator")
     parser.add_argument("--data", type=Path, help="keep state here (default: a temporary folder)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary data folder (tickets, logs) after Ctrl-C"
@@ -353,7 +373,23 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
-        config, logins = hub_config(data_dir, mqtt_port, http_port, central_url)
+        notify_url: str | None = None
+        if importlib.util.find_spec("hub.notify_sim") is not None:
+            notify_port = find_free_port(args.notify_port)
+            notify_url = f"http://127.0.0.1:{notify_port}"
+            notify = Child(
+                "notify-sim",
+                [sys.executable, "-m", "hub.notify_sim", "--port", str(notify_port)],
+                data_dir / "notify-sim.log",
+                required=True,
+            )
+            children.append(notify)
+            notify.start()
+            if not wait_healthy(f"{notify_url}/admin/stats", notify, timeout=30):
+                print(f"motcua demo: the notify simulator did not start; see {notify.log_path}",
+                      file=sys.stderr)
+                return 1
+        config, logins = hub_config(data_dir, mqtt_port, http_port, central_url, notify_url)
         hub_toml = _write_toml(data_dir / "hub.toml", config)
         hub = Child(
             "hub", [sys.executable, "-m", "hub", "-c", str(hub_toml)], data_dir / "hub.log", required=True
@@ -375,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Web is plain HTTP (no TLS): fine for this demo on one machine; a site's hub serves HTTPS.")
         if central_url is not None:
             print(f"Central: {central_url}")
+        if notify_url is not None:
+            print(f"Notify: {notify_url}")
+            print(f"Messages to citizens (SMS, Web Push): {notify_url}/messages · Booking: {web}/book")
         for username, password in logins.items():
             print(f"Officer login: {username} / {password}")
         kept = "kept after Ctrl-C" if not temporary or args.keep else "deleted on Ctrl-C unless --keep"

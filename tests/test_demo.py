@@ -109,6 +109,9 @@ def test_demo_runs_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert f"MQTT: mqtt://127.0.0.1:{mqtt_port}" in lines, output
         assert f"Web: http://127.0.0.1:{http_port}" in lines, output
         assert f"Central: http://127.0.0.1:{central_port}" in lines, output
+        notify = next(line for line in lines if line.startswith("Notify: http://127.0.0.1:"))
+        with urllib.request.urlopen(notify.removeprefix("Notify: ") + "/messages", timeout=10) as response:
+            assert json.loads(response.read()) == []
         assert any(line.startswith("Officer login: canbo1 / ") for line in lines), output
         data = next(line for line in lines if line.startswith("Data: "))
         site = Path(data.removeprefix("Data: ").split(" (")[0])

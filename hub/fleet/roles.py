@@ -40,7 +40,9 @@ COUNTER_METHODS = frozenset(
 )
 # Methods that act on a ticket (no counter_id): allowed to counter units, whose officer may reinstate.
 COUNTER_TICKET_METHODS = frozenset({"ticket.reinstate", "rating.submit"})
-KIOSK_METHODS = frozenset({"ticket.issue", "dossier.lookup", "procedure.search", "rating.submit"})
+KIOSK_METHODS = frozenset(
+    {"ticket.issue", "dossier.lookup", "procedure.search", "rating.submit", "booking.check_in"}
+)
 
 # The systemd unit that runs each role (systemd/ in the repository).
 UNITS: dict[str, str] = {role: f"motcua-{role}.service" for role in ("hub", *ROLES)}

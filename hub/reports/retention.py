@@ -3,8 +3,9 @@
 Before anything is purged, every finished day up to the cut-off is summarised (hub.reports.history),
 so a report over last year still has its figures. Purged: the dossier code linked to a ticket (in
 the ticket and in its events' payloads), the ticket↔dossier links and returns of the results
-counter, cached dossiers from the central system (names, ID numbers, phones, addresses), and outbox
-entries already delivered. Undelivered outbox entries stay: they still have to reach central once.
+counter, cached dossiers from the central system (names, ID numbers, phones, addresses), outbox
+entries already delivered, and citizens' phone numbers, push subscriptions, messages and bookings.
+Undelivered outbox entries stay: they still have to reach central once.
 
     python -m hub.reports.retention -c /etc/motcua/hub.toml [--days 90]
 """
@@ -76,6 +77,11 @@ def purge(conn: sqlite3.Connection, site: Any, *, days: int, today: date) -> Pur
         ):
             if table in tables:
                 other += conn.execute(f"DELETE FROM {table} WHERE {column} < ?{extra}", (moment,)).rowcount
+        # Citizens' phones, push subscriptions, their messages and bookings (issue 17).
+        from hub.bookings.store import purge_bookings
+        from hub.citizen_notify.outbox import purge as purge_citizen_contacts
+
+        other += purge_citizen_contacts(conn, cutoff) + purge_bookings(conn, cutoff)
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -161,7 +161,7 @@ def issue_ticket() -> tuple[Response, int]:
     """Take a number, like a kiosk does (no login: the hall is public)."""
     public_post_guard()
     body = json_body()
-    params = {key: body[key] for key in ("service_id", "priority", "priority_group") if key in body}
+    params = {key: body[key] for key in ("service_id", "priority", "priority_group", "phone") if key in body}
     rid = request_id(body)
     limiter = web().ticket_limiter
     address = client_address()

@@ -14,6 +14,23 @@ from .texts import Language
 # Error code (appliance.i18n key) → HTTP status. Anything unlisted is a 400 (the request was refused
 # for a reason the caller can read), except errors we did not foresee, which are 500.
 HTTP_STATUS: dict[str, int] = {
+    "booking_limit": 409,
+    "slot_full": 409,
+    "booking_no_slot": 409,
+    "booking_no_service": 404,
+    "booking_day_closed": 409,
+    "booking_not_found": 404,
+    "booking_cancelled": 409,
+    "booking_checked_in": 409,
+    "booking_not_today": 409,
+    "booking_too_early": 409,
+    "check_in_not_here": 403,
+    "bad_phone": 400,
+    "bad_id_no": 400,
+    "otp_required": 401,
+    "otp_wrong": 403,
+    "otp_unavailable": 503,
+    "booking_unavailable": 404,
     "central_code_invalid": 400,
     "central_dossier_not_found": 404,
     "central_rate_limited": 429,

@@ -28,6 +28,8 @@
     document.getElementById("t-ahead").textContent = String(ticket.ahead);
     document.getElementById("t-wait").textContent = minutes(ticket.estimated_wait_s);
     document.getElementById("t-status").textContent = config.statuses[ticket.status] || ticket.status;
+    // Other parts of the page (notifications, the no-show advice) follow the same updates.
+    document.dispatchEvent(new CustomEvent("ticket:update", { detail: ticket }));
   }
 
   let lastStatus = null;

@@ -1,0 +1,33 @@
+"""Wire bookings into the hub: the kiosk's RPC `booking.check_in`, and the service the web uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from appliance.rpc import RpcError, RpcRequest
+
+from .config import load_booking_settings
+from .runtime import BookingService, OtpSender
+
+
+def attach_bookings(hub: Any, *, otp_sender: OtpSender | None = None) -> BookingService | None:
+    """The site's BookingService, its RPC handler registered on `hub.rpc` (call this before the
+    fleet guards the handlers); None when the site has no `[booking]` table."""
+    config = hub.config
+    settings = load_booking_settings(config.booking, [s.id for s in config.services])
+    if settings is None:
+        return None
+    bookings = BookingService(settings, hub.service, otp_sender=otp_sender)
+
+    def check_in(request: RpcRequest) -> Mapping[str, Any]:
+        code = request.params.get("code")
+        if not isinstance(code, str) or not code.strip() or len(code) > 256:
+            raise RpcError.from_key("bad_request", request.language, detail="code")
+        result = bookings.check_in(code, caller_id=request.caller_id, language=request.language)
+        # The kiosk prints the ticket as for any number it issues.
+        result.update(hub.send_ticket_to_printer(request.caller_id, result["ticket"]))
+        return result
+
+    hub.rpc.handlers["booking.check_in"] = check_in
+    return bookings
