@@ -26,9 +26,9 @@ from .text import fit
 CELL_RATIO = 0.62
 HISTORY = 1000
 DEFAULT_LINE_HEIGHT = 16
-# The PNG at most 4 times a second: the demo page looks at it once a second, and a hall board's
+# The PNG at most once a second, as often as the demo page looks at it: a hall board's
 # picture costs ~35 ms of CPU to encode, which at one picture per call took a core from the hub.
-PICTURE_INTERVAL_S = 0.25
+PICTURE_INTERVAL_S = 1.0
 
 
 class SimulatedBoard(Board):
