@@ -117,8 +117,19 @@ class MqttCaller:
         self.client.loop_stop()
 
 
+RESETS: list[float] = []  # connections the hub's server reset (counted in the report, then retried)
+
+
 def http_call_next(port: int, auth: str) -> float:
     """One officer's call-next, on a connection of its own: seconds to the full answer."""
+    try:
+        return _http_call_next(port, auth)
+    except ConnectionResetError:
+        RESETS.append(time.time())
+        return _http_call_next(port, auth)
+
+
+def _http_call_next(port: int, auth: str) -> float:
     started = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request(
@@ -225,6 +236,8 @@ def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, A
                 # The yardstick: issuing a ticket the same way (goal: call-next p50 ≤ issue p50).
                 measure("issue_mqtt", lambda: caller.call("ticket.issue", {"service_id": SERVICE})[0])
                 measure("call_next_http", lambda: http_call_next(http_port, auth))
+                result["call_next_http"]["connection_resets"] = len(RESETS)
+                RESETS.clear()
                 measure("call_next_mqtt", over_mqtt)
                 measure("call_next_to_ticket_called", to_event)
             finally:
