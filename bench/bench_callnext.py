@@ -12,9 +12,9 @@ offscreen with its voice, the LED boards, the kiosk, the printers, the scanner. 
 - event: call_next sent over MQTT → the `ticket.called` event for that ticket arriving on
   `queue/events` at the same client.
 
-One call every `--interval` seconds (10 a second: a whole site's counters at their busiest are far slower), tickets issued
-beforehand. Prints p50/p99 per measure, the hub's CPU per call (user + system of all its threads),
-and with devices the devices' CPU per call (every child process added up).
+One call every `--interval` seconds (10 a second: a whole site's counters at their busiest are far
+slower), tickets issued beforehand. Prints p50/p99 per measure, the hub's CPU per call (user +
+system of all its threads), and with devices the devices' CPU per call (each child process).
 """
 
 from __future__ import annotations
