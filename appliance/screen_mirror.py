@@ -16,6 +16,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ PNG_ENV = "MOTCUA_SCREEN_PNG"
 TOUCH_ENV = "MOTCUA_TOUCH_FIFO"
 SETTLE_S = 0.4  # after a change: new widgets are laid out and fonts fitted over a few frames
 SETTLE_FRAMES = 4
+# At most one picture a second (the demo page looks once a second): a full-HD export on a software
+# GL costs tens of ms, and a busy hall display changing 10 times a second took a core with it.
+MIN_INTERVAL_S = 1.0
 
 
 class ScreenMirror:
@@ -40,6 +44,7 @@ class ScreenMirror:
         self._clock = Clock
         self._save = Clock.create_trigger(self._write, SETTLE_S)
         self._due_frame = 0
+        self._written_at = -MIN_INTERVAL_S
         if touch_fifo is not None:
             _make_fifo(touch_fifo)
             threading.Thread(target=self._read_touches, name="touch-fifo", daemon=True).start()
@@ -54,6 +59,10 @@ class ScreenMirror:
         if self._clock.frames_displayed < self._due_frame:  # a busy machine draws slowly
             self._save()
             return
+        if time.monotonic() - self._written_at < MIN_INTERVAL_S:
+            self._save()  # the newest picture, a moment later
+            return
+        self._written_at = time.monotonic()
         widget = self._widget()
         if widget is None or widget.width < 1 or widget.height < 1:
             return

@@ -49,6 +49,7 @@ log = logging.getLogger("led_board")
 
 HEALTH_INTERVAL = 30.0
 IDENTIFY_S = 5.0  # how long `identify` blinks the board
+MIN_FRAME_S = 0.05  # the board redraws at most 20 times a second, however many messages arrive
 # Only a new process takes these: the link, the desk, the keypads and GPIO pins are built on them.
 RESTART_KEYS = (
     "device_id",
@@ -446,11 +447,18 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             return self.view.frame(self.model, situation)
 
     def _render_loop(self) -> None:
+        drawn_at = -math.inf
         while not self._stop.is_set():
             self._wake.wait(self.config.timing.refresh)  # read each time: a reload may change it
+            # At most one frame per MIN_FRAME_S: a burst of queue/state messages (one per commit at
+            # a busy site) is drawn once, from the newest model, instead of once per message.
+            pause = drawn_at + MIN_FRAME_S - time.monotonic()
+            if pause > 0 and self._stop.wait(pause):
+                return
             self._wake.clear()
             if self._stop.is_set():
                 return
+            drawn_at = time.monotonic()
             try:
                 now = self.clock()
                 self.board.show(self._frame(now), now)

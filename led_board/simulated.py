@@ -7,6 +7,7 @@ nobody watches a PNG scroll. The terminal (cheap) follows every step."""
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -25,6 +26,9 @@ from .text import fit
 CELL_RATIO = 0.62
 HISTORY = 1000
 DEFAULT_LINE_HEIGHT = 16
+# The PNG at most once a second, as often as the demo page looks at it: a hall board's
+# picture costs ~35 ms of CPU to encode, which at one picture per call took a core from the hub.
+PICTURE_INTERVAL_S = 1.0
 
 
 class SimulatedBoard(Board):
@@ -57,6 +61,9 @@ class SimulatedBoard(Board):
         self.renderer = PixelRenderer(width, heights)
         self.history: list[tuple[float, Output]] = []
         self._pictured: Output | None = None  # the still picture last written
+        self._pictured_at = -math.inf  # the board's time it was written at
+        self._pending: Output | None = None  # a newer picture, written once the interval has passed
+        self._pushed_at = 0.0
         self._in_terminal = False  # a block was written: the next one replaces it in place
         self._changed = threading.Condition()
 
@@ -71,10 +78,27 @@ class SimulatedBoard(Board):
             self._in_terminal = True
         still = self._still(output)
         if still == self._pictured:
+            self._pending = None
             return
-        if self.png is not None:
-            self._write_png(still)
-        self._pictured = still
+        if self.png is None:
+            self._pictured = still
+        elif self._pushed_at - self._pictured_at < PICTURE_INTERVAL_S:
+            self._pending = still  # written by a later show/tick (the daemon refreshes ≥ 0.5 times/s)
+        else:
+            self._picture(still)
+
+    def _push(self, now: float) -> None:
+        self._pushed_at = now
+        super()._push(now)
+        if self._pending is not None and now - self._pictured_at >= PICTURE_INTERVAL_S:
+            try:
+                self._picture(self._pending)
+            except BoardError as error:
+                self._failed(error)
+
+    def _picture(self, still: Output) -> None:
+        self._write_png(still)
+        self._pictured, self._pictured_at, self._pending = still, self._pushed_at, None
 
     def _still(self, output: Output) -> Output:
         """`output` without the motion: the frame as composed when it appeared."""

@@ -143,13 +143,15 @@ def colours(picture: Image.Image) -> list[tuple[int, tuple[int, int, int]]]:
 def test_simulated_board_png_and_terminal(tmp_path: Path) -> None:
     png = tmp_path / "counter.png"
     terminal = io.StringIO()
-    board = SimulatedBoard((LineSpec(6), LineSpec(10)), png=png, terminal=terminal, clock=lambda: 0.0)
+    now = [0.0]
+    board = SimulatedBoard((LineSpec(6), LineSpec(10)), png=png, terminal=terminal, clock=lambda: now[0])
     board.show(Frame((Line("1002"), Line("QUẦY SỐ 3"))))
     picture = Image.open(png)
     assert picture.size == board.image().size
     red = sum(count for count, (r, g, _) in colours(picture) if r > 200 and g < 90)
     assert red > 500, "the LEDs of the number and the label are lit red"
     assert "│QUẦY SỐ 3 │" in terminal.getvalue() and "1002" in terminal.getvalue()
+    now[0] = 1.0  # the picture is rewritten at most once a second
     board.clear()
     assert not any(r > 200 for _, (r, _, _) in colours(Image.open(png)))
     assert board.wait_for(lambda output: output.lines[0] == "1002", timeout=0).lines[1] == "QUẦY SỐ 3"
@@ -171,3 +173,24 @@ def test_a_scrolling_simulated_board_writes_its_picture_once(tmp_path: Path) -> 
     assert png.stat().st_ino == written, "the picture was rewritten while only scrolling"
     board.show(Frame((Line("1024 → QUẦY 3"), Line("Kính chào"))), now=10.0)
     assert png.stat().st_ino != written, "a new frame shows in the picture"
+
+
+def test_a_burst_of_frames_writes_the_picture_at_most_once_a_second(tmp_path: Path) -> None:
+    # A hall board's PNG costs ~35 ms to encode: one per call took the CPU the hub needed.
+    png = tmp_path / "hall.png"
+    board = SimulatedBoard((LineSpec(16), LineSpec(16)), png=png, clock=lambda: 0.0)
+    writes: list[float] = []
+    encode = board._write_png
+    board._write_png = lambda output: (writes.append(board._pushed_at), encode(output))  # type: ignore[method-assign]
+    for call in range(50):  # 50 calls within half a second
+        board.show(Frame((Line(f"{1001 + call} → QUẦY 2"), Line("Kính chào"))), now=call / 100)
+    assert len(writes) == 1, writes  # the first call at once, the rest wait for the next second
+    last = Frame((Line("1050 → QUẦY 2"), Line("Kính chào")))
+    board.show(last, now=0.8)  # the daemon's refresh: still within the second
+    assert len(writes) == 1
+    board.show(last, now=1.1)  # a refresh a second after the first picture writes the newest
+    assert len(writes) == 2
+    alone = SimulatedBoard((LineSpec(16), LineSpec(16)), png=tmp_path / "alone.png", clock=lambda: 0.0)
+    alone.show(last)
+    with Image.open(png) as picture, Image.open(tmp_path / "alone.png") as expected:
+        assert picture.tobytes() == expected.tobytes(), "the picture shows the last call"

@@ -5,6 +5,7 @@ broker going away shows "MẤT KẾT NỐI", refuses presses, and everything res
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -268,3 +269,52 @@ def test_hall_board_lists_calls_from_every_counter_and_obeys_brightness_commands
     finally:
         daemon.stop()
         assert hub.stop() == 0
+
+
+def test_a_burst_of_queue_states_is_drawn_once_per_frame_not_once_per_message(
+    broker: PrivateBroker, mqtt_settings: MqttSettings
+) -> None:
+    """A busy hub publishes a queue/state per commit: the board must not redraw 50 times for 50."""
+    config = LedConfig.model_validate(
+        {
+            "device_id": "led-hall",
+            "site": SITE,
+            "role": "led",
+            "mqtt": mqtt_settings.model_dump(),
+            "mode": "hall",
+            "board": {"driver": "simulated", "lines": 5, "columns": 16},
+            # No blink/scroll ticks during the burst: every frame counted is one a message caused.
+            "timing": {"refresh": 2.0},
+        }
+    )
+    board = build_board(config)
+    assert isinstance(board, SimulatedBoard)
+    daemon = LedDaemon(config, Link(mqtt_settings, site=SITE, device_id="led-hall", role="led"), board)
+
+    def state(seq: int) -> str:
+        ticket = {"id": f"t{seq}", "number": f"A{seq:03d}", "service_id": "a"}
+        return json.dumps(
+            {
+                "v": 1,
+                "seq": seq,
+                "counters": [{"id": "1", "name": "1", "open": True, "serving": ticket}],
+                "recent_calls": [{"ticket": ticket, "counter_id": "1", "counter_name": "1"}],
+            }
+        )
+
+    try:
+        daemon.start()
+        with Observer(broker.port) as hub:
+            hub.publish(f"motcua/v1/{SITE}/queue/state", state(1), retain=True)  # as the hub does
+            board.wait_for(lambda output: output.lines[1] == "A001 → 1")
+            time.sleep(0.3)
+            before = daemon.frames
+            for seq in range(2, 52):
+                hub.publish(f"motcua/v1/{SITE}/queue/state", state(seq))
+            board.wait_for(lambda output: output.lines[1] == "A051 → 1")
+            time.sleep(0.3)
+        # The burst reaches the board within a few ms: a frame or two, plus one for the newest state.
+        assert daemon.frames - before <= 4, daemon.frames - before
+        assert board.output is not None and board.output.lines[1] == "A051 → 1"
+    finally:
+        daemon.stop()

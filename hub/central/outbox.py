@@ -45,6 +45,7 @@ DEAD_PREFIX = "rejected: "
 PRIVATE_TICKET_KEYS = ("token",)
 CLEANUP_INTERVAL_S = 3600.0
 MARK_EVERY = 50
+WAKE_SETTLE_S = 0.05  # after a wake, how long commits may gather before the relay looks
 
 
 class OutboxWorker:
@@ -121,7 +122,10 @@ class OutboxWorker:
                 self.breaker.release()
                 pause = self.config.poll_interval_s
             if pause > 0:
-                self._wake.wait(pause)
+                if self._wake.wait(pause) and pause >= WAKE_SETTLE_S:
+                    # A busy hub commits every few ms: gather the burst and deliver it in one pass
+                    # (one query, one batch) instead of waking, querying and posting per commit.
+                    self._stop.wait(WAKE_SETTLE_S)
                 self._wake.clear()
 
     def _step(self) -> float:
