@@ -28,8 +28,6 @@
     return config.lang === "en" && service.name_en ? service.name_en : service.name;
   }
 
-  const element = window.motcua.element;
-
   // The answer to every action goes to one place whose height is reserved: nothing moves.
   function say(message, tone) {
     bannerText.textContent = message;
