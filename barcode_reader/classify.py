@@ -149,7 +149,7 @@ def ticket_token(text: str, ticket_path: str = DEFAULT_TICKET_PATH) -> str | Non
     path = parts.path
     if not path.startswith(ticket_path):
         return None
-    token = path[len(ticket_path):].rstrip("/")
+    token = path[len(ticket_path) :].rstrip("/")
     return token if _TOKEN.fullmatch(token) else None
 
 

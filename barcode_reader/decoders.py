@@ -17,8 +17,20 @@ from .errors import BackendUnavailable
 
 Backend = Literal["zxing", "pyzbar"]
 Symbology = Literal[
-    "qr", "micro_qr", "datamatrix", "aztec", "pdf417", "code128", "code39", "code93", "codabar",
-    "ean13", "ean8", "upca", "upce", "itf",
+    "qr",
+    "micro_qr",
+    "datamatrix",
+    "aztec",
+    "pdf417",
+    "code128",
+    "code39",
+    "code93",
+    "codabar",
+    "ean13",
+    "ean8",
+    "upca",
+    "upce",
+    "itf",
 ]
 
 # our name -> (zxing-cpp BarcodeFormat member, pyzbar ZBarSymbol member or None)

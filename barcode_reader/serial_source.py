@@ -70,9 +70,7 @@ class SerialSource(ScanSource):
         self.close()
         try:
             # exclusive: a second daemon on the same port would steal half of every scan.
-            self._serial = self._factory(
-                port=self.port, baudrate=self.baudrate, timeout=0, exclusive=True
-            )
+            self._serial = self._factory(port=self.port, baudrate=self.baudrate, timeout=0, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as error:
             raise DeviceUnavailable(self.port, _reason(error)) from None
         self._buffer.clear()

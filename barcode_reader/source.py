@@ -153,12 +153,18 @@ class SourceRunner:
         elif first:
             log.warning(
                 "scanner %s (%s) not available: %s; retrying every %g s",
-                self.source.device, self.source.kind, reason, self.retry_interval,
+                self.source.device,
+                self.source.kind,
+                reason,
+                self.retry_interval,
             )
         else:
             log.warning(
                 "scanner %s (%s) unplugged: %s; retrying every %g s",
-                self.source.device, self.source.kind, reason, self.retry_interval,
+                self.source.device,
+                self.source.kind,
+                reason,
+                self.retry_interval,
             )
         try:
             self._on_status(attached, reason)

@@ -137,8 +137,10 @@ def bench_latency(count: int) -> None:
         observer.disconnect()
         os.close(master)
     print("\n### Scan → MQTT (serial pty → daemon → Mosquitto → subscriber, QoS 1)\n")
-    print(f"{count} scans: median {statistics.median(latencies):.2f} ms, "
-          f"p95 {percentile(latencies, 95):.2f} ms, max {max(latencies):.2f} ms")
+    print(
+        f"{count} scans: median {statistics.median(latencies):.2f} ms, "
+        f"p95 {percentile(latencies, 95):.2f} ms, max {max(latencies):.2f} ms"
+    )
 
 
 # ----------------------------------------------------------------------------- camera CPU
@@ -223,8 +225,10 @@ def bench_camera(seconds: float) -> None:
             cpu, source = camera_cpu(make, seconds, **options)
             stats = source.stats
             rate = "none" if options["decode_rate"] >= 1000 else f"{options['decode_rate']:g}/s"
-            print(f"| {name} | {size[0]}×{size[1]} | {rate} | {cpu:.1f} | {stats.frames} | {stats.decoded} | "
-                  f"{stats.skipped_unchanged} | {stats.skipped_rate} |")
+            print(
+                f"| {name} | {size[0]}×{size[1]} | {rate} | {cpu:.1f} | {stats.frames} | {stats.decoded} | "
+                f"{stats.skipped_unchanged} | {stats.skipped_rate} |"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

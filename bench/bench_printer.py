@@ -60,8 +60,10 @@ def time_it(action: Callable[[], Any], runs: int) -> list[float]:
 
 def render_and_encode(runs: int) -> list[str]:
     fonts = Fonts()
-    rows = ["| job | width | render p50 / p99 ms | encode p50 / p99 ms | total p50 / p99 ms | bytes |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| job | width | render p50 / p99 ms | encode p50 / p99 ms | total p50 / p99 ms | bytes |",
+        "|---|---|---|---|---|---|",
+    ]
     jobs = {"ticket": parse_job(ticket_job()), "receipt (3 papers)": parse_job(RECEIPT_JOB)}
     for name, job in jobs.items():
         for dots in (384, 576):
@@ -101,8 +103,11 @@ def rss_kib(pid: int) -> int:
 
 def through_daemon(jobs: int) -> list[str]:
     topics = Topics(SITE)
-    with tempfile.TemporaryDirectory(prefix="bench-printer-") as tmp, PrivateBroker() as broker, \
-            FakeNetworkPrinter() as fake:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-printer-") as tmp,
+        PrivateBroker() as broker,
+        FakeNetworkPrinter() as fake,
+    ):
         config = {
             "device_id": DEVICE,
             "site": SITE,
@@ -115,9 +120,13 @@ def through_daemon(jobs: int) -> list[str]:
         config_path = Path(tmp) / "printer.toml"
         config_path.write_text(tomli_w.dumps(config), encoding="utf-8")
         log = (Path(tmp) / "daemon.log").open("wb")
-        daemon = subprocess.Popen([sys.executable, "-m", "ticket_printer", "-c", str(config_path)],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                  env={**os.environ, "MOTCUA_LOG": "WARNING"})
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "ticket_printer", "-c", str(config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, "MOTCUA_LOG": "WARNING"},
+        )
         try:
             watched = (topics.print_results(DEVICE), topics.device_health(DEVICE))
             with Observer(broker.port, *watched) as observer:
@@ -135,8 +144,11 @@ def through_daemon(jobs: int) -> list[str]:
                 elapsed = time.perf_counter() - start
                 pages = fake.wait_for_pages(jobs, timeout=10)
                 busy_rss = rss_kib(daemon.pid)
-                printed = sum(1 for seen in observer.messages
-                              if seen.topic.endswith("/results") and seen.json()["status"] == "printed")
+                printed = sum(
+                    1
+                    for seen in observer.messages
+                    if seen.topic.endswith("/results") and seen.json()["status"] == "printed"
+                )
         finally:
             daemon.terminate()
             daemon.wait(timeout=15)
@@ -155,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     runs, jobs = (30, 50) if args.quick else (200, 300)
-    print(f"## Printer ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()})\n")
+    print(
+        f"## Printer ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()})\n"
+    )
     print(f"Render + encode, {runs} runs each (ticket target < 20 ms):\n")
     print("\n".join(render_and_encode(runs)))
     print()

@@ -519,7 +519,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook-secret", help="check X-Motcua-Signature on /webhook/events")
     parser.add_argument("--journal", type=Path, help="append received events here and reload them at start")
     parser.add_argument(
-        "--ready-every", type=float, default=0.0, metavar="S",
+        "--ready-every",
+        type=float,
+        default=0.0,
+        metavar="S",
         help="a dossier in processing becomes ready for collection every S seconds (0: never)",
     )
     parser.add_argument("-v", "--verbose", action="store_true")

@@ -100,8 +100,12 @@ def hub_config(
         # Citizens' messages go to the gateway simulator (`GET {Notify}/messages` shows them).
         config["citizen_notify"] = {
             "near_ahead": 3,
-            "sms": {"url": f"{notify_url}/sms", "api_key": "demo", "secret_key": "demo",
-                    "brandname": "MOTCUA"},
+            "sms": {
+                "url": f"{notify_url}/sms",
+                "api_key": "demo",
+                "secret_key": "demo",
+                "brandname": "MOTCUA",
+            },
             "webpush": {"subject": "mailto:demo@motcua.invalid"},
         }
         # Online booking (/book) of every service, today + 6 days, a slot every 30 minutes.
@@ -386,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
             children.append(notify)
             notify.start()
             if not wait_healthy(f"{notify_url}/admin/stats", notify, timeout=30):
-                print(f"motcua demo: the notify simulator did not start; see {notify.log_path}",
-                      file=sys.stderr)
+                print(
+                    f"motcua demo: the notify simulator did not start; see {notify.log_path}", file=sys.stderr
+                )
                 return 1
         config, logins = hub_config(data_dir, mqtt_port, http_port, central_url, notify_url)
         hub_toml = _write_toml(data_dir / "hub.toml", config)

@@ -25,12 +25,16 @@ SCENES: dict[str, tuple[Callable[[], np.ndarray], str, str]] = {
     "qr": (lambda: scene(qr_image(TICKET_URL)), TICKET_URL, "qr"),
     "qr rotated 30°": (lambda: scene(qr_image(TICKET_URL), angle=30), TICKET_URL, "qr"),
     "qr rotated 90° in a corner": (
-        lambda: scene(qr_image(DOSSIER), angle=90, offset=(-220, -150)), DOSSIER, "qr"
+        lambda: scene(qr_image(DOSSIER), angle=90, offset=(-220, -150)),
+        DOSSIER,
+        "qr",
     ),
     "qr blurred σ=2 at 45°": (lambda: scene(qr_image(TICKET_URL), angle=45, blur=2), TICKET_URL, "qr"),
     "qr 1.5 px/module": (lambda: scene(qr_image(TICKET_URL, module_px=3), scale=0.5), TICKET_URL, "qr"),
     "qr HD rotated 15° blurred": (
-        lambda: scene(qr_image(TICKET_URL, module_px=5), HD, angle=15, blur=1.5), TICKET_URL, "qr"
+        lambda: scene(qr_image(TICKET_URL, module_px=5), HD, angle=15, blur=1.5),
+        TICKET_URL,
+        "qr",
     ),
     "code128": (lambda: scene(code128_image(DOSSIER)), DOSSIER, "code128"),
     "code128 1.5 px/module": (lambda: scene(code128_image(DOSSIER, module_px=1.5)), DOSSIER, "code128"),
@@ -39,7 +43,9 @@ SCENES: dict[str, tuple[Callable[[], np.ndarray], str, str]] = {
     "code128 HD tilted 5°": (lambda: scene(code128_image(DOSSIER), HD, angle=5), DOSSIER, "code128"),
     "code128 HD rotated 90°": (lambda: scene(code128_image(DOSSIER), HD, angle=90), DOSSIER, "code128"),
     "code128 HD 3 px blurred σ=1.5": (
-        lambda: scene(code128_image(DOSSIER, module_px=3), HD, blur=1.5), DOSSIER, "code128"
+        lambda: scene(code128_image(DOSSIER, module_px=3), HD, blur=1.5),
+        DOSSIER,
+        "code128",
     ),
 }
 # Measured here: pyzbar misses blurred and 1.5 px/module QR codes (HARDWARE.md); zxing-cpp reads all.

@@ -86,7 +86,9 @@ def test_a_serial_scan_becomes_a_scans_message(
             scan = seen.wait_for(lambda m: m.topic == topics.scans(DEVICE)).json()
             assert scan["v"] == 1
             assert (scan["code"], scan["kind"], scan["symbology"]) == (
-                "000.00.06.H56-231027-0361", "dossier_code", None,
+                "000.00.06.H56-231027-0361",
+                "dossier_code",
+                None,
             )
             assert scan["ts"].endswith("+07:00")
 
@@ -97,7 +99,9 @@ def test_a_serial_scan_becomes_a_scans_message(
             )
             body = detached.json()
             assert (body["source"], body["device"], body["last_scan_ts"]) == (
-                "serial", str(serial_scanner.path), scan["ts"],
+                "serial",
+                str(serial_scanner.path),
+                scan["ts"],
             )
 
             mark = len(seen.messages)

@@ -63,9 +63,11 @@ def read_all(source: SerialSource, timeout: float = 0.15) -> list[str]:
 @pytest.mark.parametrize(
     ("terminator", "sent", "expected"),
     [
-        ("cr", b"000.00.06.H56-231027-0361\rCNTBD.181121.00336\r", [
-            "000.00.06.H56-231027-0361", "CNTBD.181121.00336"
-        ]),
+        (
+            "cr",
+            b"000.00.06.H56-231027-0361\rCNTBD.181121.00336\r",
+            ["000.00.06.H56-231027-0361", "CNTBD.181121.00336"],
+        ),
         ("lf", b"A1\nB2\n", ["A1", "B2"]),
         ("crlf", b"A1\r\nB\r2\r\n", ["A1", "B\r2"]),  # a lone CR is data when the terminator is CRLF
         ("tab", b"A1\tB2\t", ["A1", "B2"]),

@@ -56,9 +56,16 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'chromium-profile'}", "--lang=vi",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--lang=vi",
         "--window-size=1366,900",
     ):
         options.add_argument(argument)
@@ -74,8 +81,10 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 def issue(base: str, service_id: str) -> dict[str, Any]:
     request = urllib.request.Request(
-        f"{base}/api/v1/tickets", data=json.dumps({"service_id": service_id}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"{base}/api/v1/tickets",
+        data=json.dumps({"service_id": service_id}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 201
@@ -142,8 +151,11 @@ def test_officer_calls_next_and_the_citizens_phone_page_follows(
     # a third press at counter 1 is refused with a clear Vietnamese banner.
     service.call("counter.call_next", {"counter_id": "2"}, caller_id="test")
     browser.find_element(By.XPATH, "//button[@value='call-next']").click()
-    wait.until(lambda d: d.find_element(By.ID, "banner").is_displayed()
-               and "Không còn ai chờ" in text_of(d, "banner-text"))
+    wait.until(
+        lambda d: (
+            d.find_element(By.ID, "banner").is_displayed() and "Không còn ai chờ" in text_of(d, "banner-text")
+        )
+    )
     assert text_of(browser, "serving-number") == mine["number"]
     # The banner is a refusal, not a crash: dismiss it and show the console as an officer sees it.
     browser.find_element(By.ID, "banner-close").click()
@@ -162,7 +174,8 @@ def test_officer_calls_next_and_the_citizens_phone_page_follows(
     shoot(browser, "stats-1366x900.png", 1366, 900)
     # No page ran into a script error or a refused resource (CSP, 404 of a static file).
     problems = [
-        entry for entry in browser.get_log("browser")
+        entry
+        for entry in browser.get_log("browser")
         if entry["level"] == "SEVERE" and "409 (CONFLICT)" not in entry["message"]  # the refused press
     ]
     assert problems == []

@@ -42,9 +42,15 @@ def config_for(mqtt: MqttSettings, **board: object) -> LedConfig:
 def hub(mqtt_settings: MqttSettings, tmp_path: Path) -> Iterator[FleetHub]:
     with FleetHub(mqtt_settings, SITE, tmp_path) as running:
         # The queue as the hub keeps it retained: counter 1 open, nobody called yet.
-        state = {"v": 1, "seq": 1, "ts": "2025-11-24T08:00:00+07:00", "site": {"id": SITE, "name": "Điểm"},
-                 "services": [], "counters": [{"id": "1", "name": "1", "services": [], "open": True,
-                                               "serving": None}], "recent_calls": []}
+        state = {
+            "v": 1,
+            "seq": 1,
+            "ts": "2025-11-24T08:00:00+07:00",
+            "site": {"id": SITE, "name": "Điểm"},
+            "services": [],
+            "counters": [{"id": "1", "name": "1", "services": [], "open": True, "serving": None}],
+            "recent_calls": [],
+        }
         running.results.publish(running.link.topics.queue_state, json.dumps(state), retain=True)
         yield running
 
@@ -101,8 +107,9 @@ def test_pushed_board_applies_live_and_a_bad_configuration_is_refused(
     hub: FleetHub, daemon: LedDaemon
 ) -> None:
     first = daemon.board
-    hub.push_config(DEVICE, "led", 1, {"board": {"driver": "simulated", "lines": 3, "columns": 10,
-                                                  "brightness": 40}})
+    hub.push_config(
+        DEVICE, "led", 1, {"board": {"driver": "simulated", "lines": 3, "columns": 10, "brightness": 40}}
+    )
     wait_until(lambda: daemon.board is not first)
     board = daemon.board
     assert isinstance(board, SimulatedBoard) and len(board.lines) == 3 and board.brightness == 40

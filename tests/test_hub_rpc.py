@@ -313,8 +313,14 @@ def test_call_number_hold_and_resume_under_concurrency_never_call_or_resume_a_ti
     # Both officers try to resume every parked ticket at once: only the counter that parked it can,
     # each exactly once.
     resumes = [
-        storm(broker.port, f"counter-{c}-resume", "counter.resume", {}, len(held),
-              params_list=[{"counter_id": c, "ticket_id": t} for t in held])
+        storm(
+            broker.port,
+            f"counter-{c}-resume",
+            "counter.resume",
+            {},
+            len(held),
+            params_list=[{"counter_id": c, "ticket_id": t} for t in held],
+        )
         for c in ("1", "2")
     ]
     results = [

@@ -57,8 +57,13 @@ def link() -> LinkState:
 @pytest.fixture
 def app(service: QueueService, link: LinkState) -> Flask:
     devices = [
-        {"id": "printer-1", "role": "printer", "online": True, "last_seen": "2025-01-06T07:31:02+07:00",
-         "health": {"paper": "near_end", "online": True}},
+        {
+            "id": "printer-1",
+            "role": "printer",
+            "online": True,
+            "last_seen": "2025-01-06T07:31:02+07:00",
+            "health": {"paper": "near_end", "online": True},
+        },
         {"id": "kiosk-1", "role": "kiosk", "online": False, "last_seen": None, "health": None},
     ]
     return create_app(service, broker_connected=lambda: link.connected, devices=lambda: devices)
@@ -78,8 +83,9 @@ def csrf_from(html: str) -> str:
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> str:
     """Log in through the form; returns the session's CSRF token for API calls."""
     page = client.get("/login")
-    reply = client.post("/login", data={"username": username, "password": password,
-                                        "csrf_token": csrf_from(page.text)})
+    reply = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf_from(page.text)}
+    )
     assert reply.status_code == 302, reply.text
     return csrf_from(client.get("/").text)
 
@@ -143,8 +149,10 @@ def test_bad_ticket_requests_get_json_errors_with_fitting_status(client: FlaskCl
     assert error(not_json, 400)["code"] == "bad_json"
     assert error(post("/api/v1/tickets", json=["dat-dai"]), 400)["code"] == "bad_request"
     assert error(post("/api/v1/tickets", json={}), 400)["code"] == "bad_request"
-    assert error(post("/api/v1/tickets", json={"service_id": "dat-dai", "priority": "yes"}), 400)["code"] \
+    assert (
+        error(post("/api/v1/tickets", json={"service_id": "dat-dai", "priority": "yes"}), 400)["code"]
         == "bad_request"
+    )
     unknown = error(post("/api/v1/tickets", json={"service_id": "bay-ra"}), 404)
     assert unknown["code"] == "unknown_service" and unknown["message"] == "Không có dịch vụ “bay-ra”."
     huge = error(post("/api/v1/tickets", json={"service_id": "x" * 70_000}), 413)
@@ -263,8 +271,11 @@ def test_failed_form_logins_are_counted_per_address(app: Flask) -> None:
     assert reply.status_code == 429
     other = app.test_client()
     csrf = csrf_from(other.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.9"}).text)
-    reply = other.post("/login", data={"username": "canbo1", "password": PASSWORD, "csrf_token": csrf},
-                       environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    reply = other.post(
+        "/login",
+        data={"username": "canbo1", "password": PASSWORD, "csrf_token": csrf},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert reply.status_code == 302
 
 
@@ -295,8 +306,12 @@ def test_every_counter_action_maps_to_the_queue(client: FlaskClient, service: Qu
     assert skipped["status"] == "skipped"
     view = client.get("/api/v1/counters/2", headers=auth).get_json()
     assert [t["number"] for t in view["skipped"]] == ["4002"]
-    assert view["waiting"][1] == {"service_id": "xay-dung", "name": "Xây dựng", "waiting": 1,
-                                  "estimated_wait_s": view["waiting"][1]["estimated_wait_s"]}
+    assert view["waiting"][1] == {
+        "service_id": "xay-dung",
+        "name": "Xây dựng",
+        "waiting": 1,
+        "estimated_wait_s": view["waiting"][1]["estimated_wait_s"],
+    }
     # Only a no-show of this counter's services can be reinstated from here.
     assert act("reinstate", 404, ticket_id="20990101-9999")["error"]["code"] == "unknown_ticket"
     assert act("reinstate", ticket_id=skipped["id"])["ticket"]["status"] == "waiting"
@@ -341,8 +356,13 @@ def test_pages_for_admin_devices_and_stats(client: FlaskClient) -> None:
     login(client, "admin")
     admin = client.get("/admin")
     assert admin.status_code == 200
-    for shown in ("Đất đai", "Lao động – Thương binh và Xã hội", "Nguyễn Thị Lan", "canbo5",
-                  "Cấp lại mật khẩu"):
+    for shown in (
+        "Đất đai",
+        "Lao động – Thương binh và Xã hội",
+        "Nguyễn Thị Lan",
+        "canbo5",
+        "Cấp lại mật khẩu",
+    ):
         assert shown in admin.text
     devices = client.get("/devices")
     assert "printer-1" in devices.text and "near_end" in devices.text and "Mất kết nối" in devices.text
@@ -382,11 +402,19 @@ def test_officer_changes_a_temporary_password(app: Flask) -> None:
     page = client.get("/counter/3")
     assert "Bạn đang dùng mật khẩu tạm thời" in page.text
     token = csrf_from(page.text)
-    short = client.post("/password", data={"csrf_token": token, "current": temporary, "new": "ngan",
-                                           "repeat": "ngan"})
+    short = client.post(
+        "/password", data={"csrf_token": token, "current": temporary, "new": "ngan", "repeat": "ngan"}
+    )
     assert short.status_code == 400 and "ít nhất 10 ký tự" in short.text
-    done = client.post("/password", data={"csrf_token": token, "current": temporary,
-                                          "new": "mot-mat-khau-dai", "repeat": "mot-mat-khau-dai"})
+    done = client.post(
+        "/password",
+        data={
+            "csrf_token": token,
+            "current": temporary,
+            "new": "mot-mat-khau-dai",
+            "repeat": "mot-mat-khau-dai",
+        },
+    )
     assert done.status_code == 200 and "Đã đổi mật khẩu." in done.text
     assert client.get("/api/v1/counters/3").status_code == 200  # this session continues
     assert "mật khẩu tạm thời" not in client.get("/counter/3").text
@@ -396,8 +424,12 @@ def test_officer_changes_a_temporary_password(app: Flask) -> None:
 
 def test_login_never_redirects_off_site(client: FlaskClient) -> None:
     page = client.get("/login?next=//evil.example/x")
-    form = {"username": "canbo3", "password": PASSWORD, "next": "//evil.example/x",
-            "csrf_token": csrf_from(page.text)}
+    form = {
+        "username": "canbo3",
+        "password": PASSWORD,
+        "next": "//evil.example/x",
+        "csrf_token": csrf_from(page.text),
+    }
     reply = client.post("/login", data=form)
     assert reply.status_code == 302 and reply.location == "/"
 
@@ -444,8 +476,9 @@ def test_security_headers_and_no_inline_script(client: FlaskClient) -> None:
     assert session_cookie is not None and session_cookie.http_only and session_cookie.same_site == "Lax"
 
 
-def test_an_unexpected_failure_shows_no_traceback(app: Flask, service: QueueService,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_failure_shows_no_traceback(
+    app: Flask, service: QueueService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = app.test_client()
     login(client, "canbo1")
 

@@ -44,12 +44,20 @@ def service(tmp_path: Path) -> Iterator[QueueService]:
 
 @pytest.fixture
 def runtime(sim: SimServer, service: QueueService, tmp_path: Path) -> Iterator[CentralRuntime]:
-    config = load_central_config({
-        "adapter": "opencps", "base_url": sim.url, "agency_code": "000.00.16.H19",
-        "retry_base_s": 0.05, "retry_max_s": 0.2, "breaker_failures": 2, "breaker_open_s": 30,
-    })
-    running = CentralRuntime(config, db_path=tmp_path / "hub.db", site="test",
-                             clock=lambda: site_now() + AHEAD)
+    config = load_central_config(
+        {
+            "adapter": "opencps",
+            "base_url": sim.url,
+            "agency_code": "000.00.16.H19",
+            "retry_base_s": 0.05,
+            "retry_max_s": 0.2,
+            "breaker_failures": 2,
+            "breaker_open_s": 30,
+        }
+    )
+    running = CentralRuntime(
+        config, db_path=tmp_path / "hub.db", site="test", clock=lambda: site_now() + AHEAD
+    )
     service.add_commit_hook(running.on_commit)
     running.start()
     assert running.catalogue_synced.wait(10)
@@ -163,20 +171,29 @@ def test_a_status_that_fails_is_said_on_the_page(service: QueueService) -> None:
 
 def test_rows_of_a_results_board_and_a_failed_sync() -> None:
     now = datetime(2025, 1, 6, 8, 0, tzinfo=SITE_TZ)
-    groups = central_groups({
-        "adapter": "opencps",
-        "relay": None,
-        "catalogue": {"procedures": 0, "synced_at": None, "error": "HTTP 503"},
-        "results": {"ready": 12, "fetched_at": "2025-01-06T07:55:00.000+07:00", "stale": True,
-                    "error": "timeout"},
-    }, "vi", now=now)
+    groups = central_groups(
+        {
+            "adapter": "opencps",
+            "relay": None,
+            "catalogue": {"procedures": 0, "synced_at": None, "error": "HTTP 503"},
+            "results": {
+                "ready": 12,
+                "fetched_at": "2025-01-06T07:55:00.000+07:00",
+                "stale": True,
+                "error": "timeout",
+            },
+        },
+        "vi",
+        now=now,
+    )
     rows = {(group.title, row.label): (row.value, row.tone) for group in groups for row in group.rows}
     assert rows[("Gửi sự kiện lên hệ thống", "Sự kiện chờ gửi")] == ("Không gửi (deliver = false)", "")
     assert rows[("Danh mục thủ tục", "Đồng bộ lần cuối")] == ("Chưa đồng bộ lần nào", "warn")
     assert rows[("Danh mục thủ tục", "Lỗi gần nhất")] == ("Lỗi đồng bộ: HTTP 503", "error")
     assert rows[("Bảng kết quả", "Hồ sơ có kết quả chờ trả")] == ("12", "")
     assert rows[("Bảng kết quả", "Cập nhật lần cuối")] == (
-        "07:55 06/01/2025 (5 phút trước) — chưa cập nhật được", "warn"
+        "07:55 06/01/2025 (5 phút trước) — chưa cập nhật được",
+        "warn",
     )
 
 

@@ -1,4 +1,4 @@
-""""In phiếu tiếp nhận" at the officer console: the web side on a real QueueService with a recording
+""" "In phiếu tiếp nhận" at the officer console: the web side on a real QueueService with a recording
 printer function, the whole path through a real hub (`python -m hub` on a real Mosquitto, the central
 simulator behind it) down to the print job on MQTT, and the console in headless Chromium — typing a
 code and pressing Enter, and a keyboard-wedge scanner's burst that must not trigger the shortcuts.
@@ -76,8 +76,9 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def post_receipt(client: FlaskClient, counter_id: str, body: Any, csrf: str | None = None,
-                 **kwargs: Any) -> Any:
+def post_receipt(
+    client: FlaskClient, counter_id: str, body: Any, csrf: str | None = None, **kwargs: Any
+) -> Any:
     headers = {"X-CSRF-Token": csrf} if csrf else {}
     headers.update(kwargs.pop("headers", {}))
     return client.post(f"/api/v1/counters/{counter_id}/receipt", json=body, headers=headers, **kwargs)
@@ -103,8 +104,13 @@ def test_an_officer_prints_a_receipt_for_a_dossier(client: FlaskClient, printer:
     csrf = login(client, "canbo1")
     reply = post_receipt(client, "1", {"code": f"  {CODE}\n"}, csrf)
     assert reply.status_code == 200, reply.text
-    assert reply.get_json() == {"ok": True, "job_id": f"receipt-{CODE}-1", "printer": "printer-counter-1",
-                                "print": "queued", "dossier_code": CODE}
+    assert reply.get_json() == {
+        "ok": True,
+        "job_id": f"receipt-{CODE}-1",
+        "printer": "printer-counter-1",
+        "print": "queued",
+        "dossier_code": CODE,
+    }
     # The officer's full name goes on the receipt; the code is trimmed (a scanner may add a newline).
     assert printer.calls == [{"counter_id": "1", "code": CODE, "officer": OFFICER_NAME, "language": "vi"}]
 
@@ -202,7 +208,9 @@ def sim() -> Iterator[SimServer]:
 def hub_url(tmp_path: Path, broker: PrivateBroker, sim: SimServer) -> Iterator[str]:
     """A real hub (`python -m hub`, web on) whose `[central]` is the simulator; yields its web URL."""
     config = site_config(
-        tmp_path, broker.port, site=SITE,
+        tmp_path,
+        broker.port,
+        site=SITE,
         central={"adapter": "opencps", "base_url": sim.url, "agency_code": "000.00.16.H19"},
     )
     for officer in config["officers"]:
@@ -213,8 +221,12 @@ def hub_url(tmp_path: Path, broker: PrivateBroker, sim: SimServer) -> Iterator[s
 
 
 def receipt(base: str, counter_id: str, code: str) -> requests.Response:
-    return requests.post(f"{base}/api/v1/counters/{counter_id}/receipt", json={"code": code},
-                         auth=("canbo1", PASSWORD), timeout=10)
+    return requests.post(
+        f"{base}/api/v1/counters/{counter_id}/receipt",
+        json={"code": code},
+        auth=("canbo1", PASSWORD),
+        timeout=10,
+    )
 
 
 def test_a_receipt_reaches_the_counters_printer_with_the_dossier_from_central(
@@ -239,10 +251,16 @@ def test_a_receipt_reaches_the_counters_printer_with_the_dossier_from_central(
         assert printed["officer"] == OFFICER_NAME
 
         # The printer comes online and reports ready: the next receipt is queued for it.
-        observer.publish(f"motcua/v1/{SITE}/devices/printer-counter-1/state",
-                         json.dumps({"v": 1, "online": True, "role": "printer"}), retain=True)
-        observer.publish(f"motcua/v1/{SITE}/devices/printer-counter-1/health",
-                         json.dumps({"v": 1, "ready": True, "paper": "ok", "online": True}), retain=True)
+        observer.publish(
+            f"motcua/v1/{SITE}/devices/printer-counter-1/state",
+            json.dumps({"v": 1, "online": True, "role": "printer"}),
+            retain=True,
+        )
+        observer.publish(
+            f"motcua/v1/{SITE}/devices/printer-counter-1/health",
+            json.dumps({"v": 1, "ready": True, "paper": "ok", "online": True}),
+            retain=True,
+        )
         wait_until(lambda: receipt(hub_url, "1", code).json()["print"] == "queued", timeout=5, interval=0.1)
 
     unknown = receipt(hub_url, "1", "000.00.16.H19-250101-9999")
@@ -340,8 +358,11 @@ def test_typing_or_scanning_a_code_at_the_console_prints_the_receipt(
             assert "banner error" in (by_id("banner").get_attribute("class") or "")
             assert field.get_attribute("value") == CODE and driver.switch_to.active_element == field
             driver.save_screenshot(str(OUT / "console-receipt-refused.png"))
-            severe = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"
-                      and "/receipt" not in entry.get("message", "")]  # the 404 above is logged by Chromium
+            severe = [
+                entry
+                for entry in driver.get_log("browser")
+                if entry.get("level") == "SEVERE" and "/receipt" not in entry.get("message", "")
+            ]  # the 404 above is logged by Chromium
             assert not severe, severe
     finally:
         running.shutdown()

@@ -40,8 +40,9 @@ def running(tmp_path: Path) -> Iterator[tuple[WebServer, QueueService]]:
     service.close()
 
 
-def request(base: str, path: str, body: dict[str, Any] | None = None, *, auth: bool = False,
-            method: str | None = None) -> tuple[int, dict[str, Any]]:
+def request(
+    base: str, path: str, body: dict[str, Any] | None = None, *, auth: bool = False, method: str | None = None
+) -> tuple[int, dict[str, Any]]:
     headers = {"Content-Type": "application/json"}
     if auth:
         headers["Authorization"] = AUTH

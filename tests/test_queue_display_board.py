@@ -289,6 +289,8 @@ def test_a_recall_rehighlights_the_one_line_of_its_number() -> None:
     board = model.snapshot(3)
     assert [call.number for call in board.recent] == ["1002", "1001"]
     assert [call.highlighted for call in board.recent] == [True, False]
+
+
 def test_a_call_only_the_state_brought_is_announced_once_unless_it_is_old() -> None:
     from datetime import timedelta
 

@@ -111,7 +111,12 @@ def test_dossiers_becoming_ready_reach_the_board_within_one_refresh(
     wait_until(lambda: target["dossierNo"] in codes(retained_board(broker)), timeout=REFRESH_S + 2.0)
     published = retained_board(broker)
     assert published["v"] == 1 and set(published["items"][0]) >= {
-        "code", "procedure", "applicant_masked", "ready_since", "uncollected_days", "overdue_collection"
+        "code",
+        "procedure",
+        "applicant_masked",
+        "ready_since",
+        "uncollected_days",
+        "overdue_collection",
     }
     # And the public JSON of the TV page.
     web = requests.get(f"{hub.web.url}/api/v1/results", timeout=5).json()
@@ -138,9 +143,7 @@ def test_central_down_keeps_the_last_list_with_its_time(
         running.stop()
 
     # A hub restarted during the outage still shows the list, stale, with the time it was fetched.
-    restarted = CentralRuntime(
-        load_central_config(config.central), db_path=tmp_path / "hub.db", site=SITE
-    )
+    restarted = CentralRuntime(load_central_config(config.central), db_path=tmp_path / "hub.db", site=SITE)
     try:
         assert restarted.results is not None
         assert not restarted.results.refresh()
@@ -242,9 +245,7 @@ def test_from_the_kiosk_to_the_return_counter_central_hears_once(
 
     # The outbox holds exactly one row for it, delivered.
     with sqlite3.connect(hub.service.db_path) as db:
-        rows = db.execute(
-            "SELECT delivered_at FROM outbox WHERE kind='result.returned'"
-        ).fetchall()
+        rows = db.execute("SELECT delivered_at FROM outbox WHERE kind='result.returned'").fetchall()
     assert len(rows) == 1 and rows[0][0] is not None
 
 

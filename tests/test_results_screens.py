@@ -66,9 +66,10 @@ def test_alternating_plan_gives_way_to_calls_and_skips_an_empty_list() -> None:
     assert plan.choose(79, calling=False, results=9, pages=2) == "results"
     assert plan.choose(80, calling=True, results=9, pages=2) == "queue"  # a call: the board at once
     assert plan.choose(500, calling=False, results=0, pages=1) == "queue"  # nothing to show
-    assert ScreenPlan("only", queue_s=30, results_s=10, page_s=8).choose(
-        0, calling=True, results=0, pages=1
-    ) == "results"
+    assert (
+        ScreenPlan("only", queue_s=30, results_s=10, page_s=8).choose(0, calling=True, results=0, pages=1)
+        == "results"
+    )
 
 
 # ---------------------------------------------------------------------- kivy, offscreen
@@ -107,8 +108,13 @@ def test_display_results_page_reads_right(display_shots: dict[str, Path]) -> Non
     text = ocr(path)
     # (tesseract reads the title's "QUẢ" as "QUÁ" at this size; the rest comes back exact)
     for words in (
-        "HỒ SƠ ĐÃ CÓ KẾT QU", "16.H19-261120-0101", "Nguyễn V** A**", "Trang 1/2", "MỚI",
-        "Quá 8 ngày chưa nhận", "Đăng ký khai sinh",
+        "HỒ SƠ ĐÃ CÓ KẾT QU",
+        "16.H19-261120-0101",
+        "Nguyễn V** A**",
+        "Trang 1/2",
+        "MỚI",
+        "Quá 8 ngày chưa nhận",
+        "Đăng ký khai sinh",
     ):
         assert words in text, (words, text)
     assert "Chưa cập nhật" not in text
@@ -171,11 +177,13 @@ def test_tv_page_and_return_counter_in_chromium(
         board = runtime.results_payload()
         assert board is not None and len(board["items"]) > 8
         # As many rows as fit above the footer (at most 8), the newest first and highlighted.
-        wait.until(lambda d: d.execute_script(
-            "const rows = document.querySelectorAll('#r-rows tr');"
-            "return rows[rows.length - 1].getBoundingClientRect().bottom"
-            " <= document.querySelector('.results-foot').getBoundingClientRect().top;"
-        ))
+        wait.until(
+            lambda d: d.execute_script(
+                "const rows = document.querySelectorAll('#r-rows tr');"
+                "return rows[rows.length - 1].getBoundingClientRect().bottom"
+                " <= document.querySelector('.results-foot').getBoundingClientRect().top;"
+            )
+        )
         rows = driver.find_elements(By.CSS_SELECTOR, "#r-rows tr")
         assert 4 <= len(rows) <= 8
         assert rows[0].text.startswith(board["items"][0]["code"]) and "MỚI" in rows[0].text
@@ -216,6 +224,9 @@ def test_tv_page_and_return_counter_in_chromium(
         logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
         assert not logs, json.dumps(logs, ensure_ascii=False)
     assert runtime.relay is not None and runtime.relay.drained(10)
-    returned = [r for r in requests.get(f"{sim.url}/admin/received", timeout=5).json()["items"]
-                if r["kind"] == "returned"]
+    returned = [
+        r
+        for r in requests.get(f"{sim.url}/admin/received", timeout=5).json()["items"]
+        if r["kind"] == "returned"
+    ]
     assert len(returned) == 1 and returned[0]["data"]["dossierNo"] == code

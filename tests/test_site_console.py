@@ -33,12 +33,15 @@ def test_officer_presses_call_next_and_the_page_and_queue_state_show_the_number(
     for officer in config["officers"]:
         officer["password_hash"] = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     base = f"http://127.0.0.1:{config['hub']['http_port']}"
-    with running_hub(write_config(tmp_path, config), web=True), Observer(
-        broker.port, "motcua/v1/site1/queue/state"
-    ) as observer:
+    with (
+        running_hub(write_config(tmp_path, config), web=True),
+        Observer(broker.port, "motcua/v1/site1/queue/state") as observer,
+    ):
         request = urllib.request.Request(
-            f"{base}/api/v1/tickets", data=json.dumps({"service_id": "ho-tich"}).encode(),
-            headers={"Content-Type": "application/json"}, method="POST",
+            f"{base}/api/v1/tickets",
+            data=json.dumps({"service_id": "ho-tich"}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             ticket = json.load(response)

@@ -34,8 +34,10 @@ def make_config(mqtt: MqttSettings, state_dir: Path, port: int, **jobs: Any) -> 
             "role": "printer",
             "mqtt": mqtt.model_dump(),
             "state_dir": str(state_dir),
-            "printer": {"dots": 576, "backend": {"type": "network", "host": "127.0.0.1", "port": port,
-                                                 "timeout": 0.5}},
+            "printer": {
+                "dots": 576,
+                "backend": {"type": "network", "host": "127.0.0.1", "port": port, "timeout": 0.5},
+            },
             "jobs": {"deadline_s": 30, "status_interval_s": 0.2, **jobs},
         }
     )
@@ -243,7 +245,12 @@ def test_test_print_command(daemon_for, fake: FakeNetworkPrinter, observer: Obse
     daemon_for()
     observer.publish(TOPICS.device_commands(DEVICE), json.dumps({"v": 1, "cmd": "test_print", "id": "c1"}))
     # The page is queued by appliance.device.DeviceRuntime under a job id of the daemon's own.
-    observer.wait_for(lambda seen: seen.topic == RESULTS and seen.json()["job_id"].startswith("test-")
-                      and seen.json()["status"] == "printed")
+    observer.wait_for(
+        lambda seen: (
+            seen.topic == RESULTS
+            and seen.json()["job_id"].startswith("test-")
+            and seen.json()["status"] == "printed"
+        )
+    )
     pages = fake.wait_for_pages(1)
     assert len(pages) == 1 and pages[0].image.width == 576

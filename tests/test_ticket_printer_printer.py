@@ -57,8 +57,9 @@ def network_printer(fake: FakeNetworkPrinter, timeout: float = 0.3):
         ("ok", False, PrinterStatus(False, Paper.OK)),
     ],
 )
-def test_network_status_from_dle_eot(network: FakeNetworkPrinter, paper: str, online: bool,
-                                     expected: PrinterStatus) -> None:
+def test_network_status_from_dle_eot(
+    network: FakeNetworkPrinter, paper: str, online: bool, expected: PrinterStatus
+) -> None:
     network.state.paper, network.state.online = paper, online
     with network_printer(network) as printer:
         status = printer.status()
@@ -100,8 +101,9 @@ def test_network_print_bytes_are_the_ticket(network: FakeNetworkPrinter, ticket_
     assert [r.text for r in result] == ["http://hub.local:8080/t/Xk3f9QpL2m"]
 
 
-def test_reconnects_after_the_printer_dropped_the_connection(network: FakeNetworkPrinter,
-                                                            ticket_image: Image.Image) -> None:
+def test_reconnects_after_the_printer_dropped_the_connection(
+    network: FakeNetworkPrinter, ticket_image: Image.Image
+) -> None:
     with network_printer(network) as printer:
         assert printer.status().ready
         network.drop_connections()  # the printer was switched off and on
@@ -135,8 +137,9 @@ def test_receipt_bands_join_into_one_page() -> None:
     assert codes["Code128"] == "000.00.06.H56-231027-0361"
 
 
-def test_device_file_backend_writes_the_stream_and_cannot_report(tmp_path: Path,
-                                                                 ticket_image: Image.Image) -> None:
+def test_device_file_backend_writes_the_stream_and_cannot_report(
+    tmp_path: Path, ticket_image: Image.Image
+) -> None:
     device = tmp_path / "lp0"
     device.touch()
     with open_printer(section(type="file", device=str(device))) as printer:
@@ -185,8 +188,9 @@ def test_usb_printer_without_libusb_names_the_missing_package() -> None:
     assert "USB support missing (install libusb-1.0-0)" in caught.value.message_en
 
 
-def test_simulated_printer_keeps_bytes_and_refuses_without_paper(tmp_path: Path,
-                                                                 ticket_image: Image.Image) -> None:
+def test_simulated_printer_keeps_bytes_and_refuses_without_paper(
+    tmp_path: Path, ticket_image: Image.Image
+) -> None:
     printer = open_printer(section(type="simulated", paper="out", save_dir=str(tmp_path)))
     assert isinstance(printer, SimulatedPrinter)
     assert printer.status().problem == "print_out_of_paper"
@@ -201,8 +205,9 @@ def test_simulated_printer_keeps_bytes_and_refuses_without_paper(tmp_path: Path,
     assert same_picture(reader.pages[0].image, ticket_image)
 
 
-def test_a_restarted_simulated_printer_keeps_its_earlier_pages(tmp_path: Path,
-                                                              ticket_image: Image.Image) -> None:
+def test_a_restarted_simulated_printer_keeps_its_earlier_pages(
+    tmp_path: Path, ticket_image: Image.Image
+) -> None:
     first = open_printer(section(type="simulated", save_dir=str(tmp_path)))
     first.print_image(ticket_image)
     first.print_image(ticket_image)
@@ -223,8 +228,15 @@ def test_wrong_width_picture_is_a_programming_error(ticket_image: Image.Image) -
 
 @pytest.mark.parametrize(
     ("reply", "paper"),
-    [(b"", Paper.UNKNOWN), (b"\x00", Paper.UNKNOWN), (b"\xff", Paper.UNKNOWN), (b"\x12", Paper.OK),
-     (b"\x1e", Paper.NEAR_END), (b"\x72", Paper.OUT), (b"\x7e", Paper.OUT)],
+    [
+        (b"", Paper.UNKNOWN),
+        (b"\x00", Paper.UNKNOWN),
+        (b"\xff", Paper.UNKNOWN),
+        (b"\x12", Paper.OK),
+        (b"\x1e", Paper.NEAR_END),
+        (b"\x72", Paper.OUT),
+        (b"\x7e", Paper.OUT),
+    ],
 )
 def test_paper_reply_bits(reply: bytes, paper: Paper) -> None:
     assert parse_paper(reply) is paper
@@ -275,7 +287,10 @@ def test_status_and_print_commands(network: FakeNetworkPrinter, tmp_path: Path, 
     network.state.paper = "out"
     assert main(["status", "-c", str(config)]) == 1
     assert json.loads(capsys.readouterr().out) == {
-        "printer": f"network 127.0.0.1:{network.port}", "paper": "out", "online": False, "ready": False
+        "printer": f"network 127.0.0.1:{network.port}",
+        "paper": "out",
+        "online": False,
+        "ready": False,
     }
 
 

@@ -112,7 +112,7 @@ def read_back(stream: bytes, profile: str = PROFILE) -> Printout:
             line = PrintedLine()
             index += 1
         elif byte == DLE:
-            assert stream[index + 1] == 0x04, stream[index:index + 3]  # DLE EOT n: a status query
+            assert stream[index + 1] == 0x04, stream[index : index + 3]  # DLE EOT n: a status query
             index += 3
         elif byte in (ESC, GS):
             command, value = stream[index + 1], stream[index + 2] if index + 2 < len(stream) else None
@@ -138,20 +138,20 @@ def read_back(stream: bytes, profile: str = PROFILE) -> Printout:
                 index += 3 if value in (0, 1, 48, 49) else 4
             elif (byte, command) == (GS, ord("(")) and value == ord("k"):
                 length = stream[index + 3] | stream[index + 4] << 8
-                body = stream[index + 5:index + 5 + length]
+                body = stream[index + 5 : index + 5 + length]
                 if body[:3] == b"1P0":  # cn 49 (QR), fn 80: store the symbol's data
                     printout.qr.append(body[3:].decode("utf-8"))
                 index += 5 + length
             elif (byte, command) == (GS, ord("k")) and value is not None and value >= 65:
                 count = stream[index + 3]
                 assert value == 73, "CODE128"
-                printout.code128.append(decode_code128(stream[index + 4:index + 4 + count]))
+                printout.code128.append(decode_code128(stream[index + 4 : index + 4 + count]))
                 index += 4 + count
             elif (byte, command) == (GS, ord("v")):
                 printout.raster = True
                 break
             else:
-                raise AssertionError(f"unexpected command {stream[index:index + 4]!r} at {index}")
+                raise AssertionError(f"unexpected command {stream[index : index + 4]!r} at {index}")
         elif byte < 0x20:
             raise AssertionError(f"unexpected control byte {byte:#x} at {index}")
         else:
@@ -198,10 +198,16 @@ def test_receipt_prints_fields_code128_and_qr() -> None:
     job = receipt_job()
     printout = print_in_text_mode(job, dots=576)
     texts = printout.texts
-    for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
-                     "UBND HUYỆN LONG THÀNH", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
-                     "000.00.06.H56-231027-0361", "Ông/Bà: Nguyễn Thị Ngọc Ánh",
-                     "Nội dung yêu cầu giải quyết: Đăng ký khai sinh", "Trần Văn Bình"):
+    for expected in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "UBND HUYỆN LONG THÀNH",
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        "000.00.06.H56-231027-0361",
+        "Ông/Bà: Nguyễn Thị Ngọc Ánh",
+        "Nội dung yêu cầu giải quyết: Đăng ký khai sinh",
+        "Trần Văn Bình",
+    ):
         assert expected in texts, expected
     assert any(text.startswith("2. Giấy chứng sinh") and text.endswith("1 bản") for text in texts)
     assert printout.code128 == [job["receipt"]["dossier_code"]]
@@ -300,13 +306,22 @@ def fake() -> Iterator[FakeNetworkPrinter]:
 def test_daemon_prints_a_text_mode_ticket_to_the_network_printer(
     broker, mqtt_settings: MqttSettings, tmp_path: Path, fake: FakeNetworkPrinter
 ) -> None:
-    config = PrinterConfig.model_validate({
-        "device_id": DEVICE, "site": SITE, "role": "printer", "mqtt": mqtt_settings.model_dump(),
-        "state_dir": str(tmp_path / "state"),
-        "printer": {"dots": 512, "profile": PROFILE, "mode": "text",
-                    "backend": {"type": "network", "host": "127.0.0.1", "port": fake.port, "timeout": 0.5}},
-        "jobs": {"deadline_s": 30, "status_interval_s": 0.2},
-    })
+    config = PrinterConfig.model_validate(
+        {
+            "device_id": DEVICE,
+            "site": SITE,
+            "role": "printer",
+            "mqtt": mqtt_settings.model_dump(),
+            "state_dir": str(tmp_path / "state"),
+            "printer": {
+                "dots": 512,
+                "profile": PROFILE,
+                "mode": "text",
+                "backend": {"type": "network", "host": "127.0.0.1", "port": fake.port, "timeout": 0.5},
+            },
+            "jobs": {"deadline_s": 30, "status_interval_s": 0.2},
+        }
+    )
     with Observer(broker.port, RESULTS) as observer:
         daemon = PrinterDaemon(config, wait_poll_s=0.05)
         daemon.start()

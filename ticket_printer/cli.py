@@ -1,9 +1,9 @@
 """Command line of the printer package (`python -m ticket_printer`, `motcua printer`, `motcua render`).
 
-    python -m ticket_printer [run] -c printer.toml           the daemon (also `motcua printer`)
-    python -m ticket_printer render ticket|receipt|test --json job.json -o ticket.png [--width 576]
-    python -m ticket_printer status -c printer.toml          ask the printer for paper/online state
-    python -m ticket_printer print -c printer.toml --json job.json   print one job, no MQTT
+python -m ticket_printer [run] -c printer.toml           the daemon (also `motcua printer`)
+python -m ticket_printer render ticket|receipt|test --json job.json -o ticket.png [--width 576]
+python -m ticket_printer status -c printer.toml          ask the printer for paper/online state
+python -m ticket_printer print -c printer.toml --json job.json   print one job, no MQTT
 """
 
 from __future__ import annotations
@@ -79,8 +79,15 @@ def as_job(kind: str, data: Any) -> Job:
 def render(args: argparse.Namespace) -> int:
     try:
         job = as_job(args.kind, _read_json(args.json_file))
-        image = render_job(job, paper_for(args.width), fonts=Fonts(args.font_dir), language=args.language,
-                           footer=args.footer, printer_name="render", now=now())
+        image = render_job(
+            job,
+            paper_for(args.width),
+            fonts=Fonts(args.font_dir),
+            language=args.language,
+            footer=args.footer,
+            printer_name="render",
+            now=now(),
+        )
     except (OSError, json.JSONDecodeError) as error:
         print(f"render: cannot read {args.json_file}: {error}", file=sys.stderr)
         return 1
@@ -113,14 +120,26 @@ def print_one(args: argparse.Namespace) -> int:
         with open_printer(config.printer) as printer:
             copies = job.copies if isinstance(job, ReceiptJob) else 1
             if config.printer.mode == "text":  # the printer's TCVN-3 fonts, as the daemon would print
-                document = render_text_job(job, config.printer.dots, language=config.language,
-                                           footer=config.jobs.footer, printer_name=printer.name, now=now())
+                document = render_text_job(
+                    job,
+                    config.printer.dots,
+                    language=config.language,
+                    footer=config.jobs.footer,
+                    printer_name=printer.name,
+                    now=now(),
+                )
                 for _ in range(copies):
                     printer.print_text(document)
             else:
-                image = render_job(job, paper_for(config.printer.dots), fonts=Fonts(config.printer.font_dir),
-                                   language=config.language, footer=config.jobs.footer,
-                                   printer_name=printer.name, now=now())
+                image = render_job(
+                    job,
+                    paper_for(config.printer.dots),
+                    fonts=Fonts(config.printer.font_dir),
+                    language=config.language,
+                    footer=config.jobs.footer,
+                    printer_name=printer.name,
+                    now=now(),
+                )
                 for _ in range(copies):
                     printer.print_image(image)
     except PrintingError as error:

@@ -139,8 +139,12 @@ class PrinterDaemon:
         self._worker = threading.Thread(target=self._run, name="print-worker", daemon=True)
         self._worker.start()
         self.link.start()
-        log.info("printer %s (%d dots) serving %s", self.printer.name, self.paper.dots,
-                 self.topics.print_jobs(self.config.device_id))
+        log.info(
+            "printer %s (%d dots) serving %s",
+            self.printer.name,
+            self.paper.dots,
+            self.topics.print_jobs(self.config.device_id),
+        )
 
     def stop(self) -> None:
         """Stop taking jobs, finish the one being printed, close. Idempotent.
@@ -378,8 +382,12 @@ class PrinterDaemon:
                 continue
             if self.clock() - record.received_at > deadline:
                 reason = self._waiting_reason()
-                log.warning("job %s failed: not printed within %g s (%s)", record.job_id, deadline,
-                            reason["message_en"])
+                log.warning(
+                    "job %s failed: not printed within %g s (%s)",
+                    record.job_id,
+                    deadline,
+                    reason["message_en"],
+                )
                 error = {
                     "code": "print_deadline",
                     **{

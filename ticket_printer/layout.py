@@ -247,8 +247,13 @@ class Sheet:
             offset = {"left": 0.0, "center": free / 2, "right": free}[align]
             baseline = row * line_height + above
             for x, text, font in _merge(line):
-                draw.text((self.paper.margin + inset + offset + x, baseline), text, font=font, fill=BLACK,
-                          anchor="ls")
+                draw.text(
+                    (self.paper.margin + inset + offset + x, baseline),
+                    text,
+                    font=font,
+                    fill=BLACK,
+                    anchor="ls",
+                )
         self._add(strip, what)
 
     def text(
@@ -351,8 +356,13 @@ class Sheet:
         draw.text((self.paper.dots - self.paper.margin, above), right, font=font, fill=BLACK, anchor="rs")
         for row, line in enumerate(lines):
             for x, piece, piece_font in _merge(line):
-                draw.text((left + marker_width + x, row * line_height + above), piece, font=piece_font,
-                          fill=BLACK, anchor="ls")
+                draw.text(
+                    (left + marker_width + x, row * line_height + above),
+                    piece,
+                    font=piece_font,
+                    fill=BLACK,
+                    anchor="ls",
+                )
         self._add(strip, what)
 
     def finish(self) -> Image.Image:

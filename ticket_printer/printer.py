@@ -272,8 +272,9 @@ class EscposPrinter(Printer):
             escpos.magic = tcvn3_magic(escpos)
             for op in document.operations:
                 if isinstance(op, Line):
-                    escpos.set(align=op.align, custom_size=True, width=op.size, height=op.size,
-                               invert=op.invert)
+                    escpos.set(
+                        align=op.align, custom_size=True, width=op.size, height=op.size, invert=op.invert
+                    )
                     for run in op.runs:
                         escpos.set(bold=run.bold)
                         escpos.text(run.text.translate(PRINTER_SPELLING))
@@ -286,8 +287,15 @@ class EscposPrinter(Printer):
                     escpos.qr(op.data, ec=QR_ECLEVEL_M, size=op.module, native=True)
                     escpos.ln()
                 elif isinstance(op, Code128Barcode):
-                    escpos.barcode(op.data, "CODE128", height=op.height, width=op.module, pos="OFF",
-                                   align_ct=True, function_type="B")
+                    escpos.barcode(
+                        op.data,
+                        "CODE128",
+                        height=op.height,
+                        width=op.module,
+                        pos="OFF",
+                        align_ct=True,
+                        function_type="B",
+                    )
                     escpos.ln()
             escpos.set(align="left", custom_size=True, width=1, height=1)
 
@@ -334,8 +342,9 @@ class SimulatedPrinter(EscposPrinter):
         profile: str = "default",
     ) -> None:
         self._dummy: Dummy | None = None
-        super().__init__(self._make_dummy, name=name, dots=dots, profile=profile, cut=cut,
-                         fragment_height=fragment_height)
+        super().__init__(
+            self._make_dummy, name=name, dots=dots, profile=profile, cut=cut, fragment_height=fragment_height
+        )
         self.paper = Paper(paper)
         self.online: bool | None = online  # None: the printer does not answer
         self.save_dir = Path(save_dir) if save_dir else None
@@ -427,8 +436,13 @@ def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer
         "profile": section.profile,
     }
     if isinstance(backend, SimulatedBackend):
-        return SimulatedPrinter(name=name or "simulated", paper=backend.paper, online=backend.online,
-                                save_dir=backend.save_dir, **common)
+        return SimulatedPrinter(
+            name=name or "simulated",
+            paper=backend.paper,
+            online=backend.online,
+            save_dir=backend.save_dir,
+            **common,
+        )
     if isinstance(backend, NetworkBackend):
         network = backend
         return EscposPrinter(
@@ -439,8 +453,13 @@ def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer
     if isinstance(backend, SerialBackend):
         serial = backend
         return EscposPrinter(
-            lambda: Serial(devfile=serial.device, baudrate=serial.baudrate, timeout=serial.timeout,
-                           dsrdtr=serial.dsrdtr, xonxoff=serial.xonxoff),
+            lambda: Serial(
+                devfile=serial.device,
+                baudrate=serial.baudrate,
+                timeout=serial.timeout,
+                dsrdtr=serial.dsrdtr,
+                xonxoff=serial.xonxoff,
+            ),
             name=name or f"serial {serial.device}",
             **common,
         )
@@ -463,6 +482,10 @@ def open_printer(section: PrinterSection, *, name: str | None = None) -> Printer
         return EscposPrinter(open_usb, name=usb_name, **common)
     if isinstance(backend, FileBackend):
         device_file = backend
-        return EscposPrinter(lambda: File(devfile=device_file.device),
-                             name=name or f"file {device_file.device}", reports_status=False, **common)
+        return EscposPrinter(
+            lambda: File(devfile=device_file.device),
+            name=name or f"file {device_file.device}",
+            reports_status=False,
+            **common,
+        )
     raise AssertionError(f"unhandled backend {backend!r}")

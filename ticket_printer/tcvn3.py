@@ -32,10 +32,28 @@ PRINTER_SPELLING = str.maketrans({"Đ": "Ð"})
 TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 # Punctuation a receipt may carry that none of the pages has, and its plain spelling.
 PLAIN_PUNCTUATION = {
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'", "\u201c": '"',
-    "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u2026": "...", "\u2022": "-", "\u00d7": "x",
-    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u20ab": "d",  # ₫: "d" as handwritten prices do
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2015": "-",
+    "\u2212": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u2032": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2033": '"',
+    "\u2026": "...",
+    "\u2022": "-",
+    "\u00d7": "x",
+    "\u00a0": " ",
+    "\u2007": " ",
+    "\u202f": " ",
+    "\u20ab": "d",  # ₫: "d" as handwritten prices do
 }
 UNPRINTABLE = "?"
 GENERIC_PROFILE = "default"
@@ -59,7 +77,8 @@ def _without(char: str, marks: frozenset[str] | None) -> str:
     """The character with the given combining marks (all when None) removed, recomposed."""
     decomposed = unicodedata.normalize("NFD", char)
     kept = "".join(
-        part for part in decomposed
+        part
+        for part in decomposed
         if not unicodedata.combining(part) or (marks is not None and part not in marks)
     )
     return unicodedata.normalize("NFC", kept)
@@ -95,8 +114,10 @@ def text_mode_problem(profile_name: str) -> str | None:
     "default" lists every code page python-escpos knows, which says nothing about the firmware at
     hand: text mode wants the printer's model named, so that TCVN-3 is a fact, not a guess."""
     if profile_name == GENERIC_PROFILE:
-        return (f'mode "text" needs the TCVN-3 code pages, and profile {profile_name!r} does not say '
-                f'whether the printer has them: name its model, e.g. profile = "TM-T88V"')
+        return (
+            f'mode "text" needs the TCVN-3 code pages, and profile {profile_name!r} does not say '
+            f'whether the printer has them: name its model, e.g. profile = "TM-T88V"'
+        )
     try:
         profile = get_profile(profile_name)
     except KeyError:
@@ -104,8 +125,10 @@ def text_mode_problem(profile_name: str) -> str | None:
     pages = profile.get_code_pages()
     missing = [page for page in TEXT_CODE_PAGES if page not in pages]
     if missing:
-        return (f'mode "text" needs the TCVN-3 code pages, and profile {profile_name!r} has no '
-                f'{", ".join(missing)}: use mode "raster", or a profile such as "TM-T88V"')
+        return (
+            f'mode "text" needs the TCVN-3 code pages, and profile {profile_name!r} has no '
+            f'{", ".join(missing)}: use mode "raster", or a profile such as "TM-T88V"'
+        )
     lacking = [feature for feature in TEXT_FEATURES if not profile.supports(feature)]
     if lacking:
         return f'mode "text" needs printer-drawn barcodes, and profile {profile_name!r} has no {lacking[0]}'
@@ -121,4 +144,3 @@ def text_encoder(profile: Any) -> Encoder:
 def tcvn3_magic(driver: Any) -> MagicEncode:
     """A fresh MagicEncode for `driver` (after ESC @ the printer is back on its default page)."""
     return MagicEncode(driver, encoder=text_encoder(driver.profile), defaultsymbol=UNPRINTABLE)
-

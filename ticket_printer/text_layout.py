@@ -97,8 +97,10 @@ class TextDocument:
 
     @property
     def lines(self) -> int:
-        return sum(op.size if isinstance(op, Line) else op.lines if isinstance(op, Feed) else 0
-                   for op in self.operations)
+        return sum(
+            op.size if isinstance(op, Line) else op.lines if isinstance(op, Feed) else 0
+            for op in self.operations
+        )
 
     def plain(self) -> str:
         """The document as plain text (codes shown by their content), for logs, files and tests."""
@@ -108,8 +110,11 @@ class TextDocument:
                 # A magnified character takes `size` columns: spaced out here to keep the line's width.
                 text = op.text if op.size == 1 else (" " * (op.size - 1)).join(op.text)
                 width = self.columns
-                out.append({"left": text, "center": text.center(width), "right": text.rjust(width)}[
-                    op.align].rstrip())
+                out.append(
+                    {"left": text, "center": text.center(width), "right": text.rjust(width)}[
+                        op.align
+                    ].rstrip()
+                )
             elif isinstance(op, Feed):
                 out.extend([""] * op.lines)
             elif isinstance(op, QrCode):
@@ -168,8 +173,14 @@ def code128_data(code: str) -> str:
     shortest: digit runs as pairs in set C, so a 25-character dossier code fits 58 mm paper."""
     values = Code128(code).encoded  # start code, data and code-set switches (no checksum, no stop)
     start = {103: "A", 104: "B", 105: "C"}
-    switch = {("A", 99): "C", ("B", 99): "C", ("A", 100): "B", ("C", 100): "B", ("B", 101): "A",
-              ("C", 101): "A"}
+    switch = {
+        ("A", 99): "C",
+        ("B", 99): "C",
+        ("A", 100): "B",
+        ("C", 100): "B",
+        ("B", 101): "A",
+        ("C", 101): "A",
+    }
     current = start[values[0]]
     out = ["{" + current]
     for value in values[1:]:
@@ -241,8 +252,17 @@ class TextSheet:
         for line in lines:
             self._add(Line(tuple(line), align=align, size=size, invert=invert), what)
 
-    def text(self, text: str, *, bold: bool = False, align: Align = "left", size: int = 1,
-             invert: bool = False, max_lines: int | None = None, what: str = "text") -> None:
+    def text(
+        self,
+        text: str,
+        *,
+        bold: bool = False,
+        align: Align = "left",
+        size: int = 1,
+        invert: bool = False,
+        max_lines: int | None = None,
+        what: str = "text",
+    ) -> None:
         self.runs(_words(text, bold), align=align, size=size, invert=invert, max_lines=max_lines, what=what)
 
     def field(self, label: str, value: str, *, max_lines: int = 12, what: str = "field") -> None:
@@ -304,8 +324,9 @@ def number_size(number: str, columns: int) -> int:
     return max(1, min(NUMBER_MAGNIFICATION, columns // max(1, len(number))))
 
 
-def render_ticket_text(job: TicketJob, dots: int, *, language: Language = "vi",
-                       footer: str | None = None) -> TextDocument:
+def render_ticket_text(
+    job: TicketJob, dots: int, *, language: Language = "vi", footer: str | None = None
+) -> TextDocument:
     """The queue ticket of documents.render_ticket, in the printer's fonts."""
     ticket = job.ticket
     sheet = TextSheet(dots, max_lines=MAX_TICKET_LINES)
@@ -330,8 +351,14 @@ def render_ticket_text(job: TicketJob, dots: int, *, language: Language = "vi",
     sheet.rule("-")
     lines = [("issued_at", message("print_issued_at", language, time=format_short_time(ticket.issued_at)))]
     if ticket.ahead is not None:
-        lines.append(("ahead", message("print_ahead", language, count=ticket.ahead) if ticket.ahead
-                      else message("print_ahead_none", language)))
+        lines.append(
+            (
+                "ahead",
+                message("print_ahead", language, count=ticket.ahead)
+                if ticket.ahead
+                else message("print_ahead_none", language),
+            )
+        )
     if ticket.estimated_wait_s is not None and ticket.ahead != 0:
         wait = format_wait(ticket.estimated_wait_s, language)
         lines.append(("estimated_wait", message("print_wait", language, wait=wait)))
@@ -360,8 +387,12 @@ def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi"
     if receipt.agency_unit:
         sheet.text(receipt.agency_unit, align="center", max_lines=3, what="agency_unit")
     if receipt.receipt_number:
-        sheet.text(message("print_receipt_number", language, number=receipt.receipt_number), align="center",
-                   max_lines=2, what="receipt_number")
+        sheet.text(
+            message("print_receipt_number", language, number=receipt.receipt_number),
+            align="center",
+            max_lines=2,
+            what="receipt_number",
+        )
     sheet.rule("=")
     sheet.text(message("print_receipt_title", language), bold=True, align="center", max_lines=4, what="title")
     sheet.feed()
@@ -376,19 +407,27 @@ def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi"
     if receipt.applicant.phone:
         sheet.field(message("print_phone", language), receipt.applicant.phone, what="applicant.phone")
     if receipt.applicant.id_number:
-        sheet.field(message("print_id_number", language), receipt.applicant.id_number,
-                    what="applicant.id_number")
+        sheet.field(
+            message("print_id_number", language), receipt.applicant.id_number, what="applicant.id_number"
+        )
     sheet.field(message("print_procedure", language), receipt.procedure, max_lines=20, what="procedure")
     sheet.field(message("print_papers", language), "", what="papers")
     if not receipt.papers:
         sheet.text(message("print_papers_none", language), what="papers")
     for number, item in enumerate(receipt.papers, start=1):
         text = f"{item.name} ({item.note})" if item.note else item.name
-        sheet.item(f"{number}.", text, message("print_paper_count", language, count=item.count),
-                   what=f"papers.{number - 1}")
+        sheet.item(
+            f"{number}.",
+            text,
+            message("print_paper_count", language, count=item.count),
+            what=f"papers.{number - 1}",
+        )
     sheet.field(message("print_processing_time", language), receipt.processing_time, what="processing_time")
-    sheet.field(message("print_received_at", language), format_long_time(receipt.received_at, language),
-                what="received_at")
+    sheet.field(
+        message("print_received_at", language),
+        format_long_time(receipt.received_at, language),
+        what="received_at",
+    )
     if receipt.appointment_at:
         appointment = format_long_time(receipt.appointment_at, language)
         sheet.field(message("print_appointment", language), appointment, what="appointment_at")
@@ -408,8 +447,14 @@ def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi"
     return sheet.document
 
 
-def render_test_page_text(job: TestPageJob, dots: int, *, language: Language = "vi", printer_name: str = "",
-                          now: datetime | None = None) -> TextDocument:
+def render_test_page_text(
+    job: TestPageJob,
+    dots: int,
+    *,
+    language: Language = "vi",
+    printer_name: str = "",
+    now: datetime | None = None,
+) -> TextDocument:
     """The technician's test page: full-width ruler, Vietnamese sample, both printer-drawn codes."""
     sheet = TextSheet(dots, max_lines=MAX_TICKET_LINES)
     ruler = "".join(str(column // 10 % 10) if column % 10 == 0 else "." for column in range(sheet.columns))
@@ -458,4 +503,3 @@ def render_text_job(
     if isinstance(job, IdentifyJob):
         return render_identify_slip_text(job, dots, language=language)
     return render_test_page_text(job, dots, language=language, printer_name=printer_name, now=now)
-

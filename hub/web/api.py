@@ -74,8 +74,9 @@ def json_body() -> dict[str, Any]:
     try:
         body = current_app.json.loads(data)
     except RecursionError:
-        log.info("refused %s %s from %s: JSON nested too deeply", request.method, request.path,
-                 client_address())
+        log.info(
+            "refused %s %s from %s: JSON nested too deeply", request.method, request.path, client_address()
+        )
         raise BadInput("bad_json") from None
     except (ValueError, UnicodeDecodeError):
         raise BadInput("bad_json") from None
@@ -100,8 +101,13 @@ def public_post_guard() -> None:
         raise BadInput("unsupported_media_type")
     origin = request.headers.get("Origin")
     if origin is not None and not same_origin(origin):
-        log.info("refused cross-site %s %s from %s (Origin %s)", request.method, request.path,
-                 client_address(), origin[:100])
+        log.info(
+            "refused cross-site %s %s from %s (Origin %s)",
+            request.method,
+            request.path,
+            client_address(),
+            origin[:100],
+        )
         raise BadInput("cross_origin")
 
 
@@ -270,12 +276,13 @@ def counter_waiting(counter_id: str) -> Response:
 
 @api.post("/api/v1/counters/<counter_id>/receipt")
 def counter_receipt(counter_id: str) -> Response:
-    """"In phiếu tiếp nhận": the receipt of a dossier, with data from central, on this counter's
+    """ "In phiếu tiếp nhận": the receipt of a dossier, with data from central, on this counter's
     printer. The officer types or scans the dossier code at the console."""
     user = require_user(counter_id=counter_id)
     body = json_body()
-    result = print_dossier_receipt(counter_id, body.get("code"), officer=user.name,
-                                   caller_id=f"web:{user.username}")
+    result = print_dossier_receipt(
+        counter_id, body.get("code"), officer=user.name, caller_id=f"web:{user.username}"
+    )
     return jsonify({"ok": True, **result})
 
 
@@ -308,8 +315,14 @@ def print_dossier_receipt(counter_id: str, code: object, *, officer: str, caller
     if print_receipt is None:
         raise ReceiptsMissing()
     result = print_receipt(counter_id, code, officer=officer, language=lang)
-    log.info("%s: receipt of dossier %s at counter %s → %s (%s)", caller_id, result.get("dossier_code", code),
-             counter_id, result.get("printer"), result.get("print"))
+    log.info(
+        "%s: receipt of dossier %s at counter %s → %s (%s)",
+        caller_id,
+        result.get("dossier_code", code),
+        counter_id,
+        result.get("printer"),
+        result.get("print"),
+    )
     return {key: result.get(key) for key in ("job_id", "printer", "print", "dossier_code")}
 
 
@@ -339,8 +352,9 @@ def counter_action(counter_id: str, action: str) -> Response:
     if method is None:
         return error_response("unknown_method", method=action[:40])
     body = json_body()
-    result = run_counter_action(counter_id, action, body, caller_id=f"web:{user.username}",
-                                rid=request_id(body))
+    result = run_counter_action(
+        counter_id, action, body, caller_id=f"web:{user.username}", rid=request_id(body)
+    )
     return jsonify({"ok": True, **result})
 
 
@@ -368,6 +382,11 @@ def run_counter_action(
             raise BadInput("unknown_ticket", ticket_id=str(ticket_id)[:32])
         params = {"ticket_id": ticket_id}
     result = call(method, params, caller_id=caller_id, rid=rid)
-    log.info("%s: %s at counter %s%s", caller_id, method, counter_id,
-             f" → {result['ticket']['number']}" if "ticket" in result else "")
+    log.info(
+        "%s: %s at counter %s%s",
+        caller_id,
+        method,
+        counter_id,
+        f" → {result['ticket']['number']}" if "ticket" in result else "",
+    )
     return result

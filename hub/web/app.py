@@ -53,8 +53,6 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-
-
 def create_app(
     service: QueueService,
     *,
@@ -151,8 +149,10 @@ def language() -> Language:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path in ("/healthz", "/metrics") or (
-        request.path.endswith("/events")
+    return (
+        request.path.startswith("/api/")
+        or request.path in ("/healthz", "/metrics")
+        or (request.path.endswith("/events"))
     )
 
 
@@ -180,7 +180,11 @@ def _install_hooks(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", f"max-age={context.hsts_max_age_s}")
         if g.get("set_lang_cookie"):
             response.set_cookie(
-                LANG_COOKIE, g.set_lang_cookie, max_age=365 * 86400, httponly=True, samesite="Lax",
+                LANG_COOKIE,
+                g.set_lang_cookie,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="Lax",
                 secure=context.https,
             )
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
@@ -239,8 +243,9 @@ def _clock(iso_time: str | None) -> str:
     return iso_time[11:16]
 
 
-def error_response(code: str, status: int | None = None, *, headers: dict[str, str] | None = None,
-                   **values: object) -> Response:
+def error_response(
+    code: str, status: int | None = None, *, headers: dict[str, str] | None = None, **values: object
+) -> Response:
     """A refusal as JSON (API, streams) or as a Vietnamese/English page."""
     lang = language()
     status = status or status_for(code)
@@ -295,7 +300,10 @@ def _install_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         code = {
-            400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
         }.get(status, "internal" if status >= 500 else "bad_request")
         values: dict[str, object] = {"detail": error.description or "", "limit": MAX_REQUEST_BYTES}
         if code == "bad_request":
@@ -344,8 +352,16 @@ class _HubServer(ThreadedWSGIServer):
     sockets from one machine cannot take every thread and file descriptor from the officers), and
     TLS wrapped per connection rather than on the listening socket."""
 
-    def __init__(self, host: str, port: int, app: Any, *, tls: ssl.SSLContext | None,
-                 connections_per_address: int, idle_timeout_s: float) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: Any,
+        *,
+        tls: ssl.SSLContext | None,
+        connections_per_address: int,
+        idle_timeout_s: float,
+    ) -> None:
         super().__init__(host, port, app, handler=_QuietHandler)
         self.tls = tls
         # werkzeug reads this to tell the app the scheme is https.
@@ -428,26 +444,49 @@ class WebServer:
     there answers only with a redirect to HTTPS.
     """
 
-    def __init__(self, app: Flask, host: str, port: int, *, tls: ssl.SSLContext | None = None,
-                 redirect_port: int | None = None, connections_per_address: int = 64,
-                 idle_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        redirect_port: int | None = None,
+        connections_per_address: int = 64,
+        idle_timeout_s: float = 30.0,
+    ) -> None:
         self.app = app
-        self._server = _HubServer(host, port, app, tls=tls, connections_per_address=connections_per_address,
-                                  idle_timeout_s=idle_timeout_s)
+        self._server = _HubServer(
+            host,
+            port,
+            app,
+            tls=tls,
+            connections_per_address=connections_per_address,
+            idle_timeout_s=idle_timeout_s,
+        )
         self.host = host
         self.port: int = self._server.server_port
         self.scheme = "https" if tls is not None else "http"
         self._servers: list[_HubServer] = [self._server]
         self.redirect_port: int | None = None
         if tls is not None and redirect_port is not None:
-            redirect = _HubServer(host, redirect_port, _https_redirect(self.port), tls=None,
-                                  connections_per_address=connections_per_address,
-                                  idle_timeout_s=idle_timeout_s)
+            redirect = _HubServer(
+                host,
+                redirect_port,
+                _https_redirect(self.port),
+                tls=None,
+                connections_per_address=connections_per_address,
+                idle_timeout_s=idle_timeout_s,
+            )
             self._servers.append(redirect)
             self.redirect_port = redirect.server_port
         self._threads = [
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                             name="hub-web" if index == 0 else "hub-web-redirect", daemon=True)
+            threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name="hub-web" if index == 0 else "hub-web-redirect",
+                daemon=True,
+            )
             for index, server in enumerate(self._servers)
         ]
         self._stopped = False
@@ -515,5 +554,11 @@ def serve_site(app: Flask, config: HubConfig) -> WebServer:
             hosts.append(hub.http_host)
         certificates = ensure_site_certificates(hub.tls_folder(), hosts, site=config.site)
     app.extensions["motcua_web"].site_ca = certificates.ca_pem()
-    return serve(app, hub.http_host, hub.https_port, tls=server_context(certificates),
-                 redirect_port=hub.http_port, **options)
+    return serve(
+        app,
+        hub.http_host,
+        hub.https_port,
+        tls=server_context(certificates),
+        redirect_port=hub.http_port,
+        **options,
+    )

@@ -199,8 +199,16 @@ class UserStore:
                    admin = excluded.admin, counters = excluded.counters, source = excluded.source,
                    temporary = excluded.temporary, epoch = users.epoch + 1,
                    updated_at = excluded.updated_at""",
-            (username, name, password_hash, int(admin), json.dumps(list(counters)), source,
-             int(temporary), iso(now())),
+            (
+                username,
+                name,
+                password_hash,
+                int(admin),
+                json.dumps(list(counters)),
+                source,
+                int(temporary),
+                iso(now()),
+            ),
         )
 
     def ensure_officers(self, officers: Iterable[OfficerLike]) -> dict[str, str]:
@@ -226,9 +234,15 @@ class UserStore:
                             password = generate_password()
                             created[officer.username] = password
                             password_hash, temporary = hash_password(password), True
-                        self._upsert(officer.username, name=officer.name, password_hash=password_hash,
-                                     admin=officer.admin, counters=officer.counters, source="config",
-                                     temporary=temporary)
+                        self._upsert(
+                            officer.username,
+                            name=officer.name,
+                            password_hash=password_hash,
+                            admin=officer.admin,
+                            counters=officer.counters,
+                            source="config",
+                            temporary=temporary,
+                        )
                         if getattr(officer, "disabled", False):
                             self._db.execute(
                                 "UPDATE users SET disabled = 1 WHERE username = ?", (officer.username,)
@@ -246,9 +260,17 @@ class UserStore:
                                password_hash = ?, temporary = ?, epoch = epoch + ?, disabled = ?,
                                updated_at = ?
                            WHERE username = ?""",
-                        (officer.name, int(officer.admin), json.dumps(list(officer.counters)), new_hash,
-                         0 if password_changed else row["temporary"],
-                         int(password_changed or disabling), int(disabled), iso(now()), officer.username),
+                        (
+                            officer.name,
+                            int(officer.admin),
+                            json.dumps(list(officer.counters)),
+                            new_hash,
+                            0 if password_changed else row["temporary"],
+                            int(password_changed or disabling),
+                            int(disabled),
+                            iso(now()),
+                            officer.username,
+                        ),
                     )
                     if disabling:  # a disabled officer's sessions end now, in every browser
                         self._db.execute("DELETE FROM web_sessions WHERE username = ?", (officer.username,))

@@ -107,8 +107,10 @@ def central_groups(
 
     adapter = status.get("adapter")
     adapter_key = f"central_adapter_{adapter}"
-    adapter_text = t(adapter_key) if isinstance(adapter, str) and t(adapter_key) != adapter_key else (
-        str(adapter) if adapter else DASH
+    adapter_text = (
+        t(adapter_key)
+        if isinstance(adapter, str) and t(adapter_key) != adapter_key
+        else (str(adapter) if adapter else DASH)
     )
     connection = [
         StatusRow(t("central_adapter"), adapter_text),
@@ -150,11 +152,17 @@ def central_groups(
         procedures = _number(catalogue.get("procedures"))
         rows = [StatusRow(t("central_procedures"), _count(procedures))]
         synced = _when(catalogue.get("synced_at"), catalogue.get("age_s"), moment, language)
-        rows.append(StatusRow(t("central_synced"), t("central_never_synced") if synced == DASH else synced,
-                              "warn" if synced == DASH else ""))
+        rows.append(
+            StatusRow(
+                t("central_synced"),
+                t("central_never_synced") if synced == DASH else synced,
+                "warn" if synced == DASH else "",
+            )
+        )
         if catalogue.get("error"):
-            rows.append(StatusRow(t("central_last_error"), t("central_sync_error", error=catalogue["error"]),
-                                  "error"))
+            rows.append(
+                StatusRow(t("central_last_error"), t("central_sync_error", error=catalogue["error"]), "error")
+            )
         groups.append(StatusGroup(t("central_catalogue"), rows))
 
     results = _mapping(status.get("results"))

@@ -85,8 +85,9 @@ def login() -> Response | str | tuple[str, int]:
     context = web()
     username = request.form.get("username", "").strip()[:64]
     if not csrf_valid():
-        return render_template("login.html", next=next_page, username=username,
-                               error=message("csrf_failed", lang)), 403
+        return render_template(
+            "login.html", next=next_page, username=username, error=message("csrf_failed", lang)
+        ), 403
     address = client_address()
     # Reserved before the password is checked: parallel guesses cannot all get a check.
     attempt = context.limiter.reserve(address)
@@ -97,8 +98,9 @@ def login() -> Response | str | tuple[str, int]:
     user = context.users.verify(username, request.form.get("password", ""))
     if user is None:
         log.info("failed login for %r from %s", username, address)
-        return render_template("login.html", next=next_page, username=username,
-                               error=message("login_failed", lang)), 401
+        return render_template(
+            "login.html", next=next_page, username=username, error=message("login_failed", lang)
+        ), 401
     attempt.refund()  # only failures count against an address
     login_user(user)
     log.info("officer %r logged in from %s", user.username, address)
@@ -193,8 +195,13 @@ def console(counter_id: str) -> str:
             "status_word": text("status", lang),
         }
     return render_template(
-        "console.html", view=view, config=config, desk=desk, desk_config=desk_config,
-        has_printer=receipts, m=lambda key, **values: message(key, lang, **values),
+        "console.html",
+        view=view,
+        config=config,
+        desk=desk,
+        desk_config=desk_config,
+        has_printer=receipts,
+        m=lambda key, **values: message(key, lang, **values),
         console=config["console"],
         # The hub's own faults (clock, disk) and, for an administrator, the way out of a held day.
         hub_problems=web().service.problems(lang),
@@ -235,7 +242,7 @@ def number_warnings(view: dict[str, Any]) -> list[dict[str, Any]]:
         engine = spec.to_engine()
         last = last_numbers.get(spec.id)
         try:
-            used = int(str(last)[len(spec.prefix):]) - spec.first + 1 if last else 0
+            used = int(str(last)[len(spec.prefix) :]) - spec.first + 1 if last else 0
         except ValueError:
             continue
         left = max(0, engine.capacity - used)
@@ -243,8 +250,9 @@ def number_warnings(view: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         key, level = ("numbers_out", "error") if left == 0 else ("numbers_low", "warn")
         name = spec.name_en if lang == "en" and spec.name_en else spec.name
-        words = text(key, lang, service=name, left=left, first=engine.number(1),
-                     last=engine.number(engine.capacity))
+        words = text(
+            key, lang, service=name, left=left, first=engine.number(1), last=engine.number(engine.capacity)
+        )
         warnings.append({"service_id": spec.id, "left": left, "level": level, "text": words})
     return warnings
 
@@ -256,12 +264,13 @@ def receipt_panel(counter_id: str) -> bool:
 
 @pages.post("/counter/<counter_id>/receipt")
 def console_receipt(counter_id: str) -> Response:
-    """"In phiếu tiếp nhận" without JavaScript: print, come back to the console with a message."""
+    """ "In phiếu tiếp nhận" without JavaScript: print, come back to the console with a message."""
     user = require_user(counter_id=counter_id)
     back = url_for("pages.console", counter_id=counter_id)
     try:
-        result = print_dossier_receipt(counter_id, request.form.get("code", ""), officer=user.name,
-                                       caller_id=f"web:{user.username}")
+        result = print_dossier_receipt(
+            counter_id, request.form.get("code", ""), officer=user.name, caller_id=f"web:{user.username}"
+        )
     except ReceiptsMissing:
         flash(text("receipt_missing", language()), "error")
         return _redirect(back)
@@ -285,9 +294,11 @@ def console_action(counter_id: str) -> Response:
     user = require_user(counter_id=counter_id)
     form = request.form
     action = "reinstate" if form.get("reinstate") else form.get("action", "")
-    body: dict[str, Any] = {"to_service_id": form.get("to_service_id") or None,
-                            "ticket_id": form.get("reinstate") or form.get("resume"),
-                            "number": form.get("call") or form.get("number", "").strip()}
+    body: dict[str, Any] = {
+        "to_service_id": form.get("to_service_id") or None,
+        "ticket_id": form.get("reinstate") or form.get("resume"),
+        "number": form.get("call") or form.get("number", "").strip(),
+    }
     if form.get("call"):
         action = "call-number"
     elif form.get("resume"):
@@ -341,9 +352,12 @@ def ticket_page(token: str) -> str | tuple[str, int]:
     if ticket is None:
         return render_template("ticket_missing.html", public=True), 404
     lang = language()
-    config = {"events_url": url_for("pages.ticket_events", token=token),
-              "status_url": url_for("api.ticket_status", token=token),
-              "lang": lang, **client_catalogue(lang)}
+    config = {
+        "events_url": url_for("pages.ticket_events", token=token),
+        "status_url": url_for("api.ticket_status", token=token),
+        "lang": lang,
+        **client_catalogue(lang),
+    }
     return render_template("ticket.html", ticket=public_view(ticket), config=config, public=True)
 
 
@@ -370,8 +384,9 @@ def _ticket_lookup(context: Any) -> Any:
 @pages.get("/admin")
 @admin_required
 def admin() -> str:
-    return render_template("admin.html", snapshot=public_snapshot(), officers=web().users.all(),
-                           central=central_view())
+    return render_template(
+        "admin.html", snapshot=public_snapshot(), officers=web().users.all(), central=central_view()
+    )
 
 
 def central_view() -> list[StatusGroup] | None:
@@ -400,8 +415,13 @@ def reset_password(username: str) -> str | Response:
     actor = current_user()
     log.info("admin %r reset the password of %r", actor.username if actor else "?", username)
     # Shown in this response only: never stored in the session cookie or a log.
-    return render_template("admin.html", snapshot=public_snapshot(), officers=users.all(),
-                           new_password=(username, password), central=central_view())
+    return render_template(
+        "admin.html",
+        snapshot=public_snapshot(),
+        officers=users.all(),
+        new_password=(username, password),
+        central=central_view(),
+    )
 
 
 def _device_rows(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -414,8 +434,11 @@ def _device_rows(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
             seen = datetime.fromtimestamp(seen, SITE_TZ).isoformat(timespec="seconds")
         row["last_seen_text"] = str(seen).replace("T", " ")[:19] if seen else "—"
         health = device.get("health")
-        row["health"] = sorted((str(k), str(v)) for k, v in health.items() if k not in ("v", "ts")) \
-            if isinstance(health, dict) else []
+        row["health"] = (
+            sorted((str(k), str(v)) for k, v in health.items() if k not in ("v", "ts"))
+            if isinstance(health, dict)
+            else []
+        )
         rows.append(row)
     return sorted(rows, key=lambda r: (str(r.get("role") or ""), str(r["id"])))
 
@@ -447,4 +470,3 @@ def _refused(error: MotcuaError) -> Response:
 @pages.errorhandler(BadInput)
 def _bad_input(error: BadInput) -> Response:
     return error_response(error.code, **error.values)
-

@@ -9,8 +9,20 @@ from typing import Any
 
 # Fields of a ticket its holder sees: their own ticket, nothing about anyone else.
 PUBLIC_TICKET_FIELDS = (
-    "number", "service_id", "service_name", "service_name_en", "priority", "status", "issued_at",
-    "called_at", "completed_at", "counter_id", "counter_name", "ahead", "estimated_wait_s", "recalls",
+    "number",
+    "service_id",
+    "service_name",
+    "service_name_en",
+    "priority",
+    "status",
+    "issued_at",
+    "called_at",
+    "completed_at",
+    "counter_id",
+    "counter_name",
+    "ahead",
+    "estimated_wait_s",
+    "recalls",
     "site_name",
 )
 

@@ -40,12 +40,33 @@ def _board() -> Any:
 
 def texts(lang: str) -> dict[str, str]:
     keys = (
-        "results_title", "results_hint", "results_code", "results_procedure", "results_applicant",
-        "results_ready_since", "results_new", "results_overdue", "results_empty", "results_loading",
-        "results_stale", "results_count", "display_page", "display_offline", "result_desk_title",
-        "result_returned_button", "result_returned_at", "result_returned_ok", "result_already_returned",
-        "result_no_ticket", "result_not_linked", "result_link_prompt", "result_link_button",
-        "result_not_ready", "result_stale", "result_applicant_id", "result_overdue_none",
+        "results_title",
+        "results_hint",
+        "results_code",
+        "results_procedure",
+        "results_applicant",
+        "results_ready_since",
+        "results_new",
+        "results_overdue",
+        "results_empty",
+        "results_loading",
+        "results_stale",
+        "results_count",
+        "display_page",
+        "display_offline",
+        "result_desk_title",
+        "result_returned_button",
+        "result_returned_at",
+        "result_returned_ok",
+        "result_already_returned",
+        "result_no_ticket",
+        "result_not_linked",
+        "result_link_prompt",
+        "result_link_button",
+        "result_not_ready",
+        "result_stale",
+        "result_applicant_id",
+        "result_overdue_none",
         "results_days_waiting",
     )
     return {key: message(key, lang) for key in keys}  # type: ignore[arg-type]
@@ -198,7 +219,7 @@ def _returned_words(outcome: dict[str, Any]) -> str:
 
 @results.post("/api/v1/results/counter/<counter_id>/returned")
 def desk_returned(counter_id: str) -> Response:
-    """"Đã trả kết quả": a second press answers the first record and tells central nothing more."""
+    """ "Đã trả kết quả": a second press answers the first record and tells central nothing more."""
     user = require_user(counter_id=counter_id)
     if web().central is None:
         return error_response("result_desk_unavailable")
@@ -206,8 +227,13 @@ def desk_returned(counter_id: str) -> Response:
         outcome = _return(counter_id, user.username)
     except MotcuaError as error:
         return refusal(error)
-    log.info("web:%s: result of %s handed over at counter %s (%s)", user.username,
-             outcome["returned"]["dossier_code"], counter_id, "new" if outcome["fresh"] else "again")
+    log.info(
+        "web:%s: result of %s handed over at counter %s (%s)",
+        user.username,
+        outcome["returned"]["dossier_code"],
+        counter_id,
+        "new" if outcome["fresh"] else "again",
+    )
     return jsonify({"ok": True, **outcome, "message": _returned_words(outcome)})
 
 

@@ -186,6 +186,7 @@ def _basic_user(context: WebContext, username: str, password: str, address: str)
     Raises AuthRefused when they are wrong or the address used up its attempts. The attempt is
     reserved before the hash is checked, so simultaneous guesses cannot all be checked.
     """
+
     def refuse() -> AuthRefused:
         g.user = None
         wait = context.limiter.blocked(address)

@@ -22,7 +22,6 @@ POLL_S = 1.0
 RETRY_MS = 3000
 
 
-
 def sse(data: object, *, event: str | None = None, event_id: int | None = None) -> str:
     lines = []
     if event:

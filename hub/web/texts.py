@@ -341,7 +341,7 @@ def counter_short_name(name: str | None) -> str:
         return ""
     for word in ("quầy ", "counter "):
         if name.lower().startswith(word):
-            return name[len(word):].strip()
+            return name[len(word) :].strip()
     return name
 
 
@@ -363,10 +363,30 @@ def status_label(status: str | None, language: Language = "vi") -> str:
 def client_catalogue(language: Language) -> dict[str, object]:
     """The words the console's JavaScript needs, embedded in the page as JSON."""
     keys = (
-        "no_one_called", "counter_is_closed", "people", "minutes_short", "under_a_minute",
-        "empty_list", "reinstate", "open_counter", "close_counter", "live", "offline", "priority",
-        "done_called", "your_turn", "none", "choose_service", "server_error", "transfer_to", "open",
-        "closed", "ticket_ongoing", "receipt_sent", "receipt_waiting", "receipt_code_missing",
+        "no_one_called",
+        "counter_is_closed",
+        "people",
+        "minutes_short",
+        "under_a_minute",
+        "empty_list",
+        "reinstate",
+        "open_counter",
+        "close_counter",
+        "live",
+        "offline",
+        "priority",
+        "done_called",
+        "your_turn",
+        "none",
+        "choose_service",
+        "server_error",
+        "transfer_to",
+        "open",
+        "closed",
+        "ticket_ongoing",
+        "receipt_sent",
+        "receipt_waiting",
+        "receipt_code_missing",
     )
     return {
         "texts": {key: text(key, language) for key in keys},
