@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml constraints.txt
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^motcua' > constraints.txt
 
-lint: $(STAMP)
+lint: system-packages $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
