@@ -512,8 +512,9 @@ class QueueEngine:
         line = self.lines[self.service(service_id).id].ordinary
         return line[0][0] if line else None
 
-    def issue_booked(self, service_id: str, *, now: datetime, token: str, queue_at: datetime,
-                     **options: Any) -> Change:
+    def issue_booked(
+        self, service_id: str, *, now: datetime, token: str, queue_at: datetime, **options: Any
+    ) -> Change:
         """Issue a ticket for a checked-in booking whose place in line counts from `queue_at` (never
         later than now: see hub.bookings.model.place_in_line). Its `issued_at` is that place."""
         change = self.issue(service_id, now=now, token=token, **options)
@@ -630,7 +631,8 @@ class QueueEngine:
         if ticket.service_id not in counter.spec.services:
             service = self.services.get(ticket.service_id)
             raise QueueError(
-                "service_not_at_counter", service=service.name if service else ticket.service_id,
+                "service_not_at_counter",
+                service=service.name if service else ticket.service_id,
                 counter=counter.spec.name,
             )
         if ticket.status not in ("waiting", "skipped"):
@@ -748,9 +750,7 @@ class QueueEngine:
         change.result = ticket
         return change
 
-    def transfer(
-        self, counter_id: str, to_service_id: str, *, now: datetime, to_end: bool = False
-    ) -> Change:
+    def transfer(self, counter_id: str, to_service_id: str, *, now: datetime, to_end: bool = False) -> Change:
         """Send the counter's citizen to another service; they keep their number and, by default,
         their original issue time, so they do not start again at the back of the line
         (`to_end`: they do, behind everyone waiting now)."""

@@ -183,6 +183,8 @@ class _ReconfigureParams(_Params):
     model_config = ConfigDict(extra="ignore", strict=False, arbitrary_types_allowed=True)
     site: Any
     audit: list[dict[str, Any]]
+
+
 HELD_MESSAGES = {
     "clock_unsynchronised": "hub_day_held_unsynchronised",
     "clock_jump": "hub_day_held_clock_jump",

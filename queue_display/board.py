@@ -582,4 +582,3 @@ def _int_or_none(value: object) -> int | None:
     if isinstance(value, float) and math.isfinite(value):
         return int(value)
     return None
-

@@ -187,4 +187,3 @@ class ScreenPlan:
 def format_ready(moment: datetime | None) -> str:
     """ "08:42 24/11" for the board (the year is this year's)."""
     return "—" if moment is None else f"{moment:%H:%M %d/%m}"
-
