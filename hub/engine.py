@@ -642,19 +642,24 @@ class QueueEngine:
         self._call(counter, ticket, now, change, by_number=True)
         return change
 
-    def hold(self, counter_id: str, *, now: datetime) -> Change:
-        """Park the counter's citizen (they fetch a paper): the counter is free for the next one and
-        the ticket waits, held at this counter, until `resume`."""
+    def _let_go(self, counter_id: str, status: str, now: datetime) -> Change:
+        """The counter's current citizen leaves the counter with `status` (event `ticket.{status}`);
+        the counter is free for the next one."""
         change = self._ensure_day(now)
         counter = self.counter(counter_id)
         ticket = self._require_current(counter)
-        ticket.status = "held"
+        ticket.status = status
         counter.current = None
         change.touch(ticket)
         change.counters[counter.id] = counter
-        change.events.append(EventDraft("ticket.held", ticket, counter.id, now))
+        change.events.append(EventDraft(f"ticket.{status}", ticket, counter.id, now))
         change.result = ticket
         return change
+
+    def hold(self, counter_id: str, *, now: datetime) -> Change:
+        """Park the counter's citizen (they fetch a paper): the counter is free for the next one and
+        the ticket waits, held at this counter, until `resume`."""
+        return self._let_go(counter_id, "held", now)
 
     def resume(self, counter_id: str, ticket_ref: str, *, now: datetime) -> Change:
         """The parked citizen is back: serve them again at the counter that parked them."""
@@ -731,16 +736,7 @@ class QueueEngine:
 
     def skip(self, counter_id: str, *, now: datetime) -> Change:
         """The called citizen did not come (vắng mặt): the ticket can be reinstated later."""
-        change = self._ensure_day(now)
-        counter = self.counter(counter_id)
-        ticket = self._require_current(counter)
-        ticket.status = "skipped"
-        counter.current = None
-        change.touch(ticket)
-        change.counters[counter.id] = counter
-        change.events.append(EventDraft("ticket.skipped", ticket, counter.id, now))
-        change.result = ticket
-        return change
+        return self._let_go(counter_id, "skipped", now)
 
     def complete(self, counter_id: str, *, now: datetime) -> Change:
         change = self._ensure_day(now)

@@ -482,12 +482,9 @@ class QueueService:
             found.append({"code": key, "level": "warning", "message": message(key, lang)})
         return found
 
-    def confirm_day(self, username: str, language: str = "vi") -> dict[str, Any]:
-        """An administrator says the clock is right: open its day now (the held day's line is
-        cancelled, as at any rollover). {service_day, rolled, cancelled, message}."""
-        command = _Command(
-            DAY_CONFIRM, _DayConfirmParams(username=username), f"web:{username}", None, language
-        )
+    def _submit(self, command: _Command, language: str) -> dict[str, Any]:
+        """Hand `command` to the writer thread and wait for its durable result; RpcError if the
+        service is stopping, the writer does not answer in time, or the command was refused."""
         if self._stopping:
             raise RpcError.from_key("unavailable", language)
         self._commands.put(command)
@@ -500,6 +497,14 @@ class QueueService:
             raise RpcError(error["code"], error["message"], error.get("message_en", ""))
         return reply["result"]
 
+    def confirm_day(self, username: str, language: str = "vi") -> dict[str, Any]:
+        """An administrator says the clock is right: open its day now (the held day's line is
+        cancelled, as at any rollover). {service_day, rolled, cancelled, message}."""
+        command = _Command(
+            DAY_CONFIRM, _DayConfirmParams(username=username), f"web:{username}", None, language
+        )
+        return self._submit(command, language)
+
     def reconfigure(
         self, site: HubConfig, audit: list[dict[str, Any]], *, username: str, language: str = "vi"
     ) -> None:
@@ -509,16 +514,7 @@ class QueueService:
         command = _Command(
             SITE_RECONFIGURE, _ReconfigureParams(site=site, audit=audit), f"web:{username}", None, language
         )
-        if self._stopping:
-            raise RpcError.from_key("unavailable", language)
-        self._commands.put(command)
-        try:
-            reply = command.future.result(timeout=CALL_TIMEOUT_S)
-        except FutureTimeout:
-            raise RpcError.from_key("timeout", language) from None
-        if not reply["ok"]:
-            error = reply["error"]
-            raise RpcError(error["code"], error["message"], error.get("message_en", ""))
+        self._submit(command, language)
 
     def _reconfigure(self, command: _Command, now: datetime) -> dict[str, Any]:
         assert isinstance(command.params, _ReconfigureParams)
@@ -584,17 +580,7 @@ class QueueService:
         if method == "ticket.issue":
             self._check_issue(parsed, language)  # type: ignore[arg-type]
         command = _Command(method, parsed, caller_id, request_id, language, placement=placement)
-        if self._stopping:
-            raise RpcError.from_key("unavailable", language)
-        self._commands.put(command)
-        try:
-            reply = command.future.result(timeout=CALL_TIMEOUT_S)
-        except FutureTimeout:
-            raise RpcError.from_key("timeout", language) from None
-        if not reply["ok"]:
-            error = reply["error"]
-            raise RpcError(error["code"], error["message"], error.get("message_en", ""))
-        return reply["result"]
+        return self._submit(command, language)
 
     def _check_issue(self, params: IssueParams, language: str) -> None:
         if params.priority_group is not None and params.priority_group not in PRIORITY_GROUPS:
