@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from hub.service import QueueService
-from hub.site import HubConfig
-from hub.web import WebServer, create_app, serve
+from hub.web import WebServer
 from tests.support import browser as browser_support
-from tests.support.hub import ROOT, site_config
+from tests.support.hub import ROOT, served_console
 
 pytestmark = pytest.mark.slow
 PASSWORD = "mat-khau-thu-nghiem"
@@ -37,16 +35,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[WebServer, QueueService]]:
-    config = site_config(tmp_path, 1883)
-    fast_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-    for officer in config["officers"]:
-        officer["password_hash"] = fast_hash
-    service = QueueService(HubConfig.model_validate(config), tmp_path / "hub.db")
-    app = create_app(service, broker_connected=lambda: True)
-    running = serve(app, "127.0.0.1", 0)
-    yield running, service
-    running.shutdown()
-    service.close()
+    with served_console(tmp_path, PASSWORD) as served:
+        yield served
 
 
 def issue(service: QueueService, service_id: str, **extra: Any) -> str:

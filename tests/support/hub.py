@@ -176,3 +176,29 @@ class FakeClock:
             "FAKETIME_NO_CACHE": "1",
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",
         }
+
+
+@contextmanager
+def served_console(
+    tmp: Path, password: str, *, extra_officers: tuple[dict[str, Any], ...] = ()
+) -> Iterator[Any]:
+    """The sample site's web side in this process (no broker) for browser tests: every officer, and
+    `extra_officers`, log in with `password` (a fast hash). Yields (server, queue service)."""
+    from werkzeug.security import generate_password_hash
+
+    from hub.service import QueueService
+    from hub.site import HubConfig
+    from hub.web.app import create_app, serve
+
+    config = site_config(tmp, 1883)
+    fast_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
+    config["officers"].extend(dict(officer) for officer in extra_officers)
+    for officer in config["officers"]:
+        officer["password_hash"] = fast_hash
+    service = QueueService(HubConfig.model_validate(config), tmp / "hub.db")
+    running = serve(create_app(service, broker_connected=lambda: True), "127.0.0.1", 0)
+    try:
+        yield running, service
+    finally:
+        running.shutdown()
+        service.close()
