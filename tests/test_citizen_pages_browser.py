@@ -32,6 +32,7 @@ pytestmark = pytest.mark.slow
 if not available():
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -93,7 +94,8 @@ def test_book_confirm_cancel_and_no_show_pages_on_a_phone(
 ) -> None:
     base, service = site
     with chromium(tmp_path / "profile", 390, 844) as driver:
-        wait = WebDriverWait(driver, 10)
+        # The pages redraw their status lines as answers arrive: a read may meet a replaced node.
+        wait = WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,))
         phone(driver)
         driver.get(f"{base}/book")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#b-slots .slot"))
