@@ -50,8 +50,6 @@ MAX_LINES = 600
 LONG_MODULES = {
     "hub/central/simdata.py": "data: the simulated central system's dossiers and procedures",
     "appliance/i18n.py": "data: the message catalogue (Vietnamese and English texts)",
-    "hub/engine.py": "split after issue 19's concurrent work on the queue engine is merged",
-    "hub/service.py": "split after issue 19's concurrent work on the queue service is merged",
 }
 
 
