@@ -232,15 +232,7 @@ def result(engine: QueueEngine, command: Command | None, change: Change) -> dict
         if command.method == "rating.submit":
             data["score"] = outcome.rating
         return data
-    counter = outcome  # counter.open / counter.close
-    return {
-        "counter": {
-            "id": counter.id,
-            "name": counter.spec.name,
-            "open": counter.open,
-            "pause_reason": counter.pause_reason,
-        }
-    }
+    return {"counter": outcome.to_dict()}  # counter.open / counter.close
 
 
 def error_payload(code: str, language: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -125,6 +125,9 @@ class CounterState:
     def id(self) -> str:
         return self.spec.id
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.spec.name, "open": self.open, "pause_reason": self.pause_reason}
+
 
 @dataclass(frozen=True)
 class EventDraft:

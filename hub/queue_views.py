@@ -62,10 +62,7 @@ def counter_view(
     )[:10]
     return {
         "counter": {
-            "id": counter.id,
-            "name": counter.spec.name,
-            "open": counter.open,
-            "pause_reason": counter.pause_reason,
+            **counter.to_dict(),
             "services": [{"id": s.id, "name": s.name, "name_en": s.name_en} for s in services],
         },
         "queue": [waiting_row(t, now) for t in engine.waiting_list(counter_id)],
