@@ -11,10 +11,10 @@
   const banner = document.getElementById("banner");
   const bannerText = document.getElementById("banner-text");
   const live = document.getElementById("live");
-  let busy = false;
+  const actions = window.motcua.oneAtATime(() => refresh());
   let lastNumber = document.getElementById("serving-number").textContent.trim();
 
-  const { fill, element } = window.motcua;
+  const { fill, element, submitButton } = window.motcua;
   const minutes = (seconds) => window.motcua.minutes(seconds, texts);
 
   function clock(iso) {
@@ -49,17 +49,17 @@
     const open = view.counter.open;
     for (const button of form.querySelectorAll("button[name=action]")) {
       const action = button.value;
-      if (action === "call-next") button.disabled = busy || !open;
-      else if (action === "open" || action === "close") button.disabled = busy;
+      if (action === "call-next") button.disabled = actions.busy || !open;
+      else if (action === "open" || action === "close") button.disabled = actions.busy;
       else if (action === "start") {
         // Shown or not without changing the layout (visibility, not display).
         button.toggleAttribute("data-off", !serving || serving.status !== "called");
-        button.disabled = busy || !serving || serving.status !== "called";
-      } else if (action === "call-number") button.disabled = busy || !open;
-      else button.disabled = busy || !serving;
+        button.disabled = actions.busy || !serving || serving.status !== "called";
+      } else if (action === "call-number") button.disabled = actions.busy || !open;
+      else button.disabled = actions.busy || !serving;
     }
-    document.getElementById("transfer-open").disabled = busy || !serving;
-    document.getElementById("pause-open").disabled = busy || !open || Boolean(serving);
+    document.getElementById("transfer-open").disabled = actions.busy || !serving;
+    document.getElementById("pause-open").disabled = actions.busy || !open || Boolean(serving);
     const toggle = document.getElementById("open-close");
     toggle.value = open ? "close" : "open";
     toggle.textContent = open ? texts.close_counter : texts.open_counter;
@@ -128,11 +128,8 @@
     } else queue.replaceChildren(...view.queue.map((ticket) => {
       const tr = element("tr");
       const group = ticket.priority ? (groups[ticket.priority_group] || words.priority) : words.ordinary;
-      const call = element("button", "btn small", words.call);
-      call.type = "submit";
-      call.name = "call";
-      call.value = ticket.number;
-      call.disabled = busy || !counter.open;
+      const call = submitButton("btn small", words.call, "call", ticket.number);
+      call.disabled = actions.busy || !counter.open;
       const cell = element("td");
       cell.append(call);
       tr.append(element("td", "number", ticket.number), element("td", ticket.priority ? "group priority" : "group", group),
@@ -145,10 +142,7 @@
     if (!view.held || view.held.length === 0) held.replaceChildren(element("li", "empty", texts.empty_list));
     else held.replaceChildren(...view.held.map((ticket) => {
       const li = element("li");
-      const button = element("button", "btn small", words.resume);
-      button.type = "submit";
-      button.name = "resume";
-      button.value = ticket.id;
+      const button = submitButton("btn small", words.resume, "resume", ticket.id);
       li.append(element("span", "number", ticket.number), element("span", "meta", serviceName(view, ticket.service_id, ticket.service_name)), button);
       return li;
     }));
@@ -157,14 +151,8 @@
     if (view.skipped.length === 0) skipped.replaceChildren(element("li", "empty", texts.empty_list));
     else skipped.replaceChildren(...view.skipped.map((ticket) => {
       const li = element("li");
-      const button = element("button", "btn small", texts.reinstate);
-      button.type = "submit";
-      button.name = "reinstate";
-      button.value = ticket.id;
-      const call = element("button", "btn small", words.call);
-      call.type = "submit";
-      call.name = "call";
-      call.value = ticket.number;
+      const button = submitButton("btn small", texts.reinstate, "reinstate", ticket.id);
+      const call = submitButton("btn small", words.call, "call", ticket.number);
       li.append(element("span", "number", ticket.number), element("span", "meta", serviceName(view, ticket.service_id, ticket.service_name)), call, button);
       return li;
     }));
@@ -181,7 +169,6 @@
   }
 
   let current = null;
-  let refreshTimer = null;
 
   async function refresh() {
     try {
@@ -204,13 +191,7 @@
     }
   }
 
-  function scheduleRefresh() {
-    if (refreshTimer !== null) return;
-    refreshTimer = window.setTimeout(() => {
-      refreshTimer = null;
-      refresh();
-    }, 80);
-  }
+  const scheduleRefresh = window.motcua.coalesce(refresh, 80);
 
   function doneText(action, reply, body) {
     const number = reply.ticket ? reply.ticket.number : "";
@@ -224,30 +205,18 @@
     return key in words ? fill(words[key], { number }) : "OK";
   }
 
-  async function act(action, body) {
-    if (busy) return; // a double press must not call two citizens
-    busy = true;
-    if (current) setButtons(current);
-    try {
+  function act(action, body) {
+    // One at a time: a double press must not call two citizens.
+    const start = () => current && setButtons(current);
+    return actions.run(start, async () => {
       const url = config.action_url.replace("ACTION", action);
-      const { response, reply } = await window.motcua.postJson(url, body);
-      if (!response.ok || !reply || reply.ok === false) {
-        showError(reply && reply.error ? reply.error.message : texts.server_error);
-      } else {
-        showOk(doneText(action, reply, body));
-      }
-    } catch (error) {
-      showError(texts.offline);
-    } finally {
-      busy = false;
-      await refresh();
-    }
+      const outcome = await window.motcua.postAction(url, body, texts.server_error, texts.offline);
+      if (outcome.ok) showOk(doneText(action, outcome.reply, body));
+      else showError(outcome.message);
+    });
   }
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const submitter = event.submitter;
-    if (!submitter) return;
+  window.motcua.onSubmit(form, (submitter) => {
     if (submitter.name === "reinstate") {
       act("reinstate", { ticket_id: submitter.value });
       return;

@@ -24,6 +24,27 @@ window.motcua = {
     return node;
   },
 
+  // A submit button that sends name=value (a form's action for one row).
+  submitButton(className, text, name, value) {
+    const node = window.motcua.element("button", className, text);
+    node.type = "submit";
+    node.name = name;
+    node.value = value;
+    return node;
+  },
+
+  // `fn` wrapped so that a burst of calls runs it once, `ms` after the first.
+  coalesce(fn, ms) {
+    let timer = null;
+    return () => {
+      if (timer !== null) return;
+      timer = window.setTimeout(() => {
+        timer = null;
+        fn();
+      }, ms);
+    };
+  },
+
   // POST `payload` as JSON with the page's CSRF token; resolves to {response, reply}, where `reply`
   // is the parsed JSON body or null (an HTML error page, an empty body). Network errors reject.
   async postJson(url, payload) {
@@ -41,5 +62,46 @@ window.motcua = {
       reply = null;
     }
     return { response, reply };
+  },
+
+  // One officer action at a time (a double press must not send two), the page redrawn by `refresh`
+  // after each, whatever happened: run(start, send) marks the page busy (`start()` disables its
+  // buttons), awaits `send()`, then redraws. `busy` says whether an action is under way.
+  oneAtATime(refresh) {
+    const actions = { busy: false };
+    actions.run = async (start, send) => {
+      if (actions.busy) return;
+      actions.busy = true;
+      start();
+      try {
+        await send();
+      } finally {
+        actions.busy = false;
+        await refresh();
+      }
+    };
+    return actions;
+  },
+
+  // Calls handler(button) when `form` is submitted by one of its buttons; the script sends it.
+  onSubmit(form, handler) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (event.submitter) handler(event.submitter);
+    });
+  },
+
+  // POST an officer's action; resolves to {ok, message, reply}: when the hub refused, `message` is
+  // its message (or `refused` if it sent none); when the request did not get through, `offline`.
+  async postAction(url, payload, refused, offline) {
+    try {
+      const { response, reply } = await window.motcua.postJson(url, payload);
+      if (!response.ok || !reply || reply.ok === false) {
+        return { ok: false, message: reply && reply.error ? reply.error.message : refused, reply };
+      }
+      return { ok: true, message: null, reply };
+    } catch (error) {
+      return { ok: false, message: offline, reply: null };
+    }
   },
 };

@@ -11,8 +11,7 @@
   const form = document.getElementById("rd-form");
   const banner = document.getElementById("banner");
   const bannerText = document.getElementById("banner-text");
-  let busy = false;
-  let pending = null;
+  const actions = window.motcua.oneAtATime(() => refresh());
 
   const { fill, element } = window.motcua;
 
@@ -28,12 +27,9 @@
   }
 
   function button(value, label, className) {
-    const node = element("button", className, label);
-    node.type = "submit";
-    node.name = "rd_action";
-    node.value = value;
+    const node = window.motcua.submitButton(className, label, "rd_action", value);
     node.setAttribute("form", "rd-form");
-    node.disabled = busy;
+    node.disabled = actions.busy;
     return node;
   }
 
@@ -108,37 +104,21 @@
     }
   }
 
-  function scheduleRefresh() {
-    if (pending !== null) return;
-    pending = window.setTimeout(() => {
-      pending = null;
-      refresh();
-    }, 50);
+  const scheduleRefresh = window.motcua.coalesce(refresh, 50);
+
+  function post(url, payload) {
+    // One at a time: a double press sends one request (the hub would answer the same anyway).
+    const start = () => {
+      for (const node of document.querySelectorAll('button[form="rd-form"]')) node.disabled = true;
+    };
+    return actions.run(start, async () => {
+      const outcome = await window.motcua.postAction(url, payload, texts.result_no_ticket, texts.display_offline);
+      if (!outcome.ok) say(outcome.message, false);
+      else if (outcome.reply.message) say(outcome.reply.message, true);
+    });
   }
 
-  async function post(url, payload) {
-    if (busy) return; // a double press sends one request; the hub would answer the same anyway
-    busy = true;
-    for (const node of document.querySelectorAll('button[form="rd-form"]')) node.disabled = true;
-    try {
-      const { response, reply } = await window.motcua.postJson(url, payload);
-      if (!response.ok || !reply || reply.ok === false) {
-        say(reply && reply.error ? reply.error.message : texts.result_no_ticket, false);
-      } else if (reply.message) {
-        say(reply.message, true);
-      }
-    } catch (error) {
-      say(texts.display_offline, false);
-    } finally {
-      busy = false;
-      await refresh();
-    }
-  }
-
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const submitter = event.submitter;
-    if (!submitter) return;
+  window.motcua.onSubmit(form, (submitter) => {
     if (submitter.value === "link") {
       const input = document.querySelector('input[name="code"][form="rd-form"]');
       post(config.link_url, { code: input ? input.value : "" });
