@@ -16,7 +16,8 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 import psycopg
@@ -29,6 +30,9 @@ log = logging.getLogger("motcua.province.store")
 
 RETRIES = 5
 OPEN_STATUSES = ("waiting", "called", "serving")
+# Sites roll their service day over at their own `[place] day_rollover` (00:00-05:00 in practice):
+# before this local time the province still counts a site's previous service day as its today.
+SITE_DAY_LATEST_ROLLOVER = time_of_day(6, 0)
 
 
 @dataclass(frozen=True)
@@ -253,8 +257,13 @@ class ProvinceStore:
             row = self.conn.execute("SELECT count(*) AS n FROM events WHERE site = %s", (site,)).fetchone()
         return int(row["n"]) if row else 0
 
-    def sites(self, today: date, *, only: str | None = None) -> list[dict[str, Any]]:
-        """Every site live: the figures of the province page and `GET /api/v1/province/sites`."""
+    def sites(self, at: datetime, *, only: str | None = None) -> list[dict[str, Any]]:
+        """Every site live: the figures of the province page and `GET /api/v1/province/sites`.
+        "Today" is the site's own service day: a site rolls its day over at its own `day_rollover`
+        (03:00 in the sample), so until `SITE_DAY_LATEST_ROLLOVER` a site still in yesterday's
+        service day shows that day, not an empty calendar day."""
+        today = at.date()
+        early = at.timetz().replace(tzinfo=None) < SITE_DAY_LATEST_ROLLOVER
         rows = self.conn.execute(
             """
             SELECT s.site, s.link_online, s.link_changed_at, s.last_event_at, s.last_received_at,
@@ -264,9 +273,14 @@ class ProvinceStore:
                    coalesce(d.offline, 0) AS devices_offline, coalesce(d.total, 0) AS devices,
                    now() AS now
             FROM sites s
-            LEFT JOIN (SELECT site, count(*) AS issued, count(*) FILTER (WHERE status = 'waiting') AS waiting,
+            LEFT JOIN (SELECT site, service_day, count(*) AS issued,
+                              count(*) FILTER (WHERE status = 'waiting') AS waiting,
                               min(issued_at) FILTER (WHERE status = 'waiting') AS oldest_waiting
-                       FROM tickets WHERE service_day = %(today)s GROUP BY site) t ON t.site = s.site
+                       FROM tickets WHERE service_day BETWEEN %(yesterday)s AND %(today)s
+                       GROUP BY site, service_day) t
+                   ON t.site = s.site AND t.service_day = CASE
+                       WHEN %(early)s AND s.service_day = %(yesterday)s THEN s.service_day
+                       ELSE %(today)s::date END
             LEFT JOIN (SELECT site, count(*) AS open FROM counters WHERE open GROUP BY site) c
                    ON c.site = s.site
             LEFT JOIN (SELECT site, count(*) FILTER (WHERE online IS FALSE) AS offline, count(*) AS total
@@ -274,7 +288,7 @@ class ProvinceStore:
             WHERE %(only)s::text IS NULL OR s.site = %(only)s
             ORDER BY s.site
             """,
-            {"today": today, "only": only},
+            {"today": today, "yesterday": today - timedelta(days=1), "early": early, "only": only},
         ).fetchall()
         return [live_site(row) for row in rows]
 

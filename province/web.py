@@ -112,7 +112,7 @@ def create_app(config: ProvinceConfig) -> Flask:
     @login_required()
     def api_sites() -> Any:
         with pool.store() as store:
-            sites = store.sites(now().date(), only=scope())
+            sites = store.sites(now(), only=scope())
         return jsonify(sites)
 
     @app.get("/api/v1/province/devices")

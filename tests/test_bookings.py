@@ -272,6 +272,9 @@ def test_kiosk_checks_in_a_booking_over_mqtt(tmp_path: Path, broker: PrivateBrok
     table = {"phone_otp": False, "services": {"dat-dai": {"slots": [slot], "capacity": 3}}}
     config = site_config(tmp_path, broker.port, site="test", booking=table)
     config["hub"]["clock_check"] = "off"
+    # The sample site's service day starts at 03:00: a booking for the calendar day is "today" only
+    # once the service day is the calendar day, so this site's day starts at midnight.
+    config["place"]["day_rollover"] = "00:00"
     hub = HubProcess(write_config(tmp_path, config), web=True).start()
     try:
         base = config["hub"]["public_url"]

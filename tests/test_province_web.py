@@ -40,16 +40,21 @@ def province(tmp_path, province_dsn: str) -> Iterator[tuple[ProvinceStore, Provi
         store.close()
 
 
-def _site_day(store: ProvinceStore, site: str, events: int) -> SiteStream:
-    stream = SiteStream(site, day=now().replace(hour=8, minute=0, second=0, microsecond=0))
+def _site_day(store: ProvinceStore, site: str, events: int, *, live: bool = False) -> SiteStream:
+    """`events` of a site's day from 08:00; `live`: from half an hour ago (never before midnight),
+    so that the waiting tickets have waited whatever the time the test runs."""
+    at = now()
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(midnight, at - timedelta(minutes=30)) if live else midnight.replace(hour=8)
+    stream = SiteStream(site, day=start)
     store.ingest([Incoming("event", site, e) for e in stream.events(events)])
     return stream
 
 
 def test_every_site_live_for_the_admin_and_only_their_own_for_a_site_head(province) -> None:
     store, server = province
-    _site_day(store, "hcm-q1", 60)
-    _site_day(store, "hcm-q3", 30)
+    _site_day(store, "hcm-q1", 60, live=True)
+    _site_day(store, "hcm-q3", 30, live=True)
     store.ingest(
         [
             Incoming("bridge", "hcm-q1", True),
@@ -90,6 +95,21 @@ def test_every_site_live_for_the_admin_and_only_their_own_for_a_site_head(provin
     assert {d["site"] for d in devices} == {"hcm-q1"}
     page = requests.get(f"{server.url}/province", auth=HEAD, timeout=10)
     assert page.status_code == 200 and "trưởng bộ phận hcm-q1" in page.text
+
+
+def test_a_site_not_yet_rolled_over_shows_its_own_service_day(province) -> None:
+    """Between midnight and the site's `day_rollover` (03:00 in the sample) the site is still in
+    yesterday's service day: the province shows that day's figures, not an empty calendar day."""
+    store, _ = province
+    yesterday_evening = now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    stream = SiteStream("hcm-q1", day=yesterday_evening)
+    store.ingest([Incoming("event", "hcm-q1", e) for e in stream.events(40)])
+    before_rollover = now().replace(hour=2, minute=38)  # the site's day is still yesterday's
+    late_morning = now().replace(hour=10, minute=0)  # any site has rolled over by then
+    (early,) = store.sites(before_rollover)
+    (later,) = store.sites(late_morning)
+    assert early["issued_today"] == stream._issued > 0
+    assert later["issued_today"] == 0
 
 
 def test_reports_across_sites_by_site_service_and_day_with_an_xlsx(province) -> None:
