@@ -157,7 +157,7 @@ class QueueService:
                     ticket.requeued_at = datetime.fromisoformat(requeued)
         counters = dict(state.counters)
         for spec in self.site.counters:
-            counters.setdefault(spec.id, (spec.open_at_start, None))
+            counters.setdefault(spec.id, (spec.open_at_start, None, None, 0))
         self.engine.load(today, state.tickets, state.last_seq, counters, state.recent_calls)
         self._seq = state.last_event_seq
         self._by_token = {t.token: t.id for t in state.tickets}
