@@ -366,6 +366,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "display_waiting": ("ĐANG CHỜ", "WAITING"),
     "display_offline": ("● Mất kết nối", "● Disconnected"),
     "display_closed": ("Tạm nghỉ", "Closed"),
+    "display_paused": ("Tạm nghỉ: {reason}", "Closed: {reason}"),
     "display_connecting": ("Đang kết nối hệ thống xếp hàng…", "Connecting to the queue system…"),
     "display_page": ("Trang {page}/{pages}", "Page {page}/{pages}"),
     # led_board: counter and hall LED boards, counter keypads, rating buttons
@@ -373,6 +374,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "led_hall_header": ("SỐ → QUẦY", "NO. → COUNTER"),
     "led_hall_row": ("{number} → {counter}", "{number} → {counter}"),
     "led_offline": ("MẤT KẾT NỐI", "OFFLINE"),
+    "led_paused": ("Tạm nghỉ: {reason}", "Closed: {reason}"),
+    "led_hall_paused": ("Quầy {counter} tạm nghỉ: {reason}", "Counter {counter} closed: {reason}"),
     "led_busy": ("Đang xử lý lệnh trước, xin chờ.", "Still handling the previous key; please wait."),
     "led_no_transfer_service": (
         "Chưa cấu hình dịch vụ để chuyển.",
