@@ -119,6 +119,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Lĩnh vực “{id}” đang được quầy {counters} phục vụ: bỏ khỏi các quầy đó trước.",
         "Service “{id}” is served at counter(s) {counters}: remove it there first.",
     ),
+    "admin_service_at_kiosks": (
+        "Lĩnh vực “{id}” đang có trên ki-ốt {kiosks}: bỏ khỏi các ki-ốt đó trước.",
+        "Service “{id}” is offered at kiosk(s) {kiosks}: remove it there first.",
+    ),
     "admin_counter_has_officers": (
         "Quầy “{id}” đang được giao cho cán bộ {officers}: bỏ giao trước.",
         "Counter “{id}” is assigned to officer(s) {officers}: unassign it first.",
