@@ -373,9 +373,7 @@ class ResultDesk:
         self.config = config
         self._service_id = service_id
         self._counters = frozenset(counters)
-        # The site's result-return service and counters as the head sets them now (hub.site
-        # ResultReturn, edited live); without it, those given here.
-        self._live = live
+        self._live = live  # the site's service and counters as the head sets them now (live edits)
         self.relay = relay
         self.clock = clock
         self.on_returned = on_returned
@@ -393,14 +391,11 @@ class ResultDesk:
 
     @property
     def service_id(self) -> str:
-        service = self._live()[0] if self._live is not None else None
-        return service or self._service_id
+        return (self._live()[0] if self._live else None) or self._service_id
 
     @property
     def counters(self) -> frozenset[str]:
-        if self._live is None:
-            return self._counters
-        service, counters = self._live()
+        service, counters = self._live() if self._live else (None, ())
         return frozenset(counters) if service else self._counters
 
     def serves(self, counter_id: str) -> bool:
