@@ -6,6 +6,7 @@ kiosks through the retained `queue/state` within a second, survives a restart an
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ import pytest
 import requests
 from werkzeug.security import generate_password_hash
 
+from appliance.config import MqttSettings
+from appliance.mqtt import Link
+from appliance.rpc import RpcClient
 from kiosk.config import KioskConfig
 from kiosk.model import KioskModel
 from kiosk.views import ServicesBody
@@ -224,3 +228,28 @@ def test_the_result_return_counter_moves_live(site: Site) -> None:
     assert (entries[0]["kind"], entries[0]["object_id"]) == ("settings", "result_return")
     assert entries[0]["before"]["counters"] == [] and entries[0]["after"]["counters"] == ["2"]
     assert entries[0]["username"] == "truongbp"
+
+
+def test_the_printed_ticket_names_a_new_group_and_carries_the_new_footer(site: Site) -> None:
+    site.ok("POST", "/api/v1/admin/priority_groups", json={"id": "veteran", "name": "Cựu chiến binh"})
+    site.ok("PUT", "/api/v1/admin/settings/place", json={"ticket_footer": "Hẹn gặp lại!"})
+    root = "motcua/v1/test"
+    with Observer(site.broker_port, f"{root}/print/printer-1/jobs") as jobs:
+        # A ready printer, as its daemon would announce it (retained state and health).
+        jobs.publish(f"{root}/devices/printer-1/state", json.dumps({"online": True}).encode(), retain=True)
+        health = {"online": True, "ready": True, "paper": "ok"}
+        jobs.publish(f"{root}/devices/printer-1/health", json.dumps(health).encode(), retain=True)
+        settings = MqttSettings(port=site.broker_port, reconnect_min=0.05)
+        with Link(settings, site="test", device_id="kiosk-1", role="kiosk") as link:
+            assert link.wait_connected(5)
+            client = RpcClient(link, default_timeout=10)
+            deadline = time.monotonic() + 10
+            while True:  # the hub hears of the printer asynchronously
+                reply = client.call("ticket.issue", {"service_id": "ho-tich", "priority_group": "veteran"})
+                if reply["print"] == "queued" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        assert reply["print"] == "queued"
+        job = jobs.wait_for(lambda m: m.json()["ticket"]["id"] == reply["ticket"]["id"]).json()
+    assert job["ticket"]["priority_group"] == "Cựu chiến binh"
+    assert job["footer"] == "Hẹn gặp lại!"
