@@ -1,11 +1,14 @@
 """The head of office in a real headless Chromium sets what the kiosks offer: a kiosk's services in
 her order, the priority groups (moved, renamed, one added that asks for a paper) and the
-result-return counter; the queue takes each at once and the audit page lists them.
+result-return counter; the queue takes each at once, the audit page lists them and the console names
+the new group and that its paper is to be seen.
 Screenshots at 390×844 (and 768×1024) go to out/ for a human to look at.
 """
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[WebServer, QueueService]]:
-    head = {"username": "truongbp", "name": "Phạm Thu Hà", "head": True}
+    head = {"username": "truongbp", "name": "Phạm Thu Hà", "head": True, "counters": ["1"]}
     with served_console(tmp_path, PASSWORD, extra_officers=(head,)) as served:
         yield served
 
@@ -129,6 +132,25 @@ def test_the_head_sets_kiosk_services_priority_groups_and_the_return_counter(
         audit = driver.find_element(By.ID, "audit").text
         for words in ("Ki-ốt: kiosk-1", "Nhóm ưu tiên: veteran", "result_return", "ho-tich, dat-dai"):
             assert words in audit, (words, audit)
+
+        # At the console, the officer sees the new group by name, and that a paper is to be seen.
+        request = urllib.request.Request(
+            base + "/api/v1/tickets",
+            data=json.dumps({"service_id": "dat-dai", "priority_group": "veteran"}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            number = json.load(response)["number"]
+        driver.get(base + "/counter/1")
+        wait.until(lambda d: d.find_element(By.ID, "live").is_displayed())
+        if driver.find_elements(By.XPATH, "//button[@value='open']"):
+            driver.find_element(By.XPATH, "//button[@value='open']").click()
+        wait.until(lambda d: d.find_element(By.XPATH, "//button[@value='call-next']").is_enabled())
+        driver.find_element(By.XPATH, "//button[@value='call-next']").click()
+        wait.until(lambda d: d.find_element(By.ID, "serving-number").text.strip() == number)
+        assert "Cựu chiến binh (xem giấy tờ)" in driver.find_element(By.ID, "serving-detail").text
+        shoot(driver, "console-priority-group-390x844.png", 390, 844)
         problems = [
             e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "400" not in e["message"]
         ]
