@@ -119,6 +119,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Lĩnh vực “{id}” đang được quầy {counters} phục vụ: bỏ khỏi các quầy đó trước.",
         "Service “{id}” is served at counter(s) {counters}: remove it there first.",
     ),
+    "admin_service_at_kiosks": (
+        "Lĩnh vực “{id}” đang có trên ki-ốt {kiosks}: bỏ khỏi các ki-ốt đó trước.",
+        "Service “{id}” is offered at kiosk(s) {kiosks}: remove it there first.",
+    ),
     "admin_counter_has_officers": (
         "Quầy “{id}” đang được giao cho cán bộ {officers}: bỏ giao trước.",
         "Counter “{id}” is assigned to officer(s) {officers}: unassign it first.",
@@ -366,6 +370,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "display_waiting": ("ĐANG CHỜ", "WAITING"),
     "display_offline": ("● Mất kết nối", "● Disconnected"),
     "display_closed": ("Tạm nghỉ", "Closed"),
+    "display_paused": ("Tạm nghỉ: {reason}", "Closed: {reason}"),
     "display_connecting": ("Đang kết nối hệ thống xếp hàng…", "Connecting to the queue system…"),
     "display_page": ("Trang {page}/{pages}", "Page {page}/{pages}"),
     # led_board: counter and hall LED boards, counter keypads, rating buttons
@@ -373,6 +378,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "led_hall_header": ("SỐ → QUẦY", "NO. → COUNTER"),
     "led_hall_row": ("{number} → {counter}", "{number} → {counter}"),
     "led_offline": ("MẤT KẾT NỐI", "OFFLINE"),
+    "led_paused": ("Tạm nghỉ: {reason}", "Closed: {reason}"),
+    "led_hall_paused": ("Quầy {counter} tạm nghỉ: {reason}", "Counter {counter} closed: {reason}"),
     "led_busy": ("Đang xử lý lệnh trước, xin chờ.", "Still handling the previous key; please wait."),
     "led_no_transfer_service": (
         "Chưa cấu hình dịch vụ để chuyển.",

@@ -160,7 +160,7 @@ class Hub:
         self.topics = self.link.topics
         self.link.subscribe(self.topics.all_devices("state"), self.devices.on_state)
         self.link.subscribe(self.topics.all_devices("health"), self.devices.on_health)
-        self.printing = TicketPrinting(config, self.link, self.devices)
+        self.printing = TicketPrinting(config, self.link, self.devices, site=lambda: self.service.site)
         self.link.on_connection_change(self._on_connection)
         self.publisher = QueuePublisher(self.link, self.service.snapshot)
         self.service.add_commit_hook(self.publisher.on_commit)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from appliance.i18n import PRIORITY_GROUPS
 from appliance.mqtt import Link, Message
 from appliance.timeutil import iso, now
 
@@ -68,8 +69,11 @@ class TicketPrinting:
         devices: Devices,
         *,
         wall: Callable[[], Any] = now,
+        site: Callable[[], HubConfig] | None = None,
     ) -> None:
         self.config = config
+        # The live site (the head edits the footer, the kiosks' printers, the priority groups).
+        self.site = site or (lambda: config)
         self.link = link
         self.topics = link.topics
         self.devices = devices
@@ -92,7 +96,7 @@ class TicketPrinting:
     # ------------------------------------------------------------------ tickets
 
     def printer_of(self, kiosk_id: str) -> str | None:
-        kiosk = next((k for k in self.config.kiosks if k.id == kiosk_id), None)
+        kiosk = next((k for k in self.site().kiosks if k.id == kiosk_id), None)
         return kiosk.printer if kiosk else None
 
     def printer_ready(self, printer_id: str) -> bool:
@@ -121,14 +125,19 @@ class TicketPrinting:
             self._tell(job_id, "unavailable")
             return {"print": "unavailable"}
         window = self.window_s
+        site = self.site()
+        printed = dict(ticket)
+        group = next((g for g in site.priority_groups if g.id == printed.get("priority_group")), None)
+        if group is not None and group.id not in PRIORITY_GROUPS:
+            printed["priority_group"] = group.name  # a group the head added: the printer prints a label as is
         job = {
             "v": 1,
             "job_id": job_id,
             "kind": "ticket",
-            "site_name": self.config.place.name,
-            "ticket": dict(ticket),
+            "site_name": site.place.name,
+            "ticket": printed,
             "ticket_url": f"{self.config.hub.public_url.rstrip('/')}/t/{ticket['token']}",
-            "footer": self.config.place.ticket_footer,
+            "footer": site.place.ticket_footer,
             "valid_for_s": window,
             "print_by": iso(self.wall() + timedelta(seconds=window)),
         }

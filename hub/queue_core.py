@@ -55,9 +55,7 @@ class QueueCore:
             s.id: deque(maxlen=SERVICE_TIME_WINDOW) for s in services
         }
         self.recent_calls: deque[tuple[str, str, datetime]] = deque(maxlen=RECENT_CALLS)
-        # Ordinary calls per counter since its last priority call (the interleave rule), and why
-        # each ticket of the day was called out of issue order (shown to the officer).
-        self.ordinary_streak: dict[str, int] = {}
+        # Why each ticket of the day was called out of issue order (shown to the officer).
         self.call_reasons: dict[str, str] = {}
         # The latest issue time of the day: a clock set back must not put a new ticket in front of
         # the people already waiting (the line is ordered by issue time).
@@ -73,10 +71,11 @@ class QueueCore:
         service_day: date,
         tickets: Iterable[Ticket],
         last_seq: dict[str, int],
-        counters: dict[str, tuple[bool, str | None]],
+        counters: dict[str, tuple[Any, ...]],
         recent_calls: Iterable[tuple[str, str, datetime]] = (),
     ) -> None:
-        """Rebuild the state of `service_day` from persisted rows."""
+        """Rebuild the state of `service_day` from persisted rows; `counters` maps an id to
+        (open, current ticket[, pause reason, ordinary streak of this day])."""
         self.service_day = service_day
         self.tickets.clear()
         self.by_number.clear()
@@ -89,11 +88,14 @@ class QueueCore:
             self._index(ticket)
             if ticket.status == "completed" and ticket.called_at and ticket.completed_at:
                 self._record_service_time(ticket)
-        for counter_id, (is_open, current) in counters.items():
+        for counter_id, row in counters.items():
             state = self.counters.get(counter_id)
             if state is None:
                 continue  # a counter removed from the site configuration
+            is_open, current, pause_reason, streak = (*row, None, 0)[:4]
             state.open = is_open
+            state.pause_reason = pause_reason if not is_open else None
+            state.ordinary_streak = int(streak or 0)
             ticket = self.tickets.get(current) if current else None
             state.current = current if ticket and ticket.status in ("called", "serving") else None
         self.recent_calls.clear()
@@ -142,8 +144,9 @@ class QueueCore:
                     EventDraft("ticket.cancelled", ticket, ticket.counter_id, now, {"reason": "day_end"})
                 )
         for counter in self.counters.values():
-            if counter.current is not None:
+            if counter.current is not None or counter.ordinary_streak:
                 counter.current = None
+                counter.ordinary_streak = 0  # a new day starts the interleave rhythm afresh
                 change.counters[counter.id] = counter
         self.service_day = today
         self.tickets.clear()
@@ -153,7 +156,6 @@ class QueueCore:
             self.last_seq[service_id] = 0
         self.recent_calls.clear()
         self.call_reasons.clear()
-        self.ordinary_streak.clear()
         self.latest_issue = None
         change.day_rolled = True
         return change
@@ -329,8 +331,7 @@ class QueueCore:
         if ordinary is None:
             return priority, None
         service = self.services[priority.service_id]
-        streak = self.ordinary_streak.get(counter.id, 0)
-        if service.priority_rule == "interleave" and streak < service.interleave_every:
+        if service.priority_rule == "interleave" and counter.ordinary_streak < service.interleave_every:
             return ordinary, "interleave"
         jumped = ordinary.queue_key < priority.queue_key
         return priority, "priority" if jumped else None
@@ -356,9 +357,9 @@ class QueueCore:
         if ticket is None:
             raise QueueError("no_waiting")
         if ticket.priority:
-            self.ordinary_streak[counter.id] = 0
+            counter.ordinary_streak = 0
         elif reason == "interleave":
-            self.ordinary_streak[counter.id] = self.ordinary_streak.get(counter.id, 0) + 1
+            counter.ordinary_streak += 1
         if reason is not None:
             self.call_reasons[ticket.id] = reason
         self._call(counter, ticket, now, change)

@@ -120,6 +120,9 @@ class CounterState:
     current: str | None = None  # id of the ticket called or being served here
     # Why the counter is paused (a break, a meeting): shown on the hall display and LED boards.
     pause_reason: str | None = None
+    # Ordinary calls since the counter's last priority call (the interleave rule); persisted with
+    # the counter so a restarted hub keeps the rhythm.
+    ordinary_streak: int = 0
 
     @property
     def id(self) -> str:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from appliance.i18n import PRIORITY_GROUPS, message
+from appliance.i18n import message
 from appliance.rpc import RpcError
 from appliance.timeutil import iso
 from appliance.timeutil import now as local_now
@@ -157,7 +157,7 @@ class QueueService:
                     ticket.requeued_at = datetime.fromisoformat(requeued)
         counters = dict(state.counters)
         for spec in self.site.counters:
-            counters.setdefault(spec.id, (spec.open_at_start, None))
+            counters.setdefault(spec.id, (spec.open_at_start, None, None, 0))
         self.engine.load(today, state.tickets, state.last_seq, counters, state.recent_calls)
         self._seq = state.last_event_seq
         self._by_token = {t.token: t.id for t in state.tickets}
@@ -292,9 +292,9 @@ class QueueService:
         return self._submit(command, language)
 
     def _check_issue(self, params: IssueParams, language: str) -> None:
-        if params.priority_group is not None and params.priority_group not in PRIORITY_GROUPS:
-            groups = ", ".join(PRIORITY_GROUPS)
-            raise RpcError.from_key("bad_request", language, detail=f"priority_group: {groups}")
+        groups = [group.id for group in self.site.priority_groups]  # the head may edit them
+        if params.priority_group is not None and params.priority_group not in groups:
+            raise RpcError.from_key("bad_request", language, detail=f"priority_group: {', '.join(groups)}")
         hours = self.site.opening_hours
         if hours.refuse_tickets_outside and not hours.is_open(self.clock()):
             raise RpcError.from_key("service_closed", language, hours=hours.describe())
@@ -551,6 +551,7 @@ class QueueService:
             "ts": iso(self.clock()),
             "site": {"id": self.site.site, "name": self.site.place.name},
             "message": self.site.place.hall_message,
+            **self.site.device_settings(),
             **body,
         }
 

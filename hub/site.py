@@ -97,6 +97,38 @@ class KioskSpec(Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
     printer: str | None = Field(None, pattern=ID_PATTERN)
+    # The services this kiosk offers, in this order (empty: the kiosk's own list, else every one).
+    services: list[str] = []
+
+
+class PriorityGroupSpec(Strict):
+    """A priority group a citizen may claim at the kiosk (the wire carries `id`); the site's list
+    order is the order the kiosk offers them in. `proof`: the officer asks to see a paper (an ID
+    card, a disability certificate) before serving the ticket first."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    name: str = Field(min_length=1, max_length=60)
+    name_en: str = Field("", max_length=60)
+    proof: bool = False
+
+
+def default_priority_groups() -> list[PriorityGroupSpec]:
+    """The groups the law names (appliance.i18n.PRIORITY_GROUPS), in its order."""
+    from appliance.i18n import PRIORITY_GROUPS
+
+    return [
+        PriorityGroupSpec(id=key, name=vi, name_en=en, proof=key in ("disabled", "merit"))
+        for key, (vi, en) in PRIORITY_GROUPS.items()
+    ]
+
+
+class ResultReturn(Strict):
+    """Where citizens collect results: the result-return service (None: `[central] result_service`,
+    else "tra-ket-qua" if the site has it) and the counters that hand results over (empty: every
+    counter serving that service)."""
+
+    service: str | None = Field(None, pattern=ID_PATTERN)
+    counters: list[str] = []
 
 
 class Period(Strict):
@@ -251,6 +283,8 @@ class HubConfig(DeviceConfig):
     counters: list[CounterConfig] = Field(min_length=1)
     officers: list[OfficerSpec] = []
     kiosks: list[KioskSpec] = []
+    priority_groups: list[PriorityGroupSpec] = Field(default_factory=default_priority_groups, max_length=12)
+    result_return: ResultReturn = ResultReturn()
     printing: PrintingSettings = PrintingSettings()
     # The central one-door dossier system (hub/central); absent: lookups answer "not available".
     central: dict[str, Any] | None = None
@@ -276,6 +310,14 @@ class HubConfig(DeviceConfig):
             missing = [c for c in officer.counters if c not in counter_ids]
             if missing:
                 raise ValueError(f"officer {officer.username!r} is assigned unknown counters {missing}")
+        _unique("kiosks", [k.id for k in self.kiosks])
+        _unique("priority_groups", [g.id for g in self.priority_groups])
+        for kiosk in self.kiosks:
+            missing = [s for s in kiosk.services if s not in known]
+            if missing:
+                raise ValueError(f"kiosk {kiosk.id!r} offers unknown services {missing}")
+            _unique(f"kiosk {kiosk.id!r} services", kiosk.services)
+        _check_result_return(self.result_return, known, self.counters)
         # Two services must never be able to print the same number on one day.
         blocks = sorted((s.prefix, s.first, s.last, s.id) for s in self.services)
         for a, b in itertools.pairwise(blocks):
@@ -293,8 +335,35 @@ class HubConfig(DeviceConfig):
     def counter_specs(self) -> list[CounterSpec]:
         return [c.to_engine() for c in self.counters]
 
+    def device_settings(self) -> dict[str, Any]:
+        """What the retained queue/state carries of the site for devices, so an edit reaches them
+        within a second: the priority groups in the kiosk's order, and each kiosk's services."""
+        return {
+            "priority_groups": [g.model_dump(mode="json") for g in self.priority_groups],
+            "kiosks": {k.id: {"services": list(k.services)} for k in self.kiosks if k.services},
+        }
+
+    def result_counters(self, service_id: str | None) -> list[str]:
+        """The counters that hand results over for `service_id` (`[result_return]`, else every
+        counter serving it)."""
+        if self.result_return.counters and self.result_return.service == service_id:
+            return list(self.result_return.counters)
+        return [c.id for c in self.counters if service_id in c.services]
+
     def service_name(self, service_id: str) -> str:
         return next((s.name for s in self.services if s.id == service_id), service_id)
+
+
+def _check_result_return(spec: ResultReturn, services: set[str], counters: list[CounterConfig]) -> None:
+    if spec.service is not None and spec.service not in services:
+        raise ValueError(f"result_return.service {spec.service!r} is not one of the site's services")
+    _unique("result_return.counters", spec.counters)
+    if spec.counters and spec.service is None:
+        raise ValueError("result_return.counters needs result_return.service")
+    serving = {c.id for c in counters if spec.service in c.services}
+    wrong = [c for c in spec.counters if c not in serving]
+    if wrong:
+        raise ValueError(f"result_return.counters {wrong} do not serve {spec.service!r}")
 
 
 def _unique(what: str, ids: list[str]) -> None:

@@ -23,7 +23,7 @@ from appliance.timeutil import iso, parse_iso
 
 from .engine import Change, Ticket
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry migrates from version i to i+1; append only.
 MIGRATIONS: list[str] = [
@@ -102,6 +102,13 @@ MIGRATIONS: list[str] = [
     # 2: a result-return ticket carries the dossier it is for.
     """
     ALTER TABLE tickets ADD COLUMN dossier_code TEXT;
+    """,
+    # 3: a counter's pause reason and its interleave streak (ordinary calls since its last
+    # priority call, counted within `streak_day`) survive a restart.
+    """
+    ALTER TABLE counters ADD COLUMN pause_reason TEXT;
+    ALTER TABLE counters ADD COLUMN ordinary_streak INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE counters ADD COLUMN streak_day TEXT;
     """,
 ]
 
@@ -211,7 +218,8 @@ _MARKS = ",".join("?" * len(_TICKET_COLUMNS.split(",")))
 class DayState:
     tickets: list[Ticket]
     last_seq: dict[str, int]
-    counters: dict[str, tuple[bool, str | None]]
+    # id -> (open, current ticket, pause reason, ordinary streak of this day)
+    counters: dict[str, tuple[bool, str | None, str | None, int]]
     recent_calls: list[tuple[str, str, datetime]]
     last_event_seq: int
 
@@ -292,8 +300,10 @@ class Store:
             ).fetchall()
         )
         counters = {
-            row[0]: (bool(row[1]), row[2])
-            for row in self.conn.execute("SELECT id, open, current_ticket FROM counters")
+            row[0]: (bool(row[1]), row[2], row[3], row[4] if row[5] == day else 0)
+            for row in self.conn.execute(
+                "SELECT id, open, current_ticket, pause_reason, ordinary_streak, streak_day FROM counters"
+            )
         }
         recent: list[tuple[str, str, datetime]] = []
         for ticket_id, counter_id, ts in self.conn.execute(
@@ -376,9 +386,18 @@ class Store:
                 raise StoreError(f"{self.path}: ticket {ticket.id} to update is not the one stored")
         for counter in change.counters.values():
             self.conn.execute(
-                "INSERT INTO counters(id, open, current_ticket) VALUES(?,?,?)"
-                " ON CONFLICT(id) DO UPDATE SET open=excluded.open, current_ticket=excluded.current_ticket",
-                (counter.id, int(counter.open), counter.current),
+                "INSERT INTO counters(id, open, current_ticket, pause_reason, ordinary_streak, streak_day)"
+                " VALUES(?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET open=excluded.open,"
+                " current_ticket=excluded.current_ticket, pause_reason=excluded.pause_reason,"
+                " ordinary_streak=excluded.ordinary_streak, streak_day=excluded.streak_day",
+                (
+                    counter.id,
+                    int(counter.open),
+                    counter.current,
+                    counter.pause_reason,
+                    counter.ordinary_streak,
+                    service_day.isoformat(),
+                ),
             )
         if change.numbers:
             day = service_day.isoformat()

@@ -54,7 +54,6 @@ from .model_state import (
 )
 from .model_view import KioskView
 from .texts import (
-    PRIORITY_GROUPS,
     fold,
     t,
 )
@@ -156,7 +155,7 @@ class KioskModel(KioskView):
             last = item.get("last_number")
             if isinstance(last, str):
                 letters.update(ch for ch in last.upper() if "A" <= ch <= "Z")
-        offered = self.settings.services
+        offered = self._hub_settings(state) or self.settings.services
         if offered:
             by_id = {s.id: s for s in services}
             services = [by_id[sid] for sid in offered if sid in by_id]
@@ -277,7 +276,7 @@ class KioskModel(KioskView):
         self.language = "en" if self.language == "vi" else "vi"
 
     def _tap_priority(self, group: str) -> None:
-        self.priority = group if group in PRIORITY_GROUPS else None
+        self.priority = group if group in self._group_ids() else None
 
     def _tap_issue(self, service_id: str) -> list[Call]:
         return self._issue(service_id, self.priority)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from appliance.i18n import message
+from appliance.i18n import Language, message
 
 from .model_state import BUSY_AFTER_S, DIGIT_KEYS, DOSSIER_KEYS, RESULTS_SHOWN, SEARCH_KEYS, ServiceInfo
 from .texts import (
@@ -46,6 +46,34 @@ from .views import (
 
 class KioskView:
     """`KioskModel.view()` and the bodies of its screens."""
+
+    # The hub's priority groups in the order it offers them: (id, name, English name); empty until
+    # a queue/state carried them (an older hub): the law's five, named by the catalogue.
+    priority_groups: tuple[tuple[str, str, str], ...] = ()
+
+    def _hub_settings(self, state: Mapping[str, Any]) -> list[str]:
+        """Take the site's settings from a queue/state (the head edits them live): the priority
+        groups, and the services this kiosk offers, in order ([] when the hub sets none)."""
+        groups = state.get("priority_groups")
+        if isinstance(groups, list):
+            self.priority_groups = tuple(
+                (g["id"], str(g.get("name") or g["id"]), str(g.get("name_en") or ""))
+                for g in groups
+                if isinstance(g, Mapping) and isinstance(g.get("id"), str)
+            )
+        kiosks = state.get("kiosks")
+        mine = kiosks.get(self.config.device_id) if isinstance(kiosks, Mapping) else None
+        services = mine.get("services") if isinstance(mine, Mapping) else None
+        return [s for s in services if isinstance(s, str)] if isinstance(services, list) else []
+
+    def _group_ids(self) -> tuple[str, ...]:
+        return tuple(g[0] for g in self.priority_groups) or PRIORITY_GROUPS
+
+    def _group_label(self, group: str | None, lang: Language) -> str:
+        named = next((g for g in self.priority_groups if g[0] == group), None)
+        if named is None:
+            return priority_label(group, lang) if group in PRIORITY_GROUPS or group is None else str(group)
+        return named[2] or named[1] if lang == "en" else named[1]
 
     def view(self) -> ViewState:
         language = self.language
@@ -130,8 +158,8 @@ class KioskView:
         priorities = (
             Button("priority", t("kiosk_priority_none", lang), "", selected=self.priority is None),
             *(
-                Button("priority", priority_label(group, lang), group, selected=self.priority == group)
-                for group in PRIORITY_GROUPS
+                Button("priority", self._group_label(group, lang), group, selected=self.priority == group)
+                for group in self._group_ids()
             ),
         )
         tiles = []
@@ -186,8 +214,8 @@ class KioskView:
             title=t("kiosk_ticket_title", lang),
             number=str(ticket.get("number") or ""),
             service=service_name,
-            priority=t("kiosk_ticket_priority", lang, group=priority_label(group, lang))
-            if isinstance(group, str) and group in PRIORITY_GROUPS
+            priority=t("kiosk_ticket_priority", lang, group=self._group_label(group, lang))
+            if isinstance(group, str) and group
             else "",
             ahead=t("kiosk_ticket_ahead", lang, count=ahead)
             if isinstance(ahead, int) and ahead > 0

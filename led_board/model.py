@@ -53,6 +53,7 @@ class CounterInfo:
     name: str
     open: bool = True
     serving: TicketRef | None = None
+    pause_reason: str | None = None  # why the closed counter is closed (a break, a meeting)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,13 @@ class CallMark:
 
     key: tuple[str, int]
     at: float | None
+
+
+def _reason(data: Mapping[str, Any], key: str = "pause_reason") -> str | None:
+    """A pause reason from the hub (`pause_reason` of a counter, `reason` of a counter.paused
+    event), as much of it as a board shows."""
+    value = data.get(key, data.get("reason"))
+    return value.strip()[:80] or None if isinstance(value, str) else None
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
@@ -116,6 +124,7 @@ class QueueModel:
                 name=str(item.get("name") or item.get("id")),
                 open=bool(item.get("open", True)),
                 serving=TicketRef.parse(serving) if serving else None,
+                pause_reason=_reason(item) if not item.get("open", True) else None,
             )
             counters[counter.id] = counter
         recent: list[CallRow] = []
@@ -163,7 +172,8 @@ class QueueModel:
             ticket_id = ticket.get("id") if isinstance(ticket, Mapping) else None
             return self.left(counter_id, ticket_id if isinstance(ticket_id, str) else None)
         if kind in ("counter.opened", "counter.closed", "counter.paused"):
-            return self.set_open(counter_id, kind == "counter.opened")
+            reason = _reason(event) if kind == "counter.paused" else None
+            return self.set_open(counter_id, kind == "counter.opened", reason)
         return False
 
     def apply_reply(self, method: str, result: Mapping[str, Any], counter_id: str, now: float) -> bool:
@@ -174,10 +184,10 @@ class QueueModel:
             ticket = result.get("ticket")
             ticket_id = ticket.get("id") if isinstance(ticket, Mapping) else None
             return self.left(counter_id, ticket_id if isinstance(ticket_id, str) else None)
-        if method in ("counter.open", "counter.close"):
+        if method in ("counter.open", "counter.close", "counter.pause"):
             counter = result.get("counter")
             if isinstance(counter, Mapping) and isinstance(counter.get("open"), bool):
-                return self.set_open(counter_id, counter["open"])
+                return self.set_open(counter_id, counter["open"], _reason(counter))
         return False
 
     # ------------------------------------------------------------------ changes
@@ -203,12 +213,13 @@ class QueueModel:
         self.calls.pop(counter_id, None)
         return True
 
-    def set_open(self, counter_id: str, is_open: bool) -> bool:
+    def set_open(self, counter_id: str, is_open: bool, pause_reason: str | None = None) -> bool:
         counter = self.counters.get(counter_id)
-        if counter is None or counter.open == is_open:
+        reason = None if is_open else pause_reason
+        if counter is None or (counter.open == is_open and counter.pause_reason == reason):
             return False
         self.counters[counter_id] = replace(
-            counter, open=is_open, serving=None if not is_open else counter.serving
+            counter, open=is_open, serving=None if not is_open else counter.serving, pause_reason=reason
         )
         if not is_open:
             self.calls.pop(counter_id, None)

@@ -2,12 +2,13 @@
 lines and the time: `view.frame(model, situation) -> Frame`.
 
 Counter board: the number served at this counter (blinking for a few seconds after a call or a
-recall), "QUẦY n" under it; blank while the counter is closed. A message (the hub's refusal, e.g.
+recall), "QUẦY n" under it; blank while the counter is closed, or "Tạm nghỉ: họp" over "QUẦY n" while it
+is paused with a reason. A message (the hub's refusal, e.g.
 "Không còn ai chờ") or the "MẤT KẾT NỐI" mark takes the last line; on a one-line board it takes
 turns with the number.
 
 Hall board: a "SỐ → QUẦY" header, the latest calls as "1002 → 3" rows (the newest blinking), and a
-scrolling message at the bottom.
+scrolling message at the bottom (with the paused counters and why).
 """
 
 from __future__ import annotations
@@ -69,8 +70,13 @@ class CounterView:
         offline_text = message("led_offline", self.language)
         notice = situation.active_notice or (offline_text if offline else None)
         if counter is None or not counter.open:
-            # Closed (or not known yet): nothing but the notice.
-            return self._with_notice([Line()] * len(self.specs), notice, situation)
+            # Closed (or not known yet): nothing but the notice, or why the counter is paused.
+            lines = [Line()] * len(self.specs)
+            if counter is not None and counter.pause_reason and self.specs[0].text:
+                paused = Line(message("led_paused", self.language, reason=counter.pause_reason), scroll=True)
+                label = Line(message("led_counter", self.language, counter=counter.name))
+                lines = [paused, label, *lines][: len(self.specs)]
+            return self._with_notice(lines, notice, situation)
         number = Line(self._number(counter), blink=self._blinking(model, now))
         label = message("led_counter", self.language, counter=counter.name)
         lines = [number, Line(label)]
@@ -128,7 +134,12 @@ class HallView:
             lines.append(Line(message("led_hall_header", self.language)))
         offline = situation.offline(self.offline_after)
         notice = situation.active_notice or (message("led_offline", self.language) if offline else None)
-        bottom = notice or self.message_text
+        paused = [
+            message("led_hall_paused", self.language, counter=c.name, reason=c.pause_reason)
+            for c in model.counters.values()
+            if not c.open and c.pause_reason
+        ]
+        bottom = notice or " · ".join(text for text in (self.message_text, *paused) if text)
         space = total - len(lines) - (1 if bottom and total >= 2 else 0)
         if self.rows is not None:
             space = min(space, self.rows)

@@ -17,7 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from appliance.i18n import Language, message
 from appliance.timeutil import parse_iso_or_none
+
+# The counter grid lives in .layout; its names stay importable from here.
+from .layout import LANDSCAPE as LANDSCAPE
+from .layout import PORTRAIT as PORTRAIT
+from .layout import Layout as Layout
+from .layout import layout_for as layout_for
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +44,17 @@ class CounterTile:
     ticket_id: str | None
     open: bool
     highlighted: bool = False
+    pause_reason: str | None = None  # why a closed counter is closed (a break, a meeting)
 
     @property
     def title(self) -> str:
         return counter_title(self.name)
+
+    def closed_text(self, language: Language = "vi") -> str:
+        """What a closed counter's tile says: "Tạm nghỉ", or "Tạm nghỉ: họp" when paused."""
+        if self.pause_reason:
+            return message("display_paused", language, reason=self.pause_reason)
+        return message("display_closed", language)
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,7 @@ class _Counter:
     number: str | None = None
     ticket_id: str | None = None
     highlight_until: float = -math.inf
+    pause_reason: str | None = None
 
 
 @dataclass
@@ -184,6 +199,7 @@ class BoardModel:
                 open=bool(raw.get("open", True)),
                 number=number,
                 ticket_id=ticket_id,
+                pause_reason=_pause_reason(raw),
             )
             before = previous.get(counter_id)
             if before is not None:
@@ -392,6 +408,7 @@ class BoardModel:
                 ticket_id=c.ticket_id,
                 open=c.open,
                 highlighted=now < c.highlight_until,
+                pause_reason=c.pause_reason,
             )
             for c in self._counters.values()
         )
@@ -527,40 +544,17 @@ def format_clock(moment: datetime) -> tuple[str, str]:
     return f"{moment:%H:%M}", f"{WEEKDAYS_VI[moment.weekday()]}, {moment:%d/%m/%Y}"
 
 
-@dataclass(frozen=True)
-class Layout:
-    """The counter grid of one orientation: page size and the grid (columns, rows) for n tiles.
-
-    Sizes keep a serving number readable from 8 m: at 20 tiles a landscape tile is ~248×225 px and
-    its number ~90 px high (≈ 5.5 cm on a 55" screen).
-    """
-
-    orientation: str
-    grids: tuple[tuple[int, int], ...]  # ascending capacity; the last one is the page size
-
-    @property
-    def page_size(self) -> int:
-        columns, rows = self.grids[-1]
-        return columns * rows
-
-    def grid(self, tiles: int) -> tuple[int, int]:
-        """(columns, rows) of the smallest grid that holds `tiles` tiles."""
-        return next(((c, r) for c, r in self.grids if c * r >= tiles), self.grids[-1])
-
-
-LANDSCAPE = Layout("landscape", ((1, 1), (2, 1), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4), (5, 4)))
-PORTRAIT = Layout("portrait", ((1, 1), (1, 2), (2, 2), (2, 3), (3, 3), (3, 4), (4, 4), (4, 5)))
-
-
-def layout_for(orientation: str) -> Layout:
-    return PORTRAIT if orientation == "portrait" else LANDSCAPE
-
-
 # ---------------------------------------------------------------------- payload helpers
 
 
 def _dicts(value: object) -> list[Mapping[str, Any]]:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _pause_reason(raw: Mapping[str, Any]) -> str | None:
+    """A closed counter's pause reason, as far as a tile can show it."""
+    reason = raw.get("pause_reason")
+    return reason.strip()[:80] or None if isinstance(reason, str) and not raw.get("open", True) else None
 
 
 def _ticket_number(ticket: object) -> tuple[str | None, str | None]:

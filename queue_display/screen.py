@@ -215,13 +215,13 @@ class Marquee(StencilView):
 
 
 class CounterView(Panel):
-    def __init__(self, tile: CounterTile, *, closed_text: str) -> None:
+    def __init__(self, tile: CounterTile, *, language: Language = "vi") -> None:
         super().__init__(orientation="vertical", padding=(8, 6), spacing=0, radius=14)
         self.title = FitLabel(size_hint_y=0.26, fill=0.72, bold=True)
         self.number = FitLabel(size_hint_y=0.74, fill=0.78, bold=True)
         self.add_widget(self.title)
         self.add_widget(self.number)
-        self.closed_text = closed_text
+        self.language = language
         self.show(tile)
 
     def show(self, tile: CounterTile) -> None:
@@ -229,17 +229,19 @@ class CounterView(Panel):
         if not tile.open:
             self.set_background(TILE_CLOSED)
             self.title.color, self.number.color = DIM, DIM
-            self.number.fill = 0.34
-            self.number.set_text(self.closed_text)
+            # "Tạm nghỉ: họp" when paused: the reason may take two lines rather than shrink.
+            self.number.fill, self.number.two_lines = (0.5, True) if tile.pause_reason else (0.34, False)
+            self.number.set_text(tile.closed_text(self.language))
         elif tile.highlighted:
             self.set_background(HIGHLIGHT)
             self.title.color, self.number.color = INK, INK
-            self.number.fill = 0.78
+            self.number.fill, self.number.two_lines = 0.78, False
             self.number.set_text(tile.number or "—")
         else:
             self.set_background(TILE)
             self.title.color = SOFT
             self.number.color = WHITE if tile.number else DIM
+            self.number.two_lines = False
             self.number.fill = 0.78 if tile.number else 0.3  # an idle counter: a small dash
             self.number.set_text(tile.number or "—")
         self.number._fit()  # `fill` may have changed with the same text
@@ -419,9 +421,7 @@ class BoardScreen(Panel):
             columns, rows = self.grid_layout.grid(max(len(tiles), 1))
             self.grid.clear_widgets()
             self.grid.cols, self.grid.rows = columns, rows
-            self._tiles = [
-                CounterView(tile, closed_text=message("display_closed", self.language)) for tile in tiles
-            ]
+            self._tiles = [CounterView(tile, language=self.language) for tile in tiles]
             for view in self._tiles:
                 self.grid.add_widget(view)
             for _ in range(columns * rows - len(tiles)):

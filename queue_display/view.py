@@ -249,7 +249,7 @@ def _number(service_index: int, seq: int) -> str:
 
 
 def demo_state(counters: int) -> dict[str, Any]:
-    """A plausible queue/state: every 7th counter closed, most serving someone."""
+    """A plausible queue/state: every 7th counter closed (the 14th for a meeting), most serving someone."""
     rows = []
     for i in range(1, counters + 1):
         service = (i - 1) % len(DEMO_SERVICES)
@@ -263,6 +263,7 @@ def demo_state(counters: int) -> dict[str, Any]:
                 "name": str(i),
                 "services": [DEMO_SERVICES[service][0]],
                 "open": i % 7 != 0,
+                "pause_reason": "Họp giao ban" if i % 14 == 0 else None,
                 "serving": serving,
             }
         )

@@ -236,7 +236,7 @@ def test_a_failed_commit_acknowledges_nothing_and_the_queue_carries_on(
 
 
 def test_a_version_1_database_is_migrated_in_place(config: HubConfig, tmp_path: Path, clock: Clock) -> None:
-    from hub.store import MIGRATIONS
+    from hub.store import MIGRATIONS, SCHEMA_VERSION
 
     old = sqlite3.connect(tmp_path / "hub.db")
     old.executescript(MIGRATIONS[0] + "; PRAGMA user_version=1;")
@@ -256,7 +256,7 @@ def test_a_version_1_database_is_migrated_in_place(config: HubConfig, tmp_path: 
     finally:
         service.close()
     db = sqlite3.connect(tmp_path / "hub.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("SELECT dossier_code FROM tickets WHERE number='T001'").fetchone()[0] == (
         "000.00.06.H56-231027-0361"
     )

@@ -12,20 +12,26 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from appliance.config import Strict
 from appliance.errors import MotcuaError
 
-from ..site import CounterConfig, HubConfig, OfficerSpec, ServiceSpec
+from ..site import CounterConfig, HubConfig, KioskSpec, OfficerSpec, PriorityGroupSpec, ServiceSpec
 
-Kind = Literal["services", "counters", "officers"]
-KINDS: tuple[Kind, ...] = ("services", "counters", "officers")
-MODELS: dict[str, type[ServiceSpec] | type[CounterConfig] | type[OfficerSpec]] = {
+Kind = Literal["services", "counters", "officers", "kiosks", "priority_groups"]
+KINDS: tuple[Kind, ...] = ("services", "counters", "officers", "kiosks", "priority_groups")
+MODELS: dict[str, type[Strict]] = {
     "services": ServiceSpec,
     "counters": CounterConfig,
     "officers": OfficerSpec,
+    "kiosks": KioskSpec,
+    "priority_groups": PriorityGroupSpec,
 }
-KEY_FIELD = {"services": "id", "counters": "id", "officers": "username"}
+KEY_FIELD = {kind: "username" if kind == "officers" else "id" for kind in KINDS}
 # Settings edited as one object (PUT replaces the given keys).
-SETTINGS = ("place", "opening_hours")
+SETTINGS = ("place", "opening_hours", "result_return")
+# `position` (0-based) in a create or update moves the item in the site's list: the order the kiosk
+# offers priority groups (and the admin pages list everything) in.
+POSITION = "position"
 # The parts of the site the live configuration holds; everything else stays the TOML's.
 LIVE_PARTS = (*KINDS, *SETTINGS)
 
@@ -79,12 +85,32 @@ def _parse(kind: str, data: Mapping[str, Any]) -> Any:
         raise EditError("admin_invalid", detail=_explain(error)) from None
 
 
+def _position(data: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """The item's fields without `position`, and the position asked for (None: where it is)."""
+    fields = dict(data)
+    position = fields.pop(POSITION, None)
+    if position is not None and (isinstance(position, bool) or not isinstance(position, int) or position < 0):
+        raise EditError("admin_invalid", detail=f"{POSITION}: a whole number from 0")
+    return fields, position
+
+
+def _placed(items: list[Any], item: Any, key: str, kind: str, position: int | None) -> list[Any]:
+    """`items` with `item` (replacing the one with `key`, or appended) at `position`."""
+    at = next((i for i, old in enumerate(items) if item_key(kind, old) == key), None)
+    rest = [old for old in items if item_key(kind, old) != key]
+    index = len(rest) if position is None and at is None else (at if position is None else position)
+    assert index is not None
+    rest.insert(min(index, len(rest)), item)
+    return rest
+
+
 def create(site: HubConfig, kind: str, data: Mapping[str, Any]) -> tuple[HubConfig, Any]:
-    item = _parse(kind, data)
+    fields, position = _position(data)
+    item = _parse(kind, fields)
     key = item_key(kind, item)
     if find(site, kind, key) is not None:
         raise EditError("admin_exists", id=key)
-    return rebuild(site, **{kind: [*getattr(site, kind), item]}), item
+    return rebuild(site, **{kind: _placed(list(getattr(site, kind)), item, key, kind, position)}), item
 
 
 def update(site: HubConfig, kind: str, key: str, data: Mapping[str, Any]) -> tuple[HubConfig, Any, Any]:
@@ -92,11 +118,12 @@ def update(site: HubConfig, kind: str, key: str, data: Mapping[str, Any]) -> tup
     before = find(site, kind, key)
     if before is None:
         raise EditError("admin_not_found", id=key)
-    merged = {**dump(before), **dict(data), KEY_FIELD[kind]: key}
-    if kind == "officers" and "password_hash" not in data:
+    fields, position = _position(data)
+    merged = {**dump(before), **fields, KEY_FIELD[kind]: key}
+    if kind == "officers" and "password_hash" not in fields:
         merged["password_hash"] = before.password_hash  # never shown, never lost by an edit
     item = _parse(kind, merged)
-    items = [item if item_key(kind, old) == key else old for old in getattr(site, kind)]
+    items = _placed(list(getattr(site, kind)), item, key, kind, position)
     return rebuild(site, **{kind: items}), before, item
 
 
@@ -108,6 +135,10 @@ def delete(site: HubConfig, kind: str, key: str) -> tuple[HubConfig, Any]:
         users = [c.id for c in site.counters if key in c.services]
         if users:
             raise EditError("admin_service_at_counters", id=key, counters=", ".join(users))
+    if kind == "services":
+        kiosks = [k.id for k in site.kiosks if key in k.services]
+        if kiosks:
+            raise EditError("admin_service_at_kiosks", id=key, kiosks=", ".join(kiosks))
     if kind == "counters":
         users = [o.username for o in site.officers if key in o.counters]
         if users:

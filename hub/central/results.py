@@ -368,10 +368,12 @@ class ResultDesk:
         relay: bool,
         clock: Callable[[], datetime] = local_now,
         on_returned: Callable[[str], None] | None = None,
+        live: Callable[[], tuple[str | None, Collection[str]]] | None = None,
     ) -> None:
         self.config = config
-        self.service_id = service_id
-        self.counters = frozenset(counters)
+        self._service_id = service_id
+        self._counters = frozenset(counters)
+        self._live = live  # the site's service and counters as the head sets them now (live edits)
         self.relay = relay
         self.clock = clock
         self.on_returned = on_returned
@@ -386,6 +388,15 @@ class ResultDesk:
     def close(self) -> None:
         with self._db_lock:
             self._db.close()
+
+    @property
+    def service_id(self) -> str:
+        return (self._live()[0] if self._live else None) or self._service_id
+
+    @property
+    def counters(self) -> frozenset[str]:
+        service, counters = self._live() if self._live else (None, ())
+        return frozenset(counters) if service else self._counters
 
     def serves(self, counter_id: str) -> bool:
         return counter_id in self.counters
@@ -552,11 +563,16 @@ class ResultDesk:
         return record, fresh
 
 
-def result_service_id(config: CentralConfig, services: Collection[str]) -> str | None:
-    """The site's result-return service: `[central] result_service`, else "tra-ket-qua" if present.
+def result_service_id(
+    config: CentralConfig, services: Collection[str], chosen: str | None = None
+) -> str | None:
+    """The site's result-return service: `chosen` (the site's `[result_return] service`, which the
+    head edits), else `[central] result_service`, else "tra-ket-qua" if present.
 
     Raises ValueError when the configured one is not a service of the site.
     """
+    if chosen is not None and chosen in services:
+        return chosen
     if config.result_service is not None:
         if config.result_service not in services:
             raise ValueError(f"result_service {config.result_service!r} is not one of the site's services")

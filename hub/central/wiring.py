@@ -69,6 +69,7 @@ class CentralRuntime:
         clock: Callable[[], datetime] = local_now,
         result_service: str | None = None,
         result_counters: Collection[str] = (),
+        result_live: Callable[[], tuple[str | None, Collection[str]]] | None = None,
     ) -> None:
         self.config = config
         self.site = site
@@ -94,6 +95,7 @@ class CentralRuntime:
                 relay=self.relay is not None,
                 clock=clock,
                 on_returned=self._on_result_returned,
+                live=result_live,
             )
         self.results: ResultsBoard | None = None
         if config.results and not isinstance(self.adapter, NoCentral):
@@ -456,10 +458,21 @@ def attach_central(parts: HubParts) -> CentralRuntime:
             "hub configuration [central]: the relay needs QueueService(outbox=True); "
             "set deliver = false or construct the queue service with the outbox"
         )
+    site = parts.config
     try:
-        service = result_service_id(config, [s.id for s in parts.config.services])
+        service = result_service_id(config, [s.id for s in site.services], site.result_return.service)
     except ValueError as error:
         raise ConfigError(f"hub configuration [central]: {error}") from None
+
+    def result_live() -> tuple[str | None, list[str]]:
+        """The result-return service and counters of the live site (the head may change them)."""
+        live = parts.service.site
+        try:
+            chosen = result_service_id(config, [s.id for s in live.services], live.result_return.service)
+        except ValueError:
+            return None, []
+        return chosen, live.result_counters(chosen)
+
     runtime = CentralRuntime(
         config,
         db_path=parts.service.db_path,
@@ -468,7 +481,8 @@ def attach_central(parts: HubParts) -> CentralRuntime:
         rating_scale=parts.config.place.rating_scale,
         possession_devices=[kiosk.id for kiosk in parts.config.kiosks],
         result_service=service,
-        result_counters=[c.id for c in parts.config.counters if service in c.services],
+        result_counters=site.result_counters(service),
+        result_live=result_live,
     )
     parts.rpc.handlers["dossier.lookup"] = runtime.rpc_lookup
     parts.rpc.handlers["procedure.search"] = runtime.rpc_search

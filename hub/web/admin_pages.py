@@ -17,12 +17,37 @@ from .security import AuthRefused, current_user, web
 
 admin_pages = Blueprint("admin_pages", __name__)
 
-SECTIONS = ("services", "counters", "officers", "settings", "audit")
+SECTIONS = ("services", "counters", "officers", "priority_groups", "kiosks", "settings", "audit")
 TEXTS: dict[str, tuple[str, str]] = {
     "services": ("Lĩnh vực", "Services"),
     "counters": ("Quầy", "Counters"),
     "officers": ("Cán bộ", "Officers"),
     "settings": ("Thông báo & giờ làm việc", "Messages & hours"),
+    "priority_groups": ("Nhóm ưu tiên", "Priority groups"),
+    "kiosks": ("Ki-ốt", "Kiosks"),
+    "proof": ("Cần xem giấy tờ", "Proof asked"),
+    "proof_note": (
+        "Thứ tự trong bảng là thứ tự ki-ốt hiển thị. Cán bộ thấy nhóm ưu tiên và việc cần xem giấy tờ.",
+        "The table's order is the kiosk's order. Officers see the group and whether to ask for proof.",
+    ),
+    "order": ("Thứ tự", "Order"),
+    "move_up": ("Lên", "Up"),
+    "move_down": ("Xuống", "Down"),
+    "offered_services": ("Lĩnh vực trên ki-ốt (theo thứ tự)", "Services offered (in order)"),
+    "all_services": ("Tất cả lĩnh vực", "Every service"),
+    "rank_note": (
+        "Ghi số thứ tự (1, 2, 3…) cho lĩnh vực ki-ốt hiển thị; để trống: không hiển thị. "
+        "Không chọn lĩnh vực nào: ki-ốt hiển thị tất cả.",
+        "Number the services the kiosk offers (1, 2, 3…); blank: not offered. None: every service.",
+    ),
+    "result_return": ("Quầy trả kết quả", "Result-return counter"),
+    "result_service": ("Lĩnh vực trả kết quả", "Result-return service"),
+    "result_counters": ("Quầy trả kết quả", "Counters handing results over"),
+    "result_note": (
+        "Không chọn quầy nào: mọi quầy phục vụ lĩnh vực trả kết quả.",
+        "No counter ticked: every counter serving the result-return service.",
+    ),
+    "none": ("— Không —", "— None —"),
     "audit": ("Nhật ký thay đổi", "Change log"),
     "title": ("Quản trị", "Administration"),
     "id": ("Mã", "ID"),
@@ -156,6 +181,16 @@ def counters() -> str:
 @admin_pages.get("/admin/officers")
 def officers() -> str:
     return _render("officers")
+
+
+@admin_pages.get("/admin/priority_groups")
+def priority_groups() -> str:
+    return _render("priority_groups")
+
+
+@admin_pages.get("/admin/kiosks")
+def kiosks() -> str:
+    return _render("kiosks")
 
 
 @admin_pages.get("/admin/settings")

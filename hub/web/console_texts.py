@@ -4,9 +4,15 @@ every action), Vietnamese first. Kept apart from texts.py: the console's JavaScr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from appliance.i18n import PRIORITY_GROUPS
 
 from .texts import Language
+
+# Shown after a priority group whose paper the officer should see (the head sets which).
+PROOF_ASKED = ("xem giấy tờ", "see the paper")
 
 CONSOLE_TEXTS: dict[str, tuple[str, str]] = {
     "done_recall": ("Đã gọi lại số {number}", "Called {number} again"),
@@ -67,11 +73,24 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def console_texts(language: Language) -> dict[str, object]:
+def group_labels(language: Language, groups: Sequence[Any] = ()) -> dict[str, str]:
+    """Priority group id → its name as the officer reads it, from the site's list (hub.site
+    PriorityGroupSpec; the law's five when none is given): "Người khuyết tật (xem giấy tờ)"."""
+    en = language == "en"
+    if not groups:
+        return {key: pair[en] for key, pair in PRIORITY_GROUPS.items()}
+    labels = {}
+    for group in groups:
+        name = (group.name_en or group.name) if en else group.name
+        labels[group.id] = f"{name} ({PROOF_ASKED[en]})" if group.proof else name
+    return labels
+
+
+def console_texts(language: Language, groups: Sequence[Any] = ()) -> dict[str, object]:
     en = language == "en"
     return {
         "texts": {key: pair[en] for key, pair in CONSOLE_TEXTS.items()},
-        "groups": {key: pair[en] for key, pair in PRIORITY_GROUPS.items()},
+        "groups": group_labels(language, groups),
         "pause_reasons": [pair[en] for pair in PAUSE_REASONS],
         "shortcuts": [(key, en_words if en else vi_words) for key, vi_words, en_words in SHORTCUTS],
     }

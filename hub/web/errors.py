@@ -46,6 +46,7 @@ HTTP_STATUS: dict[str, int] = {
     "admin_exists": 409,
     "admin_not_found": 404,
     "admin_service_at_counters": 409,
+    "admin_service_at_kiosks": 409,
     "admin_counter_has_officers": 409,
     "admin_service_in_use": 409,
     "admin_numbers_in_use": 409,

@@ -180,7 +180,7 @@ def console(counter_id: str) -> str:
         **client_catalogue(lang),
     }
     config["numbers"] = number_warnings(view)
-    config["console"] = console_texts(lang)
+    config["console"] = console_texts(lang, web().service.site.priority_groups)
     receipts = receipt_panel(counter_id)
     if receipts:
         config["receipt_url"] = url_for("api.counter_receipt", counter_id=counter_id)

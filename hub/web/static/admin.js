@@ -43,10 +43,20 @@
     return (texts.password || "{username}: {password}").replace("{username}", username).replace("{password}", password);
   }
 
+  // Ordered lists (a kiosk's services): each choice has a rank input; the list is the ranked ones.
+  function ranked(form, name) {
+    return [...form.querySelectorAll('input[data-rank][name="' + name + '"]')]
+      .filter((input) => input.value.trim() !== "")
+      .map((input) => [parseInt(input.value, 10), input.dataset.rank])
+      .sort((a, b) => a[0] - b[0])
+      .map((pair) => pair[1]);
+  }
+
   function collect(form, editing) {
     const data = {};
     for (const element of form.elements) {
       if (!element.name) continue;
+      if ("rank" in element.dataset) { data[element.name] = ranked(form, element.name); continue; }
       if (element.type === "checkbox" && "list" in element.dataset) {
         data[element.name] = data[element.name] || [];
         if (element.checked) data[element.name].push(element.value);
@@ -71,7 +81,10 @@
     for (const element of form.elements) {
       if (!element.name || !(element.name in item)) continue;
       const value = item[element.name];
-      if (element.type === "checkbox" && "list" in element.dataset) {
+      if ("rank" in element.dataset) {
+        const at = Array.isArray(value) ? value.indexOf(element.dataset.rank) : -1;
+        element.value = at < 0 ? "" : at + 1;
+      } else if (element.type === "checkbox" && "list" in element.dataset) {
         element.checked = Array.isArray(value) && value.includes(element.value);
       } else if (element.type === "checkbox") {
         element.checked = Boolean(value);
@@ -133,6 +146,10 @@
       } else if ("reset" in button.dataset) {
         const answer = await send("POST", base + "/reset-password");
         show(passwordText(key, answer.password), "ok");
+      } else if ("move" in button.dataset) {
+        // Up or down one place: the order the kiosk offers them in.
+        await send("PUT", base, { position: parseInt(row.dataset.position, 10) + parseInt(button.dataset.move, 10) });
+        done(texts.saved || "OK");
       } else if ("toggleDisabled" in button.dataset) {
         await send("PUT", base, { disabled: button.dataset.toggleDisabled === "true" });
         done(texts.saved || "OK");
