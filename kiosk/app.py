@@ -130,7 +130,7 @@ def run_kiosk(
 
         # ---------------------------------------------------------------- scripted use (any thread)
 
-        def on_main(self, function: Callable[[], T], timeout: float = 10.0) -> T:
+        def on_main(self, function: Callable[[], T], timeout: float = 30.0) -> T:
             """Run `function` on kivy's thread and return its result."""
             done = threading.Event()
             box: dict[str, Any] = {}
