@@ -17,13 +17,31 @@ from .security import AuthRefused, current_user, web
 
 admin_pages = Blueprint("admin_pages", __name__)
 
-SECTIONS = ("services", "counters", "officers", "settings", "audit")
+SECTIONS = ("services", "counters", "officers", "settings", "province", "audit")
 TEXTS: dict[str, tuple[str, str]] = {
     "services": ("Lĩnh vực", "Services"),
     "counters": ("Quầy", "Counters"),
     "officers": ("Cán bộ", "Officers"),
     "settings": ("Thông báo & giờ làm việc", "Messages & hours"),
     "audit": ("Nhật ký thay đổi", "Change log"),
+    "province": ("Mẫu của tỉnh", "Province templates"),
+    "province_in_force": ("Mẫu cấu hình của tỉnh đang áp dụng", "Province templates in force"),
+    "province_received": ("Mẫu đã nhận", "Templates received"),
+    "province_none": ("Chưa nhận mẫu nào.", "None received yet."),
+    "province_note": (
+        "Trường bị khoá chỉ tỉnh thay đổi được; trường “điểm được sửa” thì điểm sửa được và giữ "
+        "giá trị của mình khi tỉnh gửi mẫu mới.",
+        "Locked fields only the province changes; overridable ones the site may change, and its own "
+        "value is kept when the province sends a new template.",
+    ),
+    "template": ("Mẫu", "Template"),
+    "kind": ("Loại", "Kind"),
+    "locked": ("Khoá (tỉnh quy định)", "Locked (set by the province)"),
+    "overridable": ("Điểm được sửa", "Overridable by the site"),
+    "outcome": ("Kết quả", "Outcome"),
+    "reason": ("Lý do", "Reason"),
+    "applied": ("Đã áp dụng", "Applied"),
+    "refused": ("Từ chối", "Refused"),
     "title": ("Quản trị", "Administration"),
     "id": ("Mã", "ID"),
     "name": ("Tên", "Name"),
@@ -161,6 +179,13 @@ def officers() -> str:
 @admin_pages.get("/admin/settings")
 def settings() -> str:
     return _render("settings")
+
+
+@admin_pages.get("/admin/province")
+def province() -> str:
+    require_administrator()
+    answers, in_force = web().service.province_templates()
+    return _render("province", answers=answers, in_force=in_force)
 
 
 @admin_pages.get("/admin/audit")
