@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--outage", type=float, default=0, help="province broker down this long mid-run")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the province service mid-run")
-    parser.add_argument("--no-shared", action="store_true", help="a plain (not $share) subscription")
+    parser.add_argument(
+        "--mode", choices=("leader", "shared"), default="leader", help="[mqtt] mode of the province service"
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="motcua-bench-province-"))
     postgres = PrivatePostgres(folder / "pg").start()
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 folder / "province",
                 mqtt_port=province_broker.port,
                 dsn=postgres.dsn,
-                shared=not args.no_shared,
+                mode=args.mode,
             ),
             web=False,
         ).start()
