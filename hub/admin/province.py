@@ -186,7 +186,8 @@ def lay_over(
     try:
         return HubConfig.model_validate(data)
     except ValidationError as error:
-        raise TemplateRefused("province_template_conflict", detail=edits._explain(error)) from None
+        detail = edits._explain(error).replace("Value error, ", "")  # pydantic's prefix says nothing
+        raise TemplateRefused("province_template_conflict", detail=detail) from None
 
 
 def guard(in_force: list[dict[str, Any]], before: HubConfig, after: HubConfig) -> None:

@@ -28,6 +28,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "province_in_force": ("Mẫu cấu hình của tỉnh đang áp dụng", "Province templates in force"),
     "province_received": ("Mẫu đã nhận", "Templates received"),
     "province_none": ("Chưa nhận mẫu nào.", "None received yet."),
+    "province_none_in_force": ("Không có mẫu nào đang áp dụng.", "No template in force."),
     "province_note": (
         "Trường bị khoá chỉ tỉnh thay đổi được; trường “điểm được sửa” thì điểm sửa được và giữ "
         "giá trị của mình khi tỉnh gửi mẫu mới.",
@@ -133,10 +134,28 @@ def shown(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(shown(v) for v in value)
+    if isinstance(value, dict):  # e.g. a holiday: its date and name
+        return " ".join(shown(v) for v in value.values())
     if isinstance(value, bool):
         return ("có" if value else "không") if language() == "vi" else ("yes" if value else "no")
     return str(value)
+
+
+def template_fields(template: dict[str, Any], overridable: bool) -> list[tuple[str, str]]:
+    """A template's locked (or overridable) fields as (where, value) lines, the same field with the
+    same value on several services on one line (a "*" priority rule sets every service)."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for path, value in template["fields"]:
+        part, item, name = path
+        if (name in template["overridable"]) != overridable:
+            continue
+        grouped.setdefault((part, name, shown(value)), []).append(item or "")
+    lines = []
+    for (part, name, value), items in grouped.items():
+        where = "/".join(x for x in (part, ", ".join(i for i in items if i), name) if x)
+        lines.append((where, value))
+    return lines
 
 
 def _render(section: str, **values: Any) -> str:
@@ -157,6 +176,7 @@ def _render(section: str, **values: Any) -> str:
         action_label=lambda action: ACTIONS.get(action, (action, action))[language() == "en"],
         changes=changes,
         shown=shown,
+        template_fields=template_fields,
         **values,
     )
 
