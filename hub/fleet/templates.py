@@ -9,6 +9,8 @@ Never anything straight to a device."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from appliance.i18n import message
@@ -22,6 +24,19 @@ from .province import PROVINCE_MAX_PAYLOAD
 log = logging.getLogger("motcua.hub.fleet")
 
 KINDS = rules.KINDS
+# Applying a template waits for the queue's writer: never on the MQTT network thread, and templates
+# one after the other in the order they came.
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="province-template")
+
+
+def in_turn(handler: Callable[[Message], None], msg: Message) -> None:
+    def run() -> None:
+        try:
+            handler(msg)
+        except Exception:
+            log.exception("province template on %s failed", msg.topic)
+
+    _WORKER.submit(run)
 
 
 def _refusal(key: str, **values: Any) -> tuple[str, str]:
