@@ -677,6 +677,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không biết loại mẫu cấu hình “{kind}”.",
         "Unknown kind of template “{kind}”.",
     ),
+    "province_template_no_service": (
+        "Mẫu cấu hình “{kind}” không nói tới lĩnh vực nào của điểm này ({services}).",
+        "The “{kind}” template names none of this site's services ({services}).",
+    ),
+    "province_template_conflict": (
+        "Mẫu cấu hình của tỉnh không hợp với cấu hình của điểm này: {detail}.",
+        "The province's template does not fit this site's configuration: {detail}.",
+    ),
+    "province_template_locked": (
+        "“{field}” do mẫu cấu hình “{template}” của tỉnh quy định, điểm không được sửa.",
+        "“{field}” is set by the province's template “{template}” and may not be changed here.",
+    ),
     "fleet_command_sent": ("Đã gửi lệnh “{command}” tới {device}.", "Command “{command}” sent to {device}."),
     "fleet_command_sent_offline": (
         "Đã gửi lệnh “{command}” tới {device}, nhưng thiết bị đang mất kết nối: "

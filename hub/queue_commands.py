@@ -143,6 +143,9 @@ class ReconfigureParams(Params):
     model_config = ConfigDict(extra="ignore", strict=False, arbitrary_types_allowed=True)
     site: Any
     audit: list[dict[str, Any]]
+    # A province template and what became of it (hub.admin.province.write_answer), in the same
+    # transaction: the template in force survives a crash exactly as the configuration it set.
+    province: dict[str, Any] | None = None
 
 
 @dataclass

@@ -32,6 +32,7 @@ from . import queue_commands
 from . import queue_views as views
 from . import store as store_module
 from .admin import edits as site_edits
+from .admin import province as province_templates
 from .admin import store as admin_store
 from .engine import Change, DayDecision, EventDraft, QueueEngine, QueueError, Ticket
 from .queue_commands import (
@@ -215,13 +216,23 @@ class QueueService:
         return self._submit(command, language)
 
     def reconfigure(
-        self, site: HubConfig, audit: list[dict[str, Any]], *, username: str, language: str = "vi"
+        self,
+        site: HubConfig,
+        audit: list[dict[str, Any]],
+        *,
+        username: str,
+        language: str = "vi",
+        province: dict[str, Any] | None = None,
     ) -> None:
         """Make `site` the live configuration now: the engine takes it, it is written to the
         database with its `audit` entries (kind, object_id, action, before, after) in one
         transaction, and the retained queue state is published again. RpcError if refused."""
         command = Command(
-            SITE_RECONFIGURE, ReconfigureParams(site=site, audit=audit), f"web:{username}", None, language
+            SITE_RECONFIGURE,
+            ReconfigureParams(site=site, audit=audit, province=province),
+            f"web:{username}",
+            None,
+            language,
         )
         self._submit(command, language)
 
@@ -240,9 +251,16 @@ class QueueService:
         username = command.caller_id.removeprefix("web:")
         for entry in command.params.audit:
             admin_store.write_audit(self.store.conn, ts=ts, username=username, **entry)
+        if command.params.province is not None:
+            province_templates.write_answer(self.store.conn, command.params.province)
         self.site = site
         self._site_changed = True
         return {"v": 1, "ok": True, "result": {}}
+
+    def province_templates(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The province's latest templates (newest first) and those in force, one per kind."""
+        conn = self._read()
+        return province_templates.read_answers(conn), province_templates.read_in_force(conn)
 
     def audit_log(self, *, limit: int = 200, before_id: int | None = None) -> list[dict[str, Any]]:
         return admin_store.read_audit(self._read(), limit=limit, before_id=before_id)
@@ -296,8 +314,9 @@ class QueueService:
         if params.priority_group is not None and params.priority_group not in groups:
             raise RpcError.from_key("bad_request", language, detail=f"priority_group: {', '.join(groups)}")
         hours = self.site.opening_hours
-        if hours.refuse_tickets_outside and not hours.is_open(self.clock()):
-            raise RpcError.from_key("service_closed", language, hours=hours.describe())
+        moment = self.clock()
+        if hours.refuse_tickets_outside and not hours.is_open(moment):
+            raise RpcError.from_key("service_closed", language, hours=hours.describe(moment))
         if params.phone is not None:
             from .bookings.identity import IdentityError, normalise_phone
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,21 +142,34 @@ class Period(Strict):
         return value
 
 
+class Holiday(Strict):
+    date: date
+    name: str = Field("", max_length=80)
+
+
 class OpeningHours(Strict):
-    """Weekly opening hours; `days` uses mon..sun. Outside them kiosks lock and, if
-    `refuse_tickets_outside`, the hub refuses new numbers."""
+    """Weekly opening hours; `days` uses mon..sun; closed on `holidays` (e.g. the province's list of
+    public holidays). Outside them kiosks lock and, if `refuse_tickets_outside`, the hub refuses new
+    numbers."""
 
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(_DAYS[:5])
     periods: list[Period] = [Period(start="07:30", end="11:30"), Period(start="13:00", end="17:00")]
     refuse_tickets_outside: bool = False
+    holidays: list[Holiday] = []
+
+    def holiday(self, moment: datetime) -> Holiday | None:
+        return next((h for h in self.holidays if h.date == moment.date()), None)
 
     def is_open(self, moment: datetime) -> bool:
-        if _DAYS[moment.weekday()] not in self.days:
+        if _DAYS[moment.weekday()] not in self.days or self.holiday(moment) is not None:
             return False
         now = moment.time()
         return any(_parse_hhmm(p.start) <= now < _parse_hhmm(p.end) for p in self.periods)
 
-    def describe(self) -> str:
+    def describe(self, moment: datetime | None = None) -> str:
+        holiday = self.holiday(moment) if moment is not None else None
+        if holiday is not None:  # "closed today" says more than the week's hours
+            return f"nghỉ lễ / holiday {holiday.date:%d/%m/%Y} {holiday.name}".strip()
         periods = ", ".join(f"{p.start}–{p.end}" for p in self.periods)
         names = {"mon": "T2", "tue": "T3", "wed": "T4", "thu": "T5", "fri": "T6", "sat": "T7", "sun": "CN"}
         days = ", ".join(names[d] for d in self.days)

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from .config import ConfigError, load
+from .config import ConfigError, ProvinceConfig, load
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg.Error as error:
         print(f"motcua province: PostgreSQL: {error}", file=sys.stderr)
         return 1
-    ingestor = Ingestor(config).start()
     server = None
     if config.web and not args.no_web:
         from .web import serve
@@ -50,11 +49,35 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     print(f"Province ready ({config.mqtt.client_id})", flush=True)
-    stopping.wait()
+    if config.mqtt.active_mode == "shared":
+        ingestor = Ingestor(config).start()
+        print(f"Province active ({config.mqtt.client_id}, shared)", flush=True)
+        stopping.wait()
+        ingestor.stop()
+    else:
+        _lead(config, stopping)
     if server is not None:
         server.shutdown()
-    ingestor.stop()
     return 0
+
+
+def _lead(config: ProvinceConfig, stopping: threading.Event) -> None:
+    """Stand by until elected, ingest while the lock holds, stand by again if it is lost."""
+    from .ingest import Ingestor
+    from .leader import Leadership
+
+    leadership = Leadership(config.dsn, config.mqtt.group, poll_s=config.mqtt.leader_poll_s, stop=stopping)
+    name = config.mqtt.client_id
+    while leadership.acquire(lambda: print(f"Province standby ({name})", flush=True)):
+        ingestor = Ingestor(config).start()
+        print(f"Province active ({name}, leader)", flush=True)
+        while not stopping.wait(config.mqtt.leader_poll_s):
+            if not leadership.held():
+                break
+        ingestor.stop()
+        if not stopping.is_set():
+            print(f"Province standby ({name}): leader lock lost", flush=True)
+    leadership.release()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 ROLES = ("admin", "site_head")
+MODES = ("leader", "shared")
 
 
 class ConfigError(ValueError):
@@ -20,17 +21,37 @@ class BrokerSettings:
     port: int = 1883
     username: str | None = None
     password: str | None = None
-    # Unique per instance: the broker keeps this instance's session (and its unacknowledged
-    # messages) under it across restarts; several instances share `group`.
+    # This instance's name (unique per instance: `events.received_by`, the logs); in "shared" mode
+    # also its MQTT session, which the broker keeps (with its unacknowledged messages) across restarts.
     client_id: str = "motcua-province-1"
     group: str = "province"
-    # Events through the shared subscription `$share/{group}/…` (several instances). Mosquitto 2.0.11
-    # does not restore shared subscriptions after a restart of the province broker: what the bridges
-    # deliver before the instances are back is dropped. A single instance is safer with false.
-    shared: bool = True
+    # "leader" (default): the instances of `group` elect one active instance through a PostgreSQL
+    # advisory lock; it alone subscribes (plain subscriptions, under the group's one MQTT session
+    # `motcua-{group}-active`), the others stand by and the first to get the lock takes the session
+    # over, with whatever the broker queued for it, when the active one dies. Survives a restart of
+    # the province broker: Mosquitto keeps a persistent session's plain subscriptions.
+    # "shared": every instance active behind `$share/{group}/…`. Mosquitto 2.0.11 does not restore
+    # shared subscriptions after a broker restart: what the bridges deliver before the instances are
+    # back is dropped (docs/province.md). Use it only with a broker that keeps them.
+    mode: str = "leader"
+    # Older province.toml files: true = mode "shared", false = mode "leader".
+    shared: bool | None = None
+    # How often a standby tries the lock and the active instance checks it still holds it.
+    leader_poll_s: float = 1.0
     # What the sites' bridges put before `motcua/v1/{site}/…` on this broker (`--remote-prefix`).
     remote_prefix: str = ""
     session_expiry_s: int = 7 * 24 * 3600
+
+    @property
+    def active_mode(self) -> str:
+        if self.shared is not None:
+            return "shared" if self.shared else "leader"
+        return self.mode
+
+    @property
+    def session_id(self) -> str:
+        """The MQTT client id: the group's one session when elected, this instance's when shared."""
+        return f"motcua-{self.group}-active" if self.active_mode == "leader" else self.client_id
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,8 @@ def parse(data: dict[str, Any]) -> ProvinceConfig:
     unknown = set(mqtt) - known
     if unknown:
         raise ConfigError(f"[mqtt]: unknown keys {sorted(unknown)}")
+    if mqtt.get("mode", "leader") not in MODES:
+        raise ConfigError(f"[mqtt] mode: one of {MODES}")
     postgres = data.get("postgres", {})
     if not isinstance(postgres.get("dsn"), str):
         raise ConfigError('[postgres] dsn is required (e.g. "host=127.0.0.1 dbname=province user=…")')
@@ -103,7 +126,7 @@ def render(
     remote_prefix: str = "",
     mqtt_host: str = "127.0.0.1",
     web_host: str = "127.0.0.1",
-    shared: bool = True,
+    mode: str = "leader",
 ) -> str:
     """A province.toml (as `motcua province-demo` and the tests write it). `site_heads`: username →
     (site, password hash)."""
@@ -123,7 +146,7 @@ def render(
                 "port": mqtt_port,
                 "client_id": client_id,
                 "remote_prefix": remote_prefix,
-                "shared": shared,
+                "mode": mode,
             },
             "postgres": {"dsn": dsn},
             "web": {"host": web_host, "port": web_port},

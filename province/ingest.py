@@ -2,8 +2,9 @@
 
 Every site's bridge carries `motcua/v1/{site}/queue/events`, `devices/+/state`, `devices/+/health`
 and `bridge/state` to the province broker. This client keeps a persistent session (clean start off,
-long session expiry) and takes the events through an MQTT v5 shared subscription
-(`$share/{group}/…`): several instances share the work, each message goes to one of them.
+long session expiry). In "leader" mode (province.leader) only the elected instance runs it, under
+the group's one session; in "shared" mode every instance runs it and takes the events through an
+MQTT v5 shared subscription (`$share/{group}/…`), each message to one of them.
 
 A message is acknowledged (PUBACK) only after the transaction storing it committed, so a province
 service killed at any moment loses nothing: the broker sends the unacknowledged messages again when
@@ -87,7 +88,7 @@ class Ingestor:
         self.stored = 0
         self.client = Client(
             CallbackAPIVersion.VERSION2,
-            client_id=self.settings.client_id,
+            client_id=self.settings.session_id,
             protocol=MQTTProtocolVersion.MQTTv5,
             manual_ack=True,
         )
@@ -96,7 +97,7 @@ class Ingestor:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        # Back quickly after a broker restart: see BrokerSettings.shared.
+        # Back quickly after a broker restart (see BrokerSettings.mode).
         self.client.reconnect_delay_set(0.1, 1)
         self._writer = threading.Thread(target=self._write_loop, name="province-writer", daemon=True)
 
@@ -104,7 +105,7 @@ class Ingestor:
 
     def filters(self) -> list[tuple[str, SubscribeOptions]]:
         p = self.settings.remote_prefix
-        share = f"$share/{self.settings.group}/" if self.settings.shared else ""
+        share = f"$share/{self.settings.group}/" if self.settings.active_mode == "shared" else ""
         shared = SubscribeOptions(qos=1)
         return [
             # The high-volume streams are shared: one instance of the group gets each message.
@@ -136,7 +137,12 @@ class Ingestor:
         # Subscribing again on a resumed session is harmless and covers a session the broker lost.
         client.subscribe(self.filters())
         self.connected.set()
-        log.info("connected to the province broker %s:%d", self.settings.host, self.settings.port)
+        log.info(
+            "connected to the province broker %s:%d as %s",
+            self.settings.host,
+            self.settings.port,
+            self.settings.session_id,
+        )
 
     def _on_disconnect(self, *args: object) -> None:
         self.connected.clear()

@@ -104,6 +104,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        3,
+        "which fields of a template a site may override",
+        """
+        ALTER TABLE templates ADD COLUMN overridable jsonb NOT NULL DEFAULT '[]'::jsonb;
+        """,
+    ),
 )
 
 

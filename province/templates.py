@@ -17,7 +17,15 @@ from appliance.timeutil import iso, now
 from .config import BrokerSettings
 from .store import ProvinceStore
 
-KINDS = ("opening_hours", "rating_criteria")
+# The same kinds as the hubs take (hub.admin.province.KINDS); each hub validates the body itself.
+KINDS = (
+    "service_catalogue",
+    "number_formats",
+    "priority_rules",
+    "opening_hours",
+    "holidays",
+    "rating_criteria",
+)
 
 
 class TemplateError(ValueError):
@@ -25,17 +33,27 @@ class TemplateError(ValueError):
 
 
 def publish_template(
-    store: ProvinceStore, broker: BrokerSettings, *, kind: str, body: Any, name: str, sites: list[str] | None
+    store: ProvinceStore,
+    broker: BrokerSettings,
+    *,
+    kind: str,
+    body: Any,
+    name: str,
+    sites: list[str] | None,
+    overridable: list[str] | None = None,
 ) -> dict[str, Any]:
+    """Store the template and send it to `sites` (None: every known site). `overridable`: the fields
+    a site may change afterwards; every other field the template sets is locked at the sites."""
     if kind not in KINDS:
         raise TemplateError(f"kind: one of {', '.join(KINDS)}")
+    overridable = list(overridable or [])
     known = [row["site"] for row in store.conn.execute("SELECT site FROM sites ORDER BY site").fetchall()]
     targets = known if sites is None else [s for s in sites if s in known]
     if not targets:
         raise TemplateError("no known site to send it to")
     row = store.conn.execute(
-        "INSERT INTO templates (name, kind, body) VALUES (%s, %s, %s) RETURNING id",
-        (name, kind, Jsonb(body)),
+        "INSERT INTO templates (name, kind, body, overridable) VALUES (%s, %s, %s, %s) RETURNING id",
+        (name, kind, Jsonb(body), Jsonb(overridable)),
     ).fetchone()
     template_id = int(row["id"])
     for site in targets:
@@ -43,7 +61,15 @@ def publish_template(
             "INSERT INTO template_results (template_id, site, status) VALUES (%s, %s, 'sent')",
             (template_id, site),
         )
-    message = {"v": 1, "template_id": template_id, "kind": kind, "name": name, "body": body, "ts": iso(now())}
+    message = {
+        "v": 1,
+        "template_id": template_id,
+        "kind": kind,
+        "name": name,
+        "body": body,
+        "overridable": overridable,
+        "ts": iso(now()),
+    }
     auth = {"username": broker.username, "password": broker.password} if broker.username else None
     publish.multiple(
         [
@@ -64,7 +90,8 @@ def publish_template(
 
 def template_results(store: ProvinceStore, *, site: str | None = None) -> list[dict[str, Any]]:
     rows = store.conn.execute(
-        "SELECT t.id, t.name, t.kind, t.created_at, r.site, r.status, r.reason, r.reason_en, r.at"
+        "SELECT t.id, t.name, t.kind, t.overridable, t.created_at,"
+        " r.site, r.status, r.reason, r.reason_en, r.at"
         " FROM templates t JOIN template_results r ON r.template_id = t.id"
         " WHERE %(site)s::text IS NULL OR r.site = %(site)s ORDER BY t.id DESC, r.site",
         {"site": site},
@@ -74,6 +101,7 @@ def template_results(store: ProvinceStore, *, site: str | None = None) -> list[d
             "template_id": r["id"],
             "name": r["name"],
             "kind": r["kind"],
+            "overridable": r["overridable"],
             "site": r["site"],
             "status": r["status"],
             "reason": r["reason"],

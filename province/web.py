@@ -154,6 +154,15 @@ def create_app(config: ProvinceConfig) -> Flask:
             PAGE, view="reports", user=g.user, rows=rows, by=by, start=start, end=end
         )
 
+    @app.get("/province/templates")
+    @login_required()
+    def page_templates() -> Any:
+        from .templates import KINDS, template_results
+
+        with pool.store() as store:
+            rows = template_results(store, site=scope())
+        return render_template_string(PAGE, view="templates", user=g.user, rows=rows, kinds=KINDS)
+
     @app.get("/province/fleet")
     @login_required()
     def page_fleet() -> Any:
@@ -194,6 +203,9 @@ def create_app(config: ProvinceConfig) -> Flask:
         sites = data.get("sites")
         if sites is not None and not (isinstance(sites, list) and all(isinstance(x, str) for x in sites)):
             abort(400, "sites: a list of site ids")
+        overridable = data.get("overridable") or []
+        if not (isinstance(overridable, list) and all(isinstance(x, str) for x in overridable)):
+            abort(400, "overridable: a list of field names")
         try:
             with pool.store() as store:
                 sent = publish_template(
@@ -203,6 +215,7 @@ def create_app(config: ProvinceConfig) -> Flask:
                     body=data["body"],
                     name=str(data.get("name") or data.get("kind")),
                     sites=sites,
+                    overridable=overridable,
                 )
         except TemplateError as error:
             return jsonify({"ok": False, "error": str(error)}), 400

@@ -54,10 +54,10 @@ def test_a_hubs_events_are_stored_once_across_a_bridge_outage_and_a_kill(
     config = site_config(tmp_path, site_broker.port, site=SITE)
     config["limits"]["public_tickets_per_address"] = 100  # every ticket of this test comes from here
     web = config["hub"]["public_url"]
-    # One instance, a plain subscription: Mosquitto 2.0.11 does not restore a shared subscription
-    # after the province broker's restart (docs/province.md), which this test goes through.
+    # One instance in the default "leader" mode (plain subscriptions, which Mosquitto 2.0.11 keeps
+    # across the province broker's restart this test goes through; docs/province.md).
     province_toml = write_province_config(
-        tmp_path / "province", mqtt_port=province_broker.port, dsn=province_dsn, shared=False
+        tmp_path / "province", mqtt_port=province_broker.port, dsn=province_dsn
     )
     province = ProvinceProcess(province_toml).start()
     try:
@@ -138,7 +138,11 @@ def test_two_instances_share_the_subscription_and_count_nothing_twice(
     instances = [
         ProvinceProcess(
             write_province_config(
-                tmp_path / "province", mqtt_port=province_broker.port, dsn=province_dsn, client_id=name
+                tmp_path / "province",
+                mqtt_port=province_broker.port,
+                dsn=province_dsn,
+                client_id=name,
+                mode="shared",
             ),
             web=name == "province-a",
         ).start()

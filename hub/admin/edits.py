@@ -7,6 +7,7 @@ Pure: no I/O. Each function takes the current `HubConfig` and returns the new on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -34,6 +35,11 @@ SETTINGS = ("place", "opening_hours", "result_return")
 POSITION = "position"
 # The parts of the site the live configuration holds; everything else stays the TOML's.
 LIVE_PARTS = (*KINDS, *SETTINGS)
+
+
+# Two edits at once (two heads saving, a head and a province template) must not lose one of them:
+# read, validate and apply in turn.
+EDIT_LOCK = threading.Lock()
 
 
 class EditError(MotcuaError):

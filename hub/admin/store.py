@@ -28,6 +28,19 @@ CREATE TABLE IF NOT EXISTS admin_audit (
     before    TEXT,
     after     TEXT
 );
+-- Configuration templates from the province and what became of each (hub.admin.province).
+CREATE TABLE IF NOT EXISTS province_templates (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    template_id INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    reason      TEXT,
+    reason_en   TEXT,
+    fields      TEXT,
+    overridable TEXT,
+    ts          TEXT NOT NULL
+);
 """
 
 

@@ -368,8 +368,11 @@ class FleetRuntime:
             log.info("province asked for %s on %s", command, device_id)
 
     def _on_province_template(self, msg: Message) -> None:
-        """`province/templates`: validated and applied by hub.fleet.templates; the outcome goes back
-        on `province/results` and into the log, in both languages."""
+        """`province/templates`: validated and applied by hub.fleet.templates (off the MQTT thread,
+        one at a time); the outcome goes back on `province/results` and into the log, in both languages."""
+        templates.in_turn(self._answer_template, msg)
+
+    def _answer_template(self, msg: Message) -> None:
         answer = templates.answer(
             msg, tuple(self.settings.province_templates), self.tickets, iso(self.clock())
         )

@@ -41,10 +41,24 @@ class FleetSettings(Strict):
     # A device found flooding (far beyond its quota) has its broker account suspended this long:
     # the broker disconnects it, so its flood stops reaching the hub at all (0: never suspend).
     flood_suspend_s: float = Field(60.0, ge=0, le=24 * 3600)
-    # Which configuration templates from the province this site takes (hub.fleet.templates); a kind
+    # Which configuration templates from the province this site takes (hub.admin.province); a kind
     # left out is the site's own and templates of it are refused.
-    province_templates: tuple[Literal["opening_hours", "rating_criteria"], ...] = (
+    province_templates: tuple[
+        Literal[
+            "service_catalogue",
+            "number_formats",
+            "priority_rules",
+            "opening_hours",
+            "holidays",
+            "rating_criteria",
+        ],
+        ...,
+    ] = (
+        "service_catalogue",
+        "number_formats",
+        "priority_rules",
         "opening_hours",
+        "holidays",
         "rating_criteria",
     )
 

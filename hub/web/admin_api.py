@@ -10,14 +10,13 @@ transaction (QueueService.reconfigure).
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from appliance.errors import MotcuaError
 
-from ..admin import edits
+from ..admin import edits, province
 from .api import json_body, refusal
 from .auth import User
 from .security import AuthRefused, require_user, web
@@ -26,8 +25,7 @@ log = logging.getLogger("motcua.hub.web")
 
 admin_api = Blueprint("admin_api", __name__)
 
-# Two heads saving at once must not lose one of the changes: read, validate and apply in turn.
-_EDIT_LOCK = threading.Lock()
+_EDIT_LOCK = edits.EDIT_LOCK
 
 
 def is_head(user: User | None) -> bool:
@@ -64,6 +62,15 @@ def _guard_officer_edit(user: User, before: Any, after: Any) -> None:
         raise AuthRefused("admin_only")
 
 
+def _guard_province(site: Any, new_site: Any) -> None:
+    """A field a province template in force locks stays as the template set it."""
+    _, in_force = web().service.province_templates()
+    try:
+        province.guard(in_force, site, new_site)
+    except province.TemplateRefused as refused:
+        raise edits.EditError(refused.key, **refused.values) from None
+
+
 def apply_edit(user: User, kind: str, action: str, key: str | None, data: dict[str, Any]) -> dict[str, Any]:
     """Create, update or delete one item; returns {item?, password?}. Raises MotcuaError/AuthRefused."""
     service = web().service
@@ -82,6 +89,7 @@ def apply_edit(user: User, kind: str, action: str, key: str | None, data: dict[s
             new_site, before = edits.delete(site, kind, key)
         if kind == "officers":
             _guard_officer_edit(user, before, after)
+        _guard_province(site, new_site)
         entry = {
             "kind": kind,
             "object_id": key,
@@ -125,6 +133,7 @@ def apply_settings(user: User, part: str, data: dict[str, Any]) -> dict[str, Any
     service = web().service
     with _EDIT_LOCK:
         new_site, before, after = edits.update_settings(service.site, part, data)
+        _guard_province(service.site, new_site)
         entry = {
             "kind": "settings",
             "object_id": part,

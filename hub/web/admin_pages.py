@@ -17,7 +17,7 @@ from .security import AuthRefused, current_user, web
 
 admin_pages = Blueprint("admin_pages", __name__)
 
-SECTIONS = ("services", "counters", "officers", "priority_groups", "kiosks", "settings", "audit")
+SECTIONS = ("services", "counters", "officers", "priority_groups", "kiosks", "settings", "province", "audit")
 TEXTS: dict[str, tuple[str, str]] = {
     "services": ("Lĩnh vực", "Services"),
     "counters": ("Quầy", "Counters"),
@@ -49,6 +49,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "none": ("— Không —", "— None —"),
     "audit": ("Nhật ký thay đổi", "Change log"),
+    "province": ("Mẫu của tỉnh", "Province templates"),
+    "province_in_force": ("Mẫu cấu hình của tỉnh đang áp dụng", "Province templates in force"),
+    "province_received": ("Mẫu đã nhận", "Templates received"),
+    "province_none": ("Chưa nhận mẫu nào.", "None received yet."),
+    "province_none_in_force": ("Không có mẫu nào đang áp dụng.", "No template in force."),
+    "province_note": (
+        "Trường bị khoá chỉ tỉnh thay đổi được; trường “điểm được sửa” thì điểm sửa được và giữ "
+        "giá trị của mình khi tỉnh gửi mẫu mới.",
+        "Locked fields only the province changes; overridable ones the site may change, and its own "
+        "value is kept when the province sends a new template.",
+    ),
+    "template": ("Mẫu", "Template"),
+    "kind": ("Loại", "Kind"),
+    "locked": ("Khoá (tỉnh quy định)", "Locked (set by the province)"),
+    "overridable": ("Điểm được sửa", "Overridable by the site"),
+    "outcome": ("Kết quả", "Outcome"),
+    "reason": ("Lý do", "Reason"),
+    "applied": ("Đã áp dụng", "Applied"),
+    "refused": ("Từ chối", "Refused"),
     "title": ("Quản trị", "Administration"),
     "id": ("Mã", "ID"),
     "name": ("Tên", "Name"),
@@ -140,10 +159,28 @@ def shown(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(shown(v) for v in value)
+    if isinstance(value, dict):  # e.g. a holiday: its date and name
+        return " ".join(shown(v) for v in value.values())
     if isinstance(value, bool):
         return ("có" if value else "không") if language() == "vi" else ("yes" if value else "no")
     return str(value)
+
+
+def template_fields(template: dict[str, Any], overridable: bool) -> list[tuple[str, str]]:
+    """A template's locked (or overridable) fields as (where, value) lines, the same field with the
+    same value on several services on one line (a "*" priority rule sets every service)."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for path, value in template["fields"]:
+        part, item, name = path
+        if (name in template["overridable"]) != overridable:
+            continue
+        grouped.setdefault((part, name, shown(value)), []).append(item or "")
+    lines = []
+    for (part, name, value), items in grouped.items():
+        where = "/".join(x for x in (part, ", ".join(i for i in items if i), name) if x)
+        lines.append((where, value))
+    return lines
 
 
 def _render(section: str, **values: Any) -> str:
@@ -164,6 +201,7 @@ def _render(section: str, **values: Any) -> str:
         action_label=lambda action: ACTIONS.get(action, (action, action))[language() == "en"],
         changes=changes,
         shown=shown,
+        template_fields=template_fields,
         **values,
     )
 
@@ -196,6 +234,13 @@ def kiosks() -> str:
 @admin_pages.get("/admin/settings")
 def settings() -> str:
     return _render("settings")
+
+
+@admin_pages.get("/admin/province")
+def province() -> str:
+    require_administrator()
+    answers, in_force = web().service.province_templates()
+    return _render("province", answers=answers, in_force=in_force)
 
 
 @admin_pages.get("/admin/audit")

@@ -50,6 +50,7 @@ HTTP_STATUS: dict[str, int] = {
     "admin_counter_has_officers": 409,
     "admin_service_in_use": 409,
     "admin_numbers_in_use": 409,
+    "province_template_locked": 409,
     "admin_block_too_small": 409,
     "admin_forbidden": 403,
     "admin_only": 403,

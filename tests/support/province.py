@@ -27,7 +27,7 @@ def write_province_config(
     dsn: str,
     client_id: str = "province-1",
     heads: dict[str, str] | None = None,
-    shared: bool = True,
+    mode: str = "leader",
 ) -> Path:
     """province.toml with admin / ADMIN_PASSWORD and a site head per `heads` (username → site)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -39,7 +39,7 @@ def write_province_config(
             dsn=dsn,
             web_port=find_free_port(),
             client_id=client_id,
-            shared=shared,
+            mode=mode,
             admin_password_hash=generate_password_hash(ADMIN_PASSWORD, method="pbkdf2:sha256:1000"),
             site_heads={user: (site, digest) for user, site in (heads or {}).items()},
         ),
