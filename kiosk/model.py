@@ -225,7 +225,7 @@ class KioskModel(CitizenFlows, PrintFollower, KioskView):
             return []
         self.last_activity = self.clock()
         handler = getattr(self, f"_tap_{action}", None)
-        if handler is None or not self._assist_allows(action, arg, self.view()):
+        if handler is None or (self.assist and not self._assist_allows(action, arg, self.view())):
             return []
         result: list[Call] | None = handler(arg)
         return result or []

@@ -314,8 +314,9 @@ def test_an_id_card_with_consent_checks_in_with_elderly_priority_and_the_voice_r
     speaker = Speaker(sink, espeak)  # espeak-ng for real, recorded instead of played
     kiosk = make_kiosk(site, mqtt_settings, speaker)
     try:
+        assert kiosk.model.elderly_age == 70  # the site's `[booking] elderly_age`, from the hub's state
         kiosk.tap("assist")
-        scan(broker, "id_card", "*********345", private=True, age=72)  # the site's threshold is 70
+        scan(broker, "id_card", "*********345", private=True, age=72)
         kiosk.wait_for(lambda v: v.screen == "card", 15)
         # The screen is read as it appears; the first touch of a button says it and does nothing else.
         assert speaker.wait_for(
