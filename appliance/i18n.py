@@ -405,6 +405,53 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kiosk_menu_rating": ("Đánh giá", "Rate our service"),
     "kiosk_menu_rating_hint": ("Cho biết mức độ hài lòng của quý khách", "Tell us how satisfied you are"),
     "kiosk_language_switch": ("English", "Tiếng Việt"),
+    # Kiosk: check-in of a booking, the ID card with consent, the assist mode (issue 17)
+    "kiosk_menu_booking": ("Tôi đã đặt lịch", "I have a booking"),
+    "kiosk_menu_booking_hint": (
+        "Quét mã QR đặt lịch hoặc nhập mã để lấy số",
+        "Scan your booking QR or type its code to get your number",
+    ),
+    "kiosk_booking_title": ("Lấy số theo lịch hẹn", "Check in your booking"),
+    "kiosk_booking_hint": (
+        "Quét mã QR đặt lịch, hoặc nhập mã 8 ký tự (ví dụ ABCD-2345).",
+        "Scan the booking QR, or type its 8-character code (e.g. ABCD-2345).",
+    ),
+    "kiosk_booking_placeholder": ("Mã đặt lịch", "Booking code"),
+    "kiosk_booking_submit": ("Lấy số", "Check in"),
+    "kiosk_booking_bad_code": (
+        "Mã đặt lịch gồm 8 chữ và số (không có 0, 1, I, L, O).",
+        "A booking code has 8 letters and digits (no 0, 1, I, L, O).",
+    ),
+    "kiosk_checking_in": ("Đang lấy số theo lịch hẹn…", "Checking in…"),
+    "kiosk_booking_identity": ("Thẻ căn cước {card} · {priority}", "ID card {card} · {priority}"),
+    "kiosk_card_title": ("Thẻ căn cước", "ID card"),
+    "kiosk_card_consent": (
+        "Quý khách vừa quét thẻ căn cước {card}. Ki-ốt chỉ dùng ngày sinh trên thẻ để xét ưu tiên "
+        "người cao tuổi cho lượt này; không lưu, không gửi thông tin trên thẻ. Quý khách có đồng ý không?",
+        "You scanned ID card {card}. The kiosk uses only its date of birth, to give elderly priority "
+        "for this visit; nothing of the card is kept or sent. Do you agree?",
+    ),
+    "kiosk_card_yes": ("Đồng ý", "I agree"),
+    "kiosk_card_no": ("Không đồng ý", "No, thank you"),
+    "kiosk_card_elderly": (
+        "Quý khách được ưu tiên người cao tuổi (từ {age} tuổi).",
+        "You get elderly priority (aged {age} or over).",
+    ),
+    "kiosk_card_not_elderly": (
+        "Đã đọc thẻ. Quý khách chưa thuộc diện ưu tiên người cao tuổi (từ {age} tuổi).",
+        "Card read. Elderly priority starts at {age}.",
+    ),
+    "kiosk_card_unreadable": (
+        "Không đọc được ngày sinh trên thẻ. Xin chọn đối tượng ưu tiên khi lấy số.",
+        "The date of birth could not be read. Choose your priority when taking a number.",
+    ),
+    "kiosk_card_next": ("Quý khách muốn làm gì tiếp?", "What would you like to do next?"),
+    "kiosk_assist": ("Hỗ trợ", "Assist"),
+    "kiosk_assist_on": (
+        "Chế độ hỗ trợ đã bật. Chạm một lần để nghe, chạm lần nữa để chọn.",
+        "Assist mode on. Touch once to hear a button, touch it again to choose it.",
+    ),
+    "kiosk_assist_off": ("Chế độ hỗ trợ đã tắt.", "Assist mode off."),
     "kiosk_back": ("‹ Quay lại", "‹ Back"),
     "kiosk_home": ("Trang chủ", "Home"),
     "kiosk_services_title": ("Chọn dịch vụ để lấy số", "Choose a service"),

@@ -11,12 +11,15 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 from urllib.parse import urlsplit
 
 from appliance.dossier_code import DossierCode, DossierCodeError, code_text_in_url, parse, split_receipt_proof
+from appliance.timeutil import now as site_now
+from hub.bookings.id_card import IdCardError, parse_id_card
 
-Kind = Literal["dossier_code", "ticket", "dossier_url", "id_card", "unknown"]
+Kind = Literal["dossier_code", "ticket", "dossier_url", "id_card", "booking", "unknown"]
 RejectReason = Literal["empty", "too_long", "undecodable", "binary", "no_content"]
 
 DEFAULT_MAX_LENGTH = 512
@@ -27,6 +30,11 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{4,128}")
 # with a 12-digit ID. Sensitive personal data (Law 91/2025): recognised before anything is logged.
 _ID_CARD = re.compile(r"^\s*(?:\][A-Za-z][0-9A-Za-z])?(\d{12})\|")
 ID_CARD_MIN_FIELDS = 5
+# A booking's QR (hub/bookings/model.py QR_PREFIX): `MCBK:` and an 8-letter code without 0/O, 1/I/L.
+_BOOKING = re.compile(
+    r"^MCBK:\s*([ABCDEFGHJKMNPQRSTUVWXYZ23456789]{4})-?([ABCDEFGHJKMNPQRSTUVWXYZ23456789]{4})$"
+)
+DEFAULT_BOOKING_PATH = "/b/"
 WITHHELD = "(ID card data withheld)"
 # More than this share of control characters in what a source read means line noise, not a code.
 _MAX_CONTROL_SHARE = 0.25
@@ -59,6 +67,9 @@ class Classified:
     # The secret half of a receipt's QR (`CODE/PROOF`): proves the paper is in hand, so it goes only
     # to the scanner's own kiosk.
     proof: str | None = None
+    # An ID card's holder's age in whole years (elderly priority at the kiosk, with consent): the
+    # only fact of the card that leaves the scanner besides its masked number.
+    age: int | None = None
 
     @property
     def private(self) -> bool:
@@ -103,13 +114,33 @@ def mask_id_number(number: str) -> str:
     return "*" * (len(number) - 3) + number[-3:]
 
 
-def id_card(text: str) -> Classified | None:
-    """An ID card's QR as `id_card` with only the masked number kept, or None if it is not one."""
+def id_card(text: str, today: date | None = None) -> Classified | None:
+    """An ID card's QR as `id_card` with only the masked number and the holder's age kept (no age
+    when the card does not parse whole), or None if it is not one."""
     match = _ID_CARD.match(text)
     if match is None or text.count("|") < ID_CARD_MIN_FIELDS - 1:
         return None
     masked = mask_id_number(match.group(1))
-    return Classified("id_card", masked, masked)
+    day = today or site_now().date()
+    try:
+        age: int | None = parse_id_card(text, today=day).age_on(day)
+    except IdCardError:
+        age = None
+    return Classified("id_card", masked, masked, age=age)
+
+
+def booking_code(text: str, booking_path: str = DEFAULT_BOOKING_PATH) -> str | None:
+    """The code of a booking QR (`MCBK:ABCD2345`) or of the booking page's address (`…/b/ABCD2345`)."""
+    if "://" in text:
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            return None
+        if parts.scheme.lower() not in ("http", "https") or not parts.path.startswith(booking_path):
+            return None
+        text = "MCBK:" + parts.path[len(booking_path) :].rstrip("/")
+    match = _BOOKING.match(text.upper())
+    return match.group(1) + match.group(2) if match else None
 
 
 def _preview(text: str, limit: int = 40) -> str:
@@ -154,18 +185,25 @@ def ticket_token(text: str, ticket_path: str = DEFAULT_TICKET_PATH) -> str | Non
 
 
 def classify(
-    raw: str, *, max_length: int = DEFAULT_MAX_LENGTH, ticket_path: str = DEFAULT_TICKET_PATH
+    raw: str,
+    *,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    ticket_path: str = DEFAULT_TICKET_PATH,
+    today: date | None = None,
 ) -> Classified | Rejected:
-    """Classify one scan: dossier code, ticket QR, URL carrying a dossier code, or unknown."""
+    """Classify one scan: dossier code, ticket QR, booking QR, URL carrying a dossier code, or unknown."""
     checked = check(raw, max_length)
     if isinstance(checked, Rejected):
         return checked
     text = checked
-    card = id_card(text)
+    card = id_card(text, today)
     if card is not None:
         return card
     if looks_like_id_card(text):  # an ID card's QR read in part: not published, not logged
         return Rejected("no_content", WITHHELD)
+    booking = booking_code(text)
+    if booking is not None:
+        return Classified("booking", booking, text)
     if "://" in text:
         token = ticket_token(text, ticket_path)
         if token is not None:

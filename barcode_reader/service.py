@@ -48,6 +48,7 @@ class ScanEvent:
     source: str
     proof: str | None = None  # a receipt's proof (see appliance.dossier_code.split_receipt_proof)
     private: bool = False  # ID card or receipt proof: only to the paired kiosk
+    age: int | None = None  # an ID card holder's age (never the birth date)
 
     def payload(self) -> dict[str, Any]:
         body = {
@@ -61,6 +62,8 @@ class ScanEvent:
         }
         if self.proof is not None:
             body["proof"] = self.proof
+        if self.age is not None and self.private:
+            body["age"] = self.age
         return body
 
 
@@ -120,6 +123,7 @@ def _event(result: Classified, symbology: str | None, raw: RawScan, source: str)
         source=source,
         proof=result.proof,
         private=result.private,
+        age=result.age,
     )
 
 

@@ -568,11 +568,16 @@ class QueueService:
             "v": 1,
             "seq": self._seq,
             "ts": iso(self.clock()),
-            "site": {"id": self.site.site, "name": self.site.place.name},
+            # elderly_age: the kiosk gives elderly priority from an ID card's age (`[booking] elderly_age`).
+            "site": {"id": self.site.site, "name": self.site.place.name, "elderly_age": self._elderly_age()},
             "message": self.site.place.hall_message,
             **self.site.device_settings(),
             **body,
         }
+
+    def _elderly_age(self) -> int:
+        age = (self.site.booking or {}).get("elderly_age", 60)
+        return age if isinstance(age, int) and 50 <= age <= 100 else 60
 
     def _reload_after_failure(self, *, quiet: bool = False) -> None:
         # The engine may hold changes the database refused: rebuild it from what is durable.

@@ -26,6 +26,8 @@ ticket_screen_no_print_s = 60   # … and this long when it could not be printed
 print_wait_s = 15               # "Đang in phiếu…" turns into "the printer has not answered" after this
 reconnect_grace_s = 1.0         # a shorter outage does not flash the "reconnecting" screen
 scan_max_age_s = 5              # a scan delivered later than this (after an outage) is ignored
+voice = true                    # "Hỗ trợ" reads the screen aloud (espeak-ng, aplay)
+audio_device = "default"        # ALSA device of the kiosk's speaker
 procedure_services = { HT = "ho-tich" }   # procedure field code (or procedure code) → service id
 
 [opening_hours]                 # the same shape as the hub's [opening_hours]
@@ -118,6 +120,9 @@ class KioskSection(Strict):
     # A scan made longer ago than this (delivered late after a broker outage) is ignored: the citizen
     # who made it has left. Compared with the scan's `ts`, so kiosk and scanner clocks must agree.
     scan_max_age_s: float = Field(5.0, ge=1, le=120)
+    # The "Hỗ trợ" (assist) mode speaks through this ALSA device (None: the default one); off: silent.
+    voice: bool = True
+    audio_device: str | None = None
 
     @field_validator("scanners", "services")
     @classmethod

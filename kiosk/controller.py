@@ -36,6 +36,7 @@ from appliance.timeutil import now as site_now
 
 from .config import KioskConfig
 from .model import Call, KioskModel
+from .speech import Speaker, default_speaker
 from .views import ViewState
 
 log = logging.getLogger("motcua.kiosk")
@@ -99,6 +100,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
         tickets: TicketLookup | None = None,
         config_path: Path | None = None,
         on_restart: Callable[[], object] | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -108,6 +110,8 @@ class KioskController(ReloadsConfig[KioskConfig]):
         self.runtime: DeviceRuntime | None = None
         self._local = config.model_dump(mode="json")
         self.model = KioskModel(config, clock=clock, wall=wall)
+        # The assist mode's voice; `speaker` for tests (a WavFileSink records what was said).
+        self.speaker = speaker or default_speaker(config.kiosk.voice, config.kiosk.audio_device)
         self.tickets = tickets or HttpTicketLookup(config.public_url, ca_file=config.mqtt.ca_file)
         self.link = Link(config.mqtt, site=config.site, device_id=config.device_id, role="kiosk")
         self.topics = self.link.topics
@@ -152,6 +156,8 @@ class KioskController(ReloadsConfig[KioskConfig]):
         if self.runtime is not None:
             self.runtime.close()  # the result of a command in progress goes out before the link closes
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.speaker is not None:
+            self.speaker.close()
         self.rpc.close()
         self.link.stop()
 
@@ -312,6 +318,11 @@ class KioskController(ReloadsConfig[KioskConfig]):
             self._notify()
 
     def _notify(self) -> None:
+        model = self.model
+        if model.assist or model.speech:  # under the lock: say() only queues the words
+            for text, language in model.take_speech(model.view()):
+                if self.speaker is not None:
+                    self.speaker.say(text, language)
         self._changed.notify_all()
         for callback in self._listeners:
             try:

@@ -31,6 +31,8 @@ from appliance.rpc import RpcError
 from appliance.timeutil import now as site_now
 
 from .config import KioskConfig
+from .model_citizen import CitizenFlows, booking_code_input
+from .model_printing import PrintFollower
 from .model_state import (
     ISSUING_SCREENS,
     LATE_TICKET_S,
@@ -39,7 +41,6 @@ from .model_state import (
     MAX_REMEMBERED_TOKENS,
     NOT_AVAILABLE,
     PRINT_WINDOW_MARGIN_S,
-    RECENT_PRINT_RESULTS,
     SEARCH_MIN_CHARS,
     THANKS_S,
     UNKNOWN_OUTCOME,
@@ -63,7 +64,7 @@ from .views import (
 )
 
 
-class KioskModel(KioskView):
+class KioskModel(CitizenFlows, PrintFollower, KioskView):
     def __init__(
         self,
         config: KioskConfig,
@@ -100,6 +101,7 @@ class KioskModel(KioskView):
         self.printer_ready: bool | None = None
         self.printer_reason = ""
         self.identify_until: float | None = None  # the hub's "identify": an overlay until then
+        self._init_citizen()
 
     # ------------------------------------------------------------------ what the outside world tells us
 
@@ -131,6 +133,7 @@ class KioskModel(KioskView):
         site = state.get("site")
         if isinstance(site, Mapping) and isinstance(site.get("name"), str):
             self.site_name = site["name"]
+            self._apply_site_rules(site)
         open_services: set[str] = set()
         for counter in state.get("counters") or ():
             if isinstance(counter, Mapping) and counter.get("open"):
@@ -169,43 +172,6 @@ class KioskModel(KioskView):
         reason = payload.get("reason")
         self.printer_reason = reason if isinstance(reason, str) else ""
 
-    def print_result(self, payload: Mapping[str, Any]) -> None:
-        """A `print/{printer}/results` message; only the result for the ticket on screen matters."""
-        job_id = payload.get("job_id")
-        if not isinstance(job_id, str):
-            return
-        # The printer may answer before the hub's reply reaches us: keep recent results for a moment.
-        self._print_results[job_id] = payload
-        while len(self._print_results) > RECENT_PRINT_RESULTS:
-            self._print_results.popitem(last=False)
-        if self.ticket is not None and job_id == self._job_id(self.ticket.data):
-            self._apply_print(payload)
-
-    @staticmethod
-    def _job_id(ticket: Mapping[str, Any]) -> str:
-        return f"ticket-{ticket.get('id')}"
-
-    def _apply_print(self, payload: Mapping[str, Any]) -> None:
-        assert self.ticket is not None
-        status = payload.get("status")
-        now = self.clock()
-        if status == "printed":
-            self.ticket.print_state = "printed"
-            self.ticket.print_deadline = None
-        elif status in ("failed", "expired"):
-            error = payload.get("error")
-            if isinstance(error, Mapping):
-                key = "message" if self.language == "vi" else "message_en"
-                self.ticket.print_error = str(error.get(key) or error.get("message") or "")
-            self._printing_failed("failed", now)
-
-    def _printing_failed(self, state: PrintState, now: float) -> None:
-        assert self.ticket is not None
-        self.ticket.print_state = state
-        self.ticket.print_deadline = None
-        # Time to take a photograph of the number and the QR code.
-        self.ticket.closes_at = max(self.ticket.closes_at, now + self.settings.ticket_screen_no_print_s)
-
     def scan(self, device_id: str, payload: Mapping[str, Any]) -> list[Call]:
         """A scan from a scanner bound to this kiosk switches to the matching screen from anywhere."""
         if device_id not in self.settings.scanners or self._locked() or self._stale_scan(payload):
@@ -215,6 +181,11 @@ class KioskModel(KioskView):
         text = payload.get("text") if isinstance(payload.get("text"), str) else code
         proof = payload.get("proof") if isinstance(payload.get("proof"), str) else None
         self.last_activity = self.clock()
+        if kind == "booking" and code:
+            return self._scan_booking(code)
+        if kind == "id_card" and self.screen not in ("dossier",):
+            self._scan_card(code, payload.get("age"))  # consent is asked before anything is used
+            return []
         if kind == "ticket" and code:
             self._open("rating")
             return [self._call("resolve_ticket", "", {"token": code})]
@@ -253,13 +224,13 @@ class KioskModel(KioskView):
             return []
         self.last_activity = self.clock()
         handler = getattr(self, f"_tap_{action}", None)
-        if handler is None:
+        if handler is None or (self.assist and not self._assist_allows(action, arg, self.view())):
             return []
         result: list[Call] | None = handler(arg)
         return result or []
 
     def _tap_open(self, screen: str) -> None:
-        if screen in ("services", "dossier", "procedures", "rating"):
+        if screen in ("services", "dossier", "procedures", "rating", "booking"):
             self._open(screen)  # type: ignore[arg-type]
 
     def _tap_home(self, _: str) -> None:
@@ -312,6 +283,8 @@ class KioskModel(KioskView):
             return self._submit_dossier()
         if self.screen == "procedures":
             return self._search(force=True)
+        if self.screen == "booking":
+            return self._check_in()
         return []
 
     def _tap_procedure(self, index: str) -> None:
@@ -348,7 +321,7 @@ class KioskModel(KioskView):
         if screen != self.screen:
             self.inputs = _Inputs()
             if screen == "services":
-                self.priority = None
+                self.priority = self._card_priority()  # the ID card's, with consent
         self.inputs.notice = None
         self.screen = screen
 
@@ -357,9 +330,11 @@ class KioskModel(KioskView):
         self.inputs = _Inputs()
         self.priority = None
         self.ticket = None
+        self._forget_card()
         self._tag += 1  # whatever is still in flight belongs to the previous citizen
         if not keep_language:
             self.language = self.config.language
+            self.assist = False
 
     def _edit(self, change: Callable[[str], str]) -> list[Call]:
         inputs = self.inputs
@@ -374,6 +349,9 @@ class KioskModel(KioskView):
             inputs.rating = change(inputs.rating).upper()
             inputs.notice = None
             inputs.rated_at = None
+        elif self.screen == "booking":
+            inputs.booking = booking_code_input(change(inputs.booking))
+            inputs.notice = None
         return []
 
     # ------------------------------------------------------------------ work for the controller
@@ -453,6 +431,9 @@ class KioskModel(KioskView):
         if pending is None or pending.tag != call.tag:
             return  # the citizen has moved on
         del self.inputs.pending[call.kind]
+        if call.kind == "check_in":
+            self._checked_in(result, error)
+            return
         if error is not None or result is None:
             self.inputs.notice = Notice(self._failure_text(call.kind, error), "error")
             if call.kind == "lookup":
@@ -494,6 +475,10 @@ class KioskModel(KioskView):
         self.issue = None
         if self.screen not in ISSUING_SCREENS and now - issue.started > LATE_TICKET_S:
             return  # the citizen left long ago; the printer still prints it
+        self._show_ticket(result, now)
+
+    def _show_ticket(self, result: Mapping[str, Any], now: float) -> None:
+        """A ticket the hub issued (a number taken, a booking checked in), with its print state."""
         ticket = dict(result["ticket"])
         self._remember_token(ticket.get("number"), ticket.get("token"))
         printing = result.get("print")
@@ -511,7 +496,7 @@ class KioskModel(KioskView):
             data=ticket,
             print_state=state,
             shown_at=now,
-            closes_at=now + self.settings.ticket_screen_s,
+            closes_at=now + self.settings.ticket_screen_s * self._slower(),
             print_deadline=now + wait if state == "printing" else None,
         )
         if state != "printing":
@@ -562,11 +547,12 @@ class KioskModel(KioskView):
                 self._go_home(keep_language=False)
             return
         if self.screen == "rating" and self.inputs.rated_at is not None:
-            if now - self.inputs.rated_at >= THANKS_S:
+            if now - self.inputs.rated_at >= THANKS_S * self._slower():
                 self._go_home(keep_language=False)
             return
-        idle = now - self.last_activity >= self.settings.idle_timeout_s
-        if idle and (self.screen != "home" or self.language != self.config.language or self.priority):
+        idle = now - self.last_activity >= self.settings.idle_timeout_s * self._slower()
+        at_rest = self.screen == "home" and self.language == self.config.language and not self.assist
+        if idle and (not at_rest or self.priority):
             self._go_home(keep_language=False)
 
     def _locked(self) -> bool:

@@ -13,7 +13,7 @@ from .views import (
     Screen,
 )
 
-CallKind = Literal["issue", "lookup", "search", "rate", "resolve_ticket"]
+CallKind = Literal["issue", "lookup", "search", "rate", "resolve_ticket", "check_in"]
 PrintState = Literal["printing", "printed", "failed", "unavailable", "none", "no_answer"]
 
 MAX_INPUT = 64
@@ -44,6 +44,13 @@ ISSUING_SCREENS: tuple[Screen, ...] = ("services", "procedure", "dossier")
 DOSSIER_KEYS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM.")
 SEARCH_KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 DIGIT_KEYS = ("123", "456", "789")
+# A booking code's alphabet (hub/bookings/model.py): no 0/O, 1/I/L.
+BOOKING_KEYS = ("23456789", "ABCDEFGH", "JKMNPQRS", "TUVWXYZ")
+BOOKING_CODE_LENGTH = 8
+# The assist mode stretches every timeout by this much: a slow reader is never hurried away.
+ASSIST_SLOWER = 3.0
+# Elderly priority from the ID card's age unless the hub's site says otherwise (`[booking] elderly_age`).
+ELDERLY_AGE = 60
 
 
 @dataclass(frozen=True)
@@ -109,5 +116,16 @@ class _Inputs:
     procedure: dict[str, Any] | None = None
     rating: str = ""
     rated_at: float | None = None
+    booking: str = ""  # the booking code as typed or scanned
     notice: Notice | None = None
     pending: dict[str, _Pending] = field(default_factory=dict)
+
+
+@dataclass
+class _Card:
+    """An ID card scanned at this kiosk: its masked number and its holder's age, never more; kept in
+    memory only until the citizen goes (home, idle) or declines."""
+
+    masked: str
+    age: int | None
+    consented: bool = False

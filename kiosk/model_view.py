@@ -85,8 +85,9 @@ class KioskView:
             language=Button("language", t("kiosk_language_switch", language)),
             back=Button("back", t("kiosk_back", language)) if self.screen not in ("home", "ticket") else None,
             home=Button("home", t("kiosk_home", language)) if self.screen == "procedure" else None,
+            assist=Button("assist", t("kiosk_assist", language), selected=self.assist),
         )
-        return ViewState(self.screen, language, header, self._body(), self._overlay())
+        return ViewState(self.screen, language, header, self._body(), self._overlay(), self.assist)
 
     def _overlay(self) -> Overlay | None:
         kind = self._overlay_kind()
@@ -130,6 +131,8 @@ class KioskView:
             "procedures": self._procedures,
             "procedure": self._procedure,
             "rating": self._rating,
+            "booking": self._booking_body,
+            "card": self._card_body,
         }
         if self.screen == "ticket" and self.ticket is None:
             self.screen = "home"
@@ -142,6 +145,7 @@ class KioskView:
             subtitle=t("kiosk_choose", lang),
             buttons=(
                 Button("open", t("kiosk_menu_ticket", lang), "services", t("kiosk_menu_ticket_hint", lang)),
+                Button("open", t("kiosk_menu_booking", lang), "booking", t("kiosk_menu_booking_hint", lang)),
                 Button("open", t("kiosk_menu_dossier", lang), "dossier", t("kiosk_menu_dossier_hint", lang)),
                 Button(
                     "open",

@@ -15,11 +15,14 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
+from .citizen_screens import BookingScreen, CardScreen
 from .lookup_screens import DossierScreen, ProcedureScreen, ProceduresScreen
 from .screen_base import GREEN, AutoSlot, Screen, Slot, Tap
 from .views import (
     Body,
+    BookingBody,
     Button,
+    CardBody,
     DossierBody,
     Header,
     HomeBody,
@@ -50,7 +53,9 @@ from .widgets import (
     QrCode,
     Text,
     Tile,
+    paint_bg,
     rgb,
+    set_assist,
 )
 
 
@@ -275,6 +280,8 @@ SCREENS: dict[type, type[Screen]] = {
     ProceduresBody: ProceduresScreen,
     ProcedureBody: ProcedureScreen,
     RatingBody: RatingScreen,
+    BookingBody: BookingScreen,
+    CardBody: CardScreen,
 }
 
 
@@ -311,18 +318,48 @@ class HeaderBar(Panel):
                     label_size=36,
                     halign="center",
                     size_hint_x=None,
-                    width=290 * u,
+                    width=(250 if self.portrait and header.assist is not None else 290) * u,
                 )
             )
         if buttons:
             self.add_widget(Widget())  # inside the site, the screen's own title says where one is
         else:
-            self.add_widget(Text(header.site, size=32 * u, bold=True, color=GOLD, max_lines=2))
+            site = 26 if self.portrait and header.assist is not None else 32
+            self.add_widget(
+                Text(header.site, size=site * u, bold=True, color=GOLD, max_lines=3, scaled=False)
+            )
         if len(buttons) < 2 or not self.portrait:  # a narrow screen with two buttons has no room left
-            clock = BoxLayout(orientation="vertical", size_hint_x=None, width=330 * u)
-            clock.add_widget(Text(header.clock, size=46 * u, bold=True, color=WHITE, halign="right"))
-            clock.add_widget(Text(header.date, size=26 * u, color=GOLD, halign="right"))
+            narrow = self.portrait and header.assist is not None
+            clock = BoxLayout(orientation="vertical", size_hint_x=None, width=(250 if narrow else 330) * u)
+            clock.add_widget(
+                Text(header.clock, size=46 * u, bold=True, color=WHITE, halign="right", scaled=False)
+            )
+            clock.add_widget(
+                Text(
+                    header.date,
+                    size=26 * u,
+                    color=GOLD,
+                    halign="right",
+                    max_lines=1,
+                    shrink=True,
+                    scaled=False,
+                )
+            )
             self.add_widget(clock)
+        if header.assist is not None:  # "Hỗ trợ": within reach of the language button, as large
+            self.add_widget(
+                Tile(
+                    header.assist,
+                    self.tap,
+                    unit=u,
+                    bg=WHITE,
+                    fg=INK,
+                    label_size=30,
+                    halign="center",
+                    size_hint_x=None,
+                    width=190 * u,
+                )
+            )
         self.add_widget(
             Tile(
                 header.language,
@@ -333,7 +370,7 @@ class HeaderBar(Panel):
                 label_size=30,
                 halign="center",
                 size_hint_x=None,
-                width=250 * u,
+                width=(220 if header.assist is not None else 250) * u,
             )
         )
 
@@ -390,18 +427,36 @@ class KioskRoot(FloatLayout):
         self.tap = tap
         self.portrait = size[1] > size[0]
         self.u = min(size) / 1080
-        self.page = Panel(bg=PAPER, orientation="vertical", size_hint=(1, 1), pos_hint={"x": 0, "y": 0})
-        self.header = HeaderBar(tap, self.u, self.portrait)
-        self.page.add_widget(self.header)
-        self.add_widget(self.page)
+        self.assist = False
+        self.page, self.header = self._page()
         self.screen: Screen | None = None
         self._screen_key: tuple[object, ...] | None = None
         self.overlay: OverlayView | None = None
         self.shown: ViewState | None = None
 
+    def _page(self) -> tuple[Panel, HeaderBar]:
+        page = Panel(bg=PAPER, orientation="vertical", size_hint=(1, 1), pos_hint={"x": 0, "y": 0})
+        header = HeaderBar(self.tap, self.u, self.portrait)
+        page.add_widget(header)
+        self.add_widget(page, index=len(self.children))  # under the overlay, if one is up
+        return page, header
+
+    def _restyle(self, assist: bool) -> None:
+        """The assist mode's high contrast and larger text: everything is built again in that style."""
+        from kivy.core.window import Window
+
+        self.assist = assist
+        set_assist(assist)
+        Window.clearcolor = paint_bg(PAPER)
+        self.remove_widget(self.page)
+        self.page, self.header = self._page()
+        self.screen, self._screen_key = None, None
+
     def show(self, view: ViewState) -> None:
         if view == self.shown:
             return
+        if view.assist != self.assist:
+            self._restyle(view.assist)
         self.shown = view
         self.header.update(view.header)
         self._show_body(view.body, view)

@@ -12,7 +12,9 @@ from typing import Literal
 
 from appliance.i18n import Language
 
-Screen = Literal["home", "services", "ticket", "dossier", "procedures", "procedure", "rating"]
+Screen = Literal[
+    "home", "services", "ticket", "dossier", "procedures", "procedure", "rating", "booking", "card"
+]
 NoticeKind = Literal["info", "ok", "warn", "error"]
 
 
@@ -47,6 +49,7 @@ class Header:
     language: Button
     back: Button | None = None
     home: Button | None = None
+    assist: Button | None = None  # "Hỗ trợ": speech, high contrast, larger text, slower timeouts
 
 
 @dataclass(frozen=True)
@@ -150,13 +153,48 @@ class RatingBody:
 
 
 @dataclass(frozen=True)
+class BookingBody:
+    """ "Tôi đã đặt lịch": the booking code typed or scanned, checked in for a ticket."""
+
+    title: str
+    hint: str
+    input: str
+    placeholder: str
+    keyboard: Keyboard
+    submit: Button
+    identity: str = ""  # the ID card read with consent (masked) and the priority it gives
+    busy: str = ""
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True)
+class CardBody:
+    """An ID card was scanned: consent first; then what it gave and where to go next."""
+
+    title: str
+    text: str
+    choices: tuple[Button, ...]
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True)
 class Overlay:
     kind: Literal["reconnecting", "locked", "identify"]
     title: str
     lines: tuple[str, ...]
 
 
-Body = HomeBody | ServicesBody | TicketBody | DossierBody | ProceduresBody | ProcedureBody | RatingBody
+Body = (
+    HomeBody
+    | ServicesBody
+    | TicketBody
+    | DossierBody
+    | ProceduresBody
+    | ProcedureBody
+    | RatingBody
+    | BookingBody
+    | CardBody
+)
 
 
 @dataclass(frozen=True)
@@ -166,12 +204,14 @@ class ViewState:
     header: Header
     body: Body
     overlay: Overlay | None = None
+    assist: bool = False  # high contrast and larger text on screen
 
     def buttons(self) -> list[Button]:
         """Every button on screen (for tests and the scripted driver); none under an overlay."""
         if self.overlay is not None:
             return []
-        found: list[Button] = [b for b in (self.header.language, self.header.back, self.header.home) if b]
+        header = self.header
+        found: list[Button] = [b for b in (header.language, header.back, header.home, header.assist) if b]
         for value in vars(self.body).values():
             found.extend(_buttons_in(value))
         return found

@@ -49,6 +49,7 @@ MENU_COLOURS = {
     "dossier": rgb("2e7d32"),
     "procedures": rgb("6a3d9a"),
     "rating": rgb("c25a00"),
+    "booking": rgb("00796b"),
 }
 NOTICE_COLOURS: dict[NoticeKind, tuple[RGBA, RGBA]] = {
     "info": (rgb("e3eefb"), rgb("163d6b")),
@@ -58,6 +59,55 @@ NOTICE_COLOURS: dict[NoticeKind, tuple[RGBA, RGBA]] = {
 }
 # Best to worst, dark enough for white text.
 SCORE_COLOURS = [rgb("2e7d32"), rgb("558b2f"), rgb("8d6e00"), rgb("c43e00"), rgb("b71c1c")]
+
+# The assist mode's high contrast: yellow and white on black, every touch target outlined in yellow.
+HC_BLACK = rgb("000000")
+HC_YELLOW = rgb("ffeb3b")
+HC_RED = rgb("ff8a80")
+HC_NOTICE: dict[NoticeKind, RGBA] = {
+    "info": WHITE,
+    "ok": rgb("69f0ae"),
+    "warn": HC_YELLOW,
+    "error": HC_RED,
+}
+ASSIST_TEXT_SCALE = 1.2
+
+
+class Style:
+    """How widgets built from now on look: the plain palette, or the assist mode's high contrast
+    with larger text. Set by the screen's root before it rebuilds (kiosk/screens.py)."""
+
+    contrast = False
+    text_scale = 1.0
+
+
+STYLE = Style()
+
+
+def set_assist(on: bool) -> None:
+    STYLE.contrast = on
+    STYLE.text_scale = ASSIST_TEXT_SCALE if on else 1.0
+
+
+def _luminance(colour: RGBA) -> float:
+    return 0.2126 * colour[0] + 0.7152 * colour[1] + 0.0722 * colour[2]
+
+
+def paint_bg(colour: RGBA) -> RGBA:
+    """A surface's colour: black in high contrast, except the yellow that marks a choice."""
+    if not STYLE.contrast or colour[3] == 0:
+        return colour
+    return HC_YELLOW if colour in (SELECTED, GOLD) else HC_BLACK
+
+
+def paint_fg(colour: RGBA) -> RGBA:
+    """A text's colour: white, yellow (on what was a coloured tile) or light red in high contrast."""
+    if not STYLE.contrast:
+        return colour
+    red, green, _blue, _alpha = colour
+    if red > 0.6 and green < 0.35:
+        return HC_RED
+    return WHITE if _luminance(colour) < 0.5 else HC_YELLOW
 
 
 def register_fonts(regular: str, bold: str) -> None:
@@ -76,6 +126,9 @@ class Panel(BoxLayout):
         self, bg: RGBA = CARD, radius: float = 0, edge: RGBA | None = None, **kwargs: object
     ) -> None:
         super().__init__(**kwargs)
+        bg = paint_bg(bg)
+        if STYLE.contrast and edge is not None:
+            edge = HC_YELLOW
         with self.canvas.before:
             self._colour = Color(*bg)
             self._shape = (
@@ -84,7 +137,8 @@ class Panel(BoxLayout):
                 else Rectangle(pos=self.pos, size=self.size)
             )
             self._edge_colour = Color(*(edge or (0, 0, 0, 0)))
-            self._edge = Line(rounded_rectangle=(*self.pos, *self.size, max(radius, 1)), width=1.6)
+            width = 3.0 if STYLE.contrast else 1.6
+            self._edge = Line(rounded_rectangle=(*self.pos, *self.size, max(radius, 1)), width=width)
         self._radius = radius
         self.bind(pos=self._redraw, size=self._redraw)
 
@@ -111,8 +165,14 @@ class Text(Label):
         auto_height: bool = False,
         max_lines: int = 0,
         shrink: bool = False,
+        keep_color: bool = False,
+        scaled: bool = True,
         **kwargs: object,
     ) -> None:
+        if scaled:  # False: a fixed-height band (the header) keeps its sizes
+            size *= STYLE.text_scale
+        if not keep_color:
+            color = paint_fg(color)
         self.base_size = size
         self.shrink = shrink
         super().__init__(
@@ -154,7 +214,13 @@ class BigNumber(Label):
 
     def __init__(self, text: str, *, color: RGBA = INK, **kwargs: object) -> None:
         super().__init__(
-            text=text, font_name=FONT, bold=True, color=color, halign="center", valign="middle", **kwargs
+            text=text,
+            font_name=FONT,
+            bold=True,
+            color=paint_fg(color),
+            halign="center",
+            valign="middle",
+            **kwargs,
         )
         self.bind(size=self._fit)
 
@@ -187,6 +253,12 @@ class Tile(ButtonBehavior, Panel):
         without it the layout decides the height and the text is centred in it."""
         if button.selected:
             bg, fg = SELECTED, INK
+        keep = False
+        if STYLE.contrast:  # every target outlined; yellow text on black, black on a yellow choice
+            edge = HC_YELLOW
+            keep = paint_bg(bg) == HC_YELLOW
+            fg = HC_BLACK if keep else HC_YELLOW
+            keep = True
         super().__init__(
             bg=bg,
             radius=radius * unit,
@@ -197,14 +269,29 @@ class Tile(ButtonBehavior, Panel):
         )
         self.action = button.action
         self.arg = button.arg
-        self._bg = bg
+        self._bg = paint_bg(bg)
         self._on_tap = on_tap
         texts = [
-            Text(button.label, size=label_size * unit, bold=True, color=fg, halign=halign, auto_height=True)
+            Text(
+                button.label,
+                size=label_size * unit,
+                bold=True,
+                color=fg,
+                halign=halign,
+                auto_height=True,
+                keep_color=keep,
+            )
         ]
         if button.detail:
             texts.append(
-                Text(button.detail, size=detail_size * unit, color=fg, halign=halign, auto_height=True)
+                Text(
+                    button.detail,
+                    size=detail_size * unit,
+                    color=WHITE if STYLE.contrast and fg != HC_BLACK else fg,
+                    halign=halign,
+                    auto_height=True,
+                    keep_color=keep,
+                )
             )
         if button.note:
             note_colour = rgb("ffcc80") if fg == WHITE else ALARM
@@ -249,8 +336,22 @@ class NoticeBar(Panel):
         self, text: str, kind: NoticeKind, *, unit: float, size: float = 34, **kwargs: object
     ) -> None:
         bg, fg = NOTICE_COLOURS[kind]
-        super().__init__(bg=bg, radius=14 * unit, padding=(24 * unit, 14 * unit), size_hint_y=None, **kwargs)
-        self.label = Text(text, size=size * unit, color=fg, bold=kind in ("error", "warn"), auto_height=True)
+        edge = None
+        if STYLE.contrast:
+            fg = edge = HC_NOTICE[kind]
+        super().__init__(
+            bg=bg, edge=edge, radius=14 * unit, padding=(24 * unit, 14 * unit), size_hint_y=None, **kwargs
+        )
+        if edge is not None:
+            self._edge_colour.rgba = edge  # a notice's frame in its own colour, not a button's yellow
+        self.label = Text(
+            text,
+            size=size * unit,
+            color=fg,
+            bold=kind in ("error", "warn"),
+            auto_height=True,
+            keep_color=STYLE.contrast,
+        )
         self.add_widget(self.label)
         self.label.bind(height=self._fit)
         self._pad = 28 * unit

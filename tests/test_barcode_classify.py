@@ -29,6 +29,11 @@ TABLE = [
     ("8934563138165", "unknown", "8934563138165"),  # an EAN-13 off a bottle of water
     ("  Nguyễn Văn A\t", "unknown", "Nguyễn Văn A"),
     ("Nguye\u0302\u0303n", "unknown", "Nguyễn"),  # decomposed (NFD) input comes out NFC
+    # A booking's QR (`MCBK:` + its code) and the booking page's address: a check-in at the kiosk.
+    ("MCBK:ABCD2345", "booking", "ABCD2345"),
+    ("mcbk:abcd-2345\r\n", "booking", "ABCD2345"),
+    ("https://hub.local/b/QRST6789", "booking", "QRST6789"),
+    ("MCBK:ABCD0123", "unknown", "MCBK:ABCD0123"),  # 0 and 1 are never in a booking code
 ]
 
 
@@ -168,3 +173,22 @@ def test_a_receipt_qr_carries_its_proof_to_the_kiosk_only() -> None:
     assert scan.text == "000.00.06.H56-231027-0361"  # the proof is not repeated in the text
     bare = classify("000.00.06.H56-231027-0361")
     assert isinstance(bare, Classified) and bare.proof is None and not bare.private
+
+
+def test_an_id_card_tells_the_kiosk_the_holders_age_and_nothing_else_of_the_card() -> None:
+    """Elderly priority needs the age, not the birth date: only the age and the masked number go out."""
+    from datetime import date
+
+    from barcode_reader.service import ScanEvent
+
+    card = classify(CCCD, today=date(2026, 12, 7))
+    assert isinstance(card, Classified) and card.kind == "id_card"
+    born = CCCD.split("|")[3]
+    assert born == "01011992" and card.age == 34
+    event = ScanEvent(card.code, card.kind, "qr", "", card.text, "hid", private=True, age=card.age)
+    payload = repr(event.payload())
+    assert [word for word in (CCCD.split("|")[0], born, CCCD.split("|")[2]) if word in payload] == []
+    # A card whose dates make no sense is still an ID card, but has no age to give.
+    broken = CCCD.replace(born, "31139999")
+    other = classify(broken, today=date(2026, 12, 7))
+    assert isinstance(other, Classified) and other.kind == "id_card" and other.age is None

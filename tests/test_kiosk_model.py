@@ -290,7 +290,10 @@ def test_a_late_scan_is_ignored_and_the_receipts_proof_is_passed_on(clock: Clock
 
 
 def test_an_id_card_scan_asks_for_the_receipt_and_keeps_nothing(clock: Clock) -> None:
+    """On "Tra cứu hồ sơ" the receipt was expected; elsewhere the card asks for consent
+    (tests/test_kiosk_citizens.py)."""
     model = make(clock)
+    model.tap("open", "dossier")
     assert model.scan("scanner-1", {"kind": "id_card", "code": "*********345", "text": "*********345"}) == []
     body = model.view().body
     assert isinstance(body, DossierBody) and body.input == "" and body.notice is not None

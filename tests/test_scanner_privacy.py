@@ -27,7 +27,7 @@ from hub.fleet.broker_setup import SecureBroker
 from hub.fleet.roles import Place, device_acls, starter_config
 from kiosk.config import KioskConfig
 from kiosk.controller import KioskController
-from kiosk.views import DossierBody
+from kiosk.views import CardBody, DossierBody
 from tests.support.mqtt import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,6 +167,13 @@ def test_an_id_card_reaches_only_its_kiosk_masked_and_is_never_logged(
 
             wait_until(attached, 15)
             feed(fifo, CCCD)
+            # Consent is asked first; the kiosk knows the masked number and the holder's age only.
+            body = kiosk_1.wait_for(lambda view: view.screen == "card", 10).body
+            assert isinstance(body, CardBody) and "*********345" in body.text
+            assert kiosk_1.model.card is not None and kiosk_1.model.card.age is not None
+            kiosk_1.tap("open", "dossier")
+            # Where a receipt was expected, an ID card is refused and forgotten.
+            feed(fifo, CCCD.replace(ID_NUMBER, ID_NUMBER[:-3] + "399"))
             body = kiosk_1.wait_for(
                 lambda view: view.screen == "dossier" and view.body.notice is not None, 10
             ).body
@@ -189,11 +196,13 @@ def test_an_id_card_reaches_only_its_kiosk_masked_and_is_never_logged(
     scans = [(topic, json.loads(body)) for topic, body, _ in seen if "/scans/" in topic]
     card = [scan for topic, scan in scans if scan["kind"] == "id_card"]
     assert [(topic, scan["code"]) for topic, scan in scans if scan["kind"] == "id_card"] == [
-        (f"{TOPIC}/scans/scanner-1/kiosk-1", "*********345")
+        (f"{TOPIC}/scans/scanner-1/kiosk-1", "*********345"),
+        (f"{TOPIC}/scans/scanner-1/kiosk-1", "*********399"),
     ]
     assert (
-        set(card[0]) <= {"v", "code", "kind", "symbology", "ts", "text", "source"}
+        set(card[0]) <= {"v", "code", "kind", "symbology", "ts", "text", "source", "age"}
         and card[0]["text"] == "*********345"
+        and isinstance(card[0]["age"], int)
     )
     with_proof = [topic for topic, scan in scans if scan.get("proof") == PROOF]
     assert with_proof == [f"{TOPIC}/scans/scanner-1/kiosk-1"]

@@ -220,7 +220,9 @@ class BookingService:
         return self.describe(booking)
 
     # ------------------------------------------------------------------ check-in
-    def check_in(self, code_text: str, *, caller_id: str, language: str = "vi") -> dict[str, Any]:
+    def check_in(
+        self, code_text: str, *, caller_id: str, language: str = "vi", priority_group: str | None = None
+    ) -> dict[str, Any]:
         """The booking becomes a ticket (with its token: the citizen follows it at /t/{token}).
         Idempotent: a second check-in answers the same ticket."""
         booking = self.find(code_text, language)
@@ -249,6 +251,8 @@ class BookingService:
         params: dict[str, Any] = {"service_id": booking.service_id}
         if booking.phone:
             params["phone"] = booking.phone
+        if priority_group is not None:
+            params.update(priority=True, priority_group=priority_group)
         result = self.service.call(
             "ticket.issue",
             params,

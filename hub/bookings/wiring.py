@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from appliance.i18n import PRIORITY_GROUPS
 from appliance.rpc import RpcError, RpcRequest
 
 from .config import load_booking_settings
@@ -24,7 +25,13 @@ def attach_bookings(hub: Any, *, otp_sender: OtpSender | None = None) -> Booking
         code = request.params.get("code")
         if not isinstance(code, str) or not code.strip() or len(code) > 256:
             raise RpcError.from_key("bad_request", request.language, detail="code")
-        result = bookings.check_in(code, caller_id=request.caller_id, language=request.language)
+        # The kiosk's elderly priority from an ID card read with the citizen's consent.
+        group = request.params.get("priority_group")
+        if group is not None and group not in PRIORITY_GROUPS:
+            raise RpcError.from_key("bad_request", request.language, detail="priority_group")
+        result = bookings.check_in(
+            code, caller_id=request.caller_id, language=request.language, priority_group=group
+        )
         # The kiosk prints the ticket as for any number it issues.
         result.update(hub.send_ticket_to_printer(request.caller_id, result["ticket"]))
         return result
