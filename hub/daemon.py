@@ -161,6 +161,7 @@ class Hub:
         self.link.subscribe(self.topics.all_devices("state"), self.devices.on_state)
         self.link.subscribe(self.topics.all_devices("health"), self.devices.on_health)
         self.printing = TicketPrinting(config, self.link, self.devices, site=lambda: self.service.site)
+        self.service.add_commit_hook(self.printing.on_commit)
         self.link.on_connection_change(self._on_connection)
         self.publisher = QueuePublisher(self.link, self.service.snapshot)
         self.service.add_commit_hook(self.publisher.on_commit)

@@ -75,7 +75,7 @@ class QueueEngine(QueueCore):
             raise self._state_error(ticket, "call")
         if ticket.id == counter.current:
             raise self._state_error(ticket, "call")
-        self._call(counter, ticket, now, change, by_number=True)
+        self._call(counter, ticket, now, change, reason="number", by_number=True)
         return change
 
     def _let_go(self, counter_id: str, status: str, now: datetime) -> Change:

@@ -59,6 +59,15 @@ def printer_readiness(device: Mapping[str, Any] | None) -> tuple[bool, str]:
     return False, "not_ready"
 
 
+def kiosks_by_printer(site: HubConfig) -> dict[str, list[str]]:
+    """Printer id → the kiosks whose tickets it prints."""
+    found: dict[str, list[str]] = {}
+    for kiosk in site.kiosks:
+        if kiosk.printer:
+            found.setdefault(kiosk.printer, []).append(kiosk.id)
+    return found
+
+
 class TicketPrinting:
     """Sends kiosk tickets to their printers under the window rule; publishes readiness per kiosk."""
 
@@ -79,10 +88,7 @@ class TicketPrinting:
         self.devices = devices
         self.wall = wall
         self.window_s = config.printing.ticket_window_s
-        self._kiosks_of: dict[str, list[str]] = {}
-        for kiosk in config.kiosks:
-            if kiosk.printer:
-                self._kiosks_of.setdefault(kiosk.printer, []).append(kiosk.id)
+        self._kiosks_of = kiosks_by_printer(config)
         self._lock = threading.Lock()
         self._published: dict[str, dict[str, Any]] = {}
         # job id → (what the kiosk was told, time.monotonic() of the job when queued)
@@ -190,6 +196,26 @@ class TicketPrinting:
             "reason": reason,
             "ticket_window_s": self.window_s,
         }
+
+    def on_commit(self, events: list[dict[str, Any]], snapshot: Callable[[], dict[str, Any]]) -> None:
+        """QueueService commit hook: after a site change (a kiosk added, its printer changed or
+        removed in the admin pages) the kiosks concerned hear of their printer at once, without a
+        restart; a kiosk left without a printer has its retained word cleared."""
+        new = kiosks_by_printer(self.site())  # a few kiosks: cheap enough for every commit
+        if new == self._kiosks_of:
+            return
+        before = {kiosk: printer for printer, kiosks in self._kiosks_of.items() for kiosk in kiosks}
+        after = {kiosk: printer for printer, kiosks in new.items() for kiosk in kiosks}
+        self._kiosks_of = new
+        for kiosk_id in before.keys() - after.keys():
+            with self._lock:
+                self._published.pop(kiosk_id, None)
+            self.link.publish(self.topics.device_printer(kiosk_id), b"", retain=True)
+        for printer_id in {printer for kiosk, printer in after.items() if before.get(kiosk) != printer}:
+            with self._lock:
+                for kiosk_id in new[printer_id]:
+                    self._published.pop(kiosk_id, None)
+            self._publish_readiness(printer_id)
 
     def _on_device(self, message: Message) -> None:
         device_id = message.topic.split("/")[-2]

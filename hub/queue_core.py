@@ -55,8 +55,6 @@ class QueueCore:
             s.id: deque(maxlen=SERVICE_TIME_WINDOW) for s in services
         }
         self.recent_calls: deque[tuple[str, str, datetime]] = deque(maxlen=RECENT_CALLS)
-        # Why each ticket of the day was called out of issue order (shown to the officer).
-        self.call_reasons: dict[str, str] = {}
         # The latest issue time of the day: a clock set back must not put a new ticket in front of
         # the people already waiting (the line is ordered by issue time).
         self.latest_issue: datetime | None = None
@@ -155,7 +153,6 @@ class QueueCore:
         for service_id in self.services:
             self.last_seq[service_id] = 0
         self.recent_calls.clear()
-        self.call_reasons.clear()
         self.latest_issue = None
         change.day_rolled = True
         return change
@@ -227,7 +224,6 @@ class QueueCore:
         data["service_name_en"] = service.name_en if service else ""
         ahead = self.ahead(ticket)
         data["ahead"] = ahead
-        data["call_reason"] = self.call_reasons.get(ticket.id)
         data["estimated_wait_s"] = (
             self.estimated_wait_s(ticket.service_id, ahead) if ticket.status == "waiting" else 0
         )
@@ -360,19 +356,26 @@ class QueueCore:
             counter.ordinary_streak = 0
         elif reason == "interleave":
             counter.ordinary_streak += 1
-        if reason is not None:
-            self.call_reasons[ticket.id] = reason
-        self._call(counter, ticket, now, change)
+        self._call(counter, ticket, now, change, reason=reason)
         return change
 
     def _call(
-        self, counter: CounterState, ticket: Ticket, now: datetime, change: Change, **extra: Any
+        self,
+        counter: CounterState,
+        ticket: Ticket,
+        now: datetime,
+        change: Change,
+        *,
+        reason: str | None = None,
+        **extra: Any,
     ) -> None:
-        """Make `ticket` the counter's called ticket (the one it was serving is completed)."""
+        """Make `ticket` the counter's called ticket (the one it was serving is completed);
+        `reason`: why it was called out of issue order (Ticket.call_reason)."""
         self._finish_current(counter, now, change)
         if ticket.status == "waiting":
             self.lines[ticket.service_id].remove(ticket)
         ticket.status = "called"
+        ticket.call_reason = reason
         ticket.called_at = now
         ticket.counter_id = counter.id
         counter.current = ticket.id

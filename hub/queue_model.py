@@ -85,6 +85,11 @@ class Ticket:
     dossier_code: str | None = None
     # Set when a transfer sent the citizen to the end of the new service's line.
     requeued_at: datetime | None = None
+    # Why its last call took it out of issue order (shown to the officer), stored with the ticket
+    # so a restarted hub still says it: "priority" (it jumped older ordinary tickets), "interleave"
+    # (an ordinary ticket called while a priority one waits, by the rule), "number" (called by its
+    # number); None: called in its turn.
+    call_reason: str | None = None
 
     @property
     def queue_key(self) -> tuple[datetime, str]:
@@ -109,6 +114,7 @@ class Ticket:
             "recalls": self.recalls,
             "rating": self.rating,
             "dossier_code": self.dossier_code,
+            "call_reason": self.call_reason,
             "token": self.token,
         }
 

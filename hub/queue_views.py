@@ -80,7 +80,8 @@ def counter_view(
         "skipped": sorted(skipped, key=lambda t: t["issued_at"]),
         "recent": [engine.describe(t) for t in recent],
         "all_services": [
-            {"id": s.id, "name": s.name, "name_en": s.name_en} for s in engine.services.values()
+            {"id": s.id, "name": s.name, "name_en": s.name_en, "interleave_every": s.interleave_every}
+            for s in engine.services.values()
         ],
         "seq": seq,
     }

@@ -23,7 +23,7 @@ from appliance.timeutil import iso, parse_iso
 
 from .engine import Change, Ticket
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry migrates from version i to i+1; append only.
 MIGRATIONS: list[str] = [
@@ -109,6 +109,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE counters ADD COLUMN pause_reason TEXT;
     ALTER TABLE counters ADD COLUMN ordinary_streak INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE counters ADD COLUMN streak_day TEXT;
+    """,
+    # 4: why a ticket was called out of issue order (priority, interleave, by number) survives a
+    # restart: the officer still reads it on the console.
+    """
+    ALTER TABLE tickets ADD COLUMN call_reason TEXT;
     """,
 ]
 
@@ -209,7 +214,7 @@ HELD_REASON_KEY = "held_reason"
 _TICKET_COLUMNS = (
     "id, service_day, number, service_id, original_service_id, priority, priority_group, status,"
     " issued_at, called_at, served_at, completed_at, counter_id, recalls, rating, token, issued_by,"
-    " dossier_code"
+    " dossier_code, call_reason"
 )
 _MARKS = ",".join("?" * len(_TICKET_COLUMNS.split(",")))
 
@@ -361,7 +366,7 @@ class Store:
             updated = self.conn.execute(
                 """UPDATE tickets SET service_id=?, original_service_id=?, priority=?, priority_group=?,
                        status=?, called_at=?, served_at=?, completed_at=?, counter_id=?, recalls=?,
-                       rating=?, dossier_code=?
+                       rating=?, dossier_code=?, call_reason=?
                    WHERE id=? AND service_day=? AND number=? AND token=?""",
                 (
                     ticket.service_id,
@@ -376,6 +381,7 @@ class Store:
                     ticket.recalls,
                     ticket.rating,
                     ticket.dossier_code,
+                    ticket.call_reason,
                     ticket.id,
                     ticket.service_day.isoformat(),
                     ticket.number,
@@ -471,6 +477,7 @@ def _ticket_row(ticket: Ticket) -> tuple[Any, ...]:
         ticket.token,
         ticket.issued_by,
         ticket.dossier_code,
+        ticket.call_reason,
     )
 
 
@@ -494,6 +501,7 @@ def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
         token,
         issued_by,
         dossier_code,
+        call_reason,
     ) = row  # the column order of `tickets` (migrations append columns at the end)
     issued = parse_iso(issued_at)
     assert issued is not None
@@ -516,4 +524,5 @@ def _row_to_ticket(row: tuple[Any, ...]) -> Ticket:
         rating=rating,
         issued_by=issued_by,
         dossier_code=dossier_code,
+        call_reason=call_reason,
     )

@@ -363,7 +363,7 @@ class ResultDesk:
         config: CentralConfig,
         db_path: str | Path,
         *,
-        service_id: str,
+        service_id: str | None,
         counters: Collection[str],
         relay: bool,
         clock: Callable[[], datetime] = local_now,
@@ -390,7 +390,7 @@ class ResultDesk:
             self._db.close()
 
     @property
-    def service_id(self) -> str:
+    def service_id(self) -> str | None:
         return (self._live()[0] if self._live else None) or self._service_id
 
     @property
@@ -444,7 +444,7 @@ class ResultDesk:
             if raw is None:
                 return issue(request)
             code = self.canonical(raw, request.language)
-            if request.params.get("service_id") != self.service_id:
+            if self.service_id is None or request.params.get("service_id") != self.service_id:
                 raise RpcError.from_key(
                     "bad_request", request.language, detail=f"dossier_code: service_id {self.service_id}"
                 )

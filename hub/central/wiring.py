@@ -86,7 +86,9 @@ class CentralRuntime:
         self._sync_now = threading.Event()
         self._sync_thread: threading.Thread | None = None
         self.desk: ResultDesk | None = None
-        if result_service is not None:
+        # With the live site to follow, the desk exists even while no service returns results: the
+        # head may set one up later in the admin pages, and the desk serves it at once.
+        if result_service is not None or result_live is not None:
             self.desk = ResultDesk(
                 config,
                 db_path,
@@ -179,6 +181,7 @@ class CentralRuntime:
         desk = self.desk
         ready = (
             desk is not None
+            and desk.service_id is not None
             and view.get("status") in self.config.results_statuses
             and view.get("code") not in desk.returned_codes()
         )

@@ -61,6 +61,11 @@ class Names:
         self.services = {s.id: (s.name_en or s.name) if en else s.name for s in site.services}
         self.counters = {c.id: c.name for c in site.counters}
         self.officers = {o.username: o.name for o in site.officers}
+        # The site's priority groups, in the head's order and by the names she gave (a group added
+        # in the admin pages has no name in the law's list); the law's five name the rest.
+        groups = getattr(site, "priority_groups", ())
+        self.groups = {g.id: (g.name_en or g.name) if en else g.name for g in groups}
+        self.group_order = list(dict.fromkeys([*self.groups, *PRIORITY_GROUPS]))
 
     def name(self, dim: str, key: str) -> str:
         en = self.language == "en"
@@ -76,13 +81,18 @@ class Names:
             day = date.fromisoformat(key)
             return f"{WEEKDAYS[day.weekday()]} {day:%d/%m/%Y}"
         if dim == "priority":
+            if key in self.groups:
+                return self.groups[key]
             names = PRIORITY_GROUPS.get(key)
-            return names[en] if names else ("Ưu tiên khác" if not en else "Other priority")
+            if names:
+                return names[en]
+            # A group removed since keeps its id; "" is a priority ticket without a group.
+            return key or ("Ưu tiên khác" if not en else "Other priority")
         return key
 
     def order(self, dim: str, keys: list[str]) -> list[str]:
         configured = {"service": list(self.services), "counter": list(self.counters),
-                      "officer": list(self.officers), "priority": list(PRIORITY_GROUPS)}.get(dim)  # fmt: skip
+                      "officer": list(self.officers), "priority": self.group_order}.get(dim)  # fmt: skip
         if configured is None:
             return sorted(keys)
         rank = {key: i for i, key in enumerate(configured)}

@@ -259,11 +259,16 @@ def metrics() -> Response:
 
 @api.get("/api/v1/counters/<counter_id>")
 def counter_view(counter_id: str) -> Response:
+    from .console_texts import group_labels
     from .pages import number_warnings
 
     require_user(counter_id=counter_id)
-    view = web().service.counter_view(counter_id, language())
-    return jsonify({**view, "numbers": number_warnings(view)})
+    lang = language()
+    view = web().service.counter_view(counter_id, lang)
+    # The priority groups' names as the head set them now: the console redraws with them when a
+    # site change wakes it (a `resync` on its event stream), without a reload.
+    groups = group_labels(lang, web().service.site.priority_groups)
+    return jsonify({**view, "numbers": number_warnings(view), "groups": groups})
 
 
 @api.get("/api/v1/counters/<counter_id>/waiting")

@@ -51,9 +51,10 @@ CONSOLE_TEXTS: dict[str, tuple[str, str]] = {
     "priority": ("Ưu tiên", "Priority"),
     "reason_priority": ("gọi trước vì ưu tiên: {group}", "called first, priority: {group}"),
     "reason_interleave": (
-        "gọi theo lượt xen kẽ (số ưu tiên chờ sau)",
-        "called by the interleave rule (a priority ticket waits)",
+        "gọi theo lượt xen kẽ: 1 ưu tiên sau {every} lượt thường (số ưu tiên chờ sau)",
+        "called by the interleave rule: 1 priority after {every} ordinary (a priority ticket waits)",
     ),
+    "reason_number": ("gọi theo số", "called by number"),
     "shortcuts_title": ("Phím tắt", "Keyboard shortcuts"),
 }
 PAUSE_REASONS: tuple[tuple[str, str], ...] = (

@@ -6,7 +6,8 @@
   const config = JSON.parse(document.getElementById("console-config").textContent);
   const texts = config.texts;
   const words = config.console.texts;
-  const groups = config.console.groups;
+  // Priority group names; each view brings the live ones (the head may rename or add a group).
+  let groups = config.console.groups;
   const form = document.getElementById("actions");
   const banner = document.getElementById("banner");
   const bannerText = document.getElementById("banner-text");
@@ -66,6 +67,7 @@
   }
 
   function render(view) {
+    if (view.groups) groups = view.groups;
     const serving = view.serving;
     const counter = view.counter;
     const number = document.getElementById("serving-number");
@@ -88,7 +90,10 @@
       // Why this citizen was called out of issue order (the service's priority rule).
       if (serving.call_reason === "priority") {
         parts.push(fill(words.reason_priority, { group: groups[serving.priority_group] || words.priority }));
-      } else if (serving.call_reason === "interleave") parts.push(words.reason_interleave);
+      } else if (serving.call_reason === "interleave") {
+        const service = view.all_services.find((item) => item.id === serving.service_id);
+        parts.push(fill(words.reason_interleave, { every: service && service.interleave_every ? service.interleave_every : "N" }));
+      } else if (serving.call_reason === "number") parts.push(words.reason_number);
       detail = parts.join(" · ");
     } else if (counter.open) {
       detail = texts.no_one_called;
