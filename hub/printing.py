@@ -211,10 +211,11 @@ class TicketPrinting:
             with self._lock:
                 self._published.pop(kiosk_id, None)
             self.link.publish(self.topics.device_printer(kiosk_id), b"", retain=True)
-        for printer_id in {printer for kiosk, printer in after.items() if before.get(kiosk) != printer}:
-            with self._lock:
-                for kiosk_id in new[printer_id]:
-                    self._published.pop(kiosk_id, None)
+        moved = {kiosk: printer for kiosk, printer in after.items() if before.get(kiosk) != printer}
+        with self._lock:
+            for kiosk_id in moved:
+                self._published.pop(kiosk_id, None)  # told again, the others only if it changed
+        for printer_id in set(moved.values()):
             self._publish_readiness(printer_id)
 
     def _on_device(self, message: Message) -> None:
