@@ -138,3 +138,17 @@ def test_strict_priority_jumps_and_the_reason_is_given() -> None:
     assert first.id == elderly.id and engine.describe(first)["call_reason"] == "priority"
     second = engine.call_next("1", now=T0 + timedelta(minutes=3)).result
     assert second.id == ordinary.id and engine.describe(second)["call_reason"] is None
+
+
+def test_a_call_by_number_says_so_and_a_later_call_in_turn_says_nothing() -> None:
+    engine = make_engine()
+    first, second = (issue(engine, "land", T0 + timedelta(seconds=i)) for i in range(2))
+    called = engine.call_number("1", second.number, now=T0 + timedelta(minutes=1))
+    assert called.result.call_reason == "number" and engine.describe(second)["call_reason"] == "number"
+    assert second.id in called.tickets  # the reason is part of the change the store writes
+    # They did not come; reinstated, they are called again in their turn: no reason any more.
+    engine.skip("1", now=T0 + timedelta(minutes=2))
+    engine.reinstate(second.number, now=T0 + timedelta(minutes=3))
+    assert engine.call_next("1", now=T0 + timedelta(minutes=4)).result.id == first.id
+    again = engine.call_next("1", now=T0 + timedelta(minutes=5)).result
+    assert again.id == second.id and again.call_reason is None
