@@ -1,7 +1,8 @@
 """The officer's console in a real headless Chromium follows the head's edits of the priority groups
 while it stays open (no reload): a renamed group, one that now asks for a paper and one just added
 are named on the called ticket and in the waiting list, woken by the console's own event stream.
-It also says why each citizen was called out of turn ("gọi trước vì ưu tiên", "gọi theo số").
+It also says why each citizen was called out of turn ("gọi trước vì ưu tiên", "gọi theo số", "1 ưu
+tiên sau 2 lượt thường" once the head sets that rule).
 Screenshot at 390×844 goes to out/.
 """
 
@@ -98,6 +99,15 @@ def test_the_console_follows_priority_group_edits_without_a_reload(
         field.send_keys(ordinary, Keys.ENTER)
         wait.until(lambda d: d.find_element(By.ID, "serving-number").text.strip() == ordinary)
         wait.until(lambda d: "gọi theo số" in detail(d))
+        # The head sets "1 priority after every 2 ordinary" for the service: the next call goes to a
+        # citizen without priority although two priority tickets wait, and the console says why.
+        admin("PUT", "/api/v1/admin/services/dat-dai", {"priority_rule": "interleave", "interleave_every": 2})
+        later = issue(service, "dat-dai")
+        wait.until(lambda d: any(later in r for r in rows(d)))
+        driver.find_element(By.XPATH, "//button[@value='call-next']").click()
+        wait.until(lambda d: d.find_element(By.ID, "serving-number").text.strip() == later)
+        wait.until(lambda d: "1 ưu tiên sau 2 lượt thường" in detail(d))
+
         OUT.mkdir(exist_ok=True)
         driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
         driver.save_screenshot(str(OUT / "console-live-groups-390x844.png"))

@@ -50,9 +50,10 @@ CONSOLE_TEXTS: dict[str, tuple[str, str]] = {
     "ordinary": ("Thường", "Ordinary"),
     "priority": ("Ưu tiên", "Priority"),
     "reason_priority": ("gọi trước vì ưu tiên: {group}", "called first, priority: {group}"),
+    # An ordinary ticket called while a priority one waits, by the service's interleave rule.
     "reason_interleave": (
-        "gọi theo lượt xen kẽ: 1 ưu tiên sau {every} lượt thường (số ưu tiên chờ sau)",
-        "called by the interleave rule: 1 priority after {every} ordinary (a priority ticket waits)",
+        "lượt thường: 1 ưu tiên sau {every} lượt thường",
+        "ordinary turn: 1 priority after {every} ordinary",
     ),
     "reason_number": ("gọi theo số", "called by number"),
     "shortcuts_title": ("Phím tắt", "Keyboard shortcuts"),
