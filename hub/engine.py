@@ -201,6 +201,7 @@ class QueueEngine(QueueCore):
         ticket.counter_id = None
         ticket.called_at = None
         ticket.served_at = None
+        ticket.call_reason = None  # back in a line: the next call says why, if it is out of turn
         counter.current = None
         self.lines[to_service_id].add(ticket)
         change.touch(ticket)
@@ -226,6 +227,7 @@ class QueueEngine(QueueCore):
         ticket.status = "waiting"
         ticket.counter_id = None
         ticket.called_at = None
+        ticket.call_reason = None
         self.lines[ticket.service_id].add(ticket)
         change.touch(ticket)
         change.events.append(EventDraft("ticket.reinstated", ticket, None, now))

@@ -148,7 +148,7 @@ def test_a_call_by_number_says_so_and_a_later_call_in_turn_says_nothing() -> Non
     assert second.id in called.tickets  # the reason is part of the change the store writes
     # They did not come; reinstated, they are called again in their turn: no reason any more.
     engine.skip("1", now=T0 + timedelta(minutes=2))
-    engine.reinstate(second.number, now=T0 + timedelta(minutes=3))
+    assert engine.reinstate(second.number, now=T0 + timedelta(minutes=3)).result.call_reason is None
     assert engine.call_next("1", now=T0 + timedelta(minutes=4)).result.id == first.id
     again = engine.call_next("1", now=T0 + timedelta(minutes=5)).result
     assert again.id == second.id and again.call_reason is None
