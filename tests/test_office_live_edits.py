@@ -198,6 +198,17 @@ def test_a_kiosk_added_live_hears_of_its_printer(make_site: Any) -> None:
         site.ok("PUT", "/api/v1/admin/kiosks/kiosk-7", json={"printer": "printer-8"})
         assert word("kiosk-7", seen)["reason"] == "offline"
 
+        # That printer comes online: both kiosks added live hear of it, as the TOML's kiosks do.
+        seen = len(observer.messages)
+        observer.publish(
+            f"{ROOT}/devices/printer-8/state", json.dumps({"online": True}).encode(), retain=True
+        )
+        observer.publish(f"{ROOT}/devices/printer-8/health", json.dumps(health).encode(), retain=True)
+        for kiosk in ("kiosk-7", "kiosk-8"):
+            observer.wait_for(
+                lambda m, k=kiosk: m.topic.endswith(f"/{k}/printer") and m.json()["ready"] is True, after=seen
+            )
+
         # The printer taken away: the retained word is cleared (the kiosk then prints nothing).
         seen = len(observer.messages)
         site.ok("PUT", "/api/v1/admin/kiosks/kiosk-8", json={"printer": None})
@@ -205,7 +216,8 @@ def test_a_kiosk_added_live_hears_of_its_printer(make_site: Any) -> None:
 
     # What a kiosk starting now reads, retained.
     with Observer(site.broker_port, f"{ROOT}/devices/kiosk-7/printer") as late:
-        assert late.wait_for(lambda m: m.retain).json()["printer"] == "printer-8"
+        told = late.wait_for(lambda m: m.retain).json()
+        assert (told["printer"], told["ready"]) == ("printer-8", True)
 
 
 def without_result_return(config: dict[str, Any]) -> None:
