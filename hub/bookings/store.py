@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.store import connect
+from hub.store import connect, immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -97,15 +96,8 @@ class BookingStore:
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self.conn)
 
     # ------------------------------------------------------------------ reads (in or out of a tx)
     def taken(self, service_id: str, day: date) -> dict[str, int]:

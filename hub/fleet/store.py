@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from appliance.timeutil import iso, now, parse_iso
 
+from ..store import immediate
 from .errors import EnrolmentRefused, FleetRefusal
 from .roles import Place
 
@@ -113,14 +114,8 @@ class FleetStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, immediate(self._db) as db:
+            yield db
 
     @staticmethod
     def _device(row: sqlite3.Row) -> DeviceRecord:
