@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from appliance.timeutil import iso, now, parse_iso
 
-from ..store import immediate
+from ..store import connect_rows, immediate
 from .errors import EnrolmentRefused, FleetRefusal
 from .roles import Place
 
@@ -100,11 +100,7 @@ class FleetStore:
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
-        self._db = sqlite3.connect(self.db_path, timeout=10.0, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = connect_rows(self.db_path)
         with self._lock:
             self._db.executescript(_SCHEMA)
 
