@@ -30,38 +30,36 @@ class CentralCollector(Collector):
             return
         relay = status.get("relay")
         if relay is not None:
-            backlog = GaugeMetricFamily(
-                "motcua_central_outbox_backlog", "Events waiting to be delivered to central"
+            yield GaugeMetricFamily(
+                "motcua_central_outbox_backlog",
+                "Events waiting to be delivered to central",
+                value=float(relay["backlog"]),
             )
-            backlog.add_metric([], float(relay["backlog"]))
-            yield backlog
-            oldest = GaugeMetricFamily(
+            yield GaugeMetricFamily(
                 "motcua_central_outbox_oldest_age_seconds",
                 "Age of the oldest event not yet delivered (0: none)",
+                value=float(relay["oldest_age_s"]),
             )
-            oldest.add_metric([], float(relay["oldest_age_s"]))
-            yield oldest
-            dead = GaugeMetricFamily(
-                "motcua_central_outbox_dead_letters", "Events central refused for good (kept, not retried)"
+            yield GaugeMetricFamily(
+                "motcua_central_outbox_dead_letters",
+                "Events central refused for good (kept, not retried)",
+                value=float(relay["dead_letters"]),
             )
-            dead.add_metric([], float(relay["dead_letters"]))
-            yield dead
-            delivered = CounterMetricFamily(
-                "motcua_central_events_delivered", "Events delivered to central since the hub started"
+            yield CounterMetricFamily(
+                "motcua_central_events_delivered",
+                "Events delivered to central since the hub started",
+                value=float(relay["delivered"]),
             )
-            delivered.add_metric([], float(relay["delivered"]))
-            yield delivered
-            failures = CounterMetricFamily(
-                "motcua_central_delivery_failures", "Failed delivery attempts since the hub started"
+            yield CounterMetricFamily(
+                "motcua_central_delivery_failures",
+                "Failed delivery attempts since the hub started",
+                value=float(relay["failures"]),
             )
-            failures.add_metric([], float(relay["failures"]))
-            yield failures
-            breaker = GaugeMetricFamily(
+            yield GaugeMetricFamily(
                 "motcua_central_relay_breaker_open",
                 "1 while the relay's circuit breaker keeps central at bay",
+                value=0.0 if relay["breaker"] == "closed" else 1.0,
             )
-            breaker.add_metric([], 0.0 if relay["breaker"] == "closed" else 1.0)
-            yield breaker
         lookups = status["lookups"]
         calls = CounterMetricFamily(
             "motcua_central_lookups", "Dossier lookups by outcome since the hub started", labels=["outcome"]
@@ -70,12 +68,14 @@ class CentralCollector(Collector):
             calls.add_metric([outcome], float(lookups[outcome]))
         yield calls
         catalogue = status["catalogue"]
-        size = GaugeMetricFamily("motcua_central_catalogue_procedures", "Procedures in the local catalogue")
-        size.add_metric([], float(catalogue["procedures"]))
-        yield size
+        yield GaugeMetricFamily(
+            "motcua_central_catalogue_procedures",
+            "Procedures in the local catalogue",
+            value=float(catalogue["procedures"]),
+        )
         if catalogue["age_s"] is not None:
-            age = GaugeMetricFamily(
-                "motcua_central_catalogue_age_seconds", "Time since the catalogue was last synced"
+            yield GaugeMetricFamily(
+                "motcua_central_catalogue_age_seconds",
+                "Time since the catalogue was last synced",
+                value=float(catalogue["age_s"]),
             )
-            age.add_metric([], float(catalogue["age_s"]))
-            yield age
