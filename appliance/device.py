@@ -324,11 +324,13 @@ class ReloadsConfig(Generic[M]):
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def listen_to_the_hub(self, link: Link) -> DeviceRuntime:
-        """Answer the hub's commands and take its pushed configuration, on `link`."""
+    def listen_to_the_hub(self, link: Link, *, on_test_print: Callback | None = None) -> DeviceRuntime:
+        """Answer the hub's commands and take its pushed configuration, on `link` (a printer also
+        answers "test print")."""
         self.runtime = DeviceRuntime(
             link,
             on_identify=self.identify,
+            on_test_print=on_test_print,
             on_reload=self.reload,
             on_restart=self.request_restart,
             on_config=self._on_pushed_config,
