@@ -18,6 +18,41 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# The relay's figures read straight from its status: (family, metric, help, status key).
+_RELAY_FIGURES: tuple[tuple[type[GaugeMetricFamily | CounterMetricFamily], str, str, str], ...] = (
+    (
+        GaugeMetricFamily,
+        "motcua_central_outbox_backlog",
+        "Events waiting to be delivered to central",
+        "backlog",
+    ),
+    (
+        GaugeMetricFamily,
+        "motcua_central_outbox_oldest_age_seconds",
+        "Age of the oldest event not yet delivered (0: none)",
+        "oldest_age_s",
+    ),
+    (
+        GaugeMetricFamily,
+        "motcua_central_outbox_dead_letters",
+        "Events central refused for good (kept, not retried)",
+        "dead_letters",
+    ),
+    (
+        CounterMetricFamily,
+        "motcua_central_events_delivered",
+        "Events delivered to central since the hub started",
+        "delivered",
+    ),
+    (
+        CounterMetricFamily,
+        "motcua_central_delivery_failures",
+        "Failed delivery attempts since the hub started",
+        "failures",
+    ),
+)
+
+
 class CentralCollector(Collector):
     def __init__(self, runtime: CentralRuntime) -> None:
         self.runtime = runtime
@@ -30,31 +65,8 @@ class CentralCollector(Collector):
             return
         relay = status.get("relay")
         if relay is not None:
-            yield GaugeMetricFamily(
-                "motcua_central_outbox_backlog",
-                "Events waiting to be delivered to central",
-                value=float(relay["backlog"]),
-            )
-            yield GaugeMetricFamily(
-                "motcua_central_outbox_oldest_age_seconds",
-                "Age of the oldest event not yet delivered (0: none)",
-                value=float(relay["oldest_age_s"]),
-            )
-            yield GaugeMetricFamily(
-                "motcua_central_outbox_dead_letters",
-                "Events central refused for good (kept, not retried)",
-                value=float(relay["dead_letters"]),
-            )
-            yield CounterMetricFamily(
-                "motcua_central_events_delivered",
-                "Events delivered to central since the hub started",
-                value=float(relay["delivered"]),
-            )
-            yield CounterMetricFamily(
-                "motcua_central_delivery_failures",
-                "Failed delivery attempts since the hub started",
-                value=float(relay["failures"]),
-            )
+            for family, name, documentation, key in _RELAY_FIGURES:
+                yield family(name, documentation, value=float(relay[key]))
             yield GaugeMetricFamily(
                 "motcua_central_relay_breaker_open",
                 "1 while the relay's circuit breaker keeps central at bay",
