@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from appliance.i18n import PRIORITY_GROUPS, Language, label, message
 from appliance.timeutil import SITE_TZ
 
-from .jobs import IdentifyJob, Job, ReceiptJob, TestPageJob, TicketData, TicketJob
+from .jobs import IdentifyJob, Job, ReceiptData, ReceiptJob, TestPageJob, TicketData, TicketJob
 from .layout import BLACK, WHITE, Fonts, PaperSpec, Sheet, code128_image, default_fonts, qr_image
 
 
@@ -56,6 +56,20 @@ def ticket_facts(ticket: TicketData, language: Language) -> list[tuple[str, str]
         wait = format_wait(ticket.estimated_wait_s, language)
         lines.append(("estimated_wait", message("print_wait", language, wait=wait)))
     return lines
+
+
+def receipt_papers(receipt: ReceiptData, language: Language) -> list[tuple[str, str, str, str]]:
+    """The receipt's list of papers handed in, a row each: (its number, the paper and its note,
+    how many copies, what it is for a layout error); the same on raster and text printers."""
+    return [
+        (
+            f"{number}.",
+            f"{item.name} ({item.note})" if item.note else item.name,
+            message("print_paper_count", language, count=item.count),
+            f"papers.{number - 1}",
+        )
+        for number, item in enumerate(receipt.papers, start=1)
+    ]
 
 
 def priority_label(group: str | None, language: Language) -> str | None:
@@ -206,15 +220,8 @@ def render_receipt(
     sheet.field(message("print_papers", language), "", size, what="papers")
     if not receipt.papers:
         sheet.text(message("print_papers_none", language), size, what="papers")
-    for number, item in enumerate(receipt.papers, start=1):
-        text = f"{item.name} ({item.note})" if item.note else item.name
-        sheet.item(
-            f"{number}.",
-            text,
-            message("print_paper_count", language, count=item.count),
-            size,
-            what=f"papers.{number - 1}",
-        )
+    for number, text, count, what in receipt_papers(receipt, language):
+        sheet.item(number, text, count, size, what=what)
     sheet.gap(paper.line_gap)
     sheet.field(
         message("print_processing_time", language), receipt.processing_time, size, what="processing_time"

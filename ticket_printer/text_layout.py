@@ -21,7 +21,7 @@ from barcode.codex import Code128
 
 from appliance.i18n import Language, message
 
-from .documents import format_long_time, format_short_time, priority_label, ticket_facts
+from .documents import format_long_time, format_short_time, priority_label, receipt_papers, ticket_facts
 from .errors import LayoutError
 from .jobs import IdentifyJob, Job, ReceiptJob, TestPageJob, TicketJob
 from .tcvn3 import printable_tcvn3
@@ -401,14 +401,8 @@ def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi"
     sheet.field(message("print_papers", language), "", what="papers")
     if not receipt.papers:
         sheet.text(message("print_papers_none", language), what="papers")
-    for number, item in enumerate(receipt.papers, start=1):
-        text = f"{item.name} ({item.note})" if item.note else item.name
-        sheet.item(
-            f"{number}.",
-            text,
-            message("print_paper_count", language, count=item.count),
-            what=f"papers.{number - 1}",
-        )
+    for number, text, count, what in receipt_papers(receipt, language):
+        sheet.item(number, text, count, what=what)
     sheet.field(message("print_processing_time", language), receipt.processing_time, what="processing_time")
     sheet.field(
         message("print_received_at", language),
