@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from appliance.rows import from_row
 from hub.store import connect, immediate
 
 SCHEMA = """
@@ -63,21 +64,7 @@ class Booking:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Booking:
-        return cls(
-            code=row["code"],
-            service_id=row["service_id"],
-            day=date.fromisoformat(row["day"]),
-            slot=row["slot"],
-            who=row["who"],
-            who_kind=row["who_kind"],
-            phone=row["phone"],
-            status=row["status"],
-            created_at=row["created_at"],
-            checked_in_at=row["checked_in_at"],
-            arrival=row["arrival"],
-            ticket_id=row["ticket_id"],
-            ticket_token=row["ticket_token"],
-        )
+        return from_row(cls, row, day=date.fromisoformat(row["day"]))
 
 
 class BookingStore:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from appliance.rows import from_row
 from appliance.timeutil import iso, now, parse_iso
 
 from ..store import connect_rows, immediate
@@ -115,18 +116,12 @@ class FleetStore:
 
     @staticmethod
     def _device(row: sqlite3.Row) -> DeviceRecord:
-        return DeviceRecord(
-            device_id=row["device_id"],
-            role=row["role"],
+        return from_row(
+            DeviceRecord,
+            row,
             place=Place.parse(row["place"]),
-            label=row["label"],
             config=json.loads(row["config"]),
             config_rev=int(row["config_rev"]),
-            status=row["status"],
-            created_at=row["created_at"],
-            enrolled_at=row["enrolled_at"],
-            enrolled_from=row["enrolled_from"],
-            revoked_at=row["revoked_at"],
         )
 
     # -- devices ------------------------------------------------------------------------------
