@@ -25,7 +25,6 @@ import argparse
 import json
 import logging
 import random
-import signal
 import sys
 import threading
 import time
@@ -517,24 +516,16 @@ def main(argv: list[str] | None = None) -> int:
         journal=args.journal,
         ready_every_s=max(0.0, args.ready_every),
     )
-    try:
-        server = SimServer(state, host=args.host, port=args.port).start()
-    except OSError as error:
-        print(f"central-sim: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-        return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(
-        f"Central simulator ready: {server.url}{API} — {len(state.dossiers)} dossiers, "
-        f"{len(state.procedures)} procedures, {len(state.received)} events already received",
-        flush=True,
+    server = SimServer(state, host=args.host, port=args.port)
+    code = server.serve_until_signalled(
+        "central-sim",
+        lambda: (
+            f"Central simulator ready: {server.url}{API} — {len(state.dossiers)} dossiers, "
+            f"{len(state.procedures)} procedures, {len(state.received)} events already received"
+        ),
     )
-    while not stop.wait(1.0):
-        pass
-    server.stop()
     state.close()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

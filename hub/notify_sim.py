@@ -20,7 +20,6 @@ import base64
 import json
 import logging
 import secrets
-import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -229,19 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     from appliance.logs import setup_logging
 
     setup_logging(args.verbose)
-    try:
-        server = NotifySimServer(host=args.host, port=args.port).start()
-    except OSError as error:
-        print(f"notify-sim: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-        return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"Notify simulator ready: {server.url}", flush=True)
-    while not stop.wait(1.0):
-        pass
-    server.stop()
-    return 0
+    server = NotifySimServer(host=args.host, port=args.port)
+    return server.serve_until_signalled("notify-sim", lambda: f"Notify simulator ready: {server.url}")
 
 
 if __name__ == "__main__":

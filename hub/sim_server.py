@@ -3,7 +3,10 @@ the notification gateways' simulators (tests, benchmarks, `motcua demo`)."""
 
 from __future__ import annotations
 
+import signal
+import sys
 import threading
+from collections.abc import Callable
 from typing import Self
 
 from flask import Flask
@@ -38,6 +41,23 @@ class BackgroundServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def serve_until_signalled(self, program: str, ready: Callable[[], str]) -> int:
+        """A simulator's command line: listen, print `ready()`, serve until SIGTERM or Ctrl-C.
+        1 when the address cannot be had."""
+        try:
+            self.start()
+        except OSError as error:
+            print(f"{program}: cannot listen on {self.host}:{self.port}: {error.strerror}", file=sys.stderr)
+            return 1
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        print(ready(), flush=True)
+        while not stop.wait(1.0):
+            pass
+        self.stop()
+        return 0
 
     def _serve(self, app: Flask) -> None:
         self._server = make_server(
