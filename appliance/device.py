@@ -24,7 +24,7 @@ import queue
 import threading
 import tomllib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
@@ -287,6 +287,16 @@ def fresh_config(
     except ValidationError as error:
         detail = describe_errors(source, error)
         raise CommandError(message("device_config_refused", language, detail=detail)) from None
+
+
+def keep_until_restart(current: M, fresh: M, keys: Iterable[str]) -> M:
+    """`fresh`, but with the running values of `keys`: what only a new process can take (its
+    identity, its link, its files). The rest applies now; the log says which keys wait."""
+    kept = {key: getattr(current, key) for key in keys if getattr(fresh, key) != getattr(current, key)}
+    if not kept:
+        return fresh
+    log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
+    return fresh.model_copy(update=kept)
 
 
 class ReloadsConfig(Generic[M]):

@@ -33,7 +33,7 @@ from typing import Any
 
 from paho.mqtt.client import MQTTMessageInfo
 
-from appliance.device import CommandError, DeviceRuntime, ReloadsConfig
+from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
 from appliance.i18n import message
 from appliance.inputs import RejectedInputs
 from appliance.mqtt import Link, Message
@@ -242,12 +242,7 @@ class PrinterDaemon(ReloadsConfig[PrinterConfig]):
         """Take a validated configuration: a new printer section opens the new printer between jobs."""
         current = self.config
         # The running identity, link and job log stay until the next start; the rest is taken now.
-        kept = {
-            key: getattr(current, key) for key in RESTART_KEYS if getattr(fresh, key) != getattr(current, key)
-        }
-        if kept:
-            log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
-            fresh = fresh.model_copy(update=kept)
+        fresh = keep_until_restart(current, fresh, RESTART_KEYS)
         with self._printer_lock:
             if fresh.printer != current.printer:
                 old = self.printer
