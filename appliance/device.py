@@ -24,7 +24,7 @@ import queue
 import threading
 import tomllib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
@@ -289,6 +289,16 @@ def fresh_config(
         raise CommandError(message("device_config_refused", language, detail=detail)) from None
 
 
+def keep_until_restart(current: M, fresh: M, keys: Iterable[str]) -> M:
+    """`fresh`, but with the running values of `keys`: what only a new process can take (its
+    identity, its link, its files). The rest applies now; the log says which keys wait."""
+    kept = {key: getattr(current, key) for key in keys if getattr(fresh, key) != getattr(current, key)}
+    if not kept:
+        return fresh
+    log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
+    return fresh.model_copy(update=kept)
+
+
 class ReloadsConfig(Generic[M]):
     """The hub's side of a device daemon, done one way everywhere: its commands (identify, reload,
     restart), `reload` and the pushed configuration, and the daemon as a context manager.
@@ -324,11 +334,13 @@ class ReloadsConfig(Generic[M]):
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def listen_to_the_hub(self, link: Link) -> DeviceRuntime:
-        """Answer the hub's commands and take its pushed configuration, on `link`."""
+    def listen_to_the_hub(self, link: Link, *, on_test_print: Callback | None = None) -> DeviceRuntime:
+        """Answer the hub's commands and take its pushed configuration, on `link` (a printer also
+        answers "test print")."""
         self.runtime = DeviceRuntime(
             link,
             on_identify=self.identify,
+            on_test_print=on_test_print,
             on_reload=self.reload,
             on_restart=self.request_restart,
             on_config=self._on_pushed_config,

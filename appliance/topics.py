@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 ROOT = "motcua/v1"
+
+
+def _per_device(pattern: str) -> Callable[[Topics, str], str]:
+    """A topic of one device: `pattern` under the site's root, with {id} its device id."""
+
+    def topic(self: Topics, device_id: str) -> str:
+        return f"{self.root}/{pattern.format(id=device_id)}"
+
+    return topic
+
+
+class _site_wide:  # lower case: used like `property`
+    """A topic of the whole site: `path` under the site's root (read as an attribute)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __get__(self, topics: Topics, owner: type[Topics] | None = None) -> str:
+        return f"{topics.root}/{self.path}"
 
 
 class Topics:
@@ -14,69 +35,33 @@ class Topics:
         self.site = site
         self.root = f"{ROOT}/{site}"
 
-    def device_state(self, device_id: str) -> str:
-        return f"{self.root}/devices/{device_id}/state"
-
-    def device_health(self, device_id: str) -> str:
-        return f"{self.root}/devices/{device_id}/health"
-
-    def device_config(self, device_id: str) -> str:
-        return f"{self.root}/devices/{device_id}/config"
-
-    def device_commands(self, device_id: str) -> str:
-        return f"{self.root}/devices/{device_id}/commands"
-
-    def device_printer(self, device_id: str) -> str:
-        """Retained, hub → kiosk: whether the kiosk's ticket printer is ready (hub/printing.py)."""
-        return f"{self.root}/devices/{device_id}/printer"
-
-    def device_replies(self, device_id: str) -> str:
-        return f"{self.root}/devices/{device_id}/replies"
+    # Each device's own topics: devices/{device_id}/<leaf>.
+    device_state = _per_device("devices/{id}/state")
+    device_health = _per_device("devices/{id}/health")
+    device_config = _per_device("devices/{id}/config")
+    device_commands = _per_device("devices/{id}/commands")
+    # Retained, hub → kiosk: whether the kiosk's ticket printer is ready (hub/printing.py).
+    device_printer = _per_device("devices/{id}/printer")
+    device_replies = _per_device("devices/{id}/replies")
+    print_jobs = _per_device("print/{id}/jobs")
+    print_results = _per_device("print/{id}/results")
+    scans = _per_device("scans/{id}")
 
     def rpc(self, caller_id: str, method: str) -> str:
         return f"{self.root}/rpc/{caller_id}/{method}"
 
-    @property
-    def rpc_filter(self) -> str:
-        return f"{self.root}/rpc/+/+"
-
-    @property
-    def queue_state(self) -> str:
-        return f"{self.root}/queue/state"
-
-    @property
-    def queue_events(self) -> str:
-        return f"{self.root}/queue/events"
-
-    @property
-    def results_ready(self) -> str:
-        """Retained list of dossiers whose results wait for collection."""
-        return f"{self.root}/results/ready"
-
-    @property
-    def province_commands(self) -> str:
-        """Device commands asked by the province (the only topic its bridge brings in); the hub
-        checks each and sends it itself on `devices/{id}/commands`."""
-        return f"{self.root}/province/commands"
-
-    @property
-    def province_templates(self) -> str:
-        """Configuration templates from the province (over the bridge); the hub validates each."""
-        return f"{self.root}/province/templates"
-
-    @property
-    def province_results(self) -> str:
-        """The hub's answer to each template (applied or refused, with the reason), to the province."""
-        return f"{self.root}/province/results"
-
-    def print_jobs(self, device_id: str) -> str:
-        return f"{self.root}/print/{device_id}/jobs"
-
-    def print_results(self, device_id: str) -> str:
-        return f"{self.root}/print/{device_id}/results"
-
-    def scans(self, device_id: str) -> str:
-        return f"{self.root}/scans/{device_id}"
+    rpc_filter = _site_wide("rpc/+/+")
+    queue_state = _site_wide("queue/state")
+    queue_events = _site_wide("queue/events")
+    # Retained list of dossiers whose results wait for collection.
+    results_ready = _site_wide("results/ready")
+    # Device commands asked by the province (the only topic its bridge brings in); the hub checks
+    # each and sends it itself on `devices/{id}/commands`.
+    province_commands = _site_wide("province/commands")
+    # Configuration templates from the province (over the bridge); the hub validates each.
+    province_templates = _site_wide("province/templates")
+    # The hub's answer to each template (applied or refused, with the reason), to the province.
+    province_results = _site_wide("province/results")
 
     def private_scans(self, device_id: str, kiosk_id: str) -> str:
         """Scans only one kiosk may read (ID cards, receipt proofs): the broker ACL of every other

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ import numpy as np
 from appliance.broker import PrivateBroker
 from appliance.config import MqttSettings
 from appliance.topics import Topics
+from bench.offscreen import run_offscreen
 from queue_display.announce import AnnounceSettings, build_announcement
 from queue_display.audio import Audio, WavFileSink
 from queue_display.config import DisplayConfig
@@ -150,19 +149,12 @@ def _publisher(port: int):  # type: ignore[no-untyped-def]
 
 
 def bench_display_rss(counters: int) -> str:
-    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"}
     with tempfile.TemporaryDirectory() as tmp:
-        env["KIVY_HOME"] = tmp
         shot = Path(tmp) / "board.png"
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        subprocess.run(
-            [sys.executable, "-m", "queue_display", "--demo", str(counters), "--screenshot", str(shot)],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        run_offscreen(
+            ["queue_display", "--demo", str(counters), "--screenshot", str(shot)], timeout=120, KIVY_HOME=tmp
+        ).check_returncode()
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     note = "" if peak > before else " (upper bound: an earlier child was larger)"
     where = f"{counters} counters, 1920×1080 offscreen (llvmpipe)"

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.latency import latency_ms  # noqa: E402
 from hub.daemon import Hub  # noqa: E402
 from hub.fleet.broker_setup import SecureBroker  # noqa: E402
 from hub.site import HubConfig  # noqa: E402
@@ -67,16 +67,6 @@ print(json.dumps({"samples": samples, "errors": errors}))
 def enrol(hub: Hub, role: str, place: str) -> dict[str, Any]:
     code = hub.fleet.add_device(role, place).code
     return hub.fleet.enrol(code, hub_host="127.0.0.1:8080")
-
-
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in seconds)
-    return {
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 2),
-        "p99_ms": round(ms[max(0, int(len(ms) * 0.99) - 1)], 2),
-        "max_ms": round(ms[-1], 2),
-    }
 
 
 def run(tmp: Path, *, suspend_s: float, calls: int, interval: float, flood_s: float) -> dict[str, Any]:
@@ -153,7 +143,7 @@ def run(tmp: Path, *, suspend_s: float, calls: int, interval: float, flood_s: fl
             hub.stop()
         log = broker.log_path.read_text(encoding="utf-8")
     return {
-        "call_next_during_flood": percentiles(measured["samples"]),
+        "call_next_during_flood": latency_ms(measured["samples"]),
         "counter_errors": measured["errors"],
         "flood": flood,
         "tickets_the_kiosk_got": issued_by_kiosk,

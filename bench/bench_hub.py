@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from appliance.broker import PrivateBroker  # noqa: E402
+from bench.latency import latency_ms  # noqa: E402
 from tests.support.hub import HubProcess, site_config, write_config  # noqa: E402
 
 CLIENT = r"""
@@ -150,14 +150,8 @@ def run_clients(
         check=True,
     ).stdout
     report = json.loads(out.strip().splitlines()[-1])
-    ms = sorted(s * 1000 for s in report["samples"])
-    result = {
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 2),
-        "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 2),
-        "max_ms": round(ms[-1], 2),
-        "per_s": round(len(ms) / report["wall"], 1),
-    }
+    ms = report["samples"]
+    result: dict[str, float] = {**latency_ms(ms), "per_s": round(len(ms) / report["wall"], 1)}
     if hub_pid:
         result["hub_cpu_ms_per_call"] = round((cpu_s(hub_pid) - cpu_before) * 1000 / len(ms), 2)
     return result

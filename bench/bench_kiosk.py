@@ -18,7 +18,6 @@ import gc
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.offscreen import run_offscreen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -102,15 +103,8 @@ def _retained_state(port: int) -> dict[str, Any]:
 
 
 def draw_time(sample: Path, frames: int) -> dict[str, Any]:
-    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_kiosk", "--draw-child", str(sample), "--frames", str(frames)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    child = ["bench.bench_kiosk", "--draw-child", str(sample), "--frames", str(frames)]
+    done = run_offscreen(child, timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"draw benchmark failed: {done.stderr[-2000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -20,18 +20,16 @@ import base64
 import json
 import logging
 import secrets
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from appliance.timeutil import iso, now
+from hub.sim_server import BackgroundServer
 
 log = logging.getLogger("motcua.notify_sim")
 
@@ -198,45 +196,27 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug('"%s" %s', self.requestline, code)
 
 
-class NotifySimServer:
+class NotifySimServer(BackgroundServer):
+    thread_name = "notify-sim"
+    request_handler = _QuietHandler
+
     def __init__(
         self, state: NotifySimState | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        super().__init__(host, port)
         self.state = state or NotifySimState()
-        self.host = host
-        self.port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def start(self) -> NotifySimServer:
-        app = create_app(self.state)
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
-        self.port = self._server.port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="notify-sim", daemon=True
-        )
-        self._thread.start()
+        self._serve(create_app(self.state))
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = None
+        self._close()
 
 
-@contextmanager
-def running(state: NotifySimState | None = None, **kwargs: Any) -> Iterator[NotifySimServer]:
-    server = NotifySimServer(state, **kwargs).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def running(state: NotifySimState | None = None, **kwargs: Any) -> NotifySimServer:
+    """`with running(state) as server:` the simulator serves inside the block."""
+    return NotifySimServer(state, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,19 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     from appliance.logs import setup_logging
 
     setup_logging(args.verbose)
-    try:
-        server = NotifySimServer(host=args.host, port=args.port).start()
-    except OSError as error:
-        print(f"notify-sim: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-        return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"Notify simulator ready: {server.url}", flush=True)
-    while not stop.wait(1.0):
-        pass
-    server.stop()
-    return 0
+    server = NotifySimServer(host=args.host, port=args.port)
+    return server.serve_until_signalled("notify-sim", lambda: f"Notify simulator ready: {server.url}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -217,6 +217,14 @@ _TICKET_COLUMNS = (
     " dossier_code, call_reason"
 )
 _MARKS = ",".join("?" * len(_TICKET_COLUMNS.split(",")))
+_TICKET_NAMES = tuple(name.strip() for name in _TICKET_COLUMNS.split(","))
+# A stored ticket is found by what makes it that ticket; when and by whom it was issued never change.
+_TICKET_KEY = ("id", "service_day", "number", "token")
+_TICKET_CHANGING = tuple(n for n in _TICKET_NAMES if n not in (*_TICKET_KEY, "issued_at", "issued_by"))
+_UPDATE_TICKET = (
+    f"UPDATE tickets SET {', '.join(f'{n}=:{n}' for n in _TICKET_CHANGING)}"
+    f" WHERE {' AND '.join(f'{n}=:{n}' for n in _TICKET_KEY)}"
+)
 
 
 @dataclass
@@ -237,6 +245,30 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def connect_rows(path: Path) -> sqlite3.Connection:
+    """A connection to a part's own database file (enrolled devices, officers' accounts), shared
+    by its threads under the part's lock: rows by column name, writes on disk before an answer."""
+    conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction, taken at once (BEGIN IMMEDIATE) so that two writers wait for each
+    other instead of failing halfway; rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class Store:
@@ -269,15 +301,8 @@ class Store:
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={step + 1}")
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self.conn)
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
@@ -363,31 +388,7 @@ class Store:
                 except sqlite3.IntegrityError as error:
                     raise DuplicateTicket(ticket.id, str(error)) from None
                 continue
-            updated = self.conn.execute(
-                """UPDATE tickets SET service_id=?, original_service_id=?, priority=?, priority_group=?,
-                       status=?, called_at=?, served_at=?, completed_at=?, counter_id=?, recalls=?,
-                       rating=?, dossier_code=?, call_reason=?
-                   WHERE id=? AND service_day=? AND number=? AND token=?""",
-                (
-                    ticket.service_id,
-                    ticket.original_service_id,
-                    int(ticket.priority),
-                    ticket.priority_group,
-                    ticket.status,
-                    iso(ticket.called_at),
-                    iso(ticket.served_at),
-                    iso(ticket.completed_at),
-                    ticket.counter_id,
-                    ticket.recalls,
-                    ticket.rating,
-                    ticket.dossier_code,
-                    ticket.call_reason,
-                    ticket.id,
-                    ticket.service_day.isoformat(),
-                    ticket.number,
-                    ticket.token,
-                ),
-            )
+            updated = self.conn.execute(_UPDATE_TICKET, dict(zip(_TICKET_NAMES, values, strict=True)))
             if updated.rowcount != 1:
                 raise StoreError(f"{self.path}: ticket {ticket.id} to update is not the one stored")
         for counter in change.counters.values():

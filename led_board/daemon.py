@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.device import CommandError, DeviceRuntime, ReloadsConfig
+from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
 from appliance.errors import MotcuaError
 from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message
@@ -415,10 +415,7 @@ class LedDaemon(ReloadsConfig[LedConfig]):
         """Take a validated configuration: a new [board] opens the new board; views follow."""
         with self._config_lock:
             current = self.config
-            kept = {k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)}
-            if kept:
-                log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
-                fresh = fresh.model_copy(update=kept)
+            fresh = keep_until_restart(current, fresh, RESTART_KEYS)
             board = self.board
             if fresh.board.model_copy(update={"brightness": 0}) != current.board.model_copy(
                 update={"brightness": 0}

@@ -313,6 +313,24 @@ def wait_healthy(url: str, child: Child, timeout: float = 60.0) -> bool:
     return False
 
 
+def start_required(children: list[Child], name: str, argv: list[str], log_path: Path) -> Child:
+    """Start a process the demo cannot run without; `children` are the ones stopped at the end."""
+    child = Child(name, argv, log_path, required=True)
+    children.append(child)
+    child.start()
+    return child
+
+
+def start_simulator(children: list[Child], name: str, argv: list[str], data_dir: Path, url: str) -> bool:
+    """Start one of the hub's outside partners (central, notify) and wait for it to answer."""
+    child = start_required(children, name, argv, data_dir / f"{name}.log")
+    if wait_healthy(f"{url}/admin/stats", child, timeout=30):
+        return True
+    what = name.removesuffix("-sim")
+    print(f"motcua demo: the {what} simulator did not start; see {child.log_path}", file=sys.stderr)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="motcua demo", description=__doc__.splitlines()[0])
     parser.add_argument("--headless", action="store_true", help="open no windows")
@@ -355,52 +373,22 @@ def main(argv: list[str] | None = None) -> int:
         if importlib.util.find_spec("hub.central_sim") is not None:
             central_port = find_free_port(args.central_port)
             central_url = f"http://127.0.0.1:{central_port}"
-            central = Child(
-                "central-sim",
-                [
-                    sys.executable,
-                    "-m",
-                    "hub.central_sim",
-                    "--port",
-                    str(central_port),
-                    "--journal",
-                    str(data_dir / "central-journal.jsonl"),
-                ],
-                data_dir / "central-sim.log",
-                required=True,
-            )
-            children.append(central)
-            central.start()
-            if not wait_healthy(f"{central_url}/admin/stats", central, timeout=30):
-                print(
-                    f"motcua demo: the central simulator did not start; see {central.log_path}",
-                    file=sys.stderr,
-                )
+            command = [sys.executable, "-m", "hub.central_sim", "--port", str(central_port)]
+            command += ["--journal", str(data_dir / "central-journal.jsonl")]
+            if not start_simulator(children, "central-sim", command, data_dir, central_url):
                 return 1
         notify_url: str | None = None
         if importlib.util.find_spec("hub.notify_sim") is not None:
             notify_port = find_free_port(args.notify_port)
             notify_url = f"http://127.0.0.1:{notify_port}"
-            notify = Child(
-                "notify-sim",
-                [sys.executable, "-m", "hub.notify_sim", "--port", str(notify_port)],
-                data_dir / "notify-sim.log",
-                required=True,
-            )
-            children.append(notify)
-            notify.start()
-            if not wait_healthy(f"{notify_url}/admin/stats", notify, timeout=30):
-                print(
-                    f"motcua demo: the notify simulator did not start; see {notify.log_path}", file=sys.stderr
-                )
+            command = [sys.executable, "-m", "hub.notify_sim", "--port", str(notify_port)]
+            if not start_simulator(children, "notify-sim", command, data_dir, notify_url):
                 return 1
         config, logins = hub_config(data_dir, mqtt_port, http_port, central_url, notify_url)
         hub_toml = _write_toml(data_dir / "hub.toml", config)
-        hub = Child(
-            "hub", [sys.executable, "-m", "hub", "-c", str(hub_toml)], data_dir / "hub.log", required=True
+        hub = start_required(
+            children, "hub", [sys.executable, "-m", "hub", "-c", str(hub_toml)], data_dir / "hub.log"
         )
-        children.append(hub)
-        hub.start()
         web = f"http://127.0.0.1:{http_port}"
         if not wait_healthy(f"{web}/healthz", hub):
             print(f"motcua demo: the hub did not start; see {hub.log_path}", file=sys.stderr)

@@ -25,7 +25,7 @@ from werkzeug.security import generate_password_hash
 from appliance.broker import find_free_port
 from appliance.config import MqttSettings
 from appliance.mqtt import Link
-from motcua.demo import Child, _write_toml, hub_config, wait_healthy
+from motcua.demo import Child, _write_toml, hub_config, start_required, wait_healthy
 
 from .brokers import BridgedSiteBroker, ProvinceBroker
 from .config import render
@@ -85,14 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
             encoding="utf-8",
         )
-        province = Child(
-            "province",
-            [sys.executable, "-m", "province", "-c", str(province_toml)],
-            data_dir / "province.log",
-            required=True,
-        )
-        children.append(province)
-        province.start()
+        argv = [sys.executable, "-m", "province", "-c", str(province_toml)]
+        province = start_required(children, "province", argv, data_dir / "province.log")
         province_url = f"http://127.0.0.1:{web_port}"
         if not wait_healthy(f"{province_url}/healthz", province, timeout=60):
             print(f"motcua province-demo: the province service did not start; see {province.log_path}")
@@ -110,14 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             config["site"] = site
             config["place"]["name"] = f"Bộ phận một cửa xã {index:02d}"
             config.setdefault("limits", {})["public_tickets_per_address"] = 10_000  # the citizens' trickle
-            hub = Child(
-                f"hub-{site}",
-                [sys.executable, "-m", "hub", "-c", str(_write_toml(site_dir / "hub.toml", config))],
-                site_dir / "hub.log",
-                required=True,
-            )
-            children.append(hub)
-            hub.start()
+            argv = [sys.executable, "-m", "hub", "-c", str(_write_toml(site_dir / "hub.toml", config))]
+            start_required(children, f"hub-{site}", argv, site_dir / "hub.log")
             sites[site] = f"http://127.0.0.1:{http_port}"
         for site, web in sites.items():
             hub = next(c for c in children if c.name == f"hub-{site}")

@@ -119,26 +119,19 @@ def print_one(args: argparse.Namespace) -> int:
         job = parse_job(data)
         with open_printer(config.printer) as printer:
             copies = job.copies if isinstance(job, ReceiptJob) else 1
+            common: dict[str, Any] = {
+                "language": config.language,
+                "footer": config.jobs.footer,
+                "printer_name": printer.name,
+                "now": now(),
+            }
             if config.printer.mode == "text":  # the printer's TCVN-3 fonts, as the daemon would print
-                document = render_text_job(
-                    job,
-                    config.printer.dots,
-                    language=config.language,
-                    footer=config.jobs.footer,
-                    printer_name=printer.name,
-                    now=now(),
-                )
+                document = render_text_job(job, config.printer.dots, **common)
                 for _ in range(copies):
                     printer.print_text(document)
             else:
                 image = render_job(
-                    job,
-                    paper_for(config.printer.dots),
-                    fonts=Fonts(config.printer.font_dir),
-                    language=config.language,
-                    footer=config.jobs.footer,
-                    printer_name=printer.name,
-                    now=now(),
+                    job, paper_for(config.printer.dots), fonts=Fonts(config.printer.font_dir), **common
                 )
                 for _ in range(copies):
                     printer.print_image(image)

@@ -33,7 +33,7 @@ from typing import Any
 
 from paho.mqtt.client import MQTTMessageInfo
 
-from appliance.device import CommandError, DeviceRuntime, PushedConfig, fresh_config
+from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
 from appliance.i18n import message
 from appliance.inputs import RejectedInputs
 from appliance.mqtt import Link, Message
@@ -59,7 +59,7 @@ CLEANUP_INTERVAL_S = 3600.0
 RESTART_KEYS = ("device_id", "site", "role", "mqtt", "state_dir", "session_expiry_s")
 
 
-class PrinterDaemon:
+class PrinterDaemon(ReloadsConfig[PrinterConfig]):
     """Owns the printer, the job log and the MQTT link of one printer device."""
 
     def __init__(
@@ -74,9 +74,10 @@ class PrinterDaemon:
         config_path: Path | None = None,
     ) -> None:
         self.config = config
+        self.config_model = PrinterConfig
         # What `reload` reads again; without a file (tests, `print`), the configuration given here.
         self.config_path = config_path
-        self._local_config = config.model_dump(mode="json")
+        self._local = config.model_dump(mode="json")
         self.config_error: str | None = None
         self.restart_requested = threading.Event()
         self.runtime: DeviceRuntime | None = None
@@ -126,15 +127,7 @@ class PrinterDaemon:
         self._forget_old_jobs()
         self._republish.set()
         self.link.subscribe(self.topics.print_jobs(self.config.device_id), self._on_job, qos=1)
-        self.runtime = DeviceRuntime(
-            self.link,
-            on_identify=self.identify,
-            on_test_print=self.test_print,
-            on_reload=self.reload,
-            on_restart=self.request_restart,
-            on_config=self._on_pushed_config,
-            language=self.config.language,
-        )
+        self.listen_to_the_hub(self.link, on_test_print=self.test_print)
         self.link.on_connection_change(self._on_connection)
         self._worker = threading.Thread(target=self._run, name="print-worker", daemon=True)
         self._worker.start()
@@ -163,13 +156,6 @@ class PrinterDaemon:
             self._worker.join(timeout=30)
         self.printer.close()
         self.store.close()
-
-    def __enter__(self) -> PrinterDaemon:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def healthy(self) -> bool:
         """For the systemd watchdog: the worker is alive and went round its loop recently."""
@@ -244,38 +230,19 @@ class PrinterDaemon:
         log.info("%s slip %s queued for the hub's command", kind, job_id)
         self._poke()
 
-    def request_restart(self) -> None:
-        log.warning("restart asked by the hub: stopping cleanly for systemd to start the daemon again")
-        self.restart_requested.set()
+    @property
+    def config_language(self) -> str:
+        return self.config.language
 
-    def reload(self) -> None:
-        """Read the TOML again, lay the hub's pushed sections over it, apply if it validates."""
-        self._apply(self._fresh_config(self.runtime.config if self.runtime else None))
-
-    def _on_pushed_config(self, pushed: PushedConfig) -> None:
-        try:
-            self._apply(self._fresh_config(pushed, reread=False))
-        except CommandError as error:
-            self.config_error = error.detail
-            log.error("configuration revision %d refused: %s", pushed.rev, error.detail)
-            self._publish_health()
-
-    def _fresh_config(self, pushed: PushedConfig | None, *, reread: bool = True) -> PrinterConfig:
-        path = self.config_path if reread else None
-        fresh, local = fresh_config(PrinterConfig, self._local_config, path, pushed, self.config.language)
-        self._local_config = local  # the file as last read and found valid: the base of later pushes
-        return fresh
+    def _config_refused(self, detail: str) -> None:
+        self.config_error = detail
+        self._publish_health()
 
     def _apply(self, fresh: PrinterConfig) -> None:
         """Take a validated configuration: a new printer section opens the new printer between jobs."""
         current = self.config
         # The running identity, link and job log stay until the next start; the rest is taken now.
-        kept = {
-            key: getattr(current, key) for key in RESTART_KEYS if getattr(fresh, key) != getattr(current, key)
-        }
-        if kept:
-            log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
-            fresh = fresh.model_copy(update=kept)
+        fresh = keep_until_restart(current, fresh, RESTART_KEYS)
         with self._printer_lock:
             if fresh.printer != current.printer:
                 old = self.printer

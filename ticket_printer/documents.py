@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from appliance.i18n import PRIORITY_GROUPS, Language, label, message
 from appliance.timeutil import SITE_TZ
 
-from .jobs import IdentifyJob, Job, ReceiptJob, TestPageJob, TicketJob
+from .jobs import IdentifyJob, Job, ReceiptData, ReceiptJob, TestPageJob, TicketData, TicketJob
 from .layout import BLACK, WHITE, Fonts, PaperSpec, Sheet, code128_image, default_fonts, qr_image
 
 
@@ -39,6 +39,37 @@ def format_wait(seconds: float, language: Language) -> str:
     if minutes < 60:
         return message("print_wait_minutes", language, minutes=minutes)
     return message("print_wait_hours", language, hours=minutes // 60, minutes=minutes % 60)
+
+
+def ticket_facts(ticket: TicketData, language: Language) -> list[tuple[str, str]]:
+    """The lines under a ticket's number, each with what it is (for a layout error): when it was
+    issued, how many are ahead and the estimated wait; the same on raster and text printers."""
+    lines = [("issued_at", message("print_issued_at", language, time=format_short_time(ticket.issued_at)))]
+    if ticket.ahead is not None:
+        ahead = (
+            message("print_ahead", language, count=ticket.ahead)
+            if ticket.ahead
+            else message("print_ahead_none", language)
+        )
+        lines.append(("ahead", ahead))
+    if ticket.estimated_wait_s is not None and ticket.ahead != 0:
+        wait = format_wait(ticket.estimated_wait_s, language)
+        lines.append(("estimated_wait", message("print_wait", language, wait=wait)))
+    return lines
+
+
+def receipt_papers(receipt: ReceiptData, language: Language) -> list[tuple[str, str, str, str]]:
+    """The receipt's list of papers handed in, a row each: (its number, the paper and its note,
+    how many copies, what it is for a layout error); the same on raster and text printers."""
+    return [
+        (
+            f"{number}.",
+            f"{item.name} ({item.note})" if item.note else item.name,
+            message("print_paper_count", language, count=item.count),
+            f"papers.{number - 1}",
+        )
+        for number, item in enumerate(receipt.papers, start=1)
+    ]
 
 
 def priority_label(group: str | None, language: Language) -> str | None:
@@ -90,20 +121,7 @@ def render_ticket(
     sheet.gap(paper.line_gap)
     sheet.rule(dashed=True)
     sheet.gap(paper.line_gap)
-    lines = [("issued_at", message("print_issued_at", language, time=format_short_time(ticket.issued_at)))]
-    if ticket.ahead is not None:
-        lines.append(
-            (
-                "ahead",
-                message("print_ahead", language, count=ticket.ahead)
-                if ticket.ahead
-                else message("print_ahead_none", language),
-            )
-        )
-    if ticket.estimated_wait_s is not None and ticket.ahead != 0:
-        wait = format_wait(ticket.estimated_wait_s, language)
-        lines.append(("estimated_wait", message("print_wait", language, wait=wait)))
-    for what, line in lines:
+    for what, line in ticket_facts(ticket, language):
         sheet.text(line, paper.body, align="center", max_lines=2, what=what, shrink_to=paper.small)
     if job.ticket_url:
         sheet.gap(paper.line_gap)
@@ -202,15 +220,8 @@ def render_receipt(
     sheet.field(message("print_papers", language), "", size, what="papers")
     if not receipt.papers:
         sheet.text(message("print_papers_none", language), size, what="papers")
-    for number, item in enumerate(receipt.papers, start=1):
-        text = f"{item.name} ({item.note})" if item.note else item.name
-        sheet.item(
-            f"{number}.",
-            text,
-            message("print_paper_count", language, count=item.count),
-            size,
-            what=f"papers.{number - 1}",
-        )
+    for number, text, count, what in receipt_papers(receipt, language):
+        sheet.item(number, text, count, size, what=what)
     sheet.gap(paper.line_gap)
     sheet.field(
         message("print_processing_time", language), receipt.processing_time, size, what="processing_time"

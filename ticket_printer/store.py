@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from appliance.rows import from_row
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -83,17 +85,8 @@ class JobStore:
     def _record(row: sqlite3.Row | None) -> JobRecord | None:
         if row is None:
             return None
-        return JobRecord(
-            seq=row["seq"],
-            job_id=row["job_id"],
-            kind=row["kind"],
-            payload=row["payload"],
-            state=row["state"],
-            received_at=row["received_at"],
-            finished_at=row["finished_at"],
-            error=json.loads(row["error"]) if row["error"] else None,
-            reported=bool(row["reported"]),
-        )
+        error = json.loads(row["error"]) if row["error"] else None
+        return from_row(JobRecord, row, error=error, reported=bool(row["reported"]))
 
     def add(self, job_id: str, kind: str | None, payload: bytes, received_at: float) -> bool:
         """Record a new pending job; False if this job id was seen before (then nothing changes)."""

@@ -21,7 +21,7 @@ from barcode.codex import Code128
 
 from appliance.i18n import Language, message
 
-from .documents import format_long_time, format_short_time, format_wait, priority_label
+from .documents import format_long_time, format_short_time, priority_label, receipt_papers, ticket_facts
 from .errors import LayoutError
 from .jobs import IdentifyJob, Job, ReceiptJob, TestPageJob, TicketJob
 from .tcvn3 import printable_tcvn3
@@ -349,20 +349,7 @@ def render_ticket_text(
         if group:
             sheet.text(group, bold=True, align="center", max_lines=2, what="priority_group")
     sheet.rule("-")
-    lines = [("issued_at", message("print_issued_at", language, time=format_short_time(ticket.issued_at)))]
-    if ticket.ahead is not None:
-        lines.append(
-            (
-                "ahead",
-                message("print_ahead", language, count=ticket.ahead)
-                if ticket.ahead
-                else message("print_ahead_none", language),
-            )
-        )
-    if ticket.estimated_wait_s is not None and ticket.ahead != 0:
-        wait = format_wait(ticket.estimated_wait_s, language)
-        lines.append(("estimated_wait", message("print_wait", language, wait=wait)))
-    for what, line in lines:
+    for what, line in ticket_facts(ticket, language):
         sheet.text(line, align="center", max_lines=2, what=what)
     if job.ticket_url:
         sheet.feed()
@@ -414,14 +401,8 @@ def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi"
     sheet.field(message("print_papers", language), "", what="papers")
     if not receipt.papers:
         sheet.text(message("print_papers_none", language), what="papers")
-    for number, item in enumerate(receipt.papers, start=1):
-        text = f"{item.name} ({item.note})" if item.note else item.name
-        sheet.item(
-            f"{number}.",
-            text,
-            message("print_paper_count", language, count=item.count),
-            what=f"papers.{number - 1}",
-        )
+    for number, text, count, what in receipt_papers(receipt, language):
+        sheet.item(number, text, count, what=what)
     sheet.field(message("print_processing_time", language), receipt.processing_time, what="processing_time")
     sheet.field(
         message("print_received_at", language),

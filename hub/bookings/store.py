@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.store import connect
+from appliance.rows import from_row
+from hub.store import connect, immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -64,21 +64,7 @@ class Booking:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Booking:
-        return cls(
-            code=row["code"],
-            service_id=row["service_id"],
-            day=date.fromisoformat(row["day"]),
-            slot=row["slot"],
-            who=row["who"],
-            who_kind=row["who_kind"],
-            phone=row["phone"],
-            status=row["status"],
-            created_at=row["created_at"],
-            checked_in_at=row["checked_in_at"],
-            arrival=row["arrival"],
-            ticket_id=row["ticket_id"],
-            ticket_token=row["ticket_token"],
-        )
+        return from_row(cls, row, day=date.fromisoformat(row["day"]))
 
 
 class BookingStore:
@@ -97,15 +83,8 @@ class BookingStore:
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self.conn)
 
     # ------------------------------------------------------------------ reads (in or out of a tx)
     def taken(self, service_id: str, day: date) -> dict[str, int]:

@@ -18,6 +18,41 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# The relay's figures read straight from its status: (family, metric, help, status key).
+_RELAY_FIGURES: tuple[tuple[type[GaugeMetricFamily | CounterMetricFamily], str, str, str], ...] = (
+    (
+        GaugeMetricFamily,
+        "motcua_central_outbox_backlog",
+        "Events waiting to be delivered to central",
+        "backlog",
+    ),
+    (
+        GaugeMetricFamily,
+        "motcua_central_outbox_oldest_age_seconds",
+        "Age of the oldest event not yet delivered (0: none)",
+        "oldest_age_s",
+    ),
+    (
+        GaugeMetricFamily,
+        "motcua_central_outbox_dead_letters",
+        "Events central refused for good (kept, not retried)",
+        "dead_letters",
+    ),
+    (
+        CounterMetricFamily,
+        "motcua_central_events_delivered",
+        "Events delivered to central since the hub started",
+        "delivered",
+    ),
+    (
+        CounterMetricFamily,
+        "motcua_central_delivery_failures",
+        "Failed delivery attempts since the hub started",
+        "failures",
+    ),
+)
+
+
 class CentralCollector(Collector):
     def __init__(self, runtime: CentralRuntime) -> None:
         self.runtime = runtime
@@ -30,38 +65,13 @@ class CentralCollector(Collector):
             return
         relay = status.get("relay")
         if relay is not None:
-            backlog = GaugeMetricFamily(
-                "motcua_central_outbox_backlog", "Events waiting to be delivered to central"
-            )
-            backlog.add_metric([], float(relay["backlog"]))
-            yield backlog
-            oldest = GaugeMetricFamily(
-                "motcua_central_outbox_oldest_age_seconds",
-                "Age of the oldest event not yet delivered (0: none)",
-            )
-            oldest.add_metric([], float(relay["oldest_age_s"]))
-            yield oldest
-            dead = GaugeMetricFamily(
-                "motcua_central_outbox_dead_letters", "Events central refused for good (kept, not retried)"
-            )
-            dead.add_metric([], float(relay["dead_letters"]))
-            yield dead
-            delivered = CounterMetricFamily(
-                "motcua_central_events_delivered", "Events delivered to central since the hub started"
-            )
-            delivered.add_metric([], float(relay["delivered"]))
-            yield delivered
-            failures = CounterMetricFamily(
-                "motcua_central_delivery_failures", "Failed delivery attempts since the hub started"
-            )
-            failures.add_metric([], float(relay["failures"]))
-            yield failures
-            breaker = GaugeMetricFamily(
+            for family, name, documentation, key in _RELAY_FIGURES:
+                yield family(name, documentation, value=float(relay[key]))
+            yield GaugeMetricFamily(
                 "motcua_central_relay_breaker_open",
                 "1 while the relay's circuit breaker keeps central at bay",
+                value=0.0 if relay["breaker"] == "closed" else 1.0,
             )
-            breaker.add_metric([], 0.0 if relay["breaker"] == "closed" else 1.0)
-            yield breaker
         lookups = status["lookups"]
         calls = CounterMetricFamily(
             "motcua_central_lookups", "Dossier lookups by outcome since the hub started", labels=["outcome"]
@@ -70,12 +80,14 @@ class CentralCollector(Collector):
             calls.add_metric([outcome], float(lookups[outcome]))
         yield calls
         catalogue = status["catalogue"]
-        size = GaugeMetricFamily("motcua_central_catalogue_procedures", "Procedures in the local catalogue")
-        size.add_metric([], float(catalogue["procedures"]))
-        yield size
+        yield GaugeMetricFamily(
+            "motcua_central_catalogue_procedures",
+            "Procedures in the local catalogue",
+            value=float(catalogue["procedures"]),
+        )
         if catalogue["age_s"] is not None:
-            age = GaugeMetricFamily(
-                "motcua_central_catalogue_age_seconds", "Time since the catalogue was last synced"
+            yield GaugeMetricFamily(
+                "motcua_central_catalogue_age_seconds",
+                "Time since the catalogue was last synced",
+                value=float(catalogue["age_s"]),
             )
-            age.add_metric([], float(catalogue["age_s"]))
-            yield age

@@ -60,6 +60,11 @@ _PAPER: dict[str, tuple[str, Level]] = {
 }
 
 
+def _either(what: str, good: bool, good_key: str, bad_key: str, bad_level: Level = "error") -> HealthItem:
+    """A fact that is fine or not: `fleet_health_<what>` is its name."""
+    return HealthItem(f"fleet_health_{what}", good_key if good else bad_key, "ok" if good else bad_level)
+
+
 def summarise(role: str | None, health: Mapping[str, Any] | None) -> list[HealthItem]:
     """The health facts of one device that the fleet page shows."""
     if not health:
@@ -74,41 +79,20 @@ def summarise(role: str | None, health: Mapping[str, Any] | None) -> list[Health
         if online is None:
             items.append(HealthItem("fleet_health_printer", "fleet_value_unknown", "unknown"))
         else:
-            items.append(
-                HealthItem(
-                    "fleet_health_printer",
-                    "fleet_printer_ready" if online else "fleet_printer_not_answering",
-                    "ok" if online else "error",
-                )
-            )
+            answering = bool(online)
+            items.append(_either("printer", answering, "fleet_printer_ready", "fleet_printer_not_answering"))
     scanner = health.get("scanner")
     if isinstance(scanner, str):
         attached = scanner == "attached"
-        items.append(
-            HealthItem(
-                "fleet_health_scanner",
-                "fleet_scanner_attached" if attached else "fleet_scanner_detached",
-                "ok" if attached else "warning",
-            )
-        )
+        keys = ("fleet_scanner_attached", "fleet_scanner_detached")
+        items.append(_either("scanner", attached, *keys, bad_level="warning"))
     board = health.get("board")
     if isinstance(board, Mapping) and "ok" in board:
-        items.append(
-            HealthItem(
-                "fleet_health_board",
-                "fleet_board_connected" if board.get("ok") else "fleet_board_error",
-                "ok" if board.get("ok") else "error",
-            )
-        )
+        items.append(_either("board", bool(board.get("ok")), "fleet_board_connected", "fleet_board_error"))
     audio = health.get("audio")
     if isinstance(audio, str):
-        items.append(
-            HealthItem(
-                "fleet_health_audio",
-                "fleet_audio_missing" if audio == "no voice pack" else "fleet_audio_ok",
-                "warning" if audio == "no voice pack" else "ok",
-            )
-        )
+        voiced = audio != "no voice pack"
+        items.append(_either("audio", voiced, "fleet_audio_ok", "fleet_audio_missing", "warning"))
     return items
 
 

@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from appliance.rows import from_row
 from appliance.timeutil import iso, now, parse_iso
 
+from ..store import connect_rows, immediate
 from .errors import EnrolmentRefused, FleetRefusal
 from .roles import Place
 
@@ -99,11 +101,7 @@ class FleetStore:
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
-        self._db = sqlite3.connect(self.db_path, timeout=10.0, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = connect_rows(self.db_path)
         with self._lock:
             self._db.executescript(_SCHEMA)
 
@@ -113,29 +111,17 @@ class FleetStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, immediate(self._db) as db:
+            yield db
 
     @staticmethod
     def _device(row: sqlite3.Row) -> DeviceRecord:
-        return DeviceRecord(
-            device_id=row["device_id"],
-            role=row["role"],
+        return from_row(
+            DeviceRecord,
+            row,
             place=Place.parse(row["place"]),
-            label=row["label"],
             config=json.loads(row["config"]),
             config_rev=int(row["config_rev"]),
-            status=row["status"],
-            created_at=row["created_at"],
-            enrolled_at=row["enrolled_at"],
-            enrolled_from=row["enrolled_from"],
-            revoked_at=row["revoked_at"],
         )
 
     # -- devices ------------------------------------------------------------------------------

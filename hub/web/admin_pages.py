@@ -6,6 +6,7 @@ API (hub/web/admin_api.py) from static/admin.js, with the session's CSRF token.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template
@@ -13,7 +14,7 @@ from flask import Blueprint, render_template
 from ..admin import edits
 from .admin_api import is_head, may_administer, require_administrator
 from .app import language
-from .security import AuthRefused, current_user, web
+from .security import known_user, web
 
 admin_pages = Blueprint("admin_pages", __name__)
 
@@ -140,10 +141,7 @@ def _t(key: str, **values: object) -> str:
 
 @admin_pages.app_context_processor
 def _admin_link() -> dict[str, Any]:
-    try:
-        user = current_user()
-    except AuthRefused:
-        user = None
+    user = known_user()
     return {"can_administer": may_administer(user)}
 
 
@@ -206,34 +204,17 @@ def _render(section: str, **values: Any) -> str:
     )
 
 
-@admin_pages.get("/admin/services")
-def services() -> str:
-    return _render("services")
+def _section_page(section: str) -> Callable[[], str]:
+    def page() -> str:
+        return _render(section)
+
+    return page
 
 
-@admin_pages.get("/admin/counters")
-def counters() -> str:
-    return _render("counters")
-
-
-@admin_pages.get("/admin/officers")
-def officers() -> str:
-    return _render("officers")
-
-
-@admin_pages.get("/admin/priority_groups")
-def priority_groups() -> str:
-    return _render("priority_groups")
-
-
-@admin_pages.get("/admin/kiosks")
-def kiosks() -> str:
-    return _render("kiosks")
-
-
-@admin_pages.get("/admin/settings")
-def settings() -> str:
-    return _render("settings")
+# The configuration pages differ only in their section of admin_site.html (audit reads its log;
+# province, the templates in force).
+for _section in (name for name in SECTIONS if name not in ("audit", "province")):
+    admin_pages.add_url_rule(f"/admin/{_section}", _section, _section_page(_section), methods=["GET"])
 
 
 @admin_pages.get("/admin/province")

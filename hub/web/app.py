@@ -27,7 +27,7 @@ from appliance.i18n import message
 from .auth import MIN_PASSWORD_LENGTH, LoginLimiter, UserStore
 from .errors import json_error, status_for
 from .metrics import WebMetrics
-from .security import AuthRefused, WebContext, csrf_token, current_user, web
+from .security import AuthRefused, WebContext, csrf_token, known_user, web
 from .texts import (
     Language,
     counter_short_name,
@@ -206,10 +206,7 @@ def _install_hooks(app: Flask) -> None:
             args["lang"] = target
             return request.path + "?" + urlencode(args)
 
-        try:
-            user = current_user()
-        except AuthRefused:
-            user = None
+        user = known_user()
         return {
             "t": t,
             "lang": lang,

@@ -27,6 +27,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from appliance.errors import MotcuaError
 from appliance.timeutil import iso, now
 
+from ..store import connect_rows
+
 log = logging.getLogger(__name__)
 
 ADMIN_USERNAME = "admin"
@@ -125,11 +127,7 @@ class UserStore:
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.db_path, timeout=10.0, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = connect_rows(self.db_path)
         with self._lock:
             self._db.executescript(_SCHEMA)
             columns = {row["name"] for row in self._db.execute("PRAGMA table_info(users)")}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -20,16 +21,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)  # the registry keeps collectors in a set: hashed by identity
 class QueueCollector(Collector):
-    def __init__(
-        self,
-        service: QueueService,
-        broker_connected: Callable[[], bool],
-        open_streams: Callable[[], int],
-    ) -> None:
-        self.service = service
-        self.broker_connected = broker_connected
-        self.open_streams = open_streams
+    service: QueueService
+    broker_connected: Callable[[], bool]
+    open_streams: Callable[[], int]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         broker = GaugeMetricFamily("motcua_broker_connected", "1 when the hub is connected to the broker")
@@ -42,14 +38,16 @@ class QueueCollector(Collector):
 
         storage = getattr(self.service, "storage", None)
         if storage is not None:
-            full = GaugeMetricFamily("motcua_storage_full", "1 while the hub's database cannot be written")
-            full.add_metric([], 1.0 if storage.full else 0.0)
-            yield full
-            refused = GaugeMetricFamily(
-                "motcua_storage_failed_writes", "Writes refused for lack of space since the hub started"
+            yield GaugeMetricFamily(
+                "motcua_storage_full",
+                "1 while the hub's database cannot be written",
+                value=1.0 if storage.full else 0.0,
             )
-            refused.add_metric([], float(storage.failures))
-            yield refused
+            yield GaugeMetricFamily(
+                "motcua_storage_failed_writes",
+                "Writes refused for lack of space since the hub started",
+                value=float(storage.failures),
+            )
         clock_status = getattr(self.service, "clock_status", None)
         if clock_status is not None:
             clock = clock_status()
@@ -59,15 +57,15 @@ class QueueCollector(Collector):
             if clock["synchronised"] is not None:
                 synced.add_metric([], 1.0 if clock["synchronised"] else 0.0)
             yield synced
-            held = GaugeMetricFamily(
-                "motcua_service_day_held", "1 while a new service day waits (clock jump or unsynchronised)"
+            yield GaugeMetricFamily(
+                "motcua_service_day_held",
+                "1 while a new service day waits (clock jump or unsynchronised)",
+                value=1.0 if clock["held_day"] else 0.0,
             )
-            held.add_metric([], 1.0 if clock["held_day"] else 0.0)
-            yield held
 
-        streams = GaugeMetricFamily("motcua_web_event_streams", "Open server-sent event streams")
-        streams.add_metric([], float(self.open_streams()))
-        yield streams
+        yield GaugeMetricFamily(
+            "motcua_web_event_streams", "Open server-sent event streams", value=float(self.open_streams())
+        )
 
         stats: dict[str, Any] = self.service.stats()
         snapshot: dict[str, Any] = self.service.snapshot()
@@ -99,12 +97,12 @@ class QueueCollector(Collector):
         yield wait
 
         counters = snapshot.get("counters", [])
-        opened = GaugeMetricFamily("motcua_counters_open", "Counters open now")
-        opened.add_metric([], float(sum(1 for c in counters if c.get("open"))))
-        yield opened
-        configured = GaugeMetricFamily("motcua_counters", "Counters configured")
-        configured.add_metric([], float(len(counters)))
-        yield configured
+        yield GaugeMetricFamily(
+            "motcua_counters_open",
+            "Counters open now",
+            value=float(sum(1 for c in counters if c.get("open"))),
+        )
+        yield GaugeMetricFamily("motcua_counters", "Counters configured", value=float(len(counters)))
 
 
 class WebMetrics:

@@ -18,7 +18,7 @@ from appliance.timeutil import now as local_now
 from .api import json_body, refusal
 from .app import error_response, language
 from .errors import describe
-from .security import AuthRefused, WebContext, current_user, require_user, web
+from .security import WebContext, known_user, require_user, web
 from .streams import RETRY_MS, sse
 
 log = logging.getLogger("motcua.hub.web.results")
@@ -146,10 +146,7 @@ def board_events() -> Response:
         return error_response("not_found")
     from .pages import event_stream
 
-    try:
-        officer = current_user() is not None
-    except AuthRefused:
-        officer = False
+    officer = known_user() is not None
     return event_stream(_board_stream(web(), board), officer=officer)
 
 

@@ -241,6 +241,15 @@ def current_user() -> User | None:
     return user
 
 
+def known_user() -> User | None:
+    """current_user(), with wrong Basic credentials taken as nobody: for what a page shows (its
+    links, its banners), never for what it lets through."""
+    try:
+        return current_user()
+    except AuthRefused:
+        return None
+
+
 def session_alive(user: User) -> Callable[[], bool]:
     """For a stream that outlives its request: whether the officer who opened it still may.
 
