@@ -20,6 +20,9 @@ import zxingcpp
 from PIL import Image
 
 from appliance.broker import PrivateBroker
+from appliance.config import MqttSettings
+from appliance.mqtt import Link
+from appliance.rpc import RpcClient
 from hub.central_sim import SimServer, SimState
 from tests.support.hub import ROOT, HubProcess, site_config, write_config
 from tests.support.mqtt import Observer
@@ -134,3 +137,24 @@ def test_the_receipts_qr_code_opens_the_rating_page_of_its_dossier(
     assert rated.status_code == 200 and "Xin cảm ơn quý khách đã đánh giá." in rated.text
     twice = requests.get(links[0], timeout=10)
     assert twice.status_code == 409 and f"Hồ sơ {code} đã được đánh giá" in twice.text
+
+
+def test_a_receipt_sent_over_mqtt_carries_the_link_too(
+    hub_url: str, broker: PrivateBroker, mqtt_settings: MqttSettings
+) -> None:
+    code = "000.00.06.H56-231027-0361"
+    receipt = receipt_job()["receipt"]
+    with (
+        Link(mqtt_settings, site=SITE, device_id="kiosk-9", role="kiosk") as link,
+        Observer(broker.port, f"motcua/v1/{SITE}/print/printer-counter-1/jobs") as observer,
+    ):
+        assert link.wait_connected(5)
+        sent = RpcClient(link, default_timeout=10).call(
+            "receipt.print", {"counter_id": "1", "receipt": receipt}
+        )
+        job = observer.wait_for(lambda seen: seen.json().get("job_id") == sent["job_id"]).json()
+    image = render_job(parse_job(job), paper_for(384))
+    links = [text for text in qr_texts(image) if "/rate/d/" in text]
+    assert len(links) == 1
+    page = requests.get(links[0], timeout=10)
+    assert page.status_code == 200 and re.search(r'id="rate-code">([^<]+)<', page.text).group(1) == code
