@@ -304,6 +304,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "print_lookup": ("Tra cứu hồ sơ:", "Look up the dossier:"),
     "print_hotline": ("Đường dây nóng:", "Hotline:"),
     "print_scan_receipt": ("Quét mã để tra cứu tình trạng hồ sơ", "Scan to check the dossier status"),
+    "print_rate_title": ("ĐÁNH GIÁ SỰ HÀI LÒNG", "RATE OUR SERVICE"),
+    "print_rate_scan": (
+        "Quét mã hoặc mở địa chỉ dưới đây để đánh giá việc giải quyết hồ sơ này",
+        "Scan the code or open the address below to rate how this dossier was handled",
+    ),
     "print_officer": ("NGƯỜI TIẾP NHẬN", "RECEIVING OFFICER"),
     "print_datetime_long": ("{hour} giờ {minute:02d} phút, ngày {date}", "{hour}:{minute:02d}, {date}"),
     "print_test_title": ("IN THỬ", "TEST PRINT"),

@@ -198,6 +198,7 @@ class Hub:
 
         self.fleet = attach_fleet(self.parts)
         self.web: Any = None
+        self._rating_secret: bytes | str | None = None  # the web app's key, which signs rating links
         # systemd restarts a hub that is connected but cannot publish (nothing reaches the hall).
         self.notifier = Notifier(healthy=self.mqtt_healthy)
         self._stopped = threading.Event()
@@ -255,7 +256,7 @@ class Hub:
             "job_id": f"receipt-{request.caller_id}-{suffix}",
             "kind": "receipt",
             "copies": request.params.get("copies", 1),
-            "receipt": receipt,
+            "receipt": self.with_rating_link(receipt),
         }
         self.link.publish_json(self.topics.print_jobs(counter.printer), job, qos=1)
         status = "queued" if self.printer_ready(counter.printer) else "unavailable"
@@ -274,6 +275,7 @@ class Hub:
         if self.central is None:
             raise RpcError.from_key("central_not_configured", language)
         job = self.central.receipt_job(code, officer=officer)
+        job["receipt"] = self.with_rating_link(job["receipt"])
         self.link.publish_json(self.topics.print_jobs(counter.printer), job, qos=1)
         status = "queued" if self.printer_ready(counter.printer) else "unavailable"
         return {
@@ -282,6 +284,31 @@ class Hub:
             "print": status,
             "dossier_code": job["receipt"]["dossier_code"],
         }
+
+    def with_rating_link(self, receipt: Mapping[str, Any]) -> dict[str, Any]:
+        """The receipt with the addresses where the citizen rates the dossier later (a QR code and a
+        short URL in words: hub/reports/rating_links.py). Only while the hub serves its web pages
+        (they are the rating page and sign the link); a receipt that has its own is left alone."""
+        printed = dict(receipt)
+        code = printed.get("dossier_code")
+        if self._rating_secret is None or not isinstance(code, str) or printed.get("rating_url"):
+            return printed
+        from .reports import rating_links
+        from .store import connect
+
+        conn = connect(self.service.db_path)
+        try:
+            link = rating_links.make(
+                conn,
+                secret=self._rating_secret,
+                base_url=self.config.hub.public_url,
+                code=code.strip(),
+                now=self.service.clock(),
+            )
+        finally:
+            conn.close()
+        printed.update(rating_url=link.url, rating_short_url=link.short_url)
+        return printed
 
     def _pending(self, request: RpcRequest) -> Mapping[str, Any]:
         raise RpcError.from_key("not_implemented", request.language, method=request.method)
@@ -347,6 +374,7 @@ class Hub:
             from .web.demo import install_demo
 
             install_demo(app, Path(self.config.hub.demo_dir))
+        self._rating_secret = app.secret_key
         self.web = serve_site(app, self.config)
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ with nothing completed shows none, not its configured default), a transferred ti
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -226,3 +227,18 @@ def test_todays_stats_show_measured_service_time_only(tmp_path: Path) -> None:
         assert after["xay-dung"]["average_service_s"] == 90
     finally:
         service.close()
+
+
+def test_the_report_worker_yields_the_cpu_to_the_hub() -> None:
+    """Reports run in a process of their own session (its own autogroup, so it does not spend the
+    hub's share of the CPU) at nice 19 (docs/benchmarks.md: issue p50 ×3 before)."""
+    from hub.reports import worker
+
+    pool = worker.pool()
+    assert pool.submit(os.getsid, 0).result(60) != os.getsid(0)
+    assert pool.submit(os.nice, 0).result(60) == 19
+    autogroup = Path("/proc/self/autogroup")
+    if not autogroup.exists():
+        pytest.skip("this kernel has no autogroups")
+    group = pool.submit(autogroup.read_text).result(60).split()
+    assert group[-1] == "19" and group[0] != autogroup.read_text().split()[0]

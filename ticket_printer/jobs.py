@@ -124,6 +124,10 @@ class ReceiptData(Lenient):
     # What the QR code holds; the dossier code itself when absent (scanners accept both). The hub puts
     # `{code}/{proof}` here: the proof that unmasks the applicant's name at a kiosk (docs/contract.md).
     qr_data: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    # Where the citizen rates the dossier later, from home (QĐ 766/2022: per dossier): the signed
+    # address as a second QR code and a short one in words to type (hub/reports/rating_links.py).
+    rating_url: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    rating_short_url: OptionalShort = None
 
 
 class ReceiptJob(Lenient):

@@ -3,8 +3,9 @@
 Before anything is purged, every finished day up to the cut-off is summarised (hub.reports.history),
 so a report over last year still has its figures. Purged: the dossier code linked to a ticket (in
 the ticket and in its events' payloads), the ticket↔dossier links and returns of the results
-counter, cached dossiers from the central system (names, ID numbers, phones, addresses), outbox
-entries already delivered, and citizens' phone numbers, push subscriptions, messages and bookings.
+counter, the receipts' short rating links, cached dossiers from the central system (names, ID
+numbers, phones, addresses), outbox entries already delivered, and citizens' phone numbers, push
+subscriptions, messages and bookings.
 Undelivered outbox entries stay: they still have to reach central once.
 
     python -m hub.reports.retention -c /etc/motcua/hub.toml [--days 90]
@@ -73,6 +74,7 @@ def purge(conn: sqlite3.Connection, site: Any, *, days: int, today: date) -> Pur
             ("result_links", "linked_at", ""),
             ("result_returns", "returned_at", ""),
             ("central_dossier_cache", "fetched_at", ""),
+            ("rating_links", "created_at", ""),
             ("outbox", "created_at", " AND delivered_at IS NOT NULL"),
         ):
             if table in tables:

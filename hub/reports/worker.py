@@ -2,7 +2,7 @@
 
 A year's report is CPU work in Python; in the hub's own process it would hold the interpreter lock
 the queue writer needs, and a citizen's ticket would wait behind the head's spreadsheet (measured:
-issue p99 3 ms → 190 ms). One spawned worker (nice 10) does it instead, on its own SQLite
+issue p99 3 ms → 190 ms). One spawned worker (nice 19, its own session) does it instead, on its own SQLite
 connection; the hub only waits for the answer on the web thread that asked.
 """
 
@@ -26,8 +26,16 @@ _pool: ProcessPoolExecutor | None = None
 
 
 def _lower_priority() -> None:
+    """Nice 19 in a scheduling group of its own. With autogroups (Linux's default) CPU is shared
+    between sessions first and by nice only inside one: a worker in the hub's session, however nice,
+    spends the hub's share, and a ticket waits behind other processes while it does (measured:
+    docs/benchmarks.md). Its own session is its own autogroup, made nice 19 too."""
     with contextlib.suppress(OSError):
-        os.nice(10)
+        os.setsid()
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:
+        group.write("19")
+    with contextlib.suppress(OSError):
+        os.nice(19)
 
 
 def pool() -> ProcessPoolExecutor:

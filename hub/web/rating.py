@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from appliance import dossier_code
 from appliance.i18n import message
 from hub import store as store_module
 from hub.reports import dossier_ratings as ratings
+from hub.reports import rating_links
 
 from .app import error_response, language
 from .security import require_user, web
 
 rating = Blueprint("rating", __name__)
-
-SALT = "motcua-dossier-rating"
 
 
 @rating.record_once
@@ -27,6 +26,7 @@ def _schema(state: Any) -> None:
     conn = store_module.connect(state.app.extensions["motcua_web"].service.db_path)
     try:
         ratings.ensure_schema(conn)
+        rating_links.ensure_schema(conn)
     finally:
         conn.close()
 
@@ -34,7 +34,7 @@ def _schema(state: Any) -> None:
 def _signer() -> URLSafeSerializer:
     from flask import current_app
 
-    return URLSafeSerializer(current_app.secret_key, salt=SALT)
+    return rating_links.signer(current_app.secret_key)
 
 
 def rating_link(code: str) -> str:
@@ -195,6 +195,19 @@ def at_counter(counter_id: str) -> Any:
         )
         return Response(page, headers={"Refresh": "5"})
     return _form(pending.dossier_code, f"/rate/{counter_id}")
+
+
+@rating.get("/r/<short>")
+def by_short_link(short: str) -> Any:
+    """The short address printed under the receipt's QR code, typed by hand: to the signed page."""
+    conn = store_module.connect(web().service.db_path)
+    try:
+        code = rating_links.resolve(conn, short)
+    finally:
+        conn.close()
+    if code is None:
+        return error_response("rating_link_invalid")
+    return redirect(f"/rate/d/{_signer().dumps(code)}", code=303)
 
 
 @rating.route("/rate/d/<token>", methods=["GET", "POST"])
