@@ -46,7 +46,7 @@ from paho.mqtt.properties import Properties  # noqa: E402
 
 from appliance.broker import PrivateBroker, find_free_port  # noqa: E402
 from bench.bench_hub import cpu_s  # noqa: E402
-from motcua.demo import SITE_ID, Child, _write_toml, device_children, hub_config, wait_healthy  # noqa: E402
+from motcua.demo import SIMULATOR_NICE, SITE_ID, Child, _write_toml, device_children, hub_config, wait_healthy  # noqa: E402
 
 COUNTER, SERVICE, OFFICER = "1", "dat-dai", "canbo1"
 
@@ -178,6 +178,7 @@ def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, A
                         str(tmp / "central-journal.jsonl"),
                     ],
                     tmp / "central-sim.log",
+                    nice=SIMULATOR_NICE,
                 )
                 children.append(central)
                 central.start()
