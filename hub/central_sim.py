@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from appliance.timeutil import iso, now
 from hub.central import simdata
 from hub.central.model import format_opencps_time
 from hub.central.opencps import dossier_from_opencps
 from hub.central.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from hub.wsgi_keepalive import KeepAliveServer
 
 log = logging.getLogger("motcua.central_sim")
 
@@ -425,11 +425,6 @@ def _motcua_dossier(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- serving
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 class SimServer:
     """The simulator on a real socket in a background thread (tests, benchmarks, `motcua demo`).
 
@@ -441,11 +436,16 @@ class SimServer:
         self.state = state or SimState()
         self.host = host
         self.port = port
-        self._server: BaseWSGIServer | None = None
+        self._server: KeepAliveServer | None = None
         self._app: Flask | None = None
         self._thread: threading.Thread | None = None
         self._ticker: threading.Thread | None = None
         self._ticking = threading.Event()
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted since the last start()."""
+        return self._server.connections if self._server is not None else 0
 
     @property
     def url(self) -> str:
@@ -453,9 +453,8 @@ class SimServer:
 
     def start(self) -> SimServer:
         self._app = create_app(self.state)
-        self._server = make_server(
-            self.host, self.port, self._app, threaded=True, request_handler=_QuietHandler
-        )
+        # Connections kept alive, as a real central keeps them (the relay reuses one per worker).
+        self._server = KeepAliveServer((self.host, self.port), self._app)
         self.port = self._server.port
         # A short poll so that stop() (central "going down" in tests) takes effect at once.
         self._thread = threading.Thread(
