@@ -42,6 +42,9 @@ class _Handler(ServerHandler):
 class _RequestHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT_S
+    # wsgiref writes the status, the headers and the body in separate sends: on a kept connection
+    # Nagle's algorithm holds the body back until the client's delayed ACK (40 ms per answer).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
