@@ -4,8 +4,9 @@
 
 The demo's site (hub/sample_site.toml through motcua.demo.hub_config) on a private Mosquitto and a
 real hub process (durable SQLite). "with devices" also starts what `motcua demo --headless` starts,
-the same way (motcua.demo.device_children and the central simulator): the hall display drawn
-offscreen with its voice, the LED boards, the kiosk, the printers, the scanner. Then for counter 1:
+the same way (motcua.demo.device_children and the central simulator, at the demo's lower priority,
+SIMULATOR_NICE): the hall display drawn offscreen with its voice, the LED boards, the kiosk, the
+printers, the scanner. Then for counter 1:
 
 - HTTP: `POST /api/v1/counters/1/call-next` as its officer, one request per connection;
 - MQTT: `counter.call_next` RPC from one client;
