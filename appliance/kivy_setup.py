@@ -60,6 +60,35 @@ def configure_kivy(
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
+def unseen_window() -> bool:
+    """Whether the window is drawn offscreen (SDL_VIDEODRIVER=offscreen: tests, the headless demo),
+    where no one sees it: its pictures come from exports (appliance.screen_mirror, --screenshot)."""
+    return os.environ.get("SDL_VIDEODRIVER") == "offscreen"
+
+
+def skip_unseen_frames() -> bool:
+    """Offscreen, stop the window from drawing its frames; True if it now draws none.
+
+    On a software GL (llvmpipe) a full-HD frame with new label textures costs ~100 ms of CPU: the
+    headless demo's hall display drew one for every queue change nobody could see, on the cores the
+    hub answers counters on. Pictures are unaffected: `export_to_png` draws the widget into a
+    framebuffer of its own (filling the label textures then), once per picture. Call after the
+    window exists (in App.build).
+    """
+    if not unseen_window():
+        return False
+    from kivy.core.window import Window
+
+    # A handler returning True stops the event before the window's own handler (the drawing, the
+    # buffer swap).
+    Window.bind(on_draw=_skip, on_flip=_skip)
+    return True
+
+
+def _skip(*_: object) -> bool:
+    return True
+
+
 WINDOW_SCALE_ENV = "MOTCUA_WINDOW_SCALE"
 WINDOW_POSITION_ENV = "MOTCUA_WINDOW_POSITION"  # "left,top" of a desk's window, in pixels
 _scale = 1.0  # of the window, set by configure_kivy

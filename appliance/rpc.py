@@ -341,26 +341,26 @@ class RpcServer:
         self, request: RpcRequest, reply_to: str, correlation: bytes | None, priority: bool = False
     ) -> None:
         try:
-            reply = self._run(request)
-            self._reply(reply_to, correlation, reply)
+            self._reply(reply_to, correlation, self._run(request))
         finally:
             with self._lock:
                 self._pending[priority] -= 1
 
-    def _run(self, request: RpcRequest) -> dict[str, Any]:
+    def _run(self, request: RpcRequest) -> bytes:
+        """The encoded reply: encoded once, here, so an unserialisable result (the handler's bug)
+        is answered `internal`."""
         try:
             result = _result_payload(self.handlers[request.method](request))
-            encode_json(result)  # an unserialisable result is the handler's bug: answer `internal`
-            return {"v": PROTOCOL_VERSION, "ok": True, "result": result}
+            return encode_json({"v": PROTOCOL_VERSION, "ok": True, "result": result})
         except RpcError as error:
-            return _error_reply(error)
+            return encode_json(_error_reply(error))
         except Exception as error:
             log.error("RPC %s from %s: handler failed: %r", request.method, request.caller_id, error)
             log.debug("traceback of RPC %s", request.method, exc_info=True)
-            return _error_reply(RpcError.from_key("internal", request.language))
+            return encode_json(_error_reply(RpcError.from_key("internal", request.language)))
 
     def _reply(
-        self, reply_to: str, correlation: bytes | None, body: Mapping[str, Any], *, qos: int = 1
+        self, reply_to: str, correlation: bytes | None, body: Mapping[str, Any] | bytes, *, qos: int = 1
     ) -> None:
         """Results go at QoS 1; refusals made before any work at QoS 0, so that a flood of them
         can never fill the hub's outgoing window that queue state and print jobs share."""
@@ -368,7 +368,8 @@ class RpcServer:
         if correlation is not None:
             properties.CorrelationData = correlation
         try:
-            self.link.publish_json(reply_to, body, qos=qos, properties=properties)
+            payload = body if isinstance(body, bytes) else encode_json(body)
+            self.link.publish(reply_to, payload, qos=qos, properties=properties)
         except Exception as error:  # e.g. a Response Topic with wildcards; never kill the caller
             log.warning("RPC: cannot reply to %r: %r", reply_to, error)
 

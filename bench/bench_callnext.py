@@ -4,8 +4,9 @@
 
 The demo's site (hub/sample_site.toml through motcua.demo.hub_config) on a private Mosquitto and a
 real hub process (durable SQLite). "with devices" also starts what `motcua demo --headless` starts,
-the same way (motcua.demo.device_children and the central simulator): the hall display drawn
-offscreen with its voice, the LED boards, the kiosk, the printers, the scanner. Then for counter 1:
+the same way (motcua.demo.device_children and the central simulator, at the demo's lower priority,
+SIMULATOR_NICE): the hall display drawn offscreen with its voice, the LED boards, the kiosk, the
+printers, the scanner. Then for counter 1:
 
 - HTTP: `POST /api/v1/counters/1/call-next` as its officer, one request per connection;
 - MQTT: `counter.call_next` RPC from one client;
@@ -46,7 +47,7 @@ from paho.mqtt.properties import Properties  # noqa: E402
 
 from appliance.broker import PrivateBroker, find_free_port  # noqa: E402
 from bench.bench_hub import cpu_s  # noqa: E402
-from motcua.demo import SITE_ID, Child, _write_toml, device_children, hub_config, wait_healthy  # noqa: E402
+from motcua.demo import SIMULATOR_NICE, SITE_ID, Child, _write_toml, device_children, hub_config, wait_healthy  # noqa: E402
 
 COUNTER, SERVICE, OFFICER = "1", "dat-dai", "canbo1"
 
@@ -178,6 +179,7 @@ def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, A
                         str(tmp / "central-journal.jsonl"),
                     ],
                     tmp / "central-sim.log",
+                    nice=SIMULATOR_NICE,
                 )
                 children.append(central)
                 central.start()

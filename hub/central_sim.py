@@ -25,23 +25,25 @@ import argparse
 import json
 import logging
 import random
+import signal
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import WSGIRequestHandler
 
 from appliance.timeutil import iso, now
 from hub.central import simdata
 from hub.central.model import format_opencps_time
 from hub.central.opencps import dossier_from_opencps
 from hub.central.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from hub.sim_server import BackgroundServer
+from hub.wsgi_keepalive import KeepAliveServer
 
 log = logging.getLogger("motcua.central_sim")
 
@@ -423,31 +425,42 @@ def _motcua_dossier(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- serving
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class SimServer(BackgroundServer):
+class SimServer:
     """The simulator on a real socket in a background thread (tests, benchmarks, `motcua demo`).
 
     `stop()` closes the listening socket and answers 503 + `Connection: close` on connections kept
     alive, so clients see central go away; `start()` again serves the same state (same port).
     """
 
-    thread_name = "central-sim"
-    request_handler = _QuietHandler
-
     def __init__(self, state: SimState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(host, port)
         self.state = state or SimState()
+        self.host = host
+        self.port = port
+        self._server: KeepAliveServer | None = None
         self._app: Flask | None = None
+        self._thread: threading.Thread | None = None
         self._ticker: threading.Thread | None = None
         self._ticking = threading.Event()
 
+    @property
+    def connections(self) -> int:
+        """Connections accepted since the last start()."""
+        return self._server.connections if self._server is not None else 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
     def start(self) -> SimServer:
         self._app = create_app(self.state)
-        self._serve(self._app)
+        # Connections kept alive, as a real central keeps them (the relay reuses one per worker).
+        self._server = KeepAliveServer((self.host, self.port), self._app)
+        self.port = self._server.port
+        # A short poll so that stop() (central "going down" in tests) takes effect at once.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="central-sim", daemon=True
+        )
+        self._thread.start()
         if self.state.ready_every_s > 0 and self._ticker is None:
             self._ticker = threading.Thread(target=self._tick, name="central-sim-ready", daemon=True)
             self._ticker.start()
@@ -466,14 +479,28 @@ class SimServer(BackgroundServer):
             self._ticker.join(timeout=5)
             self._ticker = None
         self._ticking.clear()
-        if self._app is not None and self._server is not None:
-            self._app.config["stopped"] = True
-        self._close()
+        if self._server is None:
+            return
+        assert self._app is not None
+        self._app.config["stopped"] = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
-def running(state: SimState | None = None, **kwargs: Any) -> SimServer:
-    """`with running(state) as server:` the simulator serves inside the block."""
-    return SimServer(state, **kwargs)
+@contextmanager
+def running(state: SimState | None = None, **kwargs: Any) -> Iterator[SimServer]:
+    server = SimServer(state, **kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -516,16 +543,24 @@ def main(argv: list[str] | None = None) -> int:
         journal=args.journal,
         ready_every_s=max(0.0, args.ready_every),
     )
-    server = SimServer(state, host=args.host, port=args.port)
-    code = server.serve_until_signalled(
-        "central-sim",
-        lambda: (
-            f"Central simulator ready: {server.url}{API} — {len(state.dossiers)} dossiers, "
-            f"{len(state.procedures)} procedures, {len(state.received)} events already received"
-        ),
+    try:
+        server = SimServer(state, host=args.host, port=args.port).start()
+    except OSError as error:
+        print(f"central-sim: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(
+        f"Central simulator ready: {server.url}{API} — {len(state.dossiers)} dossiers, "
+        f"{len(state.procedures)} procedures, {len(state.received)} events already received",
+        flush=True,
     )
+    while not stop.wait(1.0):
+        pass
+    server.stop()
     state.close()
-    return code
+    return 0
 
 
 if __name__ == "__main__":

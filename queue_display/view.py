@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance import screen_mirror
 from appliance.kivy_setup import configure_kivy as shared_configure_kivy
-from appliance.kivy_setup import fit_window, layout_size
+from appliance.kivy_setup import fit_window, layout_size, skip_unseen_frames
 from appliance.timeutil import now
 
 from .board import BoardModel, BoardStore, format_clock, layout_for
@@ -71,6 +71,8 @@ def run_store(
 
         def build(self) -> Any:
             Window.clearcolor = (0.05, 0.1, 0.16, 1)
+            # Offscreen (the headless demo, tests), the pictures are exports: no frame nobody sees.
+            skip_unseen_frames()
             size = layout_size(Window.size)
             self.screen = BoardScreen(
                 orientation=config.screen.orientation,

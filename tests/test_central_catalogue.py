@@ -130,7 +130,8 @@ def test_catalogue_stays_searchable_while_central_is_down(tmp_path: Path) -> Non
         assert central.sync_catalogue() == len(state.procedures)
         synced = central.catalogue.synced_at()
         server.stop()
-        with pytest.raises(Exception, match=r"ConnectionError"):
+        # A connection kept from before answers 503 as the simulator stops; a new one is refused.
+        with pytest.raises(Exception, match=r"ConnectionError|HTTP 503"):
             central.sync_catalogue()
         assert names(central, "dang ky khai sinh")[0] == "Đăng ký khai sinh"
         assert central.catalogue.synced_at() == synced

@@ -395,3 +395,20 @@ def test_a_burst_of_calls_is_relayed_in_a_few_passes_not_one_per_commit(
     # nothing left, per window (the old relay looked twice per commit: 80 looks for 40 tickets).
     looks_in_burst = sum(1 for at in passes if at <= started + burst)
     assert looks_in_burst <= 2 * (burst / 0.05) + 3, (looks_in_burst, burst)
+
+
+def test_the_relay_reuses_its_connections_to_central(sim: SimServer, make_relay: Factory) -> None:
+    """A connection per event (a handshake and a server thread each) is what a busy hub cannot
+    afford on its two cores: the relay keeps its few connections, and the simulator keeps them
+    open as a real central does."""
+    service, runtime = make_relay()
+    relay = runtime.relay
+    assert relay is not None and relay.drained(10)
+    before = sim.connections
+    for n in range(40):
+        service.call("ticket.issue", {"service_id": SERVICES[n % 4]}, caller_id="kiosk-1")
+        if n % 10 == 9:
+            assert relay.drained(10)
+    assert relay.drained(10)
+    assert len(sim.state.received) == 40 and sim.state.duplicates == 0
+    assert sim.connections - before <= runtime.config.delivery_concurrency, sim.connections - before

@@ -88,3 +88,67 @@ def test_a_scaled_window_keeps_a_full_size_picture_and_takes_touches(tmp_path: P
     assert result["pressed"] == ["top-left"], "the touch landed on the button seen there"
     with Image.open(png) as picture:
         assert picture.size == (400, 800), "the picture has the screen's real size"
+
+
+UNSEEN = """
+import json
+from appliance import screen_mirror
+from appliance.kivy_setup import configure_kivy, skip_unseen_frames
+configure_kivy((400, 300), fullscreen=False, touch=False)
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.label import Label
+
+drawn = []
+window_class = type(Window)
+draw = window_class.on_draw
+window_class.on_draw = lambda self, *a: (drawn.append(1), draw(self, *a))[1]  # the window's frames
+
+class Busy(App):
+    def build(self):
+        self.skipping = skip_unseen_frames()
+        self.label = Label(text="0", font_size=120, color=(1, 1, 0, 1), size=(400, 300))
+        self.mirror = screen_mirror.attach(lambda: self.label)
+        self.changes = 0
+        Clock.schedule_interval(self.change, 0.05)
+        return self.label
+
+    def change(self, _dt):
+        self.changes += 1
+        self.label.text = str(self.changes)
+        if self.changes == 30:
+            Clock.schedule_once(self.finish, 2.5)  # the mirror writes the newest picture
+            return False
+
+    def finish(self, _dt):
+        print(json.dumps({"skipping": self.skipping, "frames": len(drawn)}))
+        self.stop()
+
+Busy().run()
+"""
+
+
+def test_an_unseen_offscreen_window_draws_no_frames_and_its_picture_is_still_made(tmp_path: Path) -> None:
+    """Offscreen (the headless demo) nobody sees the window: 30 changes draw no window frame (each
+    was ~100 ms of a core on a software GL), and its picture is still drawn (an export)."""
+    png = tmp_path / "screen.png"
+    env = {
+        **os.environ,
+        "SDL_VIDEODRIVER": "offscreen",
+        "KIVY_NO_ARGS": "1",
+        "KIVY_HOME": str(tmp_path / "kivy"),
+        "MOTCUA_SCREEN_PNG": str(png),
+        "PYTHONPATH": str(ROOT),  # this checkout's appliance, not an installed one
+    }
+    script = tmp_path / "busy.py"
+    script.write_text(UNSEEN, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"skipping": True, "frames": 0}
+    with Image.open(png) as picture:
+        lit = sum(1 for r, g, b, *_ in picture.convert("RGBA").getdata() if r > 200 and g > 200 and b < 80)
+    assert lit > 500, "the picture shows the yellow text"
