@@ -29,6 +29,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from .config import ProvinceConfig
 from .store import Incoming, ProvinceStore
+from .templates import unanswered
 
 log = logging.getLogger("motcua.province.ingest")
 
@@ -73,6 +74,12 @@ def parse_message(topic: str, payload: bytes, prefix: str) -> Incoming | None:
     if kind == "template_result" and not isinstance(body.get("template_id"), int):
         return None
     return Incoming(kind, site, body, device_id)
+
+
+def hubs_online(batch: list[Incoming]) -> list[str]:
+    """The sites whose hub announced itself online in `batch` (its birth, or the retained copy)."""
+    births = (m for m in batch if m.kind == "state" and m.body.get("role") == "hub")
+    return sorted({m.site for m in births if m.body.get("online") is True})
 
 
 class Ingestor:
@@ -206,8 +213,25 @@ class Ingestor:
             self.stored += stored
             if stored and self.on_stored:
                 self.on_stored(stored)
+            for site in hubs_online(parsed):
+                self._send_unanswered(store, site)
         if store is not None:
             store.close()
+
+    def _send_unanswered(self, store: ProvinceStore | None, site: str) -> None:
+        """A site's hub is (back) online: the templates it has not answered go to it again (see
+        province.templates); they wait in the province broker if the bridge drops meanwhile."""
+        if store is None:
+            return
+        try:
+            messages = unanswered(store, site, self.settings.remote_prefix)
+        except Exception as error:  # the next birth tries again; ingest goes on
+            log.warning("templates for %s not sent again: %r", site, error)
+            return
+        for topic, payload in messages:
+            self.client.publish(topic, payload, qos=1)
+        if messages:
+            log.info("%d unanswered template(s) sent again to %s (its hub is online)", len(messages), site)
 
     def stop(self) -> None:
         self._stop.set()
