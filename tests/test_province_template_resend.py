@@ -1,16 +1,21 @@
 """A template the province publishes while a site's hub is down (`kill -9`, then restarting) reaches
 the site's broker with nobody to take it; when the hub is back the province sends it again, and the
-hub applies it once and answers once: the province shows it applied, the citizen sees the holiday."""
+hub applies it once and answers once: the province shows it applied, the citizen sees the holiday
+(no number from the hub, the kiosk's lock screen naming it)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 from werkzeug.security import generate_password_hash
 
+from appliance.config import MqttSettings
+from appliance.timeutil import SITE_TZ
+from kiosk.config import KioskConfig
+from kiosk.controller import KioskController
 from province.brokers import BridgedSiteBroker, ProvinceBroker
 from tests.support.hub import HubProcess, site_config, write_config
 from tests.support.mqtt import Observer, wait_until
@@ -20,7 +25,8 @@ ADMIN = ("admin", ADMIN_PASSWORD)
 PASSWORD = "mat-khau-thu-nghiem"
 HUB_ADMIN = ("admin", PASSWORD)
 FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-HOLIDAY = [{"date": date.today().isoformat(), "name": "Ngày hội tỉnh"}]
+TODAY = datetime.now(SITE_TZ).date()
+HOLIDAY = [{"date": TODAY.isoformat(), "name": "Ngày hội tỉnh"}]
 
 
 def _site(tmp: Path, port: int) -> dict[str, Any]:
@@ -55,6 +61,15 @@ def test_a_template_sent_while_the_hub_is_down_is_applied_once_it_is_back(
     api = f"{province.url}/api/v1/province"
     # What travels on the site's own broker: the template in, the hub's answers out.
     watch = Observer(broker.port, "motcua/v1/xa-a/province/templates", "motcua/v1/xa-a/province/results")
+    kiosk = KioskController(
+        KioskConfig(
+            device_id="kiosk-1",
+            site="xa-a",
+            mqtt=MqttSettings(port=broker.port, reconnect_min=0.05, reconnect_max=0.5),
+            public_url=web,
+        )
+    )
+    kiosk.start()
     try:
         assert _ticket(web).status_code == 201
 
@@ -91,6 +106,9 @@ def test_a_template_sent_while_the_hub_is_down_is_applied_once_it_is_back(
         closed = _ticket(web)
         assert closed.status_code != 201 and closed.json()["error"]["code"] == "service_closed"
         assert "Ngày hội tỉnh" in closed.json()["error"]["message"]
+        locked = kiosk.wait_for(lambda view: view.overlay is not None and view.overlay.kind == "locked", 10)
+        assert locked.overlay is not None
+        assert locked.overlay.lines[0] == f"Hôm nay nghỉ lễ: {TODAY:%d/%m/%Y} Ngày hội tỉnh"
         # Applied and answered once: one record at the hub, one answer on the site's broker.
         page = requests.get(f"{web}/admin/province", auth=HUB_ADMIN, timeout=10).text
         assert page.count(f'data-template="{template_id}"') == 1
@@ -98,6 +116,7 @@ def test_a_template_sent_while_the_hub_is_down_is_applied_once_it_is_back(
         answers = [m.json() for m in watch.messages if m.topic.endswith("/results")]
         assert [a["status"] for a in answers if a["template_id"] == template_id] == ["applied"]
     finally:
+        kiosk.stop()
         watch.close()
         hub.stop()
         province.stop()
