@@ -623,6 +623,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "kiosk_locked_title": ("Ngoài giờ làm việc", "Closed"),
     "kiosk_locked_hours": ("Giờ làm việc:", "Opening hours:"),
+    "kiosk_locked_holiday": ("Hôm nay nghỉ lễ: {date} {name}", "Closed today for a holiday: {date} {name}"),
     "kiosk_locked_body": (
         "Xin mời quý khách quay lại trong giờ làm việc.",
         "Please come back during opening hours.",

@@ -350,10 +350,12 @@ class HubConfig(DeviceConfig):
 
     def device_settings(self) -> dict[str, Any]:
         """What the retained queue/state carries of the site for devices, so an edit reaches them
-        within a second: the priority groups in the kiosk's order, and each kiosk's services."""
+        within a second: the priority groups in the kiosk's order, each kiosk's services, and the
+        opening hours with their holidays (a province template's too), which a kiosk's lock screen follows."""
         return {
             "priority_groups": [g.model_dump(mode="json") for g in self.priority_groups],
             "kiosks": {k.id: {"services": list(k.services)} for k in self.kiosks if k.services},
+            "opening_hours": self.opening_hours.model_dump(mode="json"),
         }
 
     def result_counters(self, service_id: str | None) -> list[str]:

@@ -30,7 +30,7 @@ voice = true                    # "Hỗ trợ" reads the screen aloud (espeak-ng
 audio_device = "default"        # ALSA device of the kiosk's speaker
 procedure_services = { HT = "ho-tich" }   # procedure field code (or procedure code) → service id
 
-[opening_hours]                 # the same shape as the hub's [opening_hours]
+[opening_hours]                 # the same shape as the hub's; the hub's (with holidays) win once heard
 days = ["mon", "tue", "wed", "thu", "fri", "sat"]
 periods = [{ start = "07:30", end = "11:30" }, { start = "13:00", end = "17:00" }]
 lock_outside = true             # show the lock screen (with these hours) outside them
@@ -39,7 +39,7 @@ lock_outside = true             # show the lock screen (with these hours) outsid
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -78,16 +78,28 @@ class Period(Strict):
         return parse_hhmm(self.start) <= moment < parse_hhmm(self.end)
 
 
+class Holiday(Strict):
+    date: date
+    name: str = Field("", max_length=80)
+
+
 class OpeningHours(Strict):
+    """The kiosk's own hours; once the hub's queue/state carried the site's (with its holidays, a
+    province template's too), the lock screen follows those instead (KioskView.site_hours)."""
+
     days: list[Day] = list(DAYS[:5])
     periods: list[Period] = Field(
         default_factory=lambda: [Period(start="07:30", end="11:30"), Period(start="13:00", end="17:00")],
         min_length=1,
     )
     lock_outside: bool = True
+    holidays: list[Holiday] = []  # closed all day
+
+    def holiday(self, moment: datetime) -> Holiday | None:
+        return next((h for h in self.holidays if h.date == moment.date()), None)
 
     def is_open(self, moment: datetime) -> bool:
-        if DAYS[moment.weekday()] not in self.days:
+        if DAYS[moment.weekday()] not in self.days or self.holiday(moment) is not None:
             return False
         return any(period.contains(moment.time()) for period in self.periods)
 

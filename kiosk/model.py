@@ -556,8 +556,8 @@ class KioskModel(CitizenFlows, PrintFollower, KioskView):
             self._go_home(keep_language=False)
 
     def _locked(self) -> bool:
-        hours = self.config.opening_hours
-        return hours.lock_outside and not hours.is_open(self.wall())
+        # The site's hours (the hub's, with its holidays) once known: see KioskView.site_hours.
+        return self.config.opening_hours.lock_outside and not self.site_hours().is_open(self.wall())
 
     def identify(self, seconds: float) -> None:
         """Show "Thiết bị {id}" over the screen for `seconds` (the hub's "identify" command)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from appliance.i18n import Language, message
 
+from .config import OpeningHours
 from .model_state import BUSY_AFTER_S, DIGIT_KEYS, DOSSIER_KEYS, RESULTS_SHOWN, SEARCH_KEYS, ServiceInfo
 from .texts import (
     PRIORITY_GROUPS,
@@ -51,9 +52,29 @@ class KioskView:
     # a queue/state carried them (an older hub): the law's five, named by the catalogue.
     priority_groups: tuple[tuple[str, str, str], ...] = ()
 
+    # The site's opening hours with its holidays, as the hub's queue/state carries them (None until
+    # a state carried them: an older hub). The hub's are the site's word (the head's edits, the
+    # province's templates); the kiosk's own `[opening_hours]` only stand in until then.
+    hub_hours: OpeningHours | None = None
+
+    def site_hours(self) -> OpeningHours:
+        """The hours the lock screen follows (`[opening_hours] lock_outside` is the kiosk's own)."""
+        return self.hub_hours or self.config.opening_hours
+
+    def _take_hours(self, hours: object) -> None:
+        if not isinstance(hours, Mapping):
+            return
+        wanted = {k: hours[k] for k in ("days", "periods", "holidays") if k in hours}
+        try:
+            self.hub_hours = OpeningHours.model_validate(wanted)
+        except ValueError:  # hours this kiosk cannot read: keep what it had
+            return
+
     def _hub_settings(self, state: Mapping[str, Any]) -> list[str]:
-        """Take the site's settings from a queue/state (the head edits them live): the priority
-        groups, and the services this kiosk offers, in order ([] when the hub sets none)."""
+        """Take the site's settings from a queue/state (the head edits them live): the opening
+        hours, the priority groups, and the services this kiosk offers, in order ([] when the hub
+        sets none)."""
+        self._take_hours(state.get("opening_hours"))
         groups = state.get("priority_groups")
         if isinstance(groups, list):
             self.priority_groups = tuple(
@@ -93,15 +114,17 @@ class KioskView:
         kind = self._overlay_kind()
         language = self.language
         if kind == "locked":
-            return Overlay(
-                "locked",
-                t("kiosk_locked_title", language),
-                (
-                    t("kiosk_locked_hours", language),
-                    describe_hours(self.config.opening_hours, language),
-                    t("kiosk_locked_body", language),
-                ),
+            hours = self.site_hours()
+            holiday = hours.holiday(self.wall())
+            lines = (
+                t("kiosk_locked_hours", language),
+                describe_hours(hours, language),
+                t("kiosk_locked_body", language),
             )
+            if holiday is not None:  # "closed today" says more than the week's hours
+                day = holiday.date.strftime("%d/%m/%Y")
+                lines = (t("kiosk_locked_holiday", language, date=day, name=holiday.name).strip(), *lines)
+            return Overlay("locked", t("kiosk_locked_title", language), lines)
         if kind == "identify":
             return Overlay(
                 "identify",

@@ -11,7 +11,11 @@ from hub.fleet.broker_setup import render_bridge
 
 # A province service down for a while must find every event waiting in its session.
 PROVINCE_QUEUE = 1_000_000
-PROVINCE_INFLIGHT = 1000
+# Unacknowledged messages the broker sends a province service ahead: room for a site's whole backlog
+# (an hour at ten times a busy peak is 4,320 events) plus everyone's live events, so the service's
+# per-site lanes (province.inbox) put the live ones first instead of the broker's one queue making them
+# wait behind the backlog. ~1.5 KB of the service's memory each.
+PROVINCE_INFLIGHT = 20_000
 # A site's link down for hours: its own broker holds the events for the bridge (a busy day is a few
 # thousand events; the shipped site configuration says 5000 per client, raise it there too).
 SITE_QUEUE = 200_000

@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable
 
 from paho.mqtt.client import Client, MQTTMessage
@@ -28,7 +26,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from .config import ProvinceConfig
+from .inbox import FairInbox
 from .store import Incoming, ProvinceStore
+from .templates import unanswered
 
 log = logging.getLogger("motcua.province.ingest")
 
@@ -75,6 +75,12 @@ def parse_message(topic: str, payload: bytes, prefix: str) -> Incoming | None:
     return Incoming(kind, site, body, device_id)
 
 
+def hubs_online(batch: list[Incoming]) -> list[str]:
+    """The sites whose hub announced itself online in `batch` (its birth, or the retained copy)."""
+    births = (m for m in batch if m.kind == "state" and m.body.get("role") == "hub")
+    return sorted({m.site for m in births if m.body.get("online") is True})
+
+
 class Ingestor:
     """The MQTT client and the writer thread that batches messages into the store."""
 
@@ -82,7 +88,8 @@ class Ingestor:
         self.config = config
         self.settings = config.mqtt
         self.on_stored = on_stored
-        self._inbox: queue.Queue[MQTTMessage | None] = queue.Queue()
+        # One lane per site: a site draining a long backlog does not hold up the others (province.inbox).
+        self._inbox: FairInbox[MQTTMessage] = FairInbox()
         self._stop = threading.Event()
         self.connected = threading.Event()
         self.stored = 0
@@ -149,26 +156,11 @@ class Ingestor:
         log.warning("disconnected from the province broker; reconnecting")
 
     def _on_message(self, client: Client, userdata: object, message: MQTTMessage) -> None:
-        self._inbox.put(message)
-
-    # ------------------------------------------------------------------ writing
+        where = parse_topic(message.topic, self.settings.remote_prefix)
+        self._inbox.put(where[1] if where else "", message)
 
     def _next_batch(self) -> list[MQTTMessage] | None:
-        first = self._inbox.get()
-        if first is None:
-            return None
-        batch = [first]
-        deadline = time.monotonic() + self.config.batch_wait_s
-        while len(batch) < self.config.batch_max:
-            try:
-                item = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is None:
-                self._inbox.put(None)
-                break
-            batch.append(item)
-        return batch
+        return self._inbox.take(self.config.batch_max, self.config.batch_wait_s)
 
     def _write_loop(self) -> None:
         store: ProvinceStore | None = None
@@ -200,18 +192,37 @@ class Ingestor:
                     delay = min(delay * 2, 5.0)
             else:
                 break  # stopping: the batch stays unacknowledged, the broker sends it again
-            for msg in batch:  # after the commit, in the order received (MQTT v5 § 4.6)
+            # After the commit. Not quite in the order received (the lanes interleave sites): Mosquitto
+            # matches each PUBACK by its packet id, and the store does not depend on the order.
+            for msg in batch:
                 if msg.qos > 0:
                     self.client.ack(msg.mid, msg.qos)
             self.stored += stored
             if stored and self.on_stored:
                 self.on_stored(stored)
+            for site in hubs_online(parsed):
+                self._send_unanswered(store, site)
         if store is not None:
             store.close()
 
+    def _send_unanswered(self, store: ProvinceStore | None, site: str) -> None:
+        """A site's hub is (back) online: the templates it has not answered go to it again (see
+        province.templates); they wait in the province broker if the bridge drops meanwhile."""
+        if store is None:
+            return
+        try:
+            messages = unanswered(store, site, self.settings.remote_prefix)
+        except Exception as error:  # the next birth tries again; ingest goes on
+            log.warning("templates for %s not sent again: %r", site, error)
+            return
+        for topic, payload in messages:
+            self.client.publish(topic, payload, qos=1)
+        if messages:
+            log.info("%d unanswered template(s) sent again to %s (its hub is online)", len(messages), site)
+
     def stop(self) -> None:
         self._stop.set()
-        self._inbox.put(None)
+        self._inbox.close()
         self._writer.join(timeout=10)
         self.client.disconnect()
         self.client.loop_stop()

@@ -34,6 +34,35 @@ OPEN_STATUSES = ("waiting", "called", "serving")
 # before this local time the province still counts a site's previous service day as its today.
 SITE_DAY_LATEST_ROLLOVER = time_of_day(6, 0)
 
+TICKET_SQL = (
+    "INSERT INTO tickets (site, ticket_id, service_day, service_id, status, issued_at, called_at,"
+    " completed_at, counter_id, rating, priority, last_seq)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (site, ticket_id) DO UPDATE SET service_id = excluded.service_id,"
+    " status = excluded.status, called_at = coalesce(tickets.called_at, excluded.called_at),"
+    " completed_at = excluded.completed_at, counter_id = excluded.counter_id,"
+    " rating = coalesce(excluded.rating, tickets.rating), last_seq = excluded.last_seq"
+    " WHERE tickets.last_seq < excluded.last_seq"
+)
+COUNTER_SQL = (
+    "INSERT INTO counters (site, counter_id, name, open, last_seq)"
+    " VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (site, counter_id) DO UPDATE SET open = excluded.open,"
+    " name = coalesce(excluded.name, counters.name), last_seq = excluded.last_seq"
+    " WHERE counters.last_seq < excluded.last_seq"
+)
+SITE_SQL = (
+    "INSERT INTO sites (site, last_event_at, last_received_at, first_seq, last_seq, stored,"
+    " service_day) VALUES (%(site)s, %(ts)s, now(), %(first)s, %(last)s, %(n)s, %(day)s)"
+    " ON CONFLICT (site) DO UPDATE SET"
+    " last_event_at = greatest(sites.last_event_at, excluded.last_event_at),"
+    " last_received_at = now(),"
+    " first_seq = least(coalesce(sites.first_seq, excluded.first_seq), excluded.first_seq),"
+    " last_seq = greatest(sites.last_seq, excluded.last_seq),"
+    " stored = sites.stored + excluded.stored,"
+    " service_day = greatest(sites.service_day, excluded.service_day)"
+)
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -98,46 +127,67 @@ class ProvinceStore:
                 time.sleep(0.05 * (attempt + 1))
         return 0
 
-    def _events(self, events: Iterable[Incoming]) -> int:
-        stored_per_site: dict[str, list[dict[str, Any]]] = {}
-        for message in events:
+    def _insert_events(self, messages: list[Incoming]) -> set[tuple[str, int]]:
+        """Insert the batch's events in one statement; the (site, seq) of those newly stored."""
+        if not messages:
+            return set()
+        columns: list[list[Any]] = [[] for _ in range(8)]
+        for message in messages:
             body = message.body
             ticket = body.get("ticket") if isinstance(body.get("ticket"), dict) else None
-            ts = _ts(body.get("ts")) or datetime.now().astimezone()
-            row = self.conn.execute(
-                "INSERT INTO events (site, seq, type, ts, received_by, ticket_id, counter_id, body)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (site, seq) DO NOTHING RETURNING seq",
-                (
-                    message.site,
-                    body["seq"],
-                    str(body.get("type", "")),
-                    ts,
-                    self.instance,
-                    ticket.get("id") if ticket else None,
-                    body.get("counter_id"),
-                    Jsonb(body),
-                ),
-            ).fetchone()
-            if row is None:
+            counter = body.get("counter_id")
+            row = (
+                message.site,
+                body["seq"],
+                str(body.get("type", "")),
+                _ts(body.get("ts")) or datetime.now().astimezone(),
+                self.instance,
+                str(ticket["id"]) if ticket and ticket.get("id") is not None else None,
+                str(counter) if counter is not None else None,
+                Jsonb(body),
+            )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        rows = self.conn.execute(
+            "INSERT INTO events (site, seq, type, ts, received_by, ticket_id, counter_id, body)"
+            " SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::timestamptz[], %b::text[],"
+            " %b::text[], %b::text[], %b::jsonb[]) ON CONFLICT (site, seq) DO NOTHING RETURNING site, seq",
+            columns,
+        ).fetchall()
+        return {(r["site"], int(r["seq"])) for r in rows}
+
+    def _events(self, events: Iterable[Incoming]) -> int:
+        stored_per_site: dict[str, list[dict[str, Any]]] = {}
+        # Once each (a message redelivered within one batch), in (site, seq) order.
+        unique: dict[tuple[str, int], Incoming] = {}
+        for event in events:
+            unique.setdefault((event.site, event.body["seq"]), event)
+        messages = list(unique.values())
+        # One statement for the batch's events instead of one round trip each (a site's drained
+        # backlog then holds the others up for less); what derives from them only for the new ones.
+        stored = self._insert_events(messages)
+        tickets: list[tuple[Any, ...]] = []
+        counters: list[tuple[Any, ...]] = []
+        site_rows: list[dict[str, Any]] = []
+        for message in messages:
+            if (message.site, message.body["seq"]) not in stored:
                 continue  # stored already: nothing derived from it may change again
+            body = message.body
+            ticket = body.get("ticket") if isinstance(body.get("ticket"), dict) else None
             stored_per_site.setdefault(message.site, []).append(body)
-            if ticket:
-                self._ticket(message.site, body["seq"], ticket)
+            ticket_row = self._ticket(message.site, body["seq"], ticket) if ticket else None
+            if ticket_row is not None:
+                tickets.append(ticket_row)
             kind = body.get("type")
             if kind in ("counter.opened", "counter.closed") and body.get("counter_id"):
-                self.conn.execute(
-                    "INSERT INTO counters (site, counter_id, name, open, last_seq)"
-                    " VALUES (%s, %s, %s, %s, %s)"
-                    " ON CONFLICT (site, counter_id) DO UPDATE SET open = excluded.open,"
-                    " name = coalesce(excluded.name, counters.name), last_seq = excluded.last_seq"
-                    " WHERE counters.last_seq < excluded.last_seq",
+                counters.append(
                     (
                         message.site,
                         body["counter_id"],
                         body.get("counter_name"),
                         kind == "counter.opened",
                         body["seq"],
-                    ),
+                    )
                 )
         for site in sorted(stored_per_site):
             bodies = stored_per_site[site]
@@ -145,16 +195,7 @@ class ProvinceStore:
             latest = max((_ts(b.get("ts")) for b in bodies if _ts(b.get("ts"))), default=None)
             days = [_service_day(b["ticket"]["id"]) for b in bodies if isinstance(b.get("ticket"), dict)]
             day = max((d for d in days if d), default=None)
-            self.conn.execute(
-                "INSERT INTO sites (site, last_event_at, last_received_at, first_seq, last_seq, stored,"
-                " service_day) VALUES (%(site)s, %(ts)s, now(), %(first)s, %(last)s, %(n)s, %(day)s)"
-                " ON CONFLICT (site) DO UPDATE SET"
-                " last_event_at = greatest(sites.last_event_at, excluded.last_event_at),"
-                " last_received_at = now(),"
-                " first_seq = least(coalesce(sites.first_seq, excluded.first_seq), excluded.first_seq),"
-                " last_seq = greatest(sites.last_seq, excluded.last_seq),"
-                " stored = sites.stored + excluded.stored,"
-                " service_day = greatest(sites.service_day, excluded.service_day)",
+            site_rows.append(
                 {
                     "site": site,
                     "ts": latest,
@@ -162,40 +203,37 @@ class ProvinceStore:
                     "last": max(seqs),
                     "n": len(seqs),
                     "day": day,
-                },
+                }
             )
+        # executemany pipelines the statements, in order (one ticket's events follow each other).
+        with self.conn.cursor() as cursor:
+            for sql, rows in ((TICKET_SQL, tickets), (COUNTER_SQL, counters), (SITE_SQL, site_rows)):
+                if rows:
+                    cursor.executemany(sql, rows)
         return sum(len(b) for b in stored_per_site.values())
 
-    def _ticket(self, site: str, seq: int, ticket: dict[str, Any]) -> None:
+    @staticmethod
+    def _ticket(site: str, seq: int, ticket: dict[str, Any]) -> tuple[Any, ...] | None:
+        """TICKET_SQL's parameters for an event's ticket (None: not a ticket the reports can use)."""
         ticket_id = str(ticket.get("id", ""))
         day = _service_day(ticket_id)
         issued = _ts(ticket.get("issued_at"))
         if not ticket_id or day is None or issued is None:
-            return
+            return None
         rating = ticket.get("rating")
-        self.conn.execute(
-            "INSERT INTO tickets (site, ticket_id, service_day, service_id, status, issued_at, called_at,"
-            " completed_at, counter_id, rating, priority, last_seq)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (site, ticket_id) DO UPDATE SET service_id = excluded.service_id,"
-            " status = excluded.status, called_at = coalesce(tickets.called_at, excluded.called_at),"
-            " completed_at = excluded.completed_at, counter_id = excluded.counter_id,"
-            " rating = coalesce(excluded.rating, tickets.rating), last_seq = excluded.last_seq"
-            " WHERE tickets.last_seq < excluded.last_seq",
-            (
-                site,
-                ticket_id,
-                day,
-                str(ticket.get("original_service_id") or ticket.get("service_id") or ""),
-                str(ticket.get("status", "")),
-                issued,
-                _ts(ticket.get("called_at")),
-                _ts(ticket.get("completed_at")),
-                ticket.get("counter_id"),
-                rating if isinstance(rating, int) and not isinstance(rating, bool) else None,
-                bool(ticket.get("priority")),
-                seq,
-            ),
+        return (
+            site,
+            ticket_id,
+            day,
+            str(ticket.get("original_service_id") or ticket.get("service_id") or ""),
+            str(ticket.get("status", "")),
+            issued,
+            _ts(ticket.get("called_at")),
+            _ts(ticket.get("completed_at")),
+            ticket.get("counter_id"),
+            rating if isinstance(rating, int) and not isinstance(rating, bool) else None,
+            bool(ticket.get("priority")),
+            seq,
         )
 
     def _other(self, message: Incoming) -> None:
