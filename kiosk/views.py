@@ -175,6 +175,9 @@ class CardBody:
     text: str
     choices: tuple[Button, ...]
     notice: Notice | None = None
+    # The holder's own dossiers from central (chip read, consent): one line each, names in full.
+    dossiers: tuple[str, ...] = ()
+    busy: str = ""
 
 
 @dataclass(frozen=True)
