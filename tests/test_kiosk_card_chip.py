@@ -149,3 +149,32 @@ def test_the_holder_sees_their_own_dossiers_and_checks_in_by_card(
     assert not any(m.retain for m in seen if carries(m.payload, id_no) or carries(m.payload, name))
     log = "".join(hub.output)
     assert id_no not in log and name not in log
+
+
+def test_both_adapters_list_only_the_holders_dossiers(central: SimServer) -> None:
+    from hub.central.config import load_central_config
+    from hub.central.opencps import OpenCpsAdapter
+    from hub.central.webhook import WebhookAdapter
+
+    id_no = central.state.dossiers[0]["applicantIdNo"]
+    theirs = {row["dossierNo"] for row in central.state.dossiers if row["applicantIdNo"] == id_no}
+    opencps = OpenCpsAdapter(load_central_config({"adapter": "opencps", "base_url": central.url}), site="t")
+    webhook = WebhookAdapter(
+        load_central_config(
+            {
+                "adapter": "webhook",
+                "base_url": f"{central.url}/webhook/events",
+                "lookup_url": f"{central.url}/webhook/dossiers",
+                "webhook_secret": "s" * 32,
+            }
+        ),
+        site="t",
+    )
+    try:
+        for adapter in (opencps, webhook):
+            found = adapter.dossiers_of_applicant(id_no, limit=50)
+            assert {d.dossier_no for d in found} == theirs, adapter.name
+            assert adapter.dossiers_of_applicant("001000000000") == []
+    finally:
+        opencps.close()
+        webhook.close()
