@@ -20,6 +20,7 @@ from PIL import Image
 
 from appliance.broker import PrivateBroker
 from appliance.timeutil import SITE_TZ
+from hub.central_sim import SimServer, SimState
 from tests.support.hub import ROOT, HubProcess, site_config, write_config
 from tests.support.mqtt import Observer
 from tests.test_kiosk_view import kiosk_toml, kivy_env
@@ -37,6 +38,7 @@ SHOTS = (
     "ticket",
     "chip-consent",
     "chip-read",
+    "chip-mine",
 )
 # A 1080x1920 portrait kiosk: its main buttons stay out of the top third (reach range, QCVN 10:2024).
 TOP_THIRD_PX = 1920 // 3
@@ -126,12 +128,15 @@ def script(app):
     twice(app, "done")
     kiosk.wait_for(screen("home"))
     # The chip, read by the reader wired to this kiosk: more is offered, after consent.
-    kiosk.card_reader.present("001099012345", date(1950, 3, 1))
+    kiosk.card_reader.present(facts["holder"], date(1950, 3, 1))
     kiosk.wait_for(screen("card"), 10)
     shot(app, "chip-consent")
     twice(app, "consent", "yes")
     kiosk.wait_for(screen("card", lambda b: b.notice is not None))
     shot(app, "chip-read")
+    twice(app, "mine")
+    kiosk.wait_for(screen("card", lambda b: bool(b.dossiers)), 15)
+    shot(app, "chip-mine")
     (out / f"{name}.json").write_text(json.dumps(
         {"number": ticket.number, "priority": ticket.priority, "smallest": smallest, "tiles": tiles},
         ensure_ascii=False))
@@ -156,9 +161,11 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         pytest.skip("too close to the day's rollover")
     slot = (now - timedelta(minutes=5)).strftime("%H:%M")
     table = {"phone_otp": False, "elderly_age": 70, "services": {"dat-dai": {"slots": [slot], "capacity": 5}}}
-    with PrivateBroker() as broker:
+    with PrivateBroker() as broker, SimServer(SimState(seed=11)) as central:
+        holder = central.state.dossiers[0]["applicantIdNo"]  # the central simulator's applicant
         config = site_config(tmp, broker.port, site=SITE, booking=table)
         config["hub"]["clock_check"] = "off"
+        config["central"] = {"adapter": "opencps", "base_url": central.url, "deliver": False}
         config["kiosks"] = [
             {"id": "kiosk-p", "printer": "printer-1"},
             {"id": "kiosk-l", "printer": "printer-1"},
@@ -181,7 +188,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 (("kiosk-p", "portrait"), ("kiosk-l", "landscape")), codes, strict=True
             ):
                 facts = tmp / f"facts-{orientation}.json"
-                facts.write_text(json.dumps({"mqtt_port": broker.port, "code": code}))
+                facts.write_text(json.dumps({"mqtt_port": broker.port, "code": code, "holder": holder}))
                 toml = kiosk_toml(
                     tmp / f"{device}.toml",
                     device,
