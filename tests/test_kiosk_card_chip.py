@@ -20,7 +20,7 @@ from appliance.broker import PrivateBroker
 from appliance.config import MqttSettings
 from appliance.timeutil import SITE_TZ
 from hub.central_sim import SimServer, SimState
-from kiosk.card_reader import CardReaderUnavailable, PcscCardReader, SimulatedCardReader
+from kiosk.card_reader import CardReaderUnavailable, ChipLocked, PcscCardReader, SimulatedCardReader
 from kiosk.config import KioskConfig
 from kiosk.controller import KioskController
 from kiosk.views import CardBody, TicketBody
@@ -72,6 +72,28 @@ def test_a_chip_read_asks_consent_offers_more_and_forgets_the_number() -> None:
 def test_the_pcsc_driver_says_why_it_cannot_work_here() -> None:
     with pytest.raises(CardReaderUnavailable, match=r"pyscard|reader|PC/SC"):
         PcscCardReader().start(lambda read: None)
+
+
+class FakeChip:
+    """A PC/SC connection answering SELECT of the eMRTD application with `status`."""
+
+    def __init__(self, status: tuple[int, int]) -> None:
+        self.status = status
+        self.sent: list[list[int]] = []
+
+    def transmit(self, apdu: list[int]) -> tuple[list[int], int, int]:
+        self.sent.append(apdu)
+        return [], *self.status
+
+
+def test_the_pcsc_driver_selects_the_chip_and_says_what_it_cannot_do_yet() -> None:
+    reader = PcscCardReader()
+    chip = FakeChip((0x90, 0x00))
+    with pytest.raises(ChipLocked, match="Basic Access Control"):
+        reader.read_chip(chip)
+    assert bytes(chip.sent[0][5:]).hex().upper() == "A0000002471001"
+    with pytest.raises(ChipLocked, match="not an ID card chip"):
+        reader.read_chip(FakeChip((0x6A, 0x82)))
 
 
 @pytest.fixture
@@ -134,6 +156,18 @@ def test_the_holder_sees_their_own_dossiers_and_checks_in_by_card(
             assert isinstance(ticket, TicketBody) and ticket.priority == "Ưu tiên: Người cao tuổi"
             kiosk.tap("done")
             assert kiosk.model.card is None
+            # Another card, no booking made with it today: said on the card's screen.
+            reader.present("001049000001", date(1949, 1, 1))
+            kiosk.wait_for(lambda v: v.screen == "card", 10)
+            kiosk.tap("consent", "yes")
+            kiosk.tap("card_check_in")
+            refused = kiosk.wait_for(
+                lambda v: v.screen == "card" and v.body.notice is not None and v.body.notice.kind == "error",  # type: ignore[union-attr]
+                15,
+            ).body
+            assert isinstance(refused, CardBody) and refused.notice is not None
+            assert refused.notice.text == "Không có lịch hẹn hôm nay đặt bằng số căn cước này."
+            kiosk.tap("home")
             reply_topic = kiosk.rpc.reply_topic
             seen: list[Any] = list(everything.messages)
         state = requests.get(f"{base}/api/v1/bookings/{made.json()['code']}", timeout=10).json()
