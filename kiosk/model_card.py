@@ -92,9 +92,10 @@ class CardFlows:
                 text = self._failure_text("mine", error)  # type: ignore[attr-defined]
             self.inputs.notice = Notice(text, "error")
             return
-        lines = []
+        lines, said = [], []
         for row in rows[:MAX_DOSSIER_LINES]:
             if isinstance(row, Mapping):
+                said.append(f"{row.get('procedure') or ''}: {row.get('status_label') or ''}"[:160])
                 lines.append(
                     t(
                         "kiosk_card_mine_line",
@@ -106,6 +107,7 @@ class CardFlows:
                     )
                 )
         card.dossiers = tuple(lines)
+        card.spoken = ". ".join(said)
         if not lines:
             self.inputs.notice = Notice(t("kiosk_card_mine_none", self.language), "info")
 
@@ -159,4 +161,5 @@ class CardFlows:
             notice=notice,
             dossiers=card.dossiers or (),
             busy=busy,
+            spoken=card.spoken,
         )

@@ -32,7 +32,18 @@ from .views import BookingBody, Button, Notice, ViewState
 
 _NOT_IN_CODE = re.compile(r"[^ABCDEFGHJKMNPQRSTUVWXYZ23456789]")
 # What is read aloud of a screen when it appears, in this order.
-_SPOKEN_FIELDS = ("title", "subtitle", "hint", "number", "service", "priority", "ahead", "text", "identity")
+_SPOKEN_FIELDS = (
+    "title",
+    "subtitle",
+    "hint",
+    "number",
+    "service",
+    "priority",
+    "ahead",
+    "text",
+    "identity",
+    "spoken",
+)
 MAX_CARD_TEXT = 16
 
 
@@ -165,7 +176,8 @@ class CitizenFlows:
         message once. The controller hands it to the voice."""
         if self.assist and view.overlay is None:
             notice = getattr(view.body, "notice", None)
-            key = (view.screen, view.language, getattr(view.body, "title", ""), notice)
+            key = (view.screen, view.language, getattr(view.body, "title", ""), notice,
+                   getattr(view.body, "spoken", ""))  # fmt: skip
             if key != self._spoken:
                 self._spoken = key
                 summary = spoken_summary(view)

@@ -132,3 +132,4 @@ class _Card:
     consented: bool = False
     id_no: str | None = field(default=None, repr=False)
     dossiers: tuple[str, ...] | None = field(default=None, repr=False)
+    spoken: str = field(default="", repr=False)

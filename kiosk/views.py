@@ -178,6 +178,8 @@ class CardBody:
     # The holder's own dossiers from central (chip read, consent): one line each, names in full.
     dossiers: tuple[str, ...] = ()
     busy: str = ""
+    # What the assist mode's voice says of them: codes and statuses, never a name aloud in the hall.
+    spoken: str = ""
 
 
 @dataclass(frozen=True)

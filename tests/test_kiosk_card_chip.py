@@ -69,6 +69,33 @@ def test_a_chip_read_asks_consent_offers_more_and_forgets_the_number() -> None:
         reader.present_qr("001049012345|||")
 
 
+def test_the_voice_says_the_dossiers_without_the_name() -> None:
+    model = make_model(Clock())
+    reader = SimulatedCardReader(today=lambda: date(2026, 12, 6))
+    reader.start(model.read_card)
+    model.tap("assist")
+    reader.present("001049012345", date(1949, 5, 2))
+    model.tap("consent", "yes")
+    model.tap("consent", "yes")
+    model.tap("mine")
+    [call] = model.tap("mine")
+    model.take_speech(model.view())
+    dossier = {
+        "code": "000.00.16.H19-261204-0004",
+        "procedure": "Gia hạn giấy phép xây dựng",
+        "applicant_name": "Huỳnh Hữu Việt",
+        "status_label": "Đang xử lý",
+    }
+    model.reply(call, {"dossiers": [dossier], "count": 1}, None)
+    body = model.view().body
+    assert isinstance(body, CardBody)
+    assert body.dossiers == (
+        "000.00.16.H19-261204-0004 · Gia hạn giấy phép xây dựng · Huỳnh Hữu Việt · Đang xử lý",
+    )
+    said = " ".join(text for text, _ in model.take_speech(model.view()))
+    assert "Gia hạn giấy phép xây dựng: Đang xử lý" in said and "Huỳnh" not in said
+
+
 def test_the_pcsc_driver_says_why_it_cannot_work_here() -> None:
     with pytest.raises(CardReaderUnavailable, match=r"pyscard|reader|PC/SC"):
         PcscCardReader().start(lambda read: None)
