@@ -8,9 +8,10 @@ networked scanner's QR read (barcode_reader) never carries the full number: it g
 Readers: `SimulatedCardReader` (a real implementation a test or the demo drives: a card laid on
 the reader) and `PcscCardReader` (a PC/SC NFC reader through pyscard, optional: not a dependency of
 the kiosk, as pyscard has no Linux wheel and builds against libpcsclite with swig). The chip of a
-CCCD is an ICAO 9303 eMRTD: its data groups open only after Basic Access Control with a key from
-the card's machine-readable zone (printed on the back). That step is not built yet: the driver finds
-the reader and the card and then says so with `ChipLocked` instead of pretending to read.
+CCCD is an ICAO 9303 eMRTD (kiosk/emrtd.py): its data open only after Basic Access Control with a
+key from the card's machine-readable zone (document number, birth and expiry dates, printed on the
+back). The driver takes that key from `key_for` (an MRZ line reader beside the NFC pad, in the
+readers sold for this); without one it says so with `ChipLocked` instead of pretending to read.
 """
 
 from __future__ import annotations
@@ -26,18 +27,25 @@ from hub.bookings.id_card import IdCardFacts, parse_id_card
 from hub.bookings.identity import check_id_no
 from hub.central.model import mask_id_number
 
+from .emrtd import (
+    EF_DG13,
+    BacKey,
+    ChipError,
+    ChipLocked,
+    Transport,
+    open_chip,
+    parse_dg13,
+    select_application,
+)
+
 log = logging.getLogger("motcua.kiosk.card")
 
-# The eMRTD application of the chip (ICAO 9303-10), selected first by any reader.
-EMRTD_AID = bytes.fromhex("A0000002471001")
+__all__ = ["CardRead", "CardReader", "CardReaderUnavailable", "ChipError", "ChipLocked", "PcscCardReader"]
+KeySource = Callable[[], BacKey | None]
 
 
 class CardReaderUnavailable(RuntimeError):
     """The reader cannot work here: its library is not installed, or no reader is plugged in."""
-
-
-class ChipLocked(RuntimeError):
-    """The chip answered but its data needs Basic Access Control (not built): nothing was read."""
 
 
 @dataclass(frozen=True)
@@ -95,30 +103,45 @@ class SimulatedCardReader:
 
 class PcscCardReader:
     """An NFC reader through PC/SC (pcscd + pyscard). `start` raises CardReaderUnavailable when
-    pyscard or a reader is missing; a card laid on it is selected and then reported `ChipLocked`."""
+    pyscard or a reader is missing; a card laid on it is opened with the key `key_for` gives (from
+    the card's MRZ) and its DG13 read: the number and the birth date, nothing else."""
 
-    def __init__(self, reader: str | None = None, *, poll_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        reader: str | None = None,
+        *,
+        key_for: KeySource | None = None,
+        poll_s: float = 0.5,
+        today: Callable[[], date] = date.today,
+        readers: Callable[[], list[object]] | None = None,
+    ) -> None:
         self.reader_name = reader
+        self.key_for = key_for
         self.poll_s = poll_s
+        self.today = today
+        self._readers = readers  # pyscard's smartcard.System.readers (a test passes its own)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: Exception | None = None
 
     def _reader(self) -> object:
+        listing = self._readers
+        if listing is None:
+            try:
+                from smartcard.System import readers  # type: ignore[import-not-found]
+            except ImportError:
+                raise CardReaderUnavailable(
+                    "pyscard is not installed (pip install pyscard; it builds with swig and libpcsclite-dev)"
+                ) from None
+            listing = readers
         try:
-            from smartcard.System import readers  # type: ignore[import-not-found]
-        except ImportError:
-            raise CardReaderUnavailable(
-                "pyscard is not installed (pip install pyscard; it builds with swig and libpcsclite-dev)"
-            ) from None
-        try:
-            found = list(readers())
+            found = list(listing())
         except Exception as error:  # pcscd not running raises its own EstablishContextException
             raise CardReaderUnavailable(f"PC/SC is not available: {type(error).__name__}") from None
         chosen = [r for r in found if self.reader_name is None or self.reader_name in str(r)]
         if not chosen:
             raise CardReaderUnavailable(
-                f"no PC/SC card reader {self.reader_name or ''} found".replace("  ", " ")
+                f"no PC/SC card reader found{f' named {self.reader_name}' if self.reader_name else ''}"
             )
         return chosen[0]
 
@@ -149,19 +172,20 @@ class PcscCardReader:
             present = True
             try:
                 on_read(self.read_chip(connection))
-            except ChipLocked as error:
+            except ChipError as error:
                 self.last_error = error
-                log.warning("ID card chip: %s", error)
+                log.warning("ID card chip: %s", error)  # never the card's data: only what failed
             except Exception as error:
                 self.last_error = error
                 log.warning("ID card chip read failed: %s", type(error).__name__)
 
-    def read_chip(self, connection: object) -> CardRead:
-        select = [0x00, 0xA4, 0x04, 0x0C, len(EMRTD_AID), *EMRTD_AID]
-        _data, sw1, sw2 = connection.transmit(select)  # type: ignore[attr-defined]
-        if (sw1, sw2) != (0x90, 0x00):
-            raise ChipLocked(f"not an ID card chip (SELECT eMRTD answered {sw1:02X}{sw2:02X})")
-        raise ChipLocked("the chip needs Basic Access Control with the card's MRZ key, not built yet")
+    def read_chip(self, connection: Transport) -> CardRead:
+        select_application(connection)
+        key = self.key_for() if self.key_for is not None else None
+        if key is None:
+            raise ChipLocked("the chip needs the key from the card's MRZ, and this kiosk has no MRZ reader")
+        facts = parse_dg13(open_chip(connection, key).read_file(EF_DG13))
+        return card_read(IdCardFacts(facts.id_no, facts.birth_date, "can_cuoc_2024"), self.today(), "chip")
 
 
 def build_reader(kind: str) -> CardReader | None:
