@@ -28,7 +28,7 @@ reconnect_grace_s = 1.0         # a shorter outage does not flash the "reconnect
 scan_max_age_s = 5              # a scan delivered later than this (after an outage) is ignored
 voice = true                    # "Hỗ trợ" reads the screen aloud (espeak-ng, aplay)
 audio_device = "default"        # ALSA device of the kiosk's speaker
-card_reader = "none"            # ID card chip reader on this kiosk: "none", "pcsc" (NFC; pyscard + an MRZ key) or "simulated"
+card_reader = "none"            # ID card chip reader: "none", "pcsc" (NFC: pyscard, an MRZ key), "simulated"
 procedure_services = { HT = "ho-tich" }   # procedure field code (or procedure code) → service id
 
 [opening_hours]                 # the same shape as the hub's [opening_hours]
