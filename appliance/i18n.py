@@ -32,6 +32,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Bookings are open from {first} to {last} only.",
     ),
     "booking_not_found": ("Không tìm thấy lịch hẹn với mã này.", "No booking has this code."),
+    "booking_not_found_card": (
+        "Không có lịch hẹn hôm nay đặt bằng số căn cước này.",
+        "No booking for today was made with this ID card number.",
+    ),
     "booking_cancelled": ("Lịch hẹn này đã bị huỷ.", "This booking was cancelled."),
     "booking_checked_in": ("Lịch hẹn này đã được dùng để lấy số.", "This booking was already checked in."),
     "booking_not_today": (
@@ -451,6 +455,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The date of birth could not be read. Choose your priority when taking a number.",
     ),
     "kiosk_card_next": ("Quý khách muốn làm gì tiếp?", "What would you like to do next?"),
+    "kiosk_card_consent_chip": (
+        "Ki-ốt vừa đọc chip thẻ căn cước {card}. Nếu quý khách đồng ý, số thẻ được gửi tới hệ thống của "
+        "trung tâm chỉ để tìm lịch hẹn hôm nay và hồ sơ của quý khách, ngày sinh để xét ưu tiên người "
+        "cao tuổi; ki-ốt không lưu thông tin trên thẻ. Quý khách có đồng ý không?",
+        "The kiosk read the chip of ID card {card}. If you agree, its number goes to the centre's "
+        "system only to find today's booking and your dossiers, and the date of birth gives elderly "
+        "priority; the kiosk keeps nothing of the card. Do you agree?",
+    ),
+    "kiosk_card_mine": ("Hồ sơ của tôi", "My dossiers"),
+    "kiosk_card_mine_hint": ("Xem hồ sơ quý khách đã nộp", "See the dossiers you have filed"),
+    "kiosk_card_booking": ("Lịch hẹn hôm nay", "Today's booking"),
+    "kiosk_card_booking_hint": (
+        "Lấy số theo lịch đã đặt bằng số căn cước này",
+        "Get your number for the booking made with this card",
+    ),
+    "kiosk_card_mine_busy": ("Đang tìm hồ sơ của quý khách…", "Looking for your dossiers…"),
+    "kiosk_card_mine_none": (
+        "Không có hồ sơ nào mang số căn cước này.",
+        "No dossier was filed with this ID card number.",
+    ),
+    "kiosk_card_mine_line": (
+        "{code} · {procedure} · {name} · {status}",
+        "{code} · {procedure} · {name} · {status}",
+    ),
     "kiosk_assist": ("Hỗ trợ", "Assist"),
     "kiosk_assist_on": (
         "Chế độ hỗ trợ đã bật. Chạm một lần để nghe, chạm lần nữa để chọn.",

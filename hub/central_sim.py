@@ -13,7 +13,7 @@ Endpoints: `/o/rest/v2/dossiers`, `/o/rest/v2/dossiers/{id}` (header secretCode;
 `POST /o/rest/v2/postal/votings/{id}/results`, `POST /o/rest/v2/dossiers/{id}/actions` (a result
 handed over: recorded as kind "returned", the dossier becomes `done`), webhook flavour
 `POST /webhook/events` (HMAC checked; `result.returned` also closes the dossier),
-`GET /webhook/dossiers?code=`, `GET /webhook/procedures`, `GET /webhook/results`; admin
+`GET /webhook/dossiers?code=` (or `?id_no=`), `GET /webhook/procedures`, `GET /webhook/results`; admin
 `/admin/stats`, `/admin/received`, `/admin/dossiers`, `/admin/faults`, `/admin/reset`, and
 `POST /admin/ready` (`{"code": "…"}` or `{"count": n}`): dossiers in processing become ready for
 collection, as they also do by themselves every `--ready-every` seconds.
@@ -296,6 +296,11 @@ def create_app(state: SimState) -> Flask:
 
     @app.get("/webhook/dossiers")
     def webhook_dossier() -> Response:
+        id_no = request.args.get("id_no", "").strip()
+        if id_no:  # a citizen's own dossiers, asked for by the ID card at a kiosk
+            mine = [d for d in state.dossiers if d["applicantIdNo"] == id_no]
+            limit = max(1, min(request.args.get("limit", 20, type=int), MAX_PAGE))
+            return jsonify({"dossiers": [_motcua_dossier(row) for row in mine[:limit]]})
         row = state.by_no.get(request.args.get("code", "").strip().upper())
         if row is None:
             return _error(404, "dossier not found")

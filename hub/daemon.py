@@ -29,7 +29,7 @@ PRIORITY_METHODS = frozenset(
 )
 
 # Methods the contract names that later parts of the hub answer (central-system issue).
-PENDING_METHODS = ("dossier.lookup", "procedure.search")
+PENDING_METHODS = ("dossier.lookup", "dossier.mine", "procedure.search")
 
 
 class DeviceRegistry:

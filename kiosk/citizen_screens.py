@@ -48,14 +48,20 @@ class CardScreen(Screen):
         self.intro = Slot(size_hint_y=None, spacing=18 * unit)
         self.intro.bind(minimum_height=self.intro.setter("height"))
         self.state = AutoSlot()
+        # The holder's own dossiers (chip read, consent): shown here only, gone with the citizen.
+        self.dossiers = Slot(size_hint_y=None, spacing=10 * unit)
+        self.dossiers.bind(minimum_height=self.dossiers.setter("height"))
         self.choices = Slot(spacing=24 * unit)
         if portrait:
-            for widget in (self.intro, self.state, Widget(size_hint_y=0.3), self.choices):
+            # Reading at the top, the answers in the lower two thirds: within reach from a wheelchair.
+            self.choices.size_hint_y = 0.62
+            for widget in (self.intro, self.state, self.dossiers, Widget(size_hint_y=0.05), self.choices):
                 self.add_widget(widget)
         else:
             left, right = self.columns(0.55)
             left.add_widget(self.intro)
             left.add_widget(self.state)
+            left.add_widget(self.dossiers)
             left.add_widget(Widget())
             right.add_widget(self.choices)
 
@@ -68,7 +74,11 @@ class CardScreen(Screen):
                 Text(body.text, size=40 * u, color=SOFT_INK, auto_height=True),
             ],
         )
-        self.state.show(body.notice, lambda: self.status(body.notice))
+        self.state.show((body.notice, body.busy), lambda: self.status(body.notice, body.busy))
+        self.dossiers.show(
+            body.dossiers,
+            lambda: [Text(line, size=28 * u, color=NAVY, auto_height=True) for line in body.dossiers],
+        )
 
         def choices() -> list[Widget]:
             tiles: list[Widget] = []

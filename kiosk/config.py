@@ -28,6 +28,7 @@ reconnect_grace_s = 1.0         # a shorter outage does not flash the "reconnect
 scan_max_age_s = 5              # a scan delivered later than this (after an outage) is ignored
 voice = true                    # "Hỗ trợ" reads the screen aloud (espeak-ng, aplay)
 audio_device = "default"        # ALSA device of the kiosk's speaker
+card_reader = "none"            # ID card chip reader: "none", "pcsc" (NFC: pyscard, an MRZ key), "simulated"
 procedure_services = { HT = "ho-tich" }   # procedure field code (or procedure code) → service id
 
 [opening_hours]                 # the same shape as the hub's; the hub's (with holidays) win once heard
@@ -135,6 +136,7 @@ class KioskSection(Strict):
     # The "Hỗ trợ" (assist) mode speaks through this ALSA device (None: the default one); off: silent.
     voice: bool = True
     audio_device: str | None = None
+    card_reader: Literal["none", "pcsc", "simulated"] = "none"
 
     @field_validator("scanners", "services")
     @classmethod

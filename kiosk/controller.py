@@ -34,6 +34,7 @@ from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient, RpcError
 from appliance.timeutil import now as site_now
 
+from .card_reader import CardRead, CardReader, CardReaderUnavailable, build_reader
 from .config import KioskConfig
 from .model import Call, KioskModel
 from .speech import Speaker, default_speaker
@@ -101,6 +102,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
         config_path: Path | None = None,
         on_restart: Callable[[], object] | None = None,
         speaker: Speaker | None = None,
+        card_reader: CardReader | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -112,6 +114,9 @@ class KioskController(ReloadsConfig[KioskConfig]):
         self.model = KioskModel(config, clock=clock, wall=wall)
         # The assist mode's voice; `speaker` for tests (a WavFileSink records what was said).
         self.speaker = speaker or default_speaker(config.kiosk.voice, config.kiosk.audio_device)
+        # The ID card's chip reader wired to this kiosk (`card_reader`; a test passes a simulated one).
+        self.card_reader = card_reader or build_reader(config.kiosk.card_reader)
+        self.card_reader_error: str | None = None
         self.tickets = tickets or HttpTicketLookup(config.public_url, ca_file=config.mqtt.ca_file)
         self.link = Link(config.mqtt, site=config.site, device_id=config.device_id, role="kiosk")
         self.topics = self.link.topics
@@ -136,6 +141,12 @@ class KioskController(ReloadsConfig[KioskConfig]):
     def start(self) -> None:
         self.listen_to_the_hub(self.link)
         self.link.start()
+        if self.card_reader is not None:
+            try:
+                self.card_reader.start(self._on_card)
+            except CardReaderUnavailable as error:  # the kiosk works on without it; health says why
+                self.card_reader_error = str(error)
+                log.error("ID card reader unavailable: %s", error)
         self._publish_health()
 
     def _publish_health(self) -> None:
@@ -145,6 +156,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
                 "scanners": list(self.config.kiosk.scanners),
                 "language": self.config.language,
                 "rejected_inputs": self.rejected.as_health(),
+                "card_reader": self.card_reader_error or ("ok" if self.card_reader else "none"),
             }
         )
 
@@ -158,6 +170,8 @@ class KioskController(ReloadsConfig[KioskConfig]):
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self.speaker is not None:
             self.speaker.close()
+        if self.card_reader is not None:
+            self.card_reader.stop()
         self.rpc.close()
         self.link.stop()
 
@@ -260,6 +274,16 @@ class KioskController(ReloadsConfig[KioskConfig]):
         # scans/{scanner} or scans/{scanner}/{this kiosk}
         device_id = message.topic[len(f"{self.topics.root}/scans/") :].split("/", 1)[0]
         self._take(message, lambda scan: self.model.scan(device_id, scan))
+
+    def _on_card(self, read: CardRead) -> None:
+        """A card on this kiosk's own reader (its thread): as a scan, consent first."""
+        with self._lock:
+            if self._stopped:
+                return
+            calls = self.model.read_card(read)
+            self._notify()
+        if calls:
+            self._dispatch(calls)
 
     def _take(
         self,

@@ -31,6 +31,7 @@ from appliance.rpc import RpcError
 from appliance.timeutil import now as site_now
 
 from .config import KioskConfig
+from .model_card import CardFlows
 from .model_citizen import CitizenFlows, booking_code_input
 from .model_printing import PrintFollower
 from .model_state import (
@@ -64,7 +65,7 @@ from .views import (
 )
 
 
-class KioskModel(CitizenFlows, PrintFollower, KioskView):
+class KioskModel(CardFlows, CitizenFlows, PrintFollower, KioskView):
     def __init__(
         self,
         config: KioskConfig,
@@ -431,8 +432,8 @@ class KioskModel(CitizenFlows, PrintFollower, KioskView):
         if pending is None or pending.tag != call.tag:
             return  # the citizen has moved on
         del self.inputs.pending[call.kind]
-        if call.kind == "check_in":
-            self._checked_in(result, error)
+        if call.kind in ("check_in", "mine"):
+            (self._checked_in if call.kind == "check_in" else self._mine_reply)(result, error)
             return
         if error is not None or result is None:
             self.inputs.notice = Notice(self._failure_text(call.kind, error), "error")

@@ -28,11 +28,22 @@ from .model_state import (
     _Card,
 )
 from .texts import priority_label, t
-from .views import BookingBody, Button, CardBody, Notice, ViewState
+from .views import BookingBody, Button, Notice, ViewState
 
 _NOT_IN_CODE = re.compile(r"[^ABCDEFGHJKMNPQRSTUVWXYZ23456789]")
 # What is read aloud of a screen when it appears, in this order.
-_SPOKEN_FIELDS = ("title", "subtitle", "hint", "number", "service", "priority", "ahead", "text", "identity")
+_SPOKEN_FIELDS = (
+    "title",
+    "subtitle",
+    "hint",
+    "number",
+    "service",
+    "priority",
+    "ahead",
+    "text",
+    "identity",
+    "spoken",
+)
 MAX_CARD_TEXT = 16
 
 
@@ -103,11 +114,6 @@ class CitizenFlows:
         self.inputs.booking = booking_code_input(code)
         return self._check_in()
 
-    def _scan_card(self, masked: str, age: object) -> None:
-        known = age if isinstance(age, int) and not isinstance(age, bool) and 0 <= age <= 150 else None
-        self.card = _Card(masked[:MAX_CARD_TEXT], known)
-        self._open("card")  # type: ignore[attr-defined]
-
     # ------------------------------------------------------------------ taps
 
     def _tap_consent(self, answer: str) -> None:
@@ -170,7 +176,8 @@ class CitizenFlows:
         message once. The controller hands it to the voice."""
         if self.assist and view.overlay is None:
             notice = getattr(view.body, "notice", None)
-            key = (view.screen, view.language, getattr(view.body, "title", ""), notice)
+            key = (view.screen, view.language, getattr(view.body, "title", ""), notice,
+                   getattr(view.body, "spoken", ""))  # fmt: skip
             if key != self._spoken:
                 self._spoken = key
                 summary = spoken_summary(view)
@@ -200,34 +207,4 @@ class CitizenFlows:
             identity=identity,
             busy=self._busy("check_in", "kiosk_checking_in"),  # type: ignore[attr-defined]
             notice=self.inputs.notice,
-        )
-
-    def _card_body(self) -> CardBody:
-        lang = self.language
-        card = self.card
-        if card is None:
-            return CardBody(t("kiosk_card_title", lang), "", ())
-        if not card.consented:
-            return CardBody(
-                title=t("kiosk_card_title", lang),
-                text=t("kiosk_card_consent", lang, card=card.masked),
-                choices=(
-                    Button("consent", t("kiosk_card_yes", lang), "yes"),
-                    Button("consent", t("kiosk_card_no", lang), "no"),
-                ),
-            )
-        if card.age is None:
-            notice = Notice(t("kiosk_card_unreadable", lang), "warn")
-        elif self._card_priority() == "elderly":
-            notice = Notice(t("kiosk_card_elderly", lang, age=self.elderly_age), "ok")
-        else:
-            notice = Notice(t("kiosk_card_not_elderly", lang, age=self.elderly_age), "info")
-        return CardBody(
-            title=t("kiosk_card_title", lang),
-            text=t("kiosk_card_next", lang),
-            choices=(
-                Button("open", t("kiosk_menu_ticket", lang), "services", t("kiosk_menu_ticket_hint", lang)),
-                Button("open", t("kiosk_menu_booking", lang), "booking", t("kiosk_menu_booking_hint", lang)),
-            ),
-            notice=notice,
         )

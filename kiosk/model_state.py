@@ -13,7 +13,7 @@ from .views import (
     Screen,
 )
 
-CallKind = Literal["issue", "lookup", "search", "rate", "resolve_ticket", "check_in"]
+CallKind = Literal["issue", "lookup", "search", "rate", "resolve_ticket", "check_in", "mine"]
 PrintState = Literal["printing", "printed", "failed", "unavailable", "none", "no_answer"]
 
 MAX_INPUT = 64
@@ -123,9 +123,13 @@ class _Inputs:
 
 @dataclass
 class _Card:
-    """An ID card scanned at this kiosk: its masked number and its holder's age, never more; kept in
-    memory only until the citizen goes (home, idle) or declines."""
+    """An ID card read at this kiosk: its masked number and its holder's age; the full number only
+    from a reader wired to this kiosk (the chip). Kept in memory only until the citizen goes (home,
+    idle) or declines; the number and the dossiers never appear in a repr."""
 
     masked: str
     age: int | None
     consented: bool = False
+    id_no: str | None = field(default=None, repr=False)
+    dossiers: tuple[str, ...] | None = field(default=None, repr=False)
+    spoken: str = field(default="", repr=False)

@@ -63,10 +63,16 @@ class HomeScreen(Screen):
     def update(self, body: HomeBody) -> None:
         u = self.u
         self.clear_widgets()
-        self.add_widget(Widget(size_hint_y=0.02))
+        # Portrait: the greeting above, the buttons in the lower two thirds of the screen — the reach
+        # of a seated or short citizen (EN 301 549, QCVN 10:2024: operable parts 40–120 cm high).
+        self.add_widget(Widget(size_hint_y=0.16 if self.portrait else 0.02))
         self.add_widget(Text(body.title, size=68 * u, bold=True, halign="center", auto_height=True))
         self.add_widget(Text(body.subtitle, size=38 * u, color=SOFT_INK, halign="center", auto_height=True))
+        if self.portrait:
+            self.add_widget(Widget(size_hint_y=0.06))
         grid = GridLayout(cols=1 if self.portrait else 2, spacing=26 * u, padding=(0, 16 * u, 0, 0))
+        if self.portrait:
+            grid.size_hint_y = 0.78
         for button in body.buttons:
             grid.add_widget(
                 Tile(

@@ -175,6 +175,11 @@ class CardBody:
     text: str
     choices: tuple[Button, ...]
     notice: Notice | None = None
+    # The holder's own dossiers from central (chip read, consent): one line each, names in full.
+    dossiers: tuple[str, ...] = ()
+    busy: str = ""
+    # What the assist mode's voice says of them: codes and statuses, never a name aloud in the hall.
+    spoken: str = ""
 
 
 @dataclass(frozen=True)

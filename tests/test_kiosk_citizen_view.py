@@ -20,6 +20,7 @@ from PIL import Image
 
 from appliance.broker import PrivateBroker
 from appliance.timeutil import SITE_TZ
+from hub.central_sim import SimServer, SimState
 from tests.support.hub import ROOT, HubProcess, site_config, write_config
 from tests.support.mqtt import Observer
 from tests.test_kiosk_view import kiosk_toml, kivy_env
@@ -27,7 +28,20 @@ from tests.test_kiosk_view import kiosk_toml, kivy_env
 OUT = ROOT / "out"
 SITE = "test"
 TOPIC = f"motcua/v1/{SITE}"
-SHOTS = ("home", "home-assist", "card-consent", "card-elderly", "booking-refused", "booking", "ticket")
+SHOTS = (
+    "home",
+    "home-assist",
+    "card-consent",
+    "card-elderly",
+    "booking-refused",
+    "booking",
+    "ticket",
+    "chip-consent",
+    "chip-read",
+    "chip-mine",
+)
+# A 1080x1920 portrait kiosk: its main buttons stay out of the top third (reach range, QCVN 10:2024).
+TOP_THIRD_PX = 1920 // 3
 MIN_TARGET_PX = 44
 
 # Runs in the kivy subprocess: argv = kiosk TOML, facts JSON, output folder.
@@ -36,7 +50,7 @@ import json, sys
 from pathlib import Path
 from appliance.config import load
 from appliance.timeutil import SITE_TZ, iso
-from datetime import datetime
+from datetime import date, datetime
 from kiosk.app import run_kiosk
 from kiosk.config import KioskConfig
 from kiosk.controller import KioskController
@@ -50,6 +64,7 @@ kiosk = KioskController(config)
 kiosk.start()
 topic = f"motcua/v1/{config.site}"
 smallest = {}
+tiles = {}
 
 
 def screen(kind, check=lambda body: True):
@@ -62,6 +77,15 @@ def shot(app, label):
     app.on_main(lambda: app._save(out / f"{name}-{label}.png"), timeout=120)
     sizes = app.on_main(lambda: [min(t.width, t.height) for t in app.root_widget.tiles()])
     smallest[label] = min(sizes) if sizes else None
+    # Each tile's action and its top and bottom edges in pixels from the top of the screen.
+    def edges():
+        height = app.root_widget.height
+        found = []
+        for t in app.root_widget.tiles():
+            x, y = t.to_window(t.x, t.y)
+            found.append([t.action, t.arg, round(height - y - t.height), round(height - y)])
+        return found
+    tiles[label] = app.on_main(edges)
 
 
 def twice(app, action, arg=""):
@@ -101,8 +125,21 @@ def script(app):
     twice(app, "submit")
     ticket = kiosk.wait_for(screen("ticket"), 10).body
     shot(app, "ticket")
+    twice(app, "done")
+    kiosk.wait_for(screen("home"))
+    # The chip, read by the reader wired to this kiosk: more is offered, after consent.
+    kiosk.card_reader.present(facts["holder"], date(1950, 3, 1))
+    kiosk.wait_for(screen("card"), 10)
+    shot(app, "chip-consent")
+    twice(app, "consent", "yes")
+    kiosk.wait_for(screen("card", lambda b: b.notice is not None))
+    shot(app, "chip-read")
+    twice(app, "mine")
+    kiosk.wait_for(screen("card", lambda b: bool(b.dossiers)), 15)
+    shot(app, "chip-mine")
     (out / f"{name}.json").write_text(json.dumps(
-        {"number": ticket.number, "priority": ticket.priority, "smallest": smallest}, ensure_ascii=False))
+        {"number": ticket.number, "priority": ticket.priority, "smallest": smallest, "tiles": tiles},
+        ensure_ascii=False))
 
 
 try:
@@ -124,9 +161,11 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         pytest.skip("too close to the day's rollover")
     slot = (now - timedelta(minutes=5)).strftime("%H:%M")
     table = {"phone_otp": False, "elderly_age": 70, "services": {"dat-dai": {"slots": [slot], "capacity": 5}}}
-    with PrivateBroker() as broker:
+    with PrivateBroker() as broker, SimServer(SimState(seed=11)) as central:
+        holder = central.state.dossiers[0]["applicantIdNo"]  # the central simulator's applicant
         config = site_config(tmp, broker.port, site=SITE, booking=table)
         config["hub"]["clock_check"] = "off"
+        config["central"] = {"adapter": "opencps", "base_url": central.url, "deliver": False}
         config["kiosks"] = [
             {"id": "kiosk-p", "printer": "printer-1"},
             {"id": "kiosk-l", "printer": "printer-1"},
@@ -149,9 +188,14 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 (("kiosk-p", "portrait"), ("kiosk-l", "landscape")), codes, strict=True
             ):
                 facts = tmp / f"facts-{orientation}.json"
-                facts.write_text(json.dumps({"mqtt_port": broker.port, "code": code}))
+                facts.write_text(json.dumps({"mqtt_port": broker.port, "code": code, "holder": holder}))
                 toml = kiosk_toml(
-                    tmp / f"{device}.toml", device, orientation, broker.port, base, kiosk={"voice": False}
+                    tmp / f"{device}.toml",
+                    device,
+                    orientation,
+                    broker.port,
+                    base,
+                    kiosk={"voice": False, "card_reader": "simulated"},
                 )
                 # One after the other: two kivy windows at once make a small machine miss its timeouts.
                 run = subprocess.run(
@@ -201,3 +245,21 @@ def test_assist_mode_is_dark_with_light_text(shots: dict[str, Any], orientation:
 
     assert dark_share("home") < 0.2
     assert all(dark_share(label) > 0.6 for label in SHOTS[1:]), {label: dark_share(label) for label in SHOTS}
+
+
+def test_the_main_buttons_are_in_the_lower_reach_range_in_portrait(shots: dict[str, Any]) -> None:
+    """Home's buttons and the ID card's answers start below the top third of a portrait kiosk and
+    end on the screen; the header's small buttons (language, assist) are not main ones."""
+    tiles = shots["portrait"]["tiles"]
+    main = {
+        "home": {"open"},
+        "card-consent": {"consent"},
+        "chip-consent": {"consent"},
+        "chip-read": {"open", "mine", "card_check_in"},
+    }
+    for label, actions in main.items():
+        found = [tile for tile in tiles[label] if tile[0] in actions]
+        assert len(found) >= 2, (label, tiles[label])
+        for action, arg, top, bottom in found:
+            assert TOP_THIRD_PX <= top < bottom <= 1920, (label, action, arg, top, bottom)
+    assert {tile[0] for tile in tiles["chip-read"]} >= {"mine", "card_check_in"}

@@ -220,6 +220,21 @@ class BookingService:
         return self.describe(booking)
 
     # ------------------------------------------------------------------ check-in
+    def booking_of_card(self, id_no_text: str, language: str = "vi") -> Booking:
+        """Today's booking made with this ID card number, found by its keyed hash (the number itself
+        is not kept): the first not yet checked in, else the one already checked in (a repeat)."""
+        try:
+            id_no = check_id_no(id_no_text)
+        except IdentityError as error:
+            raise self._refuse(error.code, language) from None
+        who = identity_hash(self.store.secret, "id_no", id_no)
+        with self._lock:
+            found = self.store.of_person(who, self.today())
+        waiting = [b for b in found if b.status == "booked"]
+        if not found:
+            raise self._refuse("booking_not_found_card", language)
+        return (waiting or found)[0]
+
     def check_in(
         self, code_text: str, *, caller_id: str, language: str = "vi", priority_group: str | None = None
     ) -> dict[str, Any]:

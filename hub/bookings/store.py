@@ -103,6 +103,15 @@ class BookingStore:
             (who, day.isoformat(), *HOLDING),
         ).fetchone()[0]
 
+    def of_person(self, who: str, day: date) -> list[Booking]:
+        """A person's bookings of a day that hold a place, earliest slot first (check-in by ID card)."""
+        holding = ",".join("?" * len(HOLDING))
+        rows = self.conn.execute(
+            f"SELECT * FROM bookings WHERE who=? AND day=? AND status IN ({holding}) ORDER BY slot, code",
+            (who, day.isoformat(), *HOLDING),
+        )
+        return [Booking.from_row(row) for row in rows]
+
     def get(self, code: str) -> Booking | None:
         row = self.conn.execute("SELECT * FROM bookings WHERE code=?", (code,)).fetchone()
         return Booking.from_row(row) if row else None

@@ -1,4 +1,5 @@
-"""Wire bookings into the hub: the kiosk's RPC `booking.check_in`, and the service the web uses."""
+"""Wire bookings into the hub: the kiosk's RPC `booking.check_in` (`{code}`, or `{id_no}` from an ID
+card read at the kiosk with consent), and the service the web uses."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def attach_bookings(hub: Any, *, otp_sender: OtpSender | None = None) -> Booking
 
     def check_in(request: RpcRequest) -> Mapping[str, Any]:
         code = request.params.get("code")
+        id_no = request.params.get("id_no")
+        if code is None and isinstance(id_no, str) and len(id_no) <= 32:
+            # The ID card read at the kiosk with consent: today's booking made with its number.
+            code = bookings.booking_of_card(id_no, request.language).code
         if not isinstance(code, str) or not code.strip() or len(code) > 256:
             raise RpcError.from_key("bad_request", request.language, detail="code")
         # The kiosk's elderly priority from an ID card read with the citizen's consent.

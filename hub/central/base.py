@@ -52,6 +52,14 @@ class CentralSystem(ABC):
     def lookup_dossier(self, spellings: Sequence[str], *, timeout: float | None = None) -> Dossier | None:
         """The dossier known under any of `spellings` (tried in order), or None if central has none."""
 
+    def dossiers_of_applicant(
+        self, id_no: str, *, limit: int = 20, timeout: float | None = None
+    ) -> list[Dossier]:
+        """The dossiers whose applicant holds the ID card `id_no` (12 digits), newest first as central
+        lists them. Only for the card's holder at a kiosk, with consent (issue 17): the caller shows
+        them once and keeps nothing. Adapters whose central has no such search raise NotSupported."""
+        raise NotSupported(f"{self.name}: central offers no search by ID card number")
+
     @abstractmethod
     def list_procedures(self) -> Iterable[Procedure]:
         """The whole procedure catalogue; raises if any page fails (a partial list must not replace

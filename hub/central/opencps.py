@@ -29,7 +29,15 @@ from appliance.timeutil import parse_iso
 from .base import DOSSIER_RATED, RESULT_RETURNED, CentralSystem, HttpClient, OutboxItem
 from .config import CentralConfig
 from .errors import CentralError, CentralRejected
-from .model import DVCQG_STATUS, Dossier, Paper, Procedure, format_opencps_time, parse_central_time
+from .model import (
+    DVCQG_STATUS,
+    Dossier,
+    Paper,
+    Procedure,
+    format_opencps_time,
+    parse_central_time,
+    same_id_number,
+)
 
 API_ROOT = "/o/rest/v2"
 # Booking `state` for each queue event type. OpenCPS leaves the meaning of states to the site;
@@ -105,6 +113,26 @@ class OpenCpsAdapter(CentralSystem):
                 ):
                     return dossier_from_opencps(row)
         return None
+
+    def dossiers_of_applicant(
+        self, id_no: str, *, limit: int = 20, timeout: float | None = None
+    ) -> list[Dossier]:
+        # OpenCPS `GET /dossiers` filters by `applicantIdNo`; rows are checked again here, so a
+        # central that ignores the filter never hands one citizen another's dossiers.
+        response = self.http.request(
+            "GET",
+            f"{self.root}/dossiers",
+            params={"applicantIdNo": id_no, "start": 0, "end": limit},
+            timeout=timeout,
+        )
+        body = response.json()
+        rows = body.get("data") if isinstance(body, dict) else None
+        if rows is not None and not isinstance(rows, list):
+            raise CentralError(f"{self.root}/dossiers: unexpected answer")
+        found = [
+            dossier_from_opencps(row) for row in rows or () if isinstance(row, dict) and row.get("dossierNo")
+        ]
+        return [d for d in found if same_id_number(d.applicant_id_no, id_no)][:limit]
 
     def list_procedures(self) -> Iterator[Procedure]:
         size = self.config.catalogue_page_size

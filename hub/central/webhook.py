@@ -28,7 +28,7 @@ from typing import Any
 from .base import CentralSystem, HttpClient, OutboxItem
 from .config import CentralConfig
 from .errors import CentralError, NotSupported
-from .model import Dossier, Procedure
+from .model import Dossier, Procedure, same_id_number
 
 SIGNATURE_HEADER = "X-Motcua-Signature"
 TIMESTAMP_HEADER = "X-Motcua-Timestamp"
@@ -82,6 +82,21 @@ class WebhookAdapter(CentralSystem):
                 raise CentralError(f"{self.config.lookup_url}: answer has no 'dossier' object")
             return _dossier(data)
         return None
+
+    def dossiers_of_applicant(
+        self, id_no: str, *, limit: int = 20, timeout: float | None = None
+    ) -> list[Dossier]:
+        # The same endpoint as a lookup, asked by `id_no`: `{"dossiers": [...]}`.
+        if not self.config.lookup_url:
+            raise NotSupported("the webhook adapter has no lookup_url")
+        body = self.http.request(
+            "GET", self.config.lookup_url, params={"id_no": id_no, "limit": limit}, timeout=timeout
+        ).json()
+        rows = body.get("dossiers") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise CentralError(f"{self.config.lookup_url}: answer has no 'dossiers' list")
+        found = [_dossier(row) for row in rows if isinstance(row, dict)]
+        return [d for d in found if same_id_number(d.applicant_id_no, id_no)][:limit]
 
     def list_ready_dossiers(self, limit: int) -> list[Dossier]:
         if not self.config.results_url:

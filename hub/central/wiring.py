@@ -25,6 +25,7 @@ from appliance.timeutil import now as local_now
 
 from .base import CentralSystem, NoCentral
 from .catalogue import ProcedureCatalogue
+from .citizen import attach_citizen_dossiers
 from .config import CentralConfig, load_central_config
 from .errors import CentralError, NotSupported
 from .lookup import MAX_PROOF_CHARS, DossierLookup, LookupRefused
@@ -489,6 +490,7 @@ def attach_central(parts: HubParts) -> CentralRuntime:
     )
     parts.rpc.handlers["dossier.lookup"] = runtime.rpc_lookup
     parts.rpc.handlers["procedure.search"] = runtime.rpc_search
+    attach_citizen_dossiers(parts, runtime)
     if runtime.relay is not None:
         parts.service.add_commit_hook(runtime.on_commit)
     attach_results(parts, runtime)

@@ -41,7 +41,14 @@ COUNTER_METHODS = frozenset(
 # Methods that act on a ticket (no counter_id): allowed to counter units, whose officer may reinstate.
 COUNTER_TICKET_METHODS = frozenset({"ticket.reinstate", "rating.submit"})
 KIOSK_METHODS = frozenset(
-    {"ticket.issue", "dossier.lookup", "procedure.search", "rating.submit", "booking.check_in"}
+    {
+        "ticket.issue",
+        "dossier.lookup",
+        "dossier.mine",
+        "procedure.search",
+        "rating.submit",
+        "booking.check_in",
+    }
 )
 
 # The systemd unit that runs each role (systemd/ in the repository).
