@@ -140,10 +140,9 @@ def flood(
             SITE,
             "--device",
             kiosk["device_id"],
-            "--username",
-            kiosk["mqtt"]["username"],
-            "--password",
-            kiosk["mqtt"]["password"],
+            # `=`: a generated password may start with "-", which argparse takes for an option.
+            f"--username={kiosk['mqtt']['username']}",
+            f"--password={kiosk['mqtt']['password']}",
             "--method",
             "ticket.issue",
             "--params",
