@@ -120,7 +120,11 @@ def test_retained_state_rebuilds_a_late_subscriber(broker: PrivateBroker, client
     client.call("ticket.issue", {"service_id": "ho-tich"})
     with Observer(broker.port, f"{ROOT_TOPIC}/queue/state") as late:
         snapshot = late.wait_for(lambda m: m.retain and m.json()["services"][1]["waiting"] == 1).json()
-    assert snapshot["site"] == {"id": SITE, "name": "Bộ phận Một cửa UBND huyện Long Thành", "elderly_age": 60}
+    assert snapshot["site"] == {
+        "id": SITE,
+        "name": "Bộ phận Một cửa UBND huyện Long Thành",
+        "elderly_age": 60,
+    }
     assert len(snapshot["counters"]) == 6
 
 
