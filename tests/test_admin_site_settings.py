@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.security import generate_password_hash
 
 from appliance.config import MqttSettings
 from appliance.mqtt import Link
@@ -22,42 +21,16 @@ from appliance.rpc import RpcClient
 from kiosk.config import KioskConfig
 from kiosk.model import KioskModel
 from kiosk.views import ServicesBody
-from tests.support.hub import HubProcess, site_config, write_config
+from tests.support.admin_site import AdminSite
+from tests.support.hub import site_config
 from tests.support.mqtt import Observer
 
-PASSWORD = "mat-khau-thu-nghiem"
-FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 STATE = "motcua/v1/test/queue/state"
 
 
-class Site:
+class Site(AdminSite):
     def __init__(self, tmp: Path, broker_port: int) -> None:
-        config = site_config(tmp, broker_port, central={"adapter": "none"})
-        for officer in config["officers"]:
-            officer["password_hash"] = FAST_HASH
-        config["officers"].append(
-            {"username": "truongbp", "name": "Phạm Thu Hà", "head": True, "password_hash": FAST_HASH}
-        )
-        self.config_path = write_config(tmp, config)
-        self.base = f"http://127.0.0.1:{config['hub']['http_port']}"
-        self.broker_port = broker_port
-        self.hub: HubProcess | None = None
-
-    def start(self) -> None:
-        self.hub = HubProcess(self.config_path, web=True).start()
-
-    def restart(self) -> None:
-        assert self.hub is not None
-        self.hub.stop()
-        self.start()
-
-    def req(self, method: str, path: str, user: str = "truongbp", **kwargs: Any) -> requests.Response:
-        return requests.request(method, self.base + path, auth=(user, PASSWORD), timeout=15, **kwargs)
-
-    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.req(method, path, **kwargs)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
+        super().__init__(tmp, broker_port, site_config(tmp, broker_port, central={"adapter": "none"}))
 
     def refused(self, method: str, path: str, **kwargs: Any) -> str:
         response = self.req(method, path, headers={"Accept-Language": "vi"}, **kwargs)

@@ -19,50 +19,16 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.security import generate_password_hash
 
-from tests.support.hub import HubProcess, site_config, write_config
+from tests.support.admin_site import AdminSite
+from tests.support.hub import site_config
 from tests.support.mqtt import Observer
 
-PASSWORD = "mat-khau-thu-nghiem"
-FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 ROOT = "motcua/v1/test"
 CODE = "000.00.06.H56-231027-0361"
 
 
-class Site:
-    def __init__(self, tmp: Path, broker_port: int, config: dict[str, Any]) -> None:
-        for officer in config["officers"]:
-            officer["password_hash"] = FAST_HASH
-        config["officers"].append(
-            {"username": "truongbp", "name": "Phạm Thu Hà", "head": True, "password_hash": FAST_HASH}
-        )
-        self.config_path = write_config(tmp, config)
-        self.base = f"http://127.0.0.1:{config['hub']['http_port']}"
-        self.broker_port = broker_port
-        self.hub: HubProcess | None = None
-
-    def start(self) -> None:
-        self.hub = HubProcess(self.config_path, web=True).start()
-
-    def kill_and_start(self) -> None:
-        assert self.hub is not None
-        self.hub.kill()  # SIGKILL: nothing is flushed on the way out
-        self.start()
-
-    def restart(self) -> None:
-        assert self.hub is not None
-        self.hub.stop()
-        self.start()
-
-    def req(self, method: str, path: str, user: str = "truongbp", **kwargs: Any) -> requests.Response:
-        return requests.request(method, self.base + path, auth=(user, PASSWORD), timeout=15, **kwargs)
-
-    def ok(self, method: str, path: str, user: str = "truongbp", **kwargs: Any) -> Any:
-        response = self.req(method, path, user, **kwargs)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
+class Site(AdminSite):
     def act(self, counter: str, action: str, **body: Any) -> dict[str, Any]:
         return dict(self.ok("POST", f"/api/v1/counters/{counter}/{action}", user="admin", json=body))
 
