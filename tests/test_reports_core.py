@@ -238,7 +238,10 @@ def test_the_report_worker_yields_the_cpu_to_the_hub() -> None:
     assert pool.submit(os.getsid, 0).result(60) != os.getsid(0)
     assert pool.submit(os.nice, 0).result(60) == 19
     autogroup = Path("/proc/self/autogroup")
-    if not autogroup.exists():
-        pytest.skip("this kernel has no autogroups")
+    # The file is empty when the process sits in a cgroup with its own CPU controller (containers,
+    # CI runners): autogroups do not apply there, and nice 19 above is what yields the CPU.
+    ours = autogroup.read_text().split() if autogroup.exists() else []
+    if not ours:
+        pytest.skip("no autogroup for this process (kernel without them, or a CPU cgroup)")
     group = pool.submit(autogroup.read_text).result(60).split()
-    assert group[-1] == "19" and group[0] != autogroup.read_text().split()[0]
+    assert group[-1] == "19" and group[0] != ours[0]
