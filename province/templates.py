@@ -21,21 +21,11 @@ from paho.mqtt import publish
 from paho.mqtt.enums import MQTTProtocolVersion
 from psycopg.types.json import Jsonb
 
+from appliance.template_kinds import TEMPLATE_KINDS
 from appliance.timeutil import iso, now
 
 from .config import BrokerSettings
 from .store import ProvinceStore
-
-# The same kinds as the hubs take (hub.admin.province.KINDS); each hub validates the body itself.
-KINDS = (
-    "service_catalogue",
-    "number_formats",
-    "priority_rules",
-    "opening_hours",
-    "holidays",
-    "rating_criteria",
-)
-
 
 # At most this many unanswered templates are sent again at once (the oldest first).
 RESEND_MAX = 100
@@ -57,8 +47,8 @@ def publish_template(
 ) -> dict[str, Any]:
     """Store the template and send it to `sites` (None: every known site). `overridable`: the fields
     a site may change afterwards; every other field the template sets is locked at the sites."""
-    if kind not in KINDS:
-        raise TemplateError(f"kind: one of {', '.join(KINDS)}")
+    if kind not in TEMPLATE_KINDS:  # each hub validates the body itself
+        raise TemplateError(f"kind: one of {', '.join(TEMPLATE_KINDS)}")
     overridable = list(overridable or [])
     known = [row["site"] for row in store.conn.execute("SELECT site FROM sites ORDER BY site").fetchall()]
     targets = known if sites is None else [s for s in sites if s in known]

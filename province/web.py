@@ -20,6 +20,7 @@ from flask import Flask, Response, abort, g, jsonify, render_template_string, re
 from werkzeug.security import check_password_hash
 from werkzeug.serving import make_server
 
+from appliance.template_kinds import TEMPLATE_KINDS
 from appliance.timeutil import now
 
 from .config import ProvinceConfig, User
@@ -157,11 +158,11 @@ def create_app(config: ProvinceConfig) -> Flask:
     @app.get("/province/templates")
     @login_required()
     def page_templates() -> Any:
-        from .templates import KINDS, template_results
+        from .templates import template_results
 
         with pool.store() as store:
             rows = template_results(store, site=scope())
-        return render_template_string(PAGE, view="templates", user=g.user, rows=rows, kinds=KINDS)
+        return render_template_string(PAGE, view="templates", user=g.user, rows=rows, kinds=TEMPLATE_KINDS)
 
     @app.get("/province/fleet")
     @login_required()

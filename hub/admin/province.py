@@ -26,14 +26,6 @@ from ..site import HubConfig, Period
 from . import edits
 from . import store as admin_store
 
-KINDS = (
-    "service_catalogue",
-    "number_formats",
-    "priority_rules",
-    "opening_hours",
-    "holidays",
-    "rating_criteria",
-)
 MAX_CRITERIA = 8
 Path = tuple[str, str | None, str]
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from appliance.config import MqttSettings, Strict, validate
+from appliance.template_kinds import TEMPLATE_KINDS, TemplateKind
 
 from .quotas import DEFAULT_RULES, QuotaRule
 
@@ -43,24 +44,7 @@ class FleetSettings(Strict):
     flood_suspend_s: float = Field(60.0, ge=0, le=24 * 3600)
     # Which configuration templates from the province this site takes (hub.admin.province); a kind
     # left out is the site's own and templates of it are refused.
-    province_templates: tuple[
-        Literal[
-            "service_catalogue",
-            "number_formats",
-            "priority_rules",
-            "opening_hours",
-            "holidays",
-            "rating_criteria",
-        ],
-        ...,
-    ] = (
-        "service_catalogue",
-        "number_formats",
-        "priority_rules",
-        "opening_hours",
-        "holidays",
-        "rating_criteria",
-    )
+    province_templates: tuple[TemplateKind, ...] = TEMPLATE_KINDS
 
     @property
     def quota_rules(self) -> tuple[QuotaRule, ...]:

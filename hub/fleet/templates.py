@@ -16,6 +16,7 @@ from typing import Any
 from appliance.i18n import message
 from appliance.mqtt import Message, PayloadError
 from appliance.rpc import RpcError
+from appliance.template_kinds import TEMPLATE_KINDS
 from hub.admin import edits
 from hub.admin import province as rules
 
@@ -23,7 +24,6 @@ from .province import PROVINCE_MAX_PAYLOAD
 
 log = logging.getLogger("motcua.hub.fleet")
 
-KINDS = rules.KINDS
 # Applying a template waits for the queue's writer: never on the MQTT network thread, and templates
 # one after the other in the order they came.
 _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="province-template")
@@ -110,7 +110,7 @@ def answer(msg: Message, accepted: tuple[str, ...], service: Any, ts: str) -> di
             **{k: earlier[k] for k in ("template_id", "kind", "status", "reason", "reason_en")},
             "ts": ts,
         }
-    if kind not in KINDS:
+    if kind not in TEMPLATE_KINDS:
         reason = _refusal("province_template_unknown", kind=kind)
     elif kind not in accepted:
         reason = _refusal("province_template_not_accepted", kind=kind)
