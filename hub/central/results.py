@@ -33,7 +33,7 @@ from appliance import dossier_code
 from appliance.rpc import RpcError, RpcRequest
 from appliance.timeutil import iso
 from appliance.timeutil import now as local_now
-from hub.store import connect
+from hub.store import connect, immediate
 
 from .base import RESULT_RETURNED, CentralSystem
 from .config import CentralConfig
@@ -329,27 +329,21 @@ class ResultsBoard:
 
     def _save(self, items: list[ReadyItem], fetched_at: datetime) -> None:
         try:
-            with self._db_lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._db.execute("DELETE FROM results_ready")
-                    self._db.executemany(
-                        "INSERT INTO results_ready(code, procedure, applicant_masked, ready_since,"
-                        " central_id, position) VALUES(?,?,?,?,?,?)",
-                        [
-                            (i.code, i.procedure, i.applicant_masked, iso(i.ready_since), i.central_id, n)
-                            for n, i in enumerate(items)
-                        ],
-                    )
-                    self._db.execute(
-                        "INSERT INTO results_meta(key, value) VALUES('fetched_at', ?)"
-                        " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                        (iso(fetched_at),),
-                    )
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+            with self._db_lock, immediate(self._db):
+                self._db.execute("DELETE FROM results_ready")
+                self._db.executemany(
+                    "INSERT INTO results_ready(code, procedure, applicant_masked, ready_since,"
+                    " central_id, position) VALUES(?,?,?,?,?,?)",
+                    [
+                        (i.code, i.procedure, i.applicant_masked, iso(i.ready_since), i.central_id, n)
+                        for n, i in enumerate(items)
+                    ],
+                )
+                self._db.execute(
+                    "INSERT INTO results_meta(key, value) VALUES('fetched_at', ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (iso(fetched_at),),
+                )
         except sqlite3.Error as error:  # the board still shows the new list; only the copy is old
             log.error("results board not saved: %s", error)
 
@@ -522,8 +516,7 @@ class ResultDesk:
             "note": f"Đã trả kết quả tại quầy {counter_name or counter_id or '—'}",
         }
         with self._db_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._db):
                 existing = self._db.execute(
                     "SELECT 1 FROM result_returns WHERE dossier_code=?", (code,)
                 ).fetchone()
@@ -547,10 +540,6 @@ class ResultDesk:
                             " next_attempt_at) VALUES(?,?,?,?,?)",
                             (key, RESULT_RETURNED, json.dumps(event, ensure_ascii=False), iso(now), iso(now)),
                         )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
             fresh = existing is None
             if fresh:
                 self._returned.add(code)

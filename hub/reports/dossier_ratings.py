@@ -17,6 +17,8 @@ from typing import Any
 
 from appliance.timeutil import iso
 
+from ..store import immediate
+
 DOSSIER_RATED = "rating.dossier"
 OVERALL = {
     3: ("Hài lòng", "Satisfied"),
@@ -135,8 +137,7 @@ def rate(
         "counter_name": counter_name,
         "ticket": {"id": ticket.get("id"), "number": ticket.get("number")} if ticket else None,
     }
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         if rated(conn, code):
             raise AlreadyRated(code)
         conn.execute(
@@ -164,10 +165,6 @@ def rate(
                     iso(now),
                 ),
             )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     return event
 
 

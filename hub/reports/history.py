@@ -20,6 +20,7 @@ from typing import Any
 
 from appliance.timeutil import SITE_TZ, iso, now, parse_iso
 
+from ..store import immediate
 from .facts import ALL_DIMENSIONS, Cell, CounterTime, Fact, TicketEvent, cells_of, counter_time, make_fact
 from .period import Period
 
@@ -275,14 +276,9 @@ def refresh(
 def _write(conn: sqlite3.Connection, pending: list[tuple[str, int, dict[tuple[str, str], Cell]]]) -> None:
     if not pending:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         for day, tickets, cells in pending:
             _store_cells(conn, day, tickets, cells)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     pending.clear()
 
 

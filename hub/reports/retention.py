@@ -23,6 +23,7 @@ from typing import Any
 
 from appliance.timeutil import SITE_TZ, iso
 
+from ..store import immediate
 from . import history
 from .period import Period
 
@@ -57,8 +58,7 @@ def purge(conn: sqlite3.Connection, site: Any, *, days: int, today: date) -> Pur
                     history.SiteFacts.of(site))  # fmt: skip
     moment = iso(datetime.combine(cutoff, time(0), SITE_TZ))
     tables = _tables(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         events = conn.execute(
             f"""UPDATE events SET payload = json_remove(payload, {", ".join("?" * len(EVENT_PATHS))})
                  WHERE ticket_id IN
@@ -84,10 +84,6 @@ def purge(conn: sqlite3.Connection, site: Any, *, days: int, today: date) -> Pur
         from hub.citizen_notify.outbox import purge as purge_citizen_contacts
 
         other += purge_citizen_contacts(conn, cutoff) + purge_bookings(conn, cutoff)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     return Purged(cutoff, tickets, events, other)
 
 
