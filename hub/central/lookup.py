@@ -24,22 +24,17 @@ import secrets
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from appliance import dossier_code
 from appliance.i18n import message
 from appliance.rpc import RpcError
 from appliance.timeutil import iso
-from appliance.timeutil import now as local_now
-from hub.store import connect
 
-from .base import CentralSystem
-from .config import CentralConfig
 from .errors import CentralAuthError, CentralError, CentralRejected, NotSupported
+from .local_copy import CentralCopy
 from .model import Dossier, Language, same_id_number
 from .resilience import CircuitBreaker, RateLimiter
 
@@ -97,29 +92,17 @@ class LookupStats:
     refused: int = 0
 
 
-class DossierLookup:
-    def __init__(
-        self,
-        adapter: CentralSystem,
-        config: CentralConfig,
-        db_path: str | Path,
-        *,
-        clock: Callable[[], datetime] = local_now,
-    ) -> None:
-        self.adapter = adapter
-        self.config = config
-        self.clock = clock
+class DossierLookup(CentralCopy):
+    schema = (SCHEMA,)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        config = self.config
         self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_open_s)
         self.limiter = RateLimiter(config.lookup_rate_per_minute, config.lookup_burst)
         self.stats = LookupStats()
         self._memory: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self._db_lock = threading.Lock()
-        # A cache: losing its last writes to a power cut costs one extra call to central, so the
-        # commit need not wait for the disk (synchronous=NORMAL on this connection only).
-        self._db: sqlite3.Connection = connect(Path(db_path))
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
         self._receipt_key = self._load_receipt_key()
         self._purge()
 

@@ -56,6 +56,11 @@ def status_label(status: str, language: Language = "vi", fallback: str | None = 
     return labels[0] if language == "vi" else labels[1]
 
 
+def uncollected_days(ready_since: datetime, now: datetime) -> int:
+    """Whole calendar days the result has waited (0 on the day it became ready)."""
+    return max(0, (now.date() - ready_since.astimezone(now.tzinfo).date()).days)
+
+
 # ---------------------------------------------------------------------- text
 def fold(text: str) -> str:
     """Lower case without diacritics, `đ` as `d`, single spaces: "Đăng ký" → "dang ky".
