@@ -32,6 +32,7 @@ from typing import Any, Generic, Self, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .config import describe_errors
+from .errors import DetailError
 from .i18n import message
 from .mqtt import Link, Message, PayloadError
 from .timeutil import iso, now
@@ -47,12 +48,8 @@ _REMEMBERED_IDS = 256
 IDENTITY_KEYS = frozenset({"device_id", "site", "role", "mqtt"})
 
 
-class CommandError(Exception):
+class CommandError(DetailError):
     """Raised by a command callback to report a failure the technician should read."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,7 @@ CREATE INDEX IF NOT EXISTS dossier_ratings_by_time ON dossier_ratings (rated_at)
 
 
 class AlreadyRated(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+    """The dossier (the argument) has its one rating already."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from appliance.errors import DetailError
+
 MAX_DAYS = 3 * 366  # a report longer than three years is a mistake, not a request
 
 _SHAPES = (
@@ -17,12 +19,8 @@ _SHAPES = (
 )
 
 
-class PeriodError(ValueError):
+class PeriodError(DetailError, ValueError):
     """A period that cannot be read; `detail` says which part, for the bad_request message."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 @dataclass(frozen=True)
