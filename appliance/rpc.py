@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import pydantic
 from paho.mqtt.enums import MQTTErrorCode
@@ -178,7 +178,31 @@ Admission = Callable[[str, str], Refusal | None]
 DROP_LOG_INTERVAL_S = 60.0
 
 
-class RpcServer:
+class _ClosedOnce:
+    """An RPC end on a link: `close()` from any thread runs `_stop()` once; `with` closes it."""
+
+    _lock: threading.Lock
+    _closed: bool
+
+    def close(self) -> None:
+        """Idempotent: a second close (or one racing the first) does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop()
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class RpcServer(_ClosedOnce):
     """Answers `rpc/+/+` with `handlers[method](request)` on pools of worker threads.
 
     Every failure becomes an error reply (never a crash): malformed payloads are answered from the
@@ -227,21 +251,11 @@ class RpcServer:
         self._filter = link.topics.rpc_filter
         link.subscribe(self._filter, self._on_request, qos=1)
 
-    def close(self) -> None:
-        """Stop taking requests; let the ones already running reply. Idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
+    def _stop(self) -> None:
+        """Stop taking requests; let the ones already running reply."""
         self.link.unsubscribe(self._filter, self._on_request)
         for pool in self._pools.values():
             pool.shutdown(wait=True)
-
-    def __enter__(self) -> RpcServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ network thread
 
@@ -385,7 +399,7 @@ class _Call:
     error: RpcError | None = None
 
 
-class RpcClient:
+class RpcClient(_ClosedOnce):
     """Calls methods on the hub as this link's device. Thread-safe: many threads may call at once;
     each call waits on its own Event, matched to its reply by Correlation Data."""
 
@@ -444,20 +458,10 @@ class RpcClient:
             raise call.error
         return call.reply or {}
 
-    def close(self) -> None:
-        """Stop listening for replies; calls still waiting fail with `unavailable`. Idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
+    def _stop(self) -> None:
+        """Stop listening for replies; calls still waiting fail with `unavailable`."""
         self.link.unsubscribe(self.reply_topic, self._on_reply)
         self._fail_all("unavailable")
-
-    def __enter__(self) -> RpcClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ network thread
 
