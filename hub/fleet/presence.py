@@ -5,7 +5,6 @@ the fleet's store."""
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,11 +16,12 @@ from appliance.timeutil import iso
 
 from .model import LiveState
 from .store import FleetStore, Seen
+from .worker import QueueWorker
 
 log = logging.getLogger("motcua.hub.fleet")
 
 
-class Presence:
+class Presence(QueueWorker[tuple[str, Seen]]):
     """Live state of every device heard (network thread in, any thread out)."""
 
     def __init__(
@@ -32,6 +32,10 @@ class Presence:
         monotonic: Callable[[], float],
         stop: threading.Event,
     ) -> None:
+        # Online/offline changes are written by a thread of their own: the MQTT network thread must
+        # never wait for the database (under a storm of tickets it would wait behind the queue's
+        # writer, and every RPC request behind it).
+        super().__init__("fleet-seen")
         self.store = store
         self.clock = clock
         self.monotonic = monotonic
@@ -39,23 +43,9 @@ class Presence:
         self._lock = threading.Lock()
         self._live: dict[str, LiveState] = {}
         self._seen: dict[str, Seen] = store.seen()
-        # Online/offline changes are written by a thread of their own: the MQTT network thread must
-        # never wait for the database (under a storm of tickets it would wait behind the queue's
-        # writer, and every RPC request behind it).
-        self._writes: queue.Queue[tuple[str, Seen] | None] = queue.Queue()
-        self._writer: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._writer = threading.Thread(target=self._write_seen, name="fleet-seen", daemon=True)
-        self._writer.start()
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writes.put(None)
-            self._writer.join(timeout=5)
-
-    def _write_seen(self) -> None:
-        while (item := self._writes.get()) is not None:
+    def _run(self) -> None:
+        while (item := self._requests.get()) is not None:
             try:
                 self.store.record_seen(*item)
             except Exception as error:
@@ -113,10 +103,10 @@ class Presence:
             )
             self._seen[device_id] = seen
         if changed and not self._stop.is_set():
-            if self._writer is None:  # not started (a test driving the runtime by hand)
+            if self._thread is None:  # not started (a test driving the runtime by hand)
                 self.store.record_seen(device_id, seen)
             else:
-                self._writes.put((device_id, seen))
+                self._requests.put((device_id, seen))
 
     def on_health(self, msg: Message) -> None:
         device_id = msg.topic.split("/")[-2]

@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable
 
 from .accounts import BrokerAccounts
+from .worker import QueueWorker
 
 log = logging.getLogger("motcua.hub.fleet")
 
 MAX_SUSPENSION_S = 24 * 3600.0
 
 
-class Suspender:
+class Suspender(QueueWorker[tuple[str, bool]]):
     """Suspends a flooding device at once and resumes it when its time is up; after a restart of the
     hub, resumes every enrolled device (a suspension must not outlive its hub)."""
 
@@ -30,30 +31,20 @@ class Suspender:
         active_devices: Callable[[], list[str]],
         stop: threading.Event,
     ) -> None:
+        # Item: (device id, suspend?); ("*", False) resumes every device.
+        super().__init__("fleet-suspend")
         self.accounts = accounts
         self.suspend_s = suspend_s
         self.active_devices = active_devices
         self._stop = stop
-        # Item: (device id, suspend?); ("*", False) resumes every device; None stops the thread.
-        self._requests: queue.Queue[tuple[str, bool] | None] = queue.Queue()
         self._suspended: dict[str, float] = {}
         self._count: dict[str, int] = {}
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="fleet-suspend", daemon=True)
-        self._thread.start()
 
     def suspend(self, device_id: str) -> None:
         self._requests.put((device_id, True))
 
     def resume_all(self) -> None:
         self._requests.put(("*", False))
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._requests.put(None)
-            self._thread.join(timeout=5)
 
     def suspension_s(self, device_id: str) -> float:
         """Twice as long each time the same device floods again (at most a day): a script that
