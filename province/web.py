@@ -124,15 +124,19 @@ def create_app(config: ProvinceConfig) -> Flask:
             devices = store.devices(site=site)
         return jsonify([_device(d) for d in devices])
 
-    @app.get("/api/v1/province/reports")
-    @login_required()
-    def api_reports() -> Any:
+    def report() -> tuple[date, date, str, list[dict[str, Any]]]:
+        """The period and grouping a report asks for, and its rows (400 for an unknown grouping)."""
         start, end = period()
         by = request.args.get("by", "site")
         if by not in BY:
             abort(400, "by: site | service | day")
         with pool.store() as store:
-            rows = store.report(start, end, by, site=scope())
+            return start, end, by, store.report(start, end, by, site=scope())
+
+    @app.get("/api/v1/province/reports")
+    @login_required()
+    def api_reports() -> Any:
+        start, end, by, rows = report()
         if request.args.get("format") == "xlsx":
             return _xlsx(rows, by, start, end)
         return jsonify([_report_row(r) for r in rows])
@@ -145,14 +149,15 @@ def create_app(config: ProvinceConfig) -> Flask:
     @app.get("/province/reports")
     @login_required()
     def page_reports() -> Any:
-        start, end = period()
-        by = request.args.get("by", "site")
-        if by not in BY:
-            abort(400)
-        with pool.store() as store:
-            rows = [_report_row(r) for r in store.report(start, end, by, site=scope())]
+        start, end, by, rows = report()
         return render_template_string(
-            PAGE, view="reports", user=g.user, rows=rows, by=by, start=start, end=end
+            PAGE,
+            view="reports",
+            user=g.user,
+            rows=[_report_row(r) for r in rows],
+            by=by,
+            start=start,
+            end=end,
         )
 
     @app.get("/province/templates")
