@@ -61,6 +61,18 @@ def find_free_port(preferred: int | None = None, *, host: str = "127.0.0.1") -> 
         return int(probe.getsockname()[1])
 
 
+def data_folder(owner: object, data_dir: str | Path | None, *, prefix: str) -> Path:
+    """A private server's folder: `data_dir` (made if missing, kept), or without one a temporary
+    folder removed when `owner` is."""
+    if data_dir is None:
+        folder = Path(tempfile.mkdtemp(prefix=prefix))
+        weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
+        return folder
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _mosquitto_binary() -> str:
     found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
     if found is None:
@@ -93,12 +105,7 @@ class PrivateBroker:
         self.persistence = persistence
         self._auto_port = port == 0
         self.port = port or find_free_port(None, host=bind)
-        if data_dir is None:
-            self.data_dir = Path(tempfile.mkdtemp(prefix="motcua-mosquitto-"))
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self.data_dir, ignore_errors=True)
-        else:
-            self.data_dir = Path(data_dir)
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_folder(self, data_dir, prefix="motcua-mosquitto-")
         self.config_path = self.data_dir / "mosquitto.conf"
         self.log_path = self.data_dir / LOG_NAME
         self._process: subprocess.Popen[bytes] | None = None

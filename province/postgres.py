@@ -15,12 +15,10 @@ import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
-import weakref
 from pathlib import Path
 
-from appliance.broker import find_free_port
+from appliance.broker import data_folder, find_free_port
 from appliance.errors import MotcuaError
 
 START_TIMEOUT = 30.0
@@ -68,12 +66,7 @@ class PrivatePostgres:
     """
 
     def __init__(self, data_dir: str | Path | None = None, *, port: int = 0) -> None:
-        if data_dir is None:
-            self.root = Path(tempfile.mkdtemp(prefix="motcua-pg-"))
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
-        else:
-            self.root = Path(data_dir)
-            self.root.mkdir(parents=True, exist_ok=True)
+        self.root = data_folder(self, data_dir, prefix="motcua-pg-")
         self.cluster = self.root / "cluster"
         self.log_path = self.root / "postgres.log"
         self.port = port or find_free_port(None)
