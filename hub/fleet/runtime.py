@@ -10,7 +10,6 @@ demo). Web pages and `motcua enroll` reach it through hub.web.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import threading
 import time
@@ -18,15 +17,12 @@ import tomllib
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import tomli_w
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from appliance.config import ID_PATTERN
-from appliance.i18n import message
 from appliance.mqtt import Link, Message
 from appliance.rpc import Refusal
 from appliance.timeutil import iso, now
@@ -35,6 +31,7 @@ from . import templates
 from .accounts import Account, BrokerAccounts
 from .authorization import RpcGate
 from .codes import code_hash, new_code
+from .enrolment import check_device_id, device_identity, enrolment_reply, parse_place
 from .errors import BrokerAccountError, EnrolmentRefused, FleetRefusal
 from .health import Alert
 from .model import DeviceView, Enrolment, LiveState, Outcome, SiteInfo, TicketBook
@@ -43,10 +40,7 @@ from .province import province_request
 from .quotas import Quotas
 from .roles import (
     COMMAND_RESULTS_LEAF,
-    CONFIG_DIR,
     ROLES,
-    UNITS,
-    Place,
     check_role_config,
     default_device_id,
     device_acls,
@@ -60,7 +54,6 @@ from .views import device_view, printers_for
 log = logging.getLogger("motcua.hub.fleet")
 
 COMMANDS = ("identify", "test_print", "reload", "restart")
-_ID_RE = re.compile(ID_PATTERN)
 
 
 class FleetRuntime:
@@ -174,16 +167,16 @@ class FleetRuntime:
         """Register a device to come and make its one-time enrolment code."""
         if role not in ROLES:
             raise FleetRefusal("fleet_bad_role", role=role)
-        where = self._place(place)
+        where = parse_place(self.site, place)
         label = " ".join(label.split())[:100]
         if device_id:
             device_id = device_id.strip()
-            self._check_id(device_id)
+            check_device_id(self.site, device_id)
             chosen = device_id
         else:
             chosen = self._free_id(default_device_id(role, where, kiosk_printers=self.site.kiosk_printers))
         config = starter_config(role, where, hub_id=self.site.hub_id)
-        problem = check_role_config(role, self._identity(chosen, role), config)
+        problem = check_role_config(role, device_identity(self.site, chosen, role), config)
         if problem:  # our own starter should always validate; say so loudly if it does not
             log.warning("starter configuration of %s does not validate: %s", chosen, problem)
         code = new_code()
@@ -263,37 +256,9 @@ class FleetRuntime:
             record.role,
             record.place,
         )
-        return self._enrolment_reply(record, password, hub_host)
-
-    def _enrolment_reply(self, record: DeviceRecord, password: str, hub_host: str) -> dict[str, Any]:
-        hub_mqtt = self.site.hub_mqtt
-        tls = self.settings.broker_tls if self.settings.broker_tls is not None else hub_mqtt.tls
-        mqtt: dict[str, Any] = {
-            "host": self.settings.broker_host or _host_only(hub_host) or hub_mqtt.host,
-            "port": self.settings.broker_port or hub_mqtt.port,
-            "tls": tls,
-        }
-        if self.secured:
-            mqtt["username"] = record.device_id
-            mqtt["password"] = password
-        reply: dict[str, Any] = {
-            "v": 1,
-            "device_id": record.device_id,
-            "site": self.site.site,
-            "role": record.role,
-            "place": str(record.place),
-            "label": record.label,
-            "language": self.site.language,
-            "mqtt": mqtt,
-            "config": record.config,
-            "config_rev": record.config_rev,
-            "unit": UNITS[record.role],
-            "config_path": f"{CONFIG_DIR}/{record.role}.toml",
-        }
-        ca_file = self.settings.broker_ca_file or hub_mqtt.ca_file
-        if tls and ca_file:
-            reply["ca_pem"] = Path(ca_file).read_text(encoding="ascii")
-        return reply
+        return enrolment_reply(
+            record, password, hub_host, site=self.site, settings=self.settings, secured=self.secured
+        )
 
     def revoke(self, device_id: str) -> Outcome:
         """Delete the device's broker account (it is disconnected at once) and forget its config."""
@@ -397,7 +362,7 @@ class FleetRuntime:
     def push_config(self, device_id: str, sections: Mapping[str, Any]) -> DeviceRecord:
         """Validate, store and publish (retained) a device's role configuration; it applies it live."""
         record = self._record(device_id)
-        problem = check_role_config(record.role, self._identity(device_id, record.role), sections)
+        problem = check_role_config(record.role, device_identity(self.site, device_id, record.role), sections)
         if problem:
             raise FleetRefusal("fleet_config_invalid", detail=problem)
         record = self.store.set_config(device_id, dict(sections))
@@ -543,31 +508,6 @@ class FleetRuntime:
 
     # ------------------------------------------------------------------ helpers
 
-    def _identity(self, device_id: str, role: str) -> dict[str, Any]:
-        return {
-            "device_id": device_id,
-            "site": self.site.site,
-            "role": role,
-            "language": self.site.language,
-            "mqtt": {},
-        }
-
-    def _place(self, text: str) -> Place:
-        try:
-            where = Place.parse(text)
-        except ValueError as error:
-            raise FleetRefusal("fleet_bad_place", detail=str(error)) from None
-        if where.kind == "counter" and self.site.counters and where.id not in self.site.counters:
-            detail = message(
-                "unknown_counter", "en" if self.site.language == "en" else "vi", counter_id=where.id
-            )
-            raise FleetRefusal("fleet_bad_place", detail=detail)
-        return where
-
-    def _check_id(self, device_id: str) -> None:
-        if not _ID_RE.match(device_id) or device_id == self.site.hub_id:
-            raise FleetRefusal("fleet_bad_device_id", device=device_id)
-
     def _free_id(self, stem: str) -> str:
         taken = {i for i, r in self._records.items() if r.status != "revoked"} | {self.site.hub_id}
         candidate, number = stem, 2
@@ -583,11 +523,3 @@ class FleetRuntime:
 
     def _remember(self, record: DeviceRecord) -> None:
         self._records[record.device_id] = record
-
-
-def _host_only(host: str) -> str:
-    """'hub.local' of 'hub.local:8080', '::1' of '[::1]:8080'."""
-    host = host.strip()
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
