@@ -202,14 +202,8 @@ class RecordingSink:
             self._changed.notify_all()
 
     def wait(self, predicate: Callable[[RecordingSink], bool], timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
         with self._changed:
-            while not predicate(self):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(remaining)
-            return True
+            return bool(self._changed.wait_for(lambda: predicate(self), timeout))
 
 
 class JsonLinesSink:
