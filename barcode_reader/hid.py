@@ -10,16 +10,16 @@ decoder.
 from __future__ import annotations
 
 import contextlib
-import errno
-import glob
 import os
 import select
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 from evdev import InputEvent, ecodes
+
+from appliance.evdev_input import InputDeviceLike, Opener, first_match, open_evdev, open_grabbed
 
 from .errors import DeviceLost, DeviceUnavailable
 from .source import RawScan, ScanSource
@@ -190,24 +190,6 @@ class KeyboardDecoder:
             self._buffer.append(text)
 
 
-class InputDeviceLike(Protocol):
-    """What HidSource needs of `evdev.InputDevice` (tests pass a fake)."""
-
-    path: str
-
-    def fileno(self) -> int: ...
-    def read(self) -> Iterable[InputEvent]: ...
-    def grab(self) -> None: ...
-    def close(self) -> None: ...
-
-
-def _open_evdev(path: str) -> InputDeviceLike:
-    from evdev import InputDevice
-
-    device: Any = InputDevice(path)
-    return device
-
-
 class HidSource(ScanSource):
     """A keyboard-wedge scanner: `device` is an event device path, or a glob such as
     `/dev/input/by-id/usb-*Honeywell*-event-kbd` (the first match in sorted order)."""
@@ -221,7 +203,7 @@ class HidSource(ScanSource):
         grab: bool = True,
         terminators: Iterable[Terminator] = ("enter", "tab"),
         inter_key_timeout: float = 0.1,
-        opener: Callable[[str], InputDeviceLike] = _open_evdev,
+        opener: Opener = open_evdev,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pattern = device
@@ -243,30 +225,10 @@ class HidSource(ScanSource):
     def device(self) -> str:
         return self._path
 
-    def _resolve(self) -> str:
-        if not glob.has_magic(self._pattern):
-            return self._pattern
-        matches = sorted(glob.glob(self._pattern))
-        if not matches:
-            raise DeviceUnavailable(self._pattern, "no device matches")
-        return matches[0]
-
     def open(self) -> None:
         self.close()
-        path = self._resolve()
-        self._path = path
-        try:
-            device = self._opener(path)
-        except OSError as error:
-            raise DeviceUnavailable(path, error.strerror or str(error)) from None
-        if self.grab:
-            try:
-                device.grab()
-            except OSError as error:
-                device.close()
-                reason = "grabbed by another program" if error.errno == errno.EBUSY else error.strerror
-                raise DeviceUnavailable(path, f"cannot grab: {reason or error}") from None
-        self._device = device
+        self._path = first_match(self._pattern, DeviceUnavailable)
+        self._device = open_grabbed(self._path, self._opener, DeviceUnavailable, grab=self.grab)
         self.decoder = self._new_decoder()  # a half-typed scan from before the unplug is gone
         self._pending.clear()
 

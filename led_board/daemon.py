@@ -24,6 +24,7 @@ from typing import Any
 
 from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
 from appliance.errors import MotcuaError
+from appliance.evdev_input import Opener, open_evdev
 from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message
 from appliance.rpc import RpcClient
@@ -40,7 +41,7 @@ from .config import (
 )
 from .desk import Desk, Outcome, Press, RatingArm
 from .feedback import Feedback, RatingLamps
-from .inputs import EvdevKeypad, GpioButtons, InputDeviceLike, LineKeypad, open_evdev
+from .inputs import EvdevKeypad, GpioButtons, LineKeypad
 from .keys import Action
 from .model import QueueModel
 from .views import CounterView, HallView, Situation, identify_frame
@@ -120,7 +121,7 @@ class LedDaemon(ReloadsConfig[LedConfig]):
         board: Board,
         *,
         pin_factory: Any = None,
-        evdev_opener: Callable[[str], InputDeviceLike] = open_evdev,
+        evdev_opener: Opener = open_evdev,
         clock: Callable[[], float] = time.monotonic,
         config_path: Path | None = None,
         board_factory: Callable[[LedConfig], Board] = build_board,
@@ -194,7 +195,7 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             offline_after=timing.offline_after,
         )
 
-    def _build_counter(self, pin_factory: Any, evdev_opener: Callable[[str], InputDeviceLike]) -> None:
+    def _build_counter(self, pin_factory: Any, evdev_opener: Opener) -> None:
         config = self.config
         assert config.counter is not None and self.counter_id is not None
         fb = config.feedback

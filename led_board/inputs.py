@@ -8,17 +8,16 @@ that is missing or unplugged is looked for again every `retry_interval` seconds 
 from __future__ import annotations
 
 import contextlib
-import errno
-import glob
 import logging
 import os
 import select
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
+from appliance.evdev_input import InputDeviceLike, Opener, first_match, open_evdev, open_grabbed
 from appliance.inputs import RejectedInputs
 
 from .errors import InputUnavailable
@@ -69,24 +68,6 @@ class GpioButtons:
         self.buttons.clear()
 
 
-class InputDeviceLike(Protocol):
-    """What EvdevKeypad needs of `evdev.InputDevice` (tests pass a fake fed with InputEvents)."""
-
-    path: str
-
-    def fileno(self) -> int: ...
-    def read(self) -> Iterable[Any]: ...
-    def grab(self) -> None: ...
-    def close(self) -> None: ...
-
-
-def open_evdev(path: str) -> InputDeviceLike:
-    from evdev import InputDevice
-
-    device: Any = InputDevice(path)
-    return device
-
-
 class EvdevKeypad:
     """A USB numeric keypad: `device` is an event device path or a glob (first match)."""
 
@@ -100,7 +81,7 @@ class EvdevKeypad:
         *,
         grab: bool = True,
         retry_interval: float = 2.0,
-        opener: Callable[[str], InputDeviceLike] = open_evdev,
+        opener: Opener = open_evdev,
     ) -> None:
         self.pattern = device
         self.device = device
@@ -153,25 +134,8 @@ class EvdevKeypad:
                     keypad.close()
 
     def _open(self) -> InputDeviceLike:
-        path = self.pattern
-        if glob.has_magic(path):
-            matches = sorted(glob.glob(path))
-            if not matches:
-                raise InputUnavailable(path, "no device matches")
-            path = matches[0]
-        self.device = path
-        try:
-            keypad = self.opener(path)
-        except OSError as error:
-            raise InputUnavailable(path, error.strerror or str(error)) from None
-        if self.grab:
-            try:
-                keypad.grab()
-            except OSError as error:
-                keypad.close()
-                reason = "grabbed by another program" if error.errno == errno.EBUSY else error.strerror
-                raise InputUnavailable(path, f"cannot grab: {reason or error}") from None
-        return keypad
+        self.device = first_match(self.pattern, InputUnavailable)
+        return open_grabbed(self.device, self.opener, InputUnavailable, grab=self.grab)
 
     def _read_until_lost(self, keypad: InputDeviceLike) -> None:
         while not self._stop.is_set():
