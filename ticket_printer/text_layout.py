@@ -326,7 +326,7 @@ def number_size(number: str, columns: int) -> int:
 def render_ticket_text(
     job: TicketJob, dots: int, *, language: Language = "vi", footer: str | None = None
 ) -> TextDocument:
-    """The queue ticket of documents.render_ticket, in the printer's fonts."""
+    """The queue ticket that documents.py draws for raster printers, in the printer's fonts."""
     ticket = job.ticket
     sheet = TextSheet(dots, max_lines=MAX_TICKET_LINES)
     sheet.text(job.site_name.upper(), bold=True, align="center", max_lines=3, what="site_name")
@@ -362,7 +362,7 @@ def render_ticket_text(
 
 
 def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi") -> TextDocument:
-    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả of documents.render_receipt, in the printer's fonts."""
+    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả as documents.py draws it, in the printer's fonts."""
     receipt = job.receipt
     sheet = TextSheet(dots, max_lines=MAX_RECEIPT_LINES)
     sheet.text(message("print_motto_nation", language), bold=True, align="center", what="motto")
