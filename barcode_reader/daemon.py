@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.device import CommandError, DeviceRuntime, ReloadsConfig
+from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
 from appliance.errors import MotcuaError
 from appliance.mqtt import Link
 
@@ -94,10 +94,7 @@ class ScannerDaemon(ReloadsConfig[ScannerConfig]):
     def _apply(self, fresh: ScannerConfig) -> None:
         with self._lock:
             current = self.config
-            kept = {k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)}
-            if kept:
-                log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
-                fresh = fresh.model_copy(update=kept)
+            fresh = keep_until_restart(current, fresh, RESTART_KEYS)
             if fresh.source != current.source:
                 try:
                     replacement = build_service(fresh, self.sink)
