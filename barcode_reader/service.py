@@ -323,22 +323,11 @@ def build_source(settings: SourceSettings) -> ScanSource:
     if isinstance(settings, HidSettings):
         from .hid import HidSource
 
-        return HidSource(
-            settings.device,
-            grab=settings.grab,
-            terminators=settings.terminators,
-            inter_key_timeout=settings.inter_key_timeout,
-        )
+        return HidSource(**settings.source_options())
     if isinstance(settings, SerialSettings):
         from .serial_source import SerialSource
 
-        return SerialSource(
-            settings.port,
-            baudrate=settings.baudrate,
-            terminator=settings.terminator,
-            encoding=settings.encoding,
-            idle_timeout=settings.idle_timeout,
-        )
+        return SerialSource(**settings.source_options())
     if isinstance(settings, CameraSettings):
         V4L2Frames.load_backend()  # fail at start, with the install hint, not on every retry
         frames = V4L2Frames(
