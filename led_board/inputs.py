@@ -30,6 +30,21 @@ OnPress = Callable[[Action], None]
 MAX_KEY_LINE_BYTES = 256
 
 
+class _ReaderThread:
+    """A press source that reads on a daemon thread of its own, named `thread_name`, started once."""
+
+    thread_name = "keys"
+    _thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread.start()
+
+
 class GpioButtons:
     """Buttons on GPIO pins, one action each (keys of a counter, or rating scores)."""
 
@@ -68,7 +83,7 @@ class GpioButtons:
         self.buttons.clear()
 
 
-class EvdevKeypad:
+class EvdevKeypad(_ReaderThread):
     """A USB numeric keypad: `device` is an event device path or a glob (first match)."""
 
     kind = "evdev"
@@ -94,12 +109,7 @@ class EvdevKeypad:
         self.connected = threading.Event()  # the keypad is open and read
         self._stop = threading.Event()
         self._wake_read, self._wake_write = os.pipe()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"keypad {self.pattern}", daemon=True)
-            self._thread.start()
+        self.thread_name = f"keypad {device}"
 
     def close(self) -> None:
         if self._stop.is_set():
@@ -165,7 +175,7 @@ class EvdevKeypad:
         self.error = error
 
 
-class LineKeypad:
+class LineKeypad(_ReaderThread):
     """Presses typed as lines ("call_next", "rate:3") on standard input or a FIFO: keys for a demo
     or a test bench without GPIO or USB keypads. Any bytes may come: a line that is not an action (not
     UTF-8, too long, unknown) is refused, counted in `rejected` (health) and skipped; reading goes on."""
@@ -178,12 +188,7 @@ class LineKeypad:
         self.rejected = rejected or RejectedInputs()
         self.error: str | None = None
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"keys {self.device}", daemon=True)
-            self._thread.start()
+        self.thread_name = f"keys {path}"
 
     def close(self) -> None:
         self._stop.set()  # the reader thread is a daemon: it may stay blocked on its read
