@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
+from appliance.device import CommandError, keep_until_restart
+from appliance.device_daemon import DeviceDaemon
 from appliance.errors import MotcuaError
 from appliance.evdev_input import Opener, open_evdev
 from appliance.inputs import BAD_INPUT, RejectedInputs
@@ -111,7 +112,7 @@ def pin_factory_for(config: LedConfig) -> Any:
     return None
 
 
-class LedDaemon(ReloadsConfig[LedConfig]):
+class LedDaemon(DeviceDaemon[LedConfig]):
     config_model = LedConfig
 
     def __init__(
@@ -126,13 +127,8 @@ class LedDaemon(ReloadsConfig[LedConfig]):
         config_path: Path | None = None,
         board_factory: Callable[[LedConfig], Board] = build_board,
     ) -> None:
-        self.config = config
-        self.config_path = config_path
+        self._set_up_config(config, config_path)
         self.board_factory = board_factory
-        self.restart_requested = threading.Event()
-        self.runtime: DeviceRuntime | None = None
-        self.config_error: str | None = None
-        self._local = config.model_dump(mode="json")
         self._identify_until = -math.inf
         self._config_lock = threading.Lock()  # one configuration change at a time
         self.link = link
