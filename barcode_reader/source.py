@@ -13,7 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -111,26 +111,19 @@ ScanCallback = Callable[[RawScan], None]
 StatusCallback = Callable[[bool, str | None], None]  # (attached, reason when detached)
 
 
+@dataclass(eq=False)
 class SourceRunner:
     """Reads a source on its own thread, surviving unplugs: retry, report, resume."""
 
-    def __init__(
-        self,
-        source: ScanSource,
-        on_scan: ScanCallback,
-        on_status: StatusCallback,
-        *,
-        retry_interval: float = 2.0,
-        read_timeout: float = 0.5,
-    ) -> None:
-        self.source = source
-        self._on_scan = on_scan
-        self._on_status = on_status
-        self.retry_interval = retry_interval
-        self.read_timeout = read_timeout
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._attached: bool | None = None  # None until the first attempt
+    source: ScanSource
+    on_scan: ScanCallback
+    on_status: StatusCallback
+    _: KW_ONLY
+    retry_interval: float = 2.0
+    read_timeout: float = 0.5
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _attached: bool | None = field(default=None, init=False)  # None until the first attempt
 
     @property
     def attached(self) -> bool:
@@ -184,7 +177,7 @@ class SourceRunner:
             if scan is None:
                 continue
             try:
-                self._on_scan(scan)
+                self.on_scan(scan)
             except Exception:
                 log.exception("scanner %s: handling a scan failed", self.source.device)
         return None
@@ -213,6 +206,6 @@ class SourceRunner:
                 self.retry_interval,
             )
         try:
-            self._on_status(attached, reason)
+            self.on_status(attached, reason)
         except Exception:
             log.exception("scanner %s: status handler failed", self.source.device)
