@@ -76,13 +76,14 @@ class SimulatedFrames(FrameSource):
             self._lock.notify_all()
 
     def unplug(self) -> None:
-        with self._lock:
-            self._plugged = False
-            self._lock.notify_all()
+        self._plug(False)
 
     def replug(self) -> None:
+        self._plug(True)
+
+    def _plug(self, plugged: bool) -> None:
         with self._lock:
-            self._plugged = True
+            self._plugged = plugged
             self._lock.notify_all()
 
     def open(self) -> None:

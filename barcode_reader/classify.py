@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
-from urllib.parse import urlsplit
 
 from appliance.dossier_code import DossierCode, DossierCodeError, code_text_in_url, parse, split_receipt_proof
 from appliance.timeutil import now as site_now
+from appliance.web_address import http_url
 from hub.bookings.id_card import IdCardError, parse_id_card
 
 Kind = Literal["dossier_code", "ticket", "dossier_url", "id_card", "booking", "unknown"]
@@ -132,11 +132,8 @@ def id_card(text: str, today: date | None = None) -> Classified | None:
 def booking_code(text: str, booking_path: str = DEFAULT_BOOKING_PATH) -> str | None:
     """The code of a booking QR (`MCBK:ABCD2345`) or of the booking page's address (`…/b/ABCD2345`)."""
     if "://" in text:
-        try:
-            parts = urlsplit(text)
-        except ValueError:
-            return None
-        if parts.scheme.lower() not in ("http", "https") or not parts.path.startswith(booking_path):
+        parts = http_url(text)
+        if parts is None or not parts.path.startswith(booking_path):
             return None
         text = "MCBK:" + parts.path[len(booking_path) :].rstrip("/")
     match = _BOOKING.match(text.upper())
@@ -171,11 +168,8 @@ def check(raw: str, max_length: int = DEFAULT_MAX_LENGTH) -> Rejected | str:
 
 def ticket_token(text: str, ticket_path: str = DEFAULT_TICKET_PATH) -> str | None:
     """The token of a ticket QR (an http(s) URL whose path is `/t/{token}`), or None."""
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    parts = http_url(text)
+    if parts is None:
         return None
     path = parts.path
     if not path.startswith(ticket_path):

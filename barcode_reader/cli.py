@@ -6,9 +6,9 @@ import logging
 from pathlib import Path
 
 from appliance import hardware
+from appliance.device_cli import configured, device_list, example_config
 from appliance.errors import MotcuaError
-from appliance.logs import setup_logging
-from appliance.startup import CONFIG_ERROR_EXIT_CODE, load_config, process_parser, run_until_stopped
+from appliance.startup import process_parser, run_until_stopped
 
 from .config import EXAMPLE_CONFIG
 from .config import load_config as load_scanner_config
@@ -18,18 +18,14 @@ from .service import JsonLinesSink, ScannerService, build_service
 log = logging.getLogger("barcode_reader")
 
 
-def list_devices() -> str:
-    """What a technician needs to fill `[source]`: keyboards, serial ports, cameras."""
-    return "\n".join(
-        [
-            "Keyboard-wedge (HID) scanners:",
-            *hardware.keyboards(),
-            "Serial scanners:",
-            *hardware.serial_ports(),
-            "Cameras:",
-            *hardware.device_files("/dev/video*"),
-        ]
-    )
+DEVICES = device_list(
+    "list scanners and cameras, then exit",
+    [
+        ("Keyboard-wedge (HID) scanners:", hardware.keyboards),
+        ("Serial scanners:", hardware.serial_ports),
+        ("Cameras:", lambda: hardware.device_files("/dev/video*")),
+    ],
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,26 +39,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print scans as JSON lines instead of publishing them (no broker needed)",
     )
-    parser.add_argument("--list-devices", action="store_true", help="list scanners and cameras, then exit")
-    parser.add_argument("--example-config", action="store_true", help="print an example configuration")
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-
-    if args.list_devices:
-        print(list_devices())
-        return 0
-    if args.example_config:
-        print(EXAMPLE_CONFIG.read_text(encoding="utf-8"), end="")
-        return 0
-    config = load_config(args.config, load_scanner_config)
-    if config is None:
-        return CONFIG_ERROR_EXIT_CODE
-    if args.check:
-        print(
-            f"{args.config}: OK — scanner {config.device_id} at site {config.site}, "
-            f"source {config.source.type}"
-        )
-        return 0
+    started = configured(
+        parser,
+        argv,
+        load_scanner_config,
+        answers=[DEVICES, example_config(EXAMPLE_CONFIG)],
+        summary=lambda config: (
+            f"scanner {config.device_id} at site {config.site}, source {config.source.type}"
+        ),
+    )
+    if isinstance(started, int):
+        return started
+    args, config = started
 
     link = None
     try:

@@ -16,7 +16,7 @@ See barcode_reader/scanner.example.toml for every key with its default.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -30,6 +30,11 @@ DEFAULT_RETRY_INTERVAL = 2.0
 class SourceBase(Strict):
     # How often a missing or unplugged device is looked for again, seconds.
     retry_interval: float = Field(DEFAULT_RETRY_INTERVAL, gt=0, le=300)
+
+    def source_options(self) -> dict[str, Any]:
+        """The section as its source's constructor takes it (HidSource, SerialSource: the same
+        names): all but the type and the runner's retry interval."""
+        return self.model_dump(exclude={"type", "retry_interval"})
 
 
 class HidSettings(SourceBase):

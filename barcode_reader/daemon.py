@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.device import CommandError, DeviceRuntime, ReloadsConfig
+from appliance.device import CommandError, keep_until_restart
+from appliance.device_daemon import DeviceDaemon
 from appliance.errors import MotcuaError
 from appliance.mqtt import Link
 
@@ -42,7 +43,7 @@ class _DeviceSink(MqttSink):
         super().publish_health({**health, "config_error": self.daemon.config_error})
 
 
-class ScannerDaemon(ReloadsConfig[ScannerConfig]):
+class ScannerDaemon(DeviceDaemon[ScannerConfig]):
     """One scanner on the site broker: scans out, commands and configuration in."""
 
     config_model = ScannerConfig
@@ -55,15 +56,10 @@ class ScannerDaemon(ReloadsConfig[ScannerConfig]):
         config_path: Path | None = None,
         source: ScanSource | None = None,
     ) -> None:
-        self.config = config
+        self._set_up_config(config, config_path)
         self.link = link
-        self.config_path = config_path
         self.sink = _DeviceSink(link, self)
-        self.config_error: str | None = None
         self.service: ScannerService = build_service(config, self.sink, source)
-        self.restart_requested = threading.Event()
-        self.runtime: DeviceRuntime | None = None
-        self._local = config.model_dump(mode="json")
         self._lock = threading.Lock()  # one configuration change at a time, never half applied
 
     def start(self) -> None:
@@ -83,10 +79,6 @@ class ScannerDaemon(ReloadsConfig[ScannerConfig]):
     def identify(self) -> None:
         self.service.identify()
 
-    @property
-    def config_language(self) -> str:
-        return self.config.language
-
     def _config_refused(self, detail: str) -> None:
         self.config_error = detail
         self.service.publish_health()
@@ -94,10 +86,7 @@ class ScannerDaemon(ReloadsConfig[ScannerConfig]):
     def _apply(self, fresh: ScannerConfig) -> None:
         with self._lock:
             current = self.config
-            kept = {k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)}
-            if kept:
-                log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
-                fresh = fresh.model_copy(update=kept)
+            fresh = keep_until_restart(current, fresh, RESTART_KEYS)
             if fresh.source != current.source:
                 try:
                     replacement = build_service(fresh, self.sink)

@@ -10,19 +10,18 @@ decoder.
 from __future__ import annotations
 
 import contextlib
-import errno
-import glob
 import os
 import select
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 from evdev import InputEvent, ecodes
 
+from appliance.evdev_input import InputDeviceLike, Opener, first_match, open_evdev, open_grabbed
+
 from .errors import DeviceLost, DeviceUnavailable
-from .source import RawScan, ScanSource
+from .source import StreamSource
 
 Terminator = Literal["enter", "tab"]
 
@@ -190,27 +189,10 @@ class KeyboardDecoder:
             self._buffer.append(text)
 
 
-class InputDeviceLike(Protocol):
-    """What HidSource needs of `evdev.InputDevice` (tests pass a fake)."""
-
-    path: str
-
-    def fileno(self) -> int: ...
-    def read(self) -> Iterable[InputEvent]: ...
-    def grab(self) -> None: ...
-    def close(self) -> None: ...
-
-
-def _open_evdev(path: str) -> InputDeviceLike:
-    from evdev import InputDevice
-
-    device: Any = InputDevice(path)
-    return device
-
-
-class HidSource(ScanSource):
+class HidSource(StreamSource):
     """A keyboard-wedge scanner: `device` is an event device path, or a glob such as
-    `/dev/input/by-id/usb-*Honeywell*-event-kbd` (the first match in sorted order)."""
+    `/dev/input/by-id/usb-*Honeywell*-event-kbd` (the first match in sorted order). A scan ends on a
+    terminator key, or when the keys stop for `inter_key_timeout` seconds."""
 
     kind = "hid"
 
@@ -221,93 +203,58 @@ class HidSource(ScanSource):
         grab: bool = True,
         terminators: Iterable[Terminator] = ("enter", "tab"),
         inter_key_timeout: float = 0.1,
-        opener: Callable[[str], InputDeviceLike] = _open_evdev,
+        opener: Opener = open_evdev,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(quiet_s=inter_key_timeout, clock=clock)
         self._pattern = device
         self.grab = grab
         self._terminators = tuple(terminators)
-        self.inter_key_timeout = inter_key_timeout
         self._opener = opener
-        self._clock = clock
-        self._device: InputDeviceLike | None = None
         self._path = device
-        self._pending: deque[str] = deque()
-        self._last_event_at = 0.0
         self.decoder = self._new_decoder()
 
     def _new_decoder(self) -> KeyboardDecoder:
-        return KeyboardDecoder(terminators=self._terminators, inter_key_timeout=self.inter_key_timeout)
+        return KeyboardDecoder(terminators=self._terminators, inter_key_timeout=self.quiet_s)
 
     @property
     def device(self) -> str:
         return self._path
 
-    def _resolve(self) -> str:
-        if not glob.has_magic(self._pattern):
-            return self._pattern
-        matches = sorted(glob.glob(self._pattern))
-        if not matches:
-            raise DeviceUnavailable(self._pattern, "no device matches")
-        return matches[0]
-
     def open(self) -> None:
         self.close()
-        path = self._resolve()
-        self._path = path
-        try:
-            device = self._opener(path)
-        except OSError as error:
-            raise DeviceUnavailable(path, error.strerror or str(error)) from None
-        if self.grab:
-            try:
-                device.grab()
-            except OSError as error:
-                device.close()
-                reason = "grabbed by another program" if error.errno == errno.EBUSY else error.strerror
-                raise DeviceUnavailable(path, f"cannot grab: {reason or error}") from None
-        self._device = device
+        self._path = first_match(self._pattern, DeviceUnavailable)
+        self._handle = open_grabbed(self._path, self._opener, DeviceUnavailable, grab=self.grab)
         self.decoder = self._new_decoder()  # a half-typed scan from before the unplug is gone
         self._pending.clear()
 
-    def read(self, timeout: float) -> RawScan | None:
-        device = self._device
-        if device is None:
-            raise DeviceLost(self._path, "not open")
-        deadline = self._clock() + timeout
-        while not self._pending:
-            now = self._clock()
-            if self.decoder.pending and now - self._last_event_at > self.inter_key_timeout > 0:
-                text = self.decoder.flush()
-                if text:
-                    self._pending.append(text)
-                continue
-            if now >= deadline:
-                return None
-            wait = deadline - now
-            if self.decoder.pending and self.inter_key_timeout > 0:
-                wait = min(wait, self._last_event_at + self.inter_key_timeout - now + 0.001)
-            try:
-                ready, _, _ = select.select([device.fileno()], [], [], max(0.0, wait))
-            except (OSError, ValueError) as error:
-                raise DeviceLost(self._path, str(error)) from None
-            if ready:
-                self._read_events(device)
-        return RawScan(self._pending.popleft())
+    def _buffered(self) -> bool:
+        return self.decoder.pending
 
-    def _read_events(self, device: InputDeviceLike) -> None:
+    def _flush(self) -> None:
+        text = self.decoder.flush()
+        if text:
+            self._pending.append(text)
+
+    def _receive(self, handle: InputDeviceLike, wait: float) -> None:
         try:
-            for event in device.read():
+            ready, _, _ = select.select([handle.fileno()], [], [], wait)
+        except (OSError, ValueError) as error:
+            raise DeviceLost(self._path, str(error)) from None
+        if not ready:
+            return
+        try:
+            for event in handle.read():
                 self._pending.extend(self.decoder.feed(event))
         except BlockingIOError:
             pass
         except OSError as error:
             # ENODEV when the scanner is unplugged; any other read error is as fatal for this handle.
             raise DeviceLost(self._path, error.strerror or os.strerror(error.errno or 0)) from None
-        self._last_event_at = self._clock()
+        self._last_input_at = self._clock()
 
     def close(self) -> None:
-        device, self._device = self._device, None
+        device, self._handle = self._handle, None
         if device is None:
             return
         with contextlib.suppress(OSError):  # already gone with the unplug

@@ -12,14 +12,13 @@ import contextlib
 import re
 import select
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
 import serial
 
 from .errors import DeviceLost, DeviceUnavailable
-from .source import RawScan, ScanSource
+from .source import StreamSource
 
 SerialTerminator = Literal["cr", "lf", "crlf", "tab", "any", "none"]
 
@@ -33,7 +32,10 @@ _SPLITTERS: dict[str, re.Pattern[bytes]] = {
 MAX_BUFFER = 4096  # bytes without a terminator before we give up on ever seeing one
 
 
-class SerialSource(ScanSource):
+class SerialSource(StreamSource):
+    """A serial scanner on `port`: a scan ends on `terminator`, or (with `idle_timeout` > 0) when
+    the bytes stop for that long."""
+
     kind = "serial"
 
     def __init__(
@@ -50,17 +52,13 @@ class SerialSource(ScanSource):
         if terminator == "none" and idle_timeout <= 0:
             raise ValueError("a serial scanner without terminator needs idle_timeout > 0")
         codecs.lookup(encoding)  # LookupError now, not at the first scan
+        super().__init__(quiet_s=idle_timeout, clock=clock)
         self.port = port
         self.baudrate = baudrate
         self.terminator = terminator
         self.encoding = encoding
-        self.idle_timeout = idle_timeout
         self._factory = serial_factory
-        self._clock = clock
-        self._serial: Any = None
         self._buffer = bytearray()
-        self._last_byte_at = 0.0
-        self._pending: deque[str] = deque()
 
     @property
     def device(self) -> str:
@@ -70,41 +68,30 @@ class SerialSource(ScanSource):
         self.close()
         try:
             # exclusive: a second daemon on the same port would steal half of every scan.
-            self._serial = self._factory(port=self.port, baudrate=self.baudrate, timeout=0, exclusive=True)
+            self._handle = self._factory(port=self.port, baudrate=self.baudrate, timeout=0, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as error:
             raise DeviceUnavailable(self.port, _reason(error)) from None
         self._buffer.clear()
         self._pending.clear()
 
-    def read(self, timeout: float) -> RawScan | None:
-        port = self._serial
-        if port is None:
-            raise DeviceLost(self.port, "not open")
-        deadline = self._clock() + timeout
-        while not self._pending:
-            now = self._clock()
-            if self._buffer and self.idle_timeout > 0 and now - self._last_byte_at >= self.idle_timeout:
-                self._take(bytes(self._buffer))
-                self._buffer.clear()
-                continue
-            if now >= deadline:
-                return None
-            wait = deadline - now
-            if self._buffer and self.idle_timeout > 0:
-                wait = min(wait, self._last_byte_at + self.idle_timeout - now)
-            try:
-                # select, then a non-blocking read (timeout=0): changing port.timeout per call
-                # would reconfigure the tty every time.
-                ready, _, _ = select.select([port.fileno()], [], [], max(0.0, wait))
-                chunk = port.read(max(1, port.in_waiting)) if ready else b""
-            except (serial.SerialException, OSError, ValueError) as error:
-                raise DeviceLost(self.port, _reason(error)) from None
-            if chunk:
-                self._last_byte_at = self._clock()
-                self._receive(chunk)
-        return RawScan(self._pending.popleft())
+    def _buffered(self) -> bool:
+        return bool(self._buffer)
 
-    def _receive(self, chunk: bytes) -> None:
+    def _flush(self) -> None:
+        self._take(bytes(self._buffer))
+        self._buffer.clear()
+
+    def _receive(self, port: Any, wait: float) -> None:
+        try:
+            # select, then a non-blocking read (timeout=0): changing port.timeout per call
+            # would reconfigure the tty every time.
+            ready, _, _ = select.select([port.fileno()], [], [], wait)
+            chunk = port.read(max(1, port.in_waiting)) if ready else b""
+        except (serial.SerialException, OSError, ValueError) as error:
+            raise DeviceLost(self.port, _reason(error)) from None
+        if not chunk:
+            return
+        self._last_input_at = self._clock()
         self._buffer.extend(chunk)
         splitter = _SPLITTERS.get(self.terminator)
         if splitter is not None:
@@ -114,15 +101,14 @@ class SerialSource(ScanSource):
             self._buffer[:] = rest
         if len(self._buffer) > MAX_BUFFER:
             # No terminator in sight: pass it on so the classifier rejects it as too long.
-            self._take(bytes(self._buffer))
-            self._buffer.clear()
+            self._flush()
 
     def _take(self, data: bytes) -> None:
         if data:
             self._pending.append(data.decode(self.encoding, errors="replace"))
 
     def close(self) -> None:
-        port, self._serial = self._serial, None
+        port, self._handle = self._handle, None
         if port is None:
             return
         with contextlib.suppress(serial.SerialException, OSError):

@@ -202,14 +202,8 @@ class RecordingSink:
             self._changed.notify_all()
 
     def wait(self, predicate: Callable[[RecordingSink], bool], timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
         with self._changed:
-            while not predicate(self):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(remaining)
-            return True
+            return bool(self._changed.wait_for(lambda: predicate(self), timeout))
 
 
 class JsonLinesSink:
@@ -329,22 +323,11 @@ def build_source(settings: SourceSettings) -> ScanSource:
     if isinstance(settings, HidSettings):
         from .hid import HidSource
 
-        return HidSource(
-            settings.device,
-            grab=settings.grab,
-            terminators=settings.terminators,
-            inter_key_timeout=settings.inter_key_timeout,
-        )
+        return HidSource(**settings.source_options())
     if isinstance(settings, SerialSettings):
         from .serial_source import SerialSource
 
-        return SerialSource(
-            settings.port,
-            baudrate=settings.baudrate,
-            terminator=settings.terminator,
-            encoding=settings.encoding,
-            idle_timeout=settings.idle_timeout,
-        )
+        return SerialSource(**settings.source_options())
     if isinstance(settings, CameraSettings):
         V4L2Frames.load_backend()  # fail at start, with the install hint, not on every retry
         frames = V4L2Frames(

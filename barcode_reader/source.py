@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from appliance.timeutil import now
 
@@ -32,7 +34,8 @@ class RawScan:
 
 
 class ScanSource(ABC):
-    """One scanner. Implementations: HidSource, SerialSource, CameraSource, QueueSource, LineSource."""
+    """One scanner. Implementations: HidSource, SerialSource (StreamSource), CameraSource, QueueSource,
+    LineSource."""
 
     kind: str = "unknown"  # reported in health as `source`
 
@@ -61,30 +64,66 @@ class ScanSource(ABC):
         self.close()
 
 
+class StreamSource(ScanSource):
+    """A source whose scans arrive in pieces (key presses, serial bytes) through one handle: scans
+    the pieces complete queue in `_pending`, and a scan left without its terminator counts once the
+    input has been quiet for `quiet_s` seconds (0: never).
+
+    Subclasses open `_handle`, and implement `_buffered()`, `_flush()` (queue what is buffered) and
+    `_receive(handle, wait)` (wait up to `wait` seconds for input, take it and stamp `_last_input_at`;
+    DeviceLost when the handle went away)."""
+
+    def __init__(self, *, quiet_s: float, clock: Callable[[], float]) -> None:
+        self.quiet_s = quiet_s
+        self._clock = clock
+        self._handle: Any = None
+        self._pending: deque[str] = deque()
+        self._last_input_at = 0.0
+
+    @abstractmethod
+    def _buffered(self) -> bool: ...
+
+    @abstractmethod
+    def _flush(self) -> None: ...
+
+    @abstractmethod
+    def _receive(self, handle: Any, wait: float) -> None: ...
+
+    def read(self, timeout: float) -> RawScan | None:
+        handle = self._handle
+        if handle is None:
+            raise DeviceLost(self.device, "not open")
+        deadline = self._clock() + timeout
+        while not self._pending:
+            now = self._clock()
+            quiet_left = self._last_input_at + self.quiet_s - now
+            flushing = self._buffered() and self.quiet_s > 0
+            if flushing and quiet_left <= 0:
+                self._flush()
+                continue
+            if now >= deadline:
+                return None
+            self._receive(handle, max(0.0, min(deadline - now, quiet_left) if flushing else deadline - now))
+        return RawScan(self._pending.popleft())
+
+
 ScanCallback = Callable[[RawScan], None]
 StatusCallback = Callable[[bool, str | None], None]  # (attached, reason when detached)
 
 
+@dataclass(eq=False)
 class SourceRunner:
     """Reads a source on its own thread, surviving unplugs: retry, report, resume."""
 
-    def __init__(
-        self,
-        source: ScanSource,
-        on_scan: ScanCallback,
-        on_status: StatusCallback,
-        *,
-        retry_interval: float = 2.0,
-        read_timeout: float = 0.5,
-    ) -> None:
-        self.source = source
-        self._on_scan = on_scan
-        self._on_status = on_status
-        self.retry_interval = retry_interval
-        self.read_timeout = read_timeout
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._attached: bool | None = None  # None until the first attempt
+    source: ScanSource
+    on_scan: ScanCallback
+    on_status: StatusCallback
+    _: KW_ONLY
+    retry_interval: float = 2.0
+    read_timeout: float = 0.5
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _attached: bool | None = field(default=None, init=False)  # None until the first attempt
 
     @property
     def attached(self) -> bool:
@@ -138,7 +177,7 @@ class SourceRunner:
             if scan is None:
                 continue
             try:
-                self._on_scan(scan)
+                self.on_scan(scan)
             except Exception:
                 log.exception("scanner %s: handling a scan failed", self.source.device)
         return None
@@ -167,6 +206,6 @@ class SourceRunner:
                 self.retry_interval,
             )
         try:
-            self._on_status(attached, reason)
+            self.on_status(attached, reason)
         except Exception:
             log.exception("scanner %s: status handler failed", self.source.device)

@@ -6,9 +6,9 @@ import logging
 from pathlib import Path
 
 from appliance import hardware
+from appliance.device_cli import Answer, configured, device_list, example_config
 from appliance.errors import MotcuaError
-from appliance.logs import setup_logging
-from appliance.startup import CONFIG_ERROR_EXIT_CODE, load_config, process_parser, run_until_stopped
+from appliance.startup import process_parser, run_until_stopped
 
 from .config import EXAMPLE_CONFIG, LedConfig
 from .config import load_config as load_led_config
@@ -25,17 +25,18 @@ def list_models() -> str:
     return "\n".join(lines)
 
 
-def list_devices() -> str:
-    return "\n".join(
+ANSWERS = [
+    example_config(EXAMPLE_CONFIG),
+    Answer("--list-models", "list the built-in Modbus module profiles", list_models),
+    device_list(
+        "list keypads, serial ports and SPI buses",
         [
-            "Keyboards and keypads (evdev):",
-            *hardware.keyboards(),
-            "Serial ports (RS-485 adapters):",
-            *hardware.serial_ports(),
-            "SPI buses (MAX7219):",
-            *hardware.device_files("/dev/spidev*"),
-        ]
-    )
+            ("Keyboards and keypads (evdev):", hardware.keyboards),
+            ("Serial ports (RS-485 adapters):", hardware.serial_ports),
+            ("SPI buses (MAX7219):", lambda: hardware.device_files("/dev/spidev*")),
+        ],
+    ),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,39 +45,23 @@ def main(argv: list[str] | None = None) -> int:
         "Drive a counter or hall LED board and send the counter's keys to the hub.",
         "/etc/motcua/led.toml",
     )
-    parser.add_argument("--example-config", action="store_true", help="print an example configuration")
-    parser.add_argument("--list-models", action="store_true", help="list the built-in Modbus module profiles")
-    parser.add_argument(
-        "--list-devices", action="store_true", help="list keypads, serial ports and SPI buses"
-    )
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # it logs every timeout as an error
-
-    if args.example_config:
-        print(EXAMPLE_CONFIG.read_text(encoding="utf-8"), end="")
-        return 0
-    if args.list_models:
-        print(list_models())
-        return 0
-    if args.list_devices:
-        print(list_devices())
-        return 0
-    config = load_config(args.config, load_led_config)
-    if config is None:
-        return CONFIG_ERROR_EXIT_CODE
-    if args.check:
-        print(
-            f"{args.config}: OK — LED {config.device_id} ({where(config)}) at site {config.site}, "
-            f"board {config.board.driver}, {len(config.keypads)} keypad(s), "
-            f"rating {'on' if config.rating else 'off'}"
-        )
-        return 0
+    started = configured(parser, argv, load_led_config, answers=ANSWERS, summary=summary)
+    if isinstance(started, int):
+        return started
+    args, config = started
     return run(config, config_path=Path(args.config))
 
 
 def where(config: LedConfig) -> str:
     return f"counter {config.counter.counter_id}" if config.counter is not None else "hall"
+
+
+def summary(config: LedConfig) -> str:
+    return (
+        f"LED {config.device_id} ({where(config)}) at site {config.site}, board {config.board.driver}, "
+        f"{len(config.keypads)} keypad(s), rating {'on' if config.rating else 'off'}"
+    )
 
 
 def run(config: LedConfig, config_path: Path | None = None) -> int:

@@ -22,8 +22,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
+from appliance.device import CommandError, keep_until_restart
+from appliance.device_daemon import DeviceDaemon
 from appliance.errors import MotcuaError
+from appliance.evdev_input import Opener, open_evdev
 from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message
 from appliance.rpc import RpcClient
@@ -40,7 +42,7 @@ from .config import (
 )
 from .desk import Desk, Outcome, Press, RatingArm
 from .feedback import Feedback, RatingLamps
-from .inputs import EvdevKeypad, GpioButtons, InputDeviceLike, LineKeypad, open_evdev
+from .inputs import EvdevKeypad, GpioButtons, LineKeypad
 from .keys import Action
 from .model import QueueModel
 from .views import CounterView, HallView, Situation, identify_frame
@@ -110,7 +112,7 @@ def pin_factory_for(config: LedConfig) -> Any:
     return None
 
 
-class LedDaemon(ReloadsConfig[LedConfig]):
+class LedDaemon(DeviceDaemon[LedConfig]):
     config_model = LedConfig
 
     def __init__(
@@ -120,18 +122,13 @@ class LedDaemon(ReloadsConfig[LedConfig]):
         board: Board,
         *,
         pin_factory: Any = None,
-        evdev_opener: Callable[[str], InputDeviceLike] = open_evdev,
+        evdev_opener: Opener = open_evdev,
         clock: Callable[[], float] = time.monotonic,
         config_path: Path | None = None,
         board_factory: Callable[[LedConfig], Board] = build_board,
     ) -> None:
-        self.config = config
-        self.config_path = config_path
+        self._set_up_config(config, config_path)
         self.board_factory = board_factory
-        self.restart_requested = threading.Event()
-        self.runtime: DeviceRuntime | None = None
-        self.config_error: str | None = None
-        self._local = config.model_dump(mode="json")
         self._identify_until = -math.inf
         self._config_lock = threading.Lock()  # one configuration change at a time
         self.link = link
@@ -194,7 +191,7 @@ class LedDaemon(ReloadsConfig[LedConfig]):
             offline_after=timing.offline_after,
         )
 
-    def _build_counter(self, pin_factory: Any, evdev_opener: Callable[[str], InputDeviceLike]) -> None:
+    def _build_counter(self, pin_factory: Any, evdev_opener: Opener) -> None:
         config = self.config
         assert config.counter is not None and self.counter_id is not None
         fb = config.feedback

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from appliance.i18n import Language, message
-from appliance.rpc import RpcError, RpcTimeout
+from appliance.rpc import RpcClient, RpcError, RpcTimeout
 
 from .feedback import Signals
 from .keys import RATE, Action, Debouncer
@@ -34,17 +34,6 @@ log = logging.getLogger(__name__)
 TRANSIENT = frozenset({"timeout", "unavailable", "overloaded"})
 RETRY_PAUSE = 0.1
 RATED_MEMORY = 200
-
-
-class Caller(Protocol):
-    def call(
-        self,
-        method: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        timeout: float | None = None,
-        request_id: str | None = None,
-    ) -> dict[str, Any]: ...
 
 
 class Outcome(enum.Enum):
@@ -117,7 +106,7 @@ class Desk:
     def __init__(
         self,
         counter_id: str,
-        caller: Caller,
+        caller: RpcClient,  # or anything with its `call` (tests script a hub)
         listener: DeskListener,
         *,
         link_up: Callable[[], bool],

@@ -8,17 +8,16 @@ that is missing or unplugged is looked for again every `retry_interval` seconds 
 from __future__ import annotations
 
 import contextlib
-import errno
-import glob
 import logging
 import os
 import select
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
+from appliance.evdev_input import InputDeviceLike, Opener, first_match, open_evdev, open_grabbed
 from appliance.inputs import RejectedInputs
 
 from .errors import InputUnavailable
@@ -29,6 +28,21 @@ log = logging.getLogger(__name__)
 OnPress = Callable[[Action], None]
 # A simulated key line is a short action name; a longer one is refused without reading it whole.
 MAX_KEY_LINE_BYTES = 256
+
+
+class _ReaderThread:
+    """A press source that reads on a daemon thread of its own, named `thread_name`, started once."""
+
+    thread_name = "keys"
+    _thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread.start()
 
 
 class GpioButtons:
@@ -69,25 +83,7 @@ class GpioButtons:
         self.buttons.clear()
 
 
-class InputDeviceLike(Protocol):
-    """What EvdevKeypad needs of `evdev.InputDevice` (tests pass a fake fed with InputEvents)."""
-
-    path: str
-
-    def fileno(self) -> int: ...
-    def read(self) -> Iterable[Any]: ...
-    def grab(self) -> None: ...
-    def close(self) -> None: ...
-
-
-def open_evdev(path: str) -> InputDeviceLike:
-    from evdev import InputDevice
-
-    device: Any = InputDevice(path)
-    return device
-
-
-class EvdevKeypad:
+class EvdevKeypad(_ReaderThread):
     """A USB numeric keypad: `device` is an event device path or a glob (first match)."""
 
     kind = "evdev"
@@ -100,7 +96,7 @@ class EvdevKeypad:
         *,
         grab: bool = True,
         retry_interval: float = 2.0,
-        opener: Callable[[str], InputDeviceLike] = open_evdev,
+        opener: Opener = open_evdev,
     ) -> None:
         self.pattern = device
         self.device = device
@@ -113,12 +109,7 @@ class EvdevKeypad:
         self.connected = threading.Event()  # the keypad is open and read
         self._stop = threading.Event()
         self._wake_read, self._wake_write = os.pipe()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"keypad {self.pattern}", daemon=True)
-            self._thread.start()
+        self.thread_name = f"keypad {device}"
 
     def close(self) -> None:
         if self._stop.is_set():
@@ -153,25 +144,8 @@ class EvdevKeypad:
                     keypad.close()
 
     def _open(self) -> InputDeviceLike:
-        path = self.pattern
-        if glob.has_magic(path):
-            matches = sorted(glob.glob(path))
-            if not matches:
-                raise InputUnavailable(path, "no device matches")
-            path = matches[0]
-        self.device = path
-        try:
-            keypad = self.opener(path)
-        except OSError as error:
-            raise InputUnavailable(path, error.strerror or str(error)) from None
-        if self.grab:
-            try:
-                keypad.grab()
-            except OSError as error:
-                keypad.close()
-                reason = "grabbed by another program" if error.errno == errno.EBUSY else error.strerror
-                raise InputUnavailable(path, f"cannot grab: {reason or error}") from None
-        return keypad
+        self.device = first_match(self.pattern, InputUnavailable)
+        return open_grabbed(self.device, self.opener, InputUnavailable, grab=self.grab)
 
     def _read_until_lost(self, keypad: InputDeviceLike) -> None:
         while not self._stop.is_set():
@@ -201,7 +175,7 @@ class EvdevKeypad:
         self.error = error
 
 
-class LineKeypad:
+class LineKeypad(_ReaderThread):
     """Presses typed as lines ("call_next", "rate:3") on standard input or a FIFO: keys for a demo
     or a test bench without GPIO or USB keypads. Any bytes may come: a line that is not an action (not
     UTF-8, too long, unknown) is refused, counted in `rejected` (health) and skipped; reading goes on."""
@@ -214,12 +188,7 @@ class LineKeypad:
         self.rejected = rejected or RejectedInputs()
         self.error: str | None = None
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"keys {self.device}", daemon=True)
-            self._thread.start()
+        self.thread_name = f"keys {path}"
 
     def close(self) -> None:
         self._stop.set()  # the reader thread is a daemon: it may stay blocked on its read

@@ -218,18 +218,14 @@ def encode_line(field: LineField, text: str, align: Align | None = None) -> list
 # --------------------------------------------------------------------------- driver
 
 
+# The board settings ModbusSerialClient takes as they are (config.ModbusBoardSettings, same names).
+SERIAL_LINE = ("baudrate", "bytesize", "parity", "stopbits", "timeout", "retries")
+
+
 def _open_client(settings: Any) -> Any:
     from pymodbus.client import ModbusSerialClient
 
-    return ModbusSerialClient(
-        settings.port,
-        baudrate=settings.baudrate,
-        bytesize=settings.bytesize,
-        parity=settings.parity,
-        stopbits=settings.stopbits,
-        timeout=settings.timeout,
-        retries=settings.retries,
-    )
+    return ModbusSerialClient(settings.port, **{name: getattr(settings, name) for name in SERIAL_LINE})
 
 
 class ModbusBoard(Board):

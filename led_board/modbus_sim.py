@@ -11,7 +11,6 @@ import contextlib
 import os
 import select
 import threading
-import time
 import tty
 from collections.abc import Callable
 
@@ -67,13 +66,9 @@ class ModbusSlaveSimulator:
             return [self.registers.get(address + i, 0) for i in range(count)]
 
     def wait_for(self, predicate: Callable[[ModbusSlaveSimulator], bool], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
         with self._changed:
-            while not predicate(self):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"Modbus simulator: condition not met; writes: {self.writes[-5:]}")
-                self._changed.wait(remaining)
+            if not self._changed.wait_for(lambda: predicate(self), timeout):
+                raise AssertionError(f"Modbus simulator: condition not met; writes: {self.writes[-5:]}")
 
     # ------------------------------------------------------------------ serving
     def _run(self) -> None:

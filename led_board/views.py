@@ -14,7 +14,7 @@ scrolling message at the bottom (with the paused counters and why).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from appliance.i18n import Language, message
 
@@ -47,21 +47,14 @@ def _alternate(now: float, since: float) -> bool:
     return int((now - since) / ALTERNATE_PERIOD) % 2 == 1
 
 
+@dataclass(frozen=True, eq=False)
 class CounterView:
-    def __init__(
-        self,
-        counter_id: str,
-        specs: Sequence[LineSpec],
-        *,
-        language: Language = "vi",
-        blink_seconds: float = 5.0,
-        offline_after: float = OFFLINE_AFTER,
-    ) -> None:
-        self.counter_id = counter_id
-        self.specs = tuple(specs)
-        self.language = language
-        self.blink_seconds = blink_seconds
-        self.offline_after = offline_after
+    counter_id: str
+    specs: tuple[LineSpec, ...]
+    _: KW_ONLY
+    language: Language = "vi"
+    blink_seconds: float = 5.0
+    offline_after: float = OFFLINE_AFTER
 
     def frame(self, model: QueueModel, situation: Situation) -> Frame:
         now = situation.now
@@ -107,25 +100,16 @@ class CounterView:
         return Frame(tuple(lines))
 
 
+@dataclass(frozen=True, eq=False)
 class HallView:
-    def __init__(
-        self,
-        specs: Sequence[LineSpec],
-        *,
-        language: Language = "vi",
-        rows: int | None = None,
-        header: bool = True,
-        message_text: str = "",
-        blink_seconds: float = 5.0,
-        offline_after: float = OFFLINE_AFTER,
-    ) -> None:
-        self.specs = tuple(specs)
-        self.language = language
-        self.rows = rows
-        self.header = header
-        self.message_text = message_text
-        self.blink_seconds = blink_seconds
-        self.offline_after = offline_after
+    specs: tuple[LineSpec, ...]
+    _: KW_ONLY
+    language: Language = "vi"
+    rows: int | None = None
+    header: bool = True
+    message_text: str = ""
+    blink_seconds: float = 5.0
+    offline_after: float = OFFLINE_AFTER
 
     def frame(self, model: QueueModel, situation: Situation) -> Frame:
         total = len(self.specs)

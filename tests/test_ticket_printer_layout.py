@@ -14,7 +14,7 @@ from PIL import Image
 from support.print_jobs import RECEIPT_JOB, receipt_job, ticket_job
 
 from ticket_printer.cli import main
-from ticket_printer.documents import render_receipt, render_ticket
+from ticket_printer.documents import render_job
 from ticket_printer.errors import JobError, LayoutError
 from ticket_printer.jobs import MAX_JOB_BYTES, ReceiptJob, TicketJob, parse_job
 from ticket_printer.layout import paper_for
@@ -57,7 +57,7 @@ def box_rows(image: Image.Image) -> int:
 def test_ticket_is_one_bit_exactly_paper_wide_with_a_scannable_qr(dots: int) -> None:
     job = parse_job(ticket_job())
     assert isinstance(job, TicketJob)
-    image = render_ticket(job, paper_for(dots))
+    image = render_job(job, paper_for(dots))
     assert image.mode == "1"
     assert image.width == dots
     assert sorted(color for _, color in image.convert("L").getcolors()) == [0, 255]
@@ -65,7 +65,7 @@ def test_ticket_is_one_bit_exactly_paper_wide_with_a_scannable_qr(dots: int) -> 
 
 
 def test_ticket_prints_readable_vietnamese(tmp_path: Path) -> None:
-    image = render_ticket(parse_job(ticket_job()), paper_for(384))
+    image = render_job(parse_job(ticket_job()), paper_for(384))
     text = ocr(image, tmp_path, "ticket")
     for expected in (
         "TRUNG TÂM PHỤC VỤ",
@@ -84,8 +84,8 @@ def test_ticket_prints_readable_vietnamese(tmp_path: Path) -> None:
 @pytest.mark.parametrize("dots", [384, 576])
 def test_priority_mark_only_on_priority_tickets(dots: int) -> None:
     paper = paper_for(dots)
-    priority = render_ticket(parse_job(ticket_job(priority=True)), paper)
-    ordinary = render_ticket(parse_job(ticket_job(priority=False, priority_group=None)), paper)
+    priority = render_job(parse_job(ticket_job(priority=True)), paper)
+    ordinary = render_job(parse_job(ticket_job(priority=False, priority_group=None)), paper)
     # The mark is white letters in a filled black box; nothing else on a ticket is a box.
     assert box_rows(priority) >= 20
     assert box_rows(ordinary) == 0
@@ -95,14 +95,14 @@ def test_priority_mark_only_on_priority_tickets(dots: int) -> None:
 def test_issue_time_is_shown_in_site_time() -> None:
     # 02:32 UTC is 09:32 in Hồ Chí Minh City: the same picture as the +07:00 spelling.
     paper = paper_for(384)
-    local = render_ticket(parse_job(ticket_job(issued_at="2023-10-27T09:32:05+07:00")), paper)
-    utc = render_ticket(parse_job(ticket_job(issued_at="2023-10-27T02:32:05+00:00")), paper)
+    local = render_job(parse_job(ticket_job(issued_at="2023-10-27T09:32:05+07:00")), paper)
+    utc = render_job(parse_job(ticket_job(issued_at="2023-10-27T02:32:05+00:00")), paper)
     assert local.tobytes() == utc.tobytes()
 
 
 def test_number_too_wide_for_the_paper_is_refused() -> None:
     with pytest.raises(LayoutError) as caught:
-        render_ticket(parse_job(ticket_job(number="W" * 12)), paper_for(384))
+        render_job(parse_job(ticket_job(number="W" * 12)), paper_for(384))
     assert caught.value.code == "print_does_not_fit"
     assert "number" in caught.value.message
 
@@ -111,7 +111,7 @@ def test_number_too_wide_for_the_paper_is_refused() -> None:
 def test_receipt_carries_the_dossier_code_as_code128_and_qr(dots: int) -> None:
     job = parse_job(RECEIPT_JOB)
     assert isinstance(job, ReceiptJob)
-    image = render_receipt(job, paper_for(dots))
+    image = render_job(job, paper_for(dots))
     assert image.mode == "1" and image.width == dots
     assert codes(image) == {
         "Code128": "000.00.06.H56-231027-0361",
@@ -120,7 +120,7 @@ def test_receipt_carries_the_dossier_code_as_code128_and_qr(dots: int) -> None:
 
 
 def test_receipt_prints_the_form_in_vietnamese(tmp_path: Path) -> None:
-    image = render_receipt(parse_job(RECEIPT_JOB), paper_for(576))
+    image = render_job(parse_job(RECEIPT_JOB), paper_for(576))
     text = ocr(image, tmp_path, "receipt")
     for expected in (
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
@@ -143,8 +143,8 @@ def test_receipt_prints_the_form_in_vietnamese(tmp_path: Path) -> None:
 def test_a_long_list_of_papers_wraps_and_continues(tmp_path: Path) -> None:
     name = "Giấy tờ số {} kèm theo hồ sơ đề nghị cấp phép xây dựng"
     papers = [{"name": name.format(n), "count": n} for n in range(1, 41)]
-    short = render_receipt(parse_job(receipt_job(papers=papers[:2])), paper_for(384))
-    long = render_receipt(parse_job(receipt_job(papers=papers)), paper_for(384))
+    short = render_job(parse_job(receipt_job(papers=papers[:2])), paper_for(384))
+    long = render_job(parse_job(receipt_job(papers=papers)), paper_for(384))
     assert long.height > short.height + 38 * 2 * 20  # every paper took at least two wrapped lines
     # The end of the list and everything after it are still there.
     bottom = long.crop((0, long.height - 1400, long.width, long.height))
@@ -195,7 +195,7 @@ def test_render_command_writes_what_would_be_printed(tmp_path: Path) -> None:
     assert main(["render", "ticket", "--json", str(source), "--out", str(out), "--width", "384"]) == 0
     written = Image.open(out)
     assert written.size[0] == 384
-    expected = render_ticket(parse_job(ticket_job()), paper_for(384))
+    expected = render_job(parse_job(ticket_job()), paper_for(384))
     assert written.convert("1").tobytes() == expected.tobytes()
 
 

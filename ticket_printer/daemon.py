@@ -33,7 +33,8 @@ from typing import Any
 
 from paho.mqtt.client import MQTTMessageInfo
 
-from appliance.device import CommandError, DeviceRuntime, ReloadsConfig, keep_until_restart
+from appliance.device import CommandError, keep_until_restart
+from appliance.device_daemon import DeviceDaemon
 from appliance.i18n import message
 from appliance.inputs import RejectedInputs
 from appliance.mqtt import Link, Message
@@ -59,7 +60,7 @@ CLEANUP_INTERVAL_S = 3600.0
 RESTART_KEYS = ("device_id", "site", "role", "mqtt", "state_dir", "session_expiry_s")
 
 
-class PrinterDaemon(ReloadsConfig[PrinterConfig]):
+class PrinterDaemon(DeviceDaemon[PrinterConfig]):
     """Owns the printer, the job log and the MQTT link of one printer device."""
 
     def __init__(
@@ -73,14 +74,8 @@ class PrinterDaemon(ReloadsConfig[PrinterConfig]):
         wait_poll_s: float = WAIT_POLL_S,
         config_path: Path | None = None,
     ) -> None:
-        self.config = config
+        self._set_up_config(config, config_path)
         self.config_model = PrinterConfig
-        # What `reload` reads again; without a file (tests, `print`), the configuration given here.
-        self.config_path = config_path
-        self._local = config.model_dump(mode="json")
-        self.config_error: str | None = None
-        self.restart_requested = threading.Event()
-        self.runtime: DeviceRuntime | None = None
         self.paper = paper_for(config.printer.dots)
         self.fonts = fonts or Fonts(config.printer.font_dir)
         self.printer = printer or open_printer(config.printer)
@@ -229,10 +224,6 @@ class PrinterDaemon(ReloadsConfig[PrinterConfig]):
         self.store.add(job_id, kind, payload, self.clock())
         log.info("%s slip %s queued for the hub's command", kind, job_id)
         self._poke()
-
-    @property
-    def config_language(self) -> str:
-        return self.config.language
 
     def _config_refused(self, detail: str) -> None:
         self.config_error = detail

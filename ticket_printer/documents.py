@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -81,18 +84,18 @@ def priority_label(group: str | None, language: Language) -> str | None:
     return group
 
 
-def render_ticket(
-    job: TicketJob,
-    paper: PaperSpec,
-    *,
-    fonts: Fonts | None = None,
-    language: Language = "vi",
-    footer: str | None = None,
-) -> Image.Image:
+@dataclass(frozen=True)
+class Extras:
+    """What a document may need besides its job and language: the printer's own settings."""
+
+    footer: str | None = None
+    printer_name: str = ""
+    now: datetime | None = None
+
+
+def _ticket(sheet: Sheet, job: TicketJob, language: Language, extras: Extras) -> None:
     """The queue ticket: site, service, big number, priority, time, people ahead, wait, QR, footer."""
-    fonts = fonts or default_fonts()
-    ticket = job.ticket
-    sheet = Sheet(paper, fonts, max_height=2400)
+    paper, ticket = sheet.paper, job.ticket
     sheet.gap(paper.margin)
     sheet.text(job.site_name.upper(), paper.heading, bold=True, align="center", max_lines=3, what="site_name")
     sheet.rule()
@@ -133,21 +136,15 @@ def render_ticket(
             max_lines=2,
             what="qr_caption",
         )
-    footer = job.footer or footer
+    footer = job.footer or extras.footer
     if footer:
         sheet.rule()
         sheet.text(footer, paper.small, align="center", max_lines=3, what="footer")
-    sheet.gap(paper.margin)
-    return sheet.finish()
 
 
-def render_receipt(
-    job: ReceiptJob, paper: PaperSpec, *, fonts: Fonts | None = None, language: Language = "vi"
-) -> Image.Image:
+def _receipt(sheet: Sheet, job: ReceiptJob, language: Language, extras: Extras) -> None:
     """Giấy tiếp nhận hồ sơ và hẹn trả kết quả, with the dossier code as Code 128 and QR."""
-    fonts = fonts or default_fonts()
-    receipt = job.receipt
-    sheet = Sheet(paper, fonts, max_height=16000)
+    paper, receipt = sheet.paper, job.receipt
     size = paper.body
     sheet.gap(paper.margin)
     # National motto, then the agency: the left/right columns of the A4 form, stacked for a roll.
@@ -161,7 +158,7 @@ def render_receipt(
     )
     motto = message("print_motto_words", language)
     sheet.text(motto, paper.body, bold=True, align="center", shrink_to=paper.small - 4, what="motto")
-    sheet.underline(math.ceil(fonts.get(paper.body, True).getlength(motto)))
+    sheet.underline(math.ceil(sheet.fonts.get(paper.body, True).getlength(motto)))
     sheet.gap(paper.line_gap)
     sheet.text(receipt.agency.upper(), paper.body, bold=True, align="center", max_lines=3, what="agency")
     if receipt.agency_unit:
@@ -258,8 +255,6 @@ def render_receipt(
     sheet.text(message("print_officer", language), size, bold=True, align="center", what="officer")
     sheet.gap(paper.body * 3)  # room for a signature
     sheet.text(receipt.officer, size, bold=True, align="center", max_lines=2, what="officer")
-    sheet.gap(paper.margin)
-    return sheet.finish()
 
 
 def _rating_section(
@@ -289,18 +284,9 @@ def _rating_section(
     sheet.gap(paper.line_gap)
 
 
-def render_test_page(
-    job: TestPageJob,
-    paper: PaperSpec,
-    *,
-    fonts: Fonts | None = None,
-    language: Language = "vi",
-    printer_name: str = "",
-    now: datetime | None = None,
-) -> Image.Image:
+def _test_page(sheet: Sheet, job: TestPageJob, language: Language, extras: Extras) -> None:
     """A page a technician prints to check alignment, width, Vietnamese text and both barcodes."""
-    fonts = fonts or default_fonts()
-    sheet = Sheet(paper, fonts, max_height=4000)
+    paper = sheet.paper
     # Edge ticks: the outermost dots must print, or the configured width is wrong.
     ruler = Image.new("L", (paper.dots, 12), WHITE)
     draw = ImageDraw.Draw(ruler)
@@ -310,11 +296,12 @@ def render_test_page(
     sheet.strip(ruler, what="ruler")
     sheet.gap(paper.line_gap)
     sheet.text(message("print_test_title", language), paper.title, bold=True, align="center")
-    if printer_name:
-        sheet.text(message("print_test_printer", language, printer=printer_name), paper.body, max_lines=3)
+    if extras.printer_name:
+        printer = extras.printer_name
+        sheet.text(message("print_test_printer", language, printer=printer), paper.body, max_lines=3)
     sheet.text(message("print_test_width", language, dots=paper.dots, mm=paper.mm), paper.body)
-    if now is not None:
-        sheet.text(message("print_test_time", language, time=format_short_time(now)), paper.body)
+    if extras.now is not None:
+        sheet.text(message("print_test_time", language, time=format_short_time(extras.now)), paper.body)
     sheet.text(message("print_test_sample", language), paper.body, max_lines=4)
     if job.text:
         sheet.text(job.text, paper.body, max_lines=20, what="text")
@@ -324,16 +311,11 @@ def render_test_page(
     )
     sheet.gap(paper.line_gap)
     sheet.picture(qr_image(job.job_id, target=paper.dots // 3), what="QR code")
-    sheet.gap(paper.margin)
-    return sheet.finish()
 
 
-def render_identify_slip(
-    job: IdentifyJob, paper: PaperSpec, *, fonts: Fonts | None = None, language: Language = "vi"
-) -> Image.Image:
+def _identify_slip(sheet: Sheet, job: IdentifyJob, language: Language, extras: Extras) -> None:
     """A short slip that tells a technician which printer this is (device id also as a QR code)."""
-    fonts = fonts or default_fonts()
-    sheet = Sheet(paper, fonts, max_height=2000)
+    paper = sheet.paper
     sheet.text(message("device_identify_slip_title", language), paper.title, bold=True, align="center")
     sheet.rule()
     sheet.text(job.device_id, paper.title, bold=True, align="center", max_lines=2, what="device id")
@@ -343,8 +325,15 @@ def render_identify_slip(
     )
     sheet.gap(paper.line_gap)
     sheet.picture(qr_image(job.device_id, target=paper.dots // 4), what="QR code")
-    sheet.gap(paper.margin)
-    return sheet.finish()
+
+
+# Each kind of job: the longest paper it may take (dots) and what draws it.
+DOCUMENTS: dict[type[Job], tuple[int, Callable[[Sheet, Any, Language, Extras], None]]] = {
+    TicketJob: (2400, _ticket),
+    ReceiptJob: (16000, _receipt),
+    TestPageJob: (4000, _test_page),
+    IdentifyJob: (2000, _identify_slip),
+}
 
 
 def render_job(
@@ -357,11 +346,9 @@ def render_job(
     printer_name: str = "",
     now: datetime | None = None,
 ) -> Image.Image:
-    """The picture of any job (one copy)."""
-    if isinstance(job, TicketJob):
-        return render_ticket(job, paper, fonts=fonts, language=language, footer=footer)
-    if isinstance(job, ReceiptJob):
-        return render_receipt(job, paper, fonts=fonts, language=language)
-    if isinstance(job, IdentifyJob):
-        return render_identify_slip(job, paper, fonts=fonts, language=language)
-    return render_test_page(job, paper, fonts=fonts, language=language, printer_name=printer_name, now=now)
+    """The picture of any job (one copy), ending in the bottom margin."""
+    max_height, draw = DOCUMENTS[type(job)]
+    sheet = Sheet(paper, fonts or default_fonts(), max_height=max_height)
+    draw(sheet, job, language, Extras(footer, printer_name, now))
+    sheet.gap(paper.margin)
+    return sheet.finish()

@@ -263,9 +263,7 @@ class EscposPrinter(Printer):
         self._print(draw)
 
     def print_text(self, document: TextDocument) -> None:
-        problem = text_mode_problem(self._profile_name)
-        if problem is not None:
-            raise PrinterError(printer=self.name, detail=problem)
+        self._refuse(text_mode_problem(self._profile_name))
 
         def write(escpos: Escpos) -> None:
             # After ESC @ the printer is on its default code page: a fresh encoder switches explicitly.
@@ -300,6 +298,11 @@ class EscposPrinter(Printer):
             escpos.set(align="left", custom_size=True, width=1, height=1)
 
         self._print(write)
+
+    def _refuse(self, problem: str | None) -> None:
+        """PrinterError for `problem`, the reason this printer cannot print now, if there is one."""
+        if problem is not None:
+            raise PrinterError(printer=self.name, detail=problem)
 
     def _print(self, body: Callable[[Escpos], None]) -> None:
         """INIT, the job's commands, then cut (or feed); a failure drops the connection for a retry."""
@@ -374,18 +377,14 @@ class SimulatedPrinter(EscposPrinter):
         return PrinterStatus(online=self.online, paper=self.paper)
 
     def print_image(self, image: Image.Image) -> None:
-        problem = self.status().problem
-        if problem is not None:
-            raise PrinterError(printer=self.name, detail=problem)
+        self._refuse(self.status().problem)
         super().print_image(image)
         self.printed.append(image)
         if self.save_dir is not None:
             image.save(self._next_page("", "png"))
 
     def print_text(self, document: TextDocument) -> None:
-        problem = self.status().problem
-        if problem is not None:
-            raise PrinterError(printer=self.name, detail=problem)
+        self._refuse(self.status().problem)
         super().print_text(document)
         self.printed_text.append(document)
         if self.save_dir is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TypedDict, Unpack
 
 import segno
 from barcode.codex import Code128
@@ -24,9 +24,8 @@ from appliance.i18n import Language, message
 from .documents import format_long_time, format_short_time, priority_label, receipt_papers, ticket_facts
 from .errors import LayoutError
 from .jobs import IdentifyJob, Job, ReceiptJob, TestPageJob, TicketJob
+from .layout import Align
 from .tcvn3 import printable_tcvn3
-
-Align = Literal["left", "center", "right"]
 
 FONT_A_DOTS = 12  # width of a Font A character: columns = dots // 12
 FONT_A_HEIGHT = 24
@@ -215,6 +214,16 @@ def _code128_modules(data: str) -> int:
     return 11 * (symbols + 1) + 13  # + checksum and stop
 
 
+class LineStyle(TypedDict, total=False):
+    """How `TextSheet.text` sets its lines: the options of `TextSheet.runs`, with its defaults."""
+
+    align: Align
+    size: int
+    invert: bool
+    max_lines: int | None
+    what: str
+
+
 class TextSheet:
     """A text-mode document built top to bottom, with the raster layout's limits and errors."""
 
@@ -252,18 +261,8 @@ class TextSheet:
         for line in lines:
             self._add(Line(tuple(line), align=align, size=size, invert=invert), what)
 
-    def text(
-        self,
-        text: str,
-        *,
-        bold: bool = False,
-        align: Align = "left",
-        size: int = 1,
-        invert: bool = False,
-        max_lines: int | None = None,
-        what: str = "text",
-    ) -> None:
-        self.runs(_words(text, bold), align=align, size=size, invert=invert, max_lines=max_lines, what=what)
+    def text(self, text: str, *, bold: bool = False, **style: Unpack[LineStyle]) -> None:
+        self.runs(_words(text, bold), **style)
 
     def field(self, label: str, value: str, *, max_lines: int = 12, what: str = "field") -> None:
         """`Label: value` with a bold label; a long label goes on its own line (as in layout.py)."""
@@ -327,7 +326,7 @@ def number_size(number: str, columns: int) -> int:
 def render_ticket_text(
     job: TicketJob, dots: int, *, language: Language = "vi", footer: str | None = None
 ) -> TextDocument:
-    """The queue ticket of documents.render_ticket, in the printer's fonts."""
+    """The queue ticket that documents.py draws for raster printers, in the printer's fonts."""
     ticket = job.ticket
     sheet = TextSheet(dots, max_lines=MAX_TICKET_LINES)
     sheet.text(job.site_name.upper(), bold=True, align="center", max_lines=3, what="site_name")
@@ -363,7 +362,7 @@ def render_ticket_text(
 
 
 def render_receipt_text(job: ReceiptJob, dots: int, *, language: Language = "vi") -> TextDocument:
-    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả of documents.render_receipt, in the printer's fonts."""
+    """Giấy tiếp nhận hồ sơ và hẹn trả kết quả as documents.py draws it, in the printer's fonts."""
     receipt = job.receipt
     sheet = TextSheet(dots, max_lines=MAX_RECEIPT_LINES)
     sheet.text(message("print_motto_nation", language), bold=True, align="center", what="motto")
