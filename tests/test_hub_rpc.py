@@ -117,7 +117,10 @@ def test_issue_call_and_complete_show_in_state_and_gap_free_events(
 
 
 def test_retained_state_rebuilds_a_late_subscriber(broker: PrivateBroker, client: RpcClient) -> None:
-    client.call("ticket.issue", {"service_id": "ho-tich"})
+    with Observer(broker.port, f"{ROOT_TOPIC}/queue/state") as early:
+        client.call("ticket.issue", {"service_id": "ho-tich"})
+        # The state follows the reply: wait until it is out, then subscribe late.
+        early.wait_for(lambda m: m.json()["services"][1]["waiting"] == 1)
     with Observer(broker.port, f"{ROOT_TOPIC}/queue/state") as late:
         snapshot = late.wait_for(lambda m: m.retain and m.json()["services"][1]["waiting"] == 1).json()
     assert snapshot["site"] == {

@@ -117,6 +117,8 @@ def test_one_tap_on_a_ready_dossier_gives_one_linked_ticket(
         assert ticket.print_text == "Đang in phiếu…"
         job = seen.wait_for(lambda m: m.topic.endswith("/jobs")).json()
         assert job["ticket"]["number"] == ticket.number and job["ticket_url"] == ticket.qr_url
+        # The event may follow the print job: wait for it before counting.
+        seen.wait_for(lambda m: m.topic.endswith("/events") and m.json().get("type") == "ticket.issued")
         issued = [m.json() for m in seen.messages if m.json().get("type") == "ticket.issued"]
     assert [e["ticket"]["number"] for e in issued] == [ticket.number]
     assert result_tickets(hub) == [(ticket.number, canonical(code))]

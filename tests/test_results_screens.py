@@ -165,6 +165,7 @@ def by_id(driver: Any, element_id: str) -> Any:
 def test_tv_page_and_return_counter_in_chromium(
     site: tuple[WebServer, QueueService, CentralRuntime, SimServer], tmp_path: Path
 ) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -172,7 +173,8 @@ def test_tv_page_and_return_counter_in_chromium(
     base = running.url
     OUT.mkdir(exist_ok=True)
     with chromium_support.chromium(tmp_path / "profile", 1920, 1080) as driver:
-        wait = WebDriverWait(driver, 10)
+        # The desk redraws its card as data arrives: an element found may be replaced a moment later.
+        wait = WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,))
         driver.get(base + "/results")
         board = runtime.results_payload()
         assert board is not None and len(board["items"]) > 8
@@ -215,11 +217,11 @@ def test_tv_page_and_return_counter_in_chromium(
         driver.find_element(By.CSS_SELECTOR, "button[value=call-next]").click()
         wait.until(lambda d: by_id(d, "serving-number").text == issued["ticket"]["number"])
         wait.until(lambda d: code in by_id(d, "rd-body").text)
-        assert "Đã trả kết quả" in by_id(driver, "rd-return").text
+        wait.until(lambda d: "Đã trả kết quả" in by_id(d, "rd-return").text)
         driver.save_screenshot(str(OUT / "results-console-1366x1000.png"))
-        by_id(driver, "rd-return").click()
+        wait.until(lambda d: by_id(d, "rd-return").click() or True)
         wait.until(lambda d: "Đã trả kết quả lúc" in by_id(d, "rd-body").text)
-        assert f"Đã ghi nhận trả kết quả hồ sơ {code}" in by_id(driver, "banner").text
+        wait.until(lambda d: f"Đã ghi nhận trả kết quả hồ sơ {code}" in by_id(d, "banner").text)
         driver.save_screenshot(str(OUT / "results-console-returned-1366x1000.png"))
         logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
         assert not logs, json.dumps(logs, ensure_ascii=False)
