@@ -30,9 +30,9 @@ def register_font(name: str, regular: str, bold: str) -> None:
 
 
 class ScreenApp(App):
-    """Subclasses build the screen (`build_screen`), draw it (`redraw`) and say which widget is
-    seen (`seen`); `started()` runs once the first frames are drawn when a picture or a script
-    wants them (by default: save the picture and stop)."""
+    """Subclasses build the screen (`build_screen`) and draw it (`redraw`); `started()` runs once
+    the first frames are drawn when a picture or a script wants them (by default: save the picture
+    and stop)."""
 
     background: RGBA = (0, 0, 0, 1)
     refresh_s = 0.1
@@ -51,16 +51,16 @@ class ScreenApp(App):
         """The widget to put in the window, laid out at `size`."""
         raise NotImplementedError
 
-    def resize(self, size: tuple[int, int]) -> None:
-        raise NotImplementedError
-
     def redraw(self) -> bool:
         """Draw what is to be seen now; whether the picture changed (the mirror then writes it)."""
         raise NotImplementedError
 
+    def resize(self, size: tuple[int, int]) -> None:
+        self.frame.size = size
+
     def seen(self) -> Any:
         """The widget on screen now (what pictures show)."""
-        raise NotImplementedError
+        return self.frame
 
     def wants_start(self) -> bool:
         return self.screenshot is not None
@@ -73,14 +73,14 @@ class ScreenApp(App):
     # ------------------------------------------------------------------ the app
     def build(self) -> Any:
         Window.clearcolor = self.background
-        frame = self.build_screen(layout_size(Window.size))
+        self.frame = self.build_screen(layout_size(Window.size))
         Window.bind(size=self._resize)
         self.mirror = screen_mirror.attach(self.seen)
         Clock.schedule_interval(self.refresh, self.refresh_s)
         if self.wants_start():
             Clock.schedule_once(self._drawn, self.first_look_s)
         self.refresh(0)
-        return fit_window(frame)
+        return fit_window(self.frame)
 
     def _resize(self, _window: Any, window_size: tuple[int, int]) -> None:
         self.resize(layout_size(window_size))

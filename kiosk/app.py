@@ -84,12 +84,6 @@ def run_kiosk(
             backend.on_change(lambda: Clock.schedule_once(self.refresh, 0))
             return self.root_widget
 
-        def resize(self, size: tuple[int, int]) -> None:
-            self.root_widget.size = size
-
-        def seen(self) -> Any:
-            return self.root_widget
-
         def _tap(self, action: str, arg: str) -> None:
             backend.tap(action, arg)
             self.refresh(0)
