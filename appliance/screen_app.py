@@ -15,18 +15,12 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.text import LabelBase
 from kivy.core.window import Window
 
 from . import screen_mirror
 from .kivy_setup import RGBA, fit_window, layout_size
 
 log = logging.getLogger("motcua.screen_app")
-
-
-def register_font(name: str, regular: str, bold: str) -> None:
-    """DejaVu Sans draws every Vietnamese letter with its stacked tone marks."""
-    LabelBase.register(name=name, fn_regular=regular, fn_bold=bold)
 
 
 class ScreenApp(App):
