@@ -18,9 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from appliance import screen_mirror
 from appliance.kivy_setup import configure_kivy as shared_configure_kivy
-from appliance.kivy_setup import fit_window, layout_size
 
 from .config import KioskConfig
 from .views import ViewState
@@ -56,63 +54,55 @@ def run_kiosk(
 
     `on_start(app)` runs on a thread of its own once the first frame is drawn (scripted runs).
     """
-    size = config.screen.size
-    configure_kivy(size, fullscreen=fullscreen and screenshot is None)
-    from kivy.app import App
+    configure_kivy(config.screen.size, fullscreen=fullscreen and screenshot is None)
     from kivy.clock import Clock
-    from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
+
+    from appliance.screen_app import ScreenApp
 
     from .screens import KioskRoot
     from .widgets import PAPER, register_fonts
 
     register_fonts(config.screen.font, config.screen.font_bold)
 
-    class KioskApp(App):
+    class KioskApp(ScreenApp):
         title = "motcua — ki-ốt"
+        background = PAPER
+        refresh_s = REFRESH_S
+        settle_frames = SCREENSHOT_FRAMES
 
         def build(self) -> Any:
-            Window.clearcolor = PAPER
-            self.backend = backend
-            self.root_widget = KioskRoot(self._tap, size=layout_size(Window.size))
-            Window.bind(size=self._resize)
-            self.mirror = screen_mirror.attach(lambda: self.root_widget)
-            backend.on_change(lambda: Clock.schedule_once(self.refresh, 0))
-            Clock.schedule_interval(self.refresh, REFRESH_S)
-            self.refresh(0)
+            window = super().build()
             # Everything built so far lives as long as the kiosk: keep it out of the collector's
             # full passes, which otherwise cost a tap-to-number pause now and then.
             gc.freeze()
-            if screenshot is not None or on_start is not None:
-                Clock.schedule_once(self._started, 0.2)
-            return fit_window(self.root_widget)
+            return window
 
-        def _resize(self, _window: Any, window_size: tuple[int, int]) -> None:
-            self.root_widget.size = layout_size(window_size)
+        def build_screen(self, size: tuple[int, int]) -> Any:
+            self.backend = backend
+            self.root_widget = KioskRoot(self._tap, size=size)
+            backend.on_change(lambda: Clock.schedule_once(self.refresh, 0))
+            return self.root_widget
 
         def _tap(self, action: str, arg: str) -> None:
             backend.tap(action, arg)
             self.refresh(0)
 
-        def refresh(self, _dt: float) -> None:
-            if heartbeat is not None:
-                heartbeat()
+        def redraw(self) -> bool:
             try:
                 shown = self.root_widget.shown
                 self.root_widget.show(backend.view())
             except Exception:  # a drawing bug must not take the kiosk down
                 log.exception("kiosk redraw failed")
-                return
-            if self.mirror is not None and self.root_widget.shown is not shown:
-                self.mirror.changed()
+                return False
+            return self.root_widget.shown is not shown
 
-        def _started(self, _dt: float) -> None:
-            if Clock.frames_displayed < SCREENSHOT_FRAMES:
-                Clock.schedule_once(self._started, 0.1)
-                return
-            if screenshot is not None:
-                self._save(screenshot)
-                self.stop()
+        def wants_start(self) -> bool:
+            return self.screenshot is not None or on_start is not None
+
+        def started(self) -> None:
+            if self.screenshot is not None:
+                super().started()
                 return
             assert on_start is not None
 
@@ -180,12 +170,6 @@ def run_kiosk(
             self.settle()
             self.on_main(lambda: self._save(path))
 
-        def _save(self, path: Path) -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.refresh(0)
-            self.root_widget.export_to_png(str(path))
-            log.info("screenshot saved to %s", path)
-
-    app = KioskApp()
+    app = KioskApp(screenshot=screenshot, heartbeat=heartbeat)
     app.run()
     return 1 if getattr(app, "failed", False) else 0

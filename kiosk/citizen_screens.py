@@ -45,8 +45,7 @@ class CardScreen(Screen):
 
     def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
         super().__init__(tap, unit, portrait)
-        self.intro = Slot(size_hint_y=None, spacing=18 * unit)
-        self.intro.bind(minimum_height=self.intro.setter("height"))
+        self.intro = AutoSlot(spacing=18 * unit)
         self.state = AutoSlot()
         # The holder's own dossiers (chip read, consent): shown here only, gone with the citizen.
         self.dossiers = Slot(size_hint_y=None, spacing=10 * unit)

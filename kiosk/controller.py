@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from appliance.device import DeviceRuntime, ReloadsConfig
+from appliance.device import DeviceRuntime, ReloadsConfig, keep_until_restart
 from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient, RpcError
@@ -231,10 +231,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
 
     def _apply(self, fresh: KioskConfig) -> None:
         current = self.config
-        kept = {k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)}
-        if kept:
-            log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
-            fresh = fresh.model_copy(update=kept)
+        fresh = keep_until_restart(current, fresh, RESTART_KEYS)
         added = set(fresh.kiosk.scanners) - set(current.kiosk.scanners)
         with self._lock:
             self.config = fresh

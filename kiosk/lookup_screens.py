@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kivy.uix.widget import Widget
 
-from .screen_base import GREEN, AutoSlot, Screen, Slot, Tap
+from .screen_base import AutoSlot, Screen, Slot, Tap, action_tile
 from .views import (
     Button,
     DossierBody,
@@ -34,13 +34,11 @@ class LookupScreen(Screen):
 
     def __init__(self, tap: Tap, unit: float, portrait: bool, content: Slot) -> None:
         super().__init__(tap, unit, portrait)
-        self.heading = Slot(size_hint_y=None, spacing=10 * unit)
-        self.heading.bind(minimum_height=self.heading.setter("height"))
+        self.heading = AutoSlot(spacing=10 * unit)
         self.entry = Slot(size_hint_y=None, height=124 * unit)
         self.state = AutoSlot()
         self.content = content
-        self.keys = Slot(size_hint_y=None, spacing=10 * unit)
-        self.keys.bind(minimum_height=self.keys.setter("height"))
+        self.keys = AutoSlot(spacing=10 * unit)
         if portrait:
             for widget in (self.heading, self.entry, self.state, self.content, self.keys):
                 self.add_widget(widget)
@@ -85,18 +83,7 @@ class DossierScreen(LookupScreen):
             panel.add_widget(NoticeBar(note.text, note.kind, unit=u, size=30))
         panel.add_widget(Widget())
         if collect is not None:
-            panel.add_widget(
-                Tile(
-                    collect,
-                    self.tap,
-                    unit=u,
-                    bg=GREEN,
-                    label_size=48,
-                    halign="center",
-                    size_hint_y=None,
-                    height=136 * u,
-                )
-            )
+            panel.add_widget(action_tile(collect, self.tap, u, label_size=48, height=136))
         return [panel]
 
 
@@ -160,18 +147,7 @@ class ProcedureScreen(Screen):
         if body.busy or body.notice:
             action.extend(self.status(body.notice, body.busy))
         if body.take is not None:
-            action.append(
-                Tile(
-                    body.take,
-                    self.tap,
-                    unit=u,
-                    bg=GREEN,
-                    label_size=48,
-                    halign="center",
-                    size_hint_y=None,
-                    height=150 * u,
-                )
-            )
+            action.append(action_tile(body.take, self.tap, u, label_size=48, height=150))
         else:
             action.append(NoticeBar(body.note, "info", unit=u))
         if self.portrait:

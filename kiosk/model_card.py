@@ -55,21 +55,25 @@ class CardFlows:
 
     # ------------------------------------------------------------------ taps
 
-    def _tap_mine(self, _: str) -> list[Call]:
+    def _consented_card(self, request: str) -> _Card | None:
+        """The card on screen, read from its chip (with the full number) and consented to, unless
+        `request` is already on its way."""
         card = self.card
         if self.screen != "card" or card is None or not card.consented or card.id_no is None:
-            return []
-        if "mine" in self.inputs.pending:
+            return None
+        return None if request in self.inputs.pending else card
+
+    def _tap_mine(self, _: str) -> list[Call]:
+        card = self._consented_card("mine")
+        if card is None:
             return []
         card.dossiers = None
         self.inputs.notice = None
         return [self._call("mine", "dossier.mine", {"id_no": card.id_no})]  # type: ignore[attr-defined]
 
     def _tap_card_check_in(self, _: str) -> list[Call]:
-        card = self.card
-        if self.screen != "card" or card is None or not card.consented or card.id_no is None:
-            return []
-        if "check_in" in self.inputs.pending:
+        card = self._consented_card("check_in")
+        if card is None:
             return []
         self.inputs.notice = None
         params: dict[str, Any] = {"id_no": card.id_no}

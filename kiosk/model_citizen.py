@@ -198,10 +198,7 @@ class CitizenFlows:
         code = self.inputs.booking
         shown = f"{code[:4]}-{code[4:]}" if len(code) > 4 else code
         return BookingBody(
-            title=t("kiosk_booking_title", lang),
-            hint=t("kiosk_booking_hint", lang),
-            input=shown,
-            placeholder=t("kiosk_booking_placeholder", lang),
+            **self._typed("booking", shown),  # type: ignore[attr-defined]
             keyboard=self._keyboard(BOOKING_KEYS),  # type: ignore[attr-defined]
             submit=Button("submit", t("kiosk_booking_submit", lang)),
             identity=identity,

@@ -145,6 +145,17 @@ class KioskView:
             return t(key, self.language)
         return ""
 
+    def _typed(self, screen: str, typed: str) -> dict[str, str]:
+        """The heading and entry texts of a screen where the citizen types (a `TypedBody`), from the
+        catalogue's kiosk_<screen>_title, _hint and _placeholder."""
+        lang = self.language
+        return {
+            "title": t(f"kiosk_{screen}_title", lang),
+            "hint": t(f"kiosk_{screen}_hint", lang),
+            "input": typed,
+            "placeholder": t(f"kiosk_{screen}_placeholder", lang),
+        }
+
     def _body(self) -> Body:
         builders: dict[Screen, Callable[[], Body]] = {
             "home": self._home,
@@ -272,10 +283,7 @@ class KioskView:
         result = self.inputs.dossier_result
         ready = result is not None and self._collect_offer() is not None
         return DossierBody(
-            title=t("kiosk_dossier_title", lang),
-            hint=t("kiosk_dossier_hint", lang),
-            input=self.inputs.dossier,
-            placeholder=t("kiosk_dossier_placeholder", lang),
+            **self._typed("dossier", self.inputs.dossier),
             keyboard=self._keyboard(DOSSIER_KEYS),
             submit=Button("submit", t("kiosk_lookup", lang)),
             busy=self._busy("lookup", "kiosk_looking_up") or self._issuing_text(),
@@ -361,10 +369,7 @@ class KioskView:
             else:
                 summary = t("kiosk_procedures_none", lang, query=self.inputs.searched)
         return ProceduresBody(
-            title=t("kiosk_procedures_title", lang),
-            hint=t("kiosk_procedures_hint", lang),
-            input=self.inputs.query,
-            placeholder=t("kiosk_procedures_placeholder", lang),
+            **self._typed("procedures", self.inputs.query),
             keyboard=self._keyboard(SEARCH_KEYS, space=True),
             submit=Button("submit", t("kiosk_lookup", lang)),
             results=results,
@@ -439,10 +444,7 @@ class KioskView:
         rows = (*DIGIT_KEYS, letters + "0")
         scale = RATING_LEVELS[self.settings.rating_scale]
         return RatingBody(
-            title=t("kiosk_rating_title", lang),
-            hint=t("kiosk_rating_hint", lang),
-            input=self.inputs.rating,
-            placeholder=t("kiosk_rating_placeholder", lang),
+            **self._typed("rating", self.inputs.rating),
             keypad=self._keyboard(rows),
             scores=tuple(Button("rate", t(key, lang), str(score)) for score, key in scale),
             busy=self._busy("rate", "kiosk_looking_up"),

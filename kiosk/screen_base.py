@@ -10,6 +10,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
+from appliance.kivy_setup import RGBA
+
 from .views import (
     Button,
     Keyboard,
@@ -25,6 +27,7 @@ from .widgets import (
     KEY_EDGE,
     NAVY,
     SOFT_INK,
+    WHITE,
     NoticeBar,
     Panel,
     Text,
@@ -34,6 +37,27 @@ from .widgets import (
 
 Tap = Callable[[str, str], None]
 GREEN = rgb("2e7d32")
+
+
+def action_tile(
+    button: Button,
+    tap: Tap,
+    unit: float,
+    *,
+    label_size: float,
+    bg: RGBA = GREEN,
+    fg: RGBA = WHITE,
+    width: float | None = None,
+    height: float | None = None,
+) -> Tile:
+    """A one-line, centred touch target of a fixed width (in a row: "Xong", the header's buttons) or
+    height (under a card: "Lấy số")."""
+    fixed = (
+        {"size_hint_x": None, "width": width * unit}
+        if width is not None
+        else {"size_hint_y": None, "height": (height or 0) * unit}
+    )
+    return Tile(button, tap, unit=unit, bg=bg, fg=fg, label_size=label_size, halign="center", **fixed)
 
 
 class Slot(BoxLayout):
@@ -54,7 +78,7 @@ class Slot(BoxLayout):
 
 
 class AutoSlot(Slot):
-    """A slot as tall as what it holds (notices, status lines)."""
+    """A slot as tall as what it holds (headings, keyboards, notices, status lines)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(size_hint_y=None, height=0, **kwargs)
@@ -108,18 +132,7 @@ class Screen(BoxLayout):
         )
         row.add_widget(box)
         if submit is not None:
-            row.add_widget(
-                Tile(
-                    submit,
-                    self.tap,
-                    unit=u,
-                    bg=GREEN,
-                    label_size=42,
-                    halign="center",
-                    size_hint_x=None,
-                    width=270 * u,
-                )
-            )
+            row.add_widget(action_tile(submit, self.tap, u, label_size=42, width=270))
         return row
 
     def keyboard(self, keyboard: Keyboard, key_height: float = 96, label: float = 40) -> list[Widget]:

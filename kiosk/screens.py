@@ -17,7 +17,7 @@ from kivy.uix.widget import Widget
 
 from .citizen_screens import BookingScreen, CardScreen
 from .lookup_screens import DossierScreen, ProcedureScreen, ProceduresScreen
-from .screen_base import GREEN, AutoSlot, Screen, Slot, Tap
+from .screen_base import AutoSlot, Screen, Slot, Tap, action_tile
 from .views import (
     Body,
     BookingBody,
@@ -91,8 +91,7 @@ class HomeScreen(Screen):
 class ServicesScreen(Screen):
     def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
         super().__init__(tap, unit, portrait)
-        self.heading = Slot(size_hint_y=None, spacing=10 * unit)
-        self.heading.bind(minimum_height=self.heading.setter("height"))
+        self.heading = AutoSlot(spacing=10 * unit)
         self.chips = GridLayout(cols=3 if portrait else 6, spacing=12 * unit, size_hint_y=None)
         self.chips.bind(minimum_height=self.chips.setter("height"))
         self.tiles = GridLayout(cols=1 if portrait else 2, spacing=16 * unit)
@@ -202,29 +201,16 @@ class TicketScreen(Screen):
         self.add_widget(self.print_state)
         bottom = BoxLayout(orientation="horizontal", size_hint_y=None, height=130 * u, spacing=24 * u)
         bottom.add_widget(self.closes)
-        bottom.add_widget(
-            Tile(
-                body.done,
-                self.tap,
-                unit=u,
-                bg=GREEN,
-                label_size=52,
-                halign="center",
-                size_hint_x=None,
-                width=340 * u,
-            )
-        )
+        bottom.add_widget(action_tile(body.done, self.tap, u, label_size=52, width=340))
         self.add_widget(bottom)
 
 
 class RatingScreen(Screen):
     def __init__(self, tap: Tap, unit: float, portrait: bool) -> None:
         super().__init__(tap, unit, portrait)
-        self.heading = Slot(size_hint_y=None, spacing=10 * unit)
-        self.heading.bind(minimum_height=self.heading.setter("height"))
+        self.heading = AutoSlot(spacing=10 * unit)
         self.entry = Slot(size_hint_y=None, height=140 * unit)
-        self.keys = Slot(spacing=12 * unit, size_hint_y=None)
-        self.keys.bind(minimum_height=self.keys.setter("height"))
+        self.keys = AutoSlot(spacing=12 * unit)
         self.state = AutoSlot()
         self.scores = Slot(spacing=14 * unit)
         if portrait:
@@ -313,29 +299,21 @@ class HeaderBar(Panel):
         u = self.u
         self.clear_widgets()
         buttons = [button for button in (header.back, header.home) if button is not None]
+        narrow = self.portrait and header.assist is not None
         for button in buttons:
             self.add_widget(
-                Tile(
-                    button,
-                    self.tap,
-                    unit=u,
-                    bg=WHITE,
-                    fg=INK,
-                    label_size=36,
-                    halign="center",
-                    size_hint_x=None,
-                    width=(250 if self.portrait and header.assist is not None else 290) * u,
+                action_tile(
+                    button, self.tap, u, label_size=36, bg=WHITE, fg=INK, width=250 if narrow else 290
                 )
             )
         if buttons:
             self.add_widget(Widget())  # inside the site, the screen's own title says where one is
         else:
-            site = 26 if self.portrait and header.assist is not None else 32
+            site = 26 if narrow else 32
             self.add_widget(
                 Text(header.site, size=site * u, bold=True, color=GOLD, max_lines=3, scaled=False)
             )
         if len(buttons) < 2 or not self.portrait:  # a narrow screen with two buttons has no room left
-            narrow = self.portrait and header.assist is not None
             clock = BoxLayout(orientation="vertical", size_hint_x=None, width=(250 if narrow else 330) * u)
             clock.add_widget(
                 Text(header.clock, size=46 * u, bold=True, color=WHITE, halign="right", scaled=False)
@@ -354,30 +332,11 @@ class HeaderBar(Panel):
             self.add_widget(clock)
         if header.assist is not None:  # "Hỗ trợ": within reach of the language button, as large
             self.add_widget(
-                Tile(
-                    header.assist,
-                    self.tap,
-                    unit=u,
-                    bg=WHITE,
-                    fg=INK,
-                    label_size=30,
-                    halign="center",
-                    size_hint_x=None,
-                    width=190 * u,
-                )
+                action_tile(header.assist, self.tap, u, label_size=30, bg=WHITE, fg=INK, width=190)
             )
+        language_width = 220 if header.assist is not None else 250
         self.add_widget(
-            Tile(
-                header.language,
-                self.tap,
-                unit=u,
-                bg=GOLD,
-                fg=INK,
-                label_size=30,
-                halign="center",
-                size_hint_x=None,
-                width=(220 if header.assist is not None else 250) * u,
-            )
+            action_tile(header.language, self.tap, u, label_size=30, bg=GOLD, fg=INK, width=language_width)
         )
 
 

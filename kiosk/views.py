@@ -98,13 +98,26 @@ class DossierCard:
 
 
 @dataclass(frozen=True)
-class DossierBody:
+class TypedBody:
+    """A screen where the citizen types: its heading, and what was typed so far (or what to type)."""
+
     title: str
     hint: str
     input: str
     placeholder: str
+
+
+@dataclass(frozen=True)
+class LookupBody(TypedBody):
+    """Typed on the on-screen keyboard and sent with `submit`: a dossier code, a procedure's name, a
+    booking code (kiosk/lookup_screens.py lays them out alike)."""
+
     keyboard: Keyboard
     submit: Button
+
+
+@dataclass(frozen=True)
+class DossierBody(LookupBody):
     busy: str = ""
     notice: Notice | None = None
     result: DossierCard | None = None
@@ -114,13 +127,7 @@ class DossierBody:
 
 
 @dataclass(frozen=True)
-class ProceduresBody:
-    title: str
-    hint: str
-    input: str
-    placeholder: str
-    keyboard: Keyboard
-    submit: Button
+class ProceduresBody(LookupBody):
     results: tuple[Button, ...] = ()
     summary: str = ""
     busy: str = ""
@@ -141,11 +148,7 @@ class ProcedureBody:
 
 
 @dataclass(frozen=True)
-class RatingBody:
-    title: str
-    hint: str
-    input: str
-    placeholder: str
+class RatingBody(TypedBody):
     keypad: Keyboard
     scores: tuple[Button, ...]
     busy: str = ""
@@ -153,15 +156,9 @@ class RatingBody:
 
 
 @dataclass(frozen=True)
-class BookingBody:
+class BookingBody(LookupBody):
     """ "Tôi đã đặt lịch": the booking code typed or scanned, checked in for a ticket."""
 
-    title: str
-    hint: str
-    input: str
-    placeholder: str
-    keyboard: Keyboard
-    submit: Button
     identity: str = ""  # the ID card read with consent (masked) and the priority it gives
     busy: str = ""
     notice: Notice | None = None

@@ -19,12 +19,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from appliance.device import ReloadsConfig
+from appliance.device import ReloadsConfig, keep_until_restart
 from appliance.i18n import message
 
-from .config import DisplayConfig
+from .config import DisplayConfig, ScreenSection
 from .playback import PlayRequest
 from .service import IDENTIFY_KIND, DisplayService, load_pack, make_sink
 
@@ -34,6 +33,7 @@ IDENTIFY_S = 6.0
 RESTART_KEYS = ("device_id", "site", "role", "mqtt", "language")
 # The screen settings the board model reads at every snapshot; the others shaped the window.
 LIVE_SCREEN_KEYS = ("message", "highlight_s", "page_s", "recent_calls")
+WINDOW_KEYS = tuple(key for key in ScreenSection.model_fields if key not in LIVE_SCREEN_KEYS)
 
 
 class DisplayCommands(ReloadsConfig[DisplayConfig]):
@@ -88,16 +88,10 @@ class DisplayCommands(ReloadsConfig[DisplayConfig]):
         service = self.service
         with self._lock:
             current = service.config
-            kept: dict[str, Any] = {
-                k: getattr(current, k) for k in RESTART_KEYS if getattr(fresh, k) != getattr(current, k)
-            }
-            live = {key: getattr(fresh.screen, key) for key in LIVE_SCREEN_KEYS}
-            screen = current.screen.model_copy(update=live)
-            if screen != fresh.screen:
-                kept["screen"] = screen
-            if kept:
-                log.warning("configuration keys %s apply at the next restart", ", ".join(sorted(kept)))
-                fresh = fresh.model_copy(update=kept)
+            fresh = keep_until_restart(current, fresh, RESTART_KEYS)
+            screen = keep_until_restart(current.screen, fresh.screen, WINDOW_KEYS)
+            if screen is not fresh.screen:
+                fresh = fresh.model_copy(update={"screen": screen})
             pack = service.pack
             if fresh.announce.enabled and (pack is None or fresh.announce != current.announce):
                 pack = load_pack(fresh)  # builds missing clips with espeak-ng: a few seconds at most

@@ -9,11 +9,9 @@ from kivy.uix.boxlayout import BoxLayout
 
 from appliance.i18n import Language, message
 
-from .board import format_clock
 from .results import ResultRow, ResultsSnapshot, format_ready
 from .screen import (
     BACKGROUND,
-    FOOTER,
     GOLD,
     HEADER,
     HIGHLIGHT,
@@ -22,7 +20,9 @@ from .screen import (
     SOFT,
     WHITE,
     FitLabel,
+    HeaderClock,
     Panel,
+    frame_bands,
     hex_color,
 )
 
@@ -107,13 +107,7 @@ class ResultsScreen(Panel):
         self.language: Language = "en" if language == "en" else "vi"
         height = size[1]
         portrait = size[1] > size[0]
-        header = Panel(
-            bg=HEADER,
-            orientation="horizontal",
-            size_hint_y=None,
-            height=round(height * (0.068 if portrait else 0.105)),
-            padding=(28, 8),
-        )
+        header, footer = frame_bands(height, portrait)
         titles = BoxLayout(orientation="vertical", size_hint_x=0.72)
         self.site = FitLabel(size_hint_y=0.36, fill=0.8, bold=True, align="left", color=hex_color("ffe9a8"))
         self.title = FitLabel(
@@ -126,13 +120,9 @@ class ResultsScreen(Panel):
         )
         titles.add_widget(self.site)
         titles.add_widget(self.title)
-        clock = BoxLayout(orientation="vertical", size_hint_x=0.28)
-        self.clock = FitLabel(size_hint_y=0.64, fill=0.95, bold=True, align="right", color=WHITE)
-        self.date = FitLabel(size_hint_y=0.36, fill=0.8, align="right", color=GOLD)
-        clock.add_widget(self.clock)
-        clock.add_widget(self.date)
+        self.clock = HeaderClock()
         header.add_widget(titles)
-        header.add_widget(clock)
+        header.add_widget(self.clock)
         self.add_widget(header)
 
         body = BoxLayout(orientation="vertical", padding=(20, 12), spacing=8)
@@ -166,13 +156,7 @@ class ResultsScreen(Panel):
         body.add_widget(self.empty)
         self.add_widget(body)
 
-        footer = Panel(
-            bg=FOOTER,
-            orientation="horizontal",
-            size_hint_y=None,
-            height=round(height * (0.04 if portrait else 0.062)),
-            padding=(28, 4),
-        )
+        footer.padding = (28, 4)
         self.hint = FitLabel(
             message("results_hint", self.language), size_hint_x=0.78, fill=0.5, align="left", color=SOFT
         )
@@ -183,9 +167,7 @@ class ResultsScreen(Panel):
         self._rendered: tuple[object, ...] | None = None
 
     def show(self, results: ResultsSnapshot, site_name: str, now: datetime) -> bool:
-        clock, date = format_clock(now)
-        self.clock.set_text(clock)
-        self.date.set_text(date)
+        self.clock.show(now)
         key = (results.version, results.page, results.stale, site_name)
         if key == self._rendered:
             return False

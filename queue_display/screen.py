@@ -296,6 +296,41 @@ class ServiceRow(BoxLayout):
         self.wait.set_text(format_wait(service.estimated_wait_s if service.waiting else None, self.language))
 
 
+class HeaderClock(BoxLayout):
+    """The time, large, over the date: the right of the header on the board and the results page."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="vertical", size_hint_x=0.28)
+        self.time = FitLabel(size_hint_y=0.64, fill=0.95, bold=True, align="right", color=WHITE)
+        self.date = FitLabel(size_hint_y=0.36, fill=0.8, align="right", color=GOLD)
+        self.add_widget(self.time)
+        self.add_widget(self.date)
+
+    def show(self, now: datetime) -> None:
+        time, date = format_clock(now)
+        self.time.set_text(time)
+        self.date.set_text(date)
+
+
+def frame_bands(height: int, portrait: bool) -> tuple[Panel, Panel]:
+    """The red header band and the dark footer band of a hall screen (the board, the results page),
+    as tall as a share of the screen."""
+    header = Panel(
+        bg=HEADER,
+        orientation="horizontal",
+        size_hint_y=None,
+        height=round(height * (0.068 if portrait else 0.105)),
+        padding=(28, 8),
+    )
+    footer = Panel(
+        bg=FOOTER,
+        orientation="horizontal",
+        size_hint_y=None,
+        height=round(height * (0.04 if portrait else 0.062)),
+    )
+    return header, footer
+
+
 class BoardScreen(Panel):
     """The whole screen. `show(snapshot, now)` redraws only what changed."""
 
@@ -313,13 +348,10 @@ class BoardScreen(Panel):
         self.grid_layout = layout_for(orientation)
         portrait = orientation == "portrait"
         height = size[1]
-        header_h = round(height * (0.068 if portrait else 0.105))
-        footer_h = round(height * (0.04 if portrait else 0.062))
+        header, footer = frame_bands(height, portrait)
+        header_h = header.height
 
         # header
-        header = Panel(
-            bg=HEADER, orientation="horizontal", size_hint_y=None, height=header_h, padding=(28, 8)
-        )
         self.site = FitLabel(size_hint_x=0.56, fill=0.4, bold=True, align="left", color=GOLD, two_lines=True)
         # Discreet but legible on the red header: white text on a dark pill, only while offline.
         offline_slot = BoxLayout(size_hint_x=0.16, padding=(0, header_h * 0.22))
@@ -327,12 +359,8 @@ class BoardScreen(Panel):
         self.offline = FitLabel(fill=0.5, bold=True, color=WHITE)
         self.offline_pill.add_widget(self.offline)
         offline_slot.add_widget(self.offline_pill)
-        clock = BoxLayout(orientation="vertical", size_hint_x=0.28)
-        self.clock = FitLabel(size_hint_y=0.64, fill=0.95, bold=True, align="right", color=WHITE)
-        self.date = FitLabel(size_hint_y=0.36, fill=0.8, align="right", color=GOLD)
-        clock.add_widget(self.clock)
-        clock.add_widget(self.date)
-        for widget in (self.site, offline_slot, clock):
+        self.clock = HeaderClock()
+        for widget in (self.site, offline_slot, self.clock):
             header.add_widget(widget)
         self.add_widget(header)
 
@@ -375,7 +403,6 @@ class BoardScreen(Panel):
         self.add_widget(body)
 
         # footer
-        footer = Panel(bg=FOOTER, orientation="horizontal", size_hint_y=None, height=footer_h)
         self.marquee = Marquee(fps=marquee_fps)
         footer.add_widget(self.marquee)
         self.add_widget(footer)
@@ -389,9 +416,7 @@ class BoardScreen(Panel):
     # ------------------------------------------------------------------ drawing
     def show(self, board: BoardSnapshot, now: datetime) -> bool:
         """Draw `board`; returns whether anything was redrawn (the clock aside)."""
-        clock, date = format_clock(now)
-        self.clock.set_text(clock)
-        self.date.set_text(date)
+        self.clock.show(now)
         key = (board.version, board.page, board.connected, board.page_counters, board.recent, board.latest)
         if key == self._rendered:
             return False

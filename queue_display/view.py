@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance import screen_mirror
 from appliance.kivy_setup import configure_kivy as shared_configure_kivy
-from appliance.kivy_setup import fit_window, layout_size, skip_unseen_frames
+from appliance.kivy_setup import skip_unseen_frames
 from appliance.timeutil import now
 
 from .board import BoardModel, BoardStore, format_clock, layout_for
@@ -54,26 +53,26 @@ def run_store(
 
     With `results` the results page alternates with the board (or replaces it) per `[screen] results`.
     """
-    size = config.screen.size
-    configure_kivy(size, fullscreen=fullscreen and screenshot is None)
-    from kivy.app import App
+    configure_kivy(config.screen.size, fullscreen=fullscreen and screenshot is None)
     from kivy.clock import Clock
-    from kivy.core.window import Window
     from kivy.uix.widget import Widget
 
+    from appliance.screen_app import ScreenApp
+
     from .results_screen import ResultsScreen
-    from .screen import BoardScreen, FitLabel, Panel, register_fonts
+    from .screen import BACKGROUND, BoardScreen, FitLabel, Panel, register_fonts
 
     register_fonts(config.screen.font, config.screen.font_bold)
 
-    class BoardApp(App):
+    class BoardApp(ScreenApp):
         title = "motcua — màn hình gọi số"
+        background = BACKGROUND
+        first_look_s = SCREENSHOT_DELAY_S
+        settle_frames = SCREENSHOT_FRAMES
 
-        def build(self) -> Any:
-            Window.clearcolor = (0.05, 0.1, 0.16, 1)
+        def build_screen(self, size: tuple[int, int]) -> Any:
             # Offscreen (the headless demo, tests), the pictures are exports: no frame nobody sees.
             skip_unseen_frames()
-            size = layout_size(Window.size)
             self.screen = BoardScreen(
                 orientation=config.screen.orientation,
                 size=size,
@@ -92,28 +91,23 @@ def run_store(
                 self.results_screen = ResultsScreen(
                     size=size, rows=config.screen.results_rows, language=config.language
                 )
-            self.frame = Widget()
+            self.frame = Widget(size=size)
             # The hub's "identify": the device's name over the whole screen for a few seconds.
             self.banner = Panel(bg=(0.85, 0.55, 0.05, 1), size=size)
             self.banner_text = FitLabel(fill=0.3, bold=True, two_lines=True)
             self.banner.add_widget(self.banner_text)
             self.showing: Any = None
-            Window.bind(size=self._resize)
-            self.mirror = screen_mirror.attach(lambda: self.showing)
             self._mirrored: tuple[object, ...] = ()
-            Clock.schedule_interval(self.refresh, 0.1)  # event → screen within ~100 ms
-            if screenshot is not None:
-                Clock.schedule_once(self.capture, SCREENSHOT_DELAY_S)
-            self.refresh(0)
-            self.frame.size = size
-            return fit_window(self.frame)
+            return self.frame
 
-        def _resize(self, _window: Any, window_size: tuple[int, int]) -> None:
-            new_size = layout_size(window_size)
-            self.screen.size = new_size
-            self.banner.size = new_size
+        def resize(self, size: tuple[int, int]) -> None:
+            self.screen.size = size
+            self.banner.size = size
             if self.results_screen is not None:
-                self.results_screen.size = new_size
+                self.results_screen.size = size
+
+        def seen(self) -> Any:
+            return self.showing
 
         def _put(self, screen: Any) -> None:
             if screen is not self.showing:
@@ -121,16 +115,14 @@ def run_store(
                 self.frame.add_widget(screen)
                 self.showing = screen
 
-        def refresh(self, _dt: float) -> None:
-            if heartbeat is not None:
-                heartbeat()
+        def redraw(self) -> bool:
             redrawn = self._refresh()
-            if self.mirror is not None:
-                # The picture follows what changed: a redraw, another page, the clock's minute.
-                key = (id(self.showing), format_clock(now())[0])
-                if redrawn or key != self._mirrored:
-                    self._mirrored = key
-                    self.mirror.changed()
+            # The picture follows what changed: a redraw, another page, the clock's minute.
+            key = (id(self.showing), format_clock(now())[0])
+            if redrawn or key != self._mirrored:
+                self._mirrored = key
+                return True
+            return False
 
         def _refresh(self) -> bool:
             """Draw what is to be seen now; whether anything but the clock was redrawn."""
@@ -162,22 +154,10 @@ def run_store(
                 log.exception("board redraw failed")
                 return False
 
-        def capture(self, _dt: float) -> None:
-            assert screenshot is not None
-            # On a busy machine frames come slowly: wait for a few drawn frames, not just time.
-            if Clock.frames_displayed < SCREENSHOT_FRAMES:
-                Clock.schedule_once(self.capture, 0.1)
-                return
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            self.refresh(0)
-            self.showing.export_to_png(str(screenshot))
-            log.info("screenshot saved to %s", screenshot)
-            self.stop()
-
         def on_stop(self) -> None:
             self.screen.stop()
 
-    app = BoardApp()
+    app = BoardApp(screenshot=screenshot, heartbeat=heartbeat)
     # systemd stops the display with SIGTERM: close the window cleanly (the daemon then says offline).
     signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: app.stop()))
     app.run()
