@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("console-config").textContent);
+  const config = window.motcua.config("console-config");
   const texts = config.texts;
   const words = config.console.texts;
   // Priority group names; each view brings the live ones (the head may rename or add a group).

@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("result-desk-config").textContent);
+  const config = window.motcua.config("result-desk-config");
   const texts = config.texts;
   const body = document.getElementById("rd-body");
   const overdue = document.getElementById("rd-overdue");
@@ -13,12 +13,7 @@
   const bannerText = document.getElementById("banner-text");
   const actions = window.motcua.oneAtATime(() => refresh());
 
-  const { fill, element } = window.motcua;
-
-  function when(iso) {
-    if (!iso || iso.length < 16) return "—";
-    return iso.slice(11, 16) + " " + iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
-  }
+  const { fill, element, dateTime } = window.motcua;
 
   function say(message, ok) {
     bannerText.textContent = message;
@@ -33,7 +28,14 @@
     return node;
   }
 
+  // The panel is redrawn only when its view changed: a press must not land on a button just replaced
+  // by the same one (the console redraws on every event). `shown` is what it shows now.
+  let shown = null;
+
   function render(view) {
+    const showing = JSON.stringify(view) + actions.busy;
+    if (showing === shown) return;
+    shown = showing;
     const parts = [];
     if (!view.ticket) {
       parts.push(element("p", "hint", texts.result_no_ticket));
@@ -60,7 +62,7 @@
           [texts.results_applicant, dossier.applicant_name],
           [texts.result_applicant_id, dossier.applicant_id_no],
           [config.status_word || "", dossier.status_label],
-          [texts.results_ready_since, when(dossier.ready_since)],
+          [texts.results_ready_since, dateTime(dossier.ready_since)],
         ];
         for (const [term, value] of facts) {
           if (!value) continue;
@@ -74,7 +76,7 @@
       }
       if (view.returned) {
         const done = element("p", "returned",
-          fill(texts.result_returned_at, { time: when(view.returned.returned_at), officer: view.returned.officer }));
+          fill(texts.result_returned_at, { time: dateTime(view.returned.returned_at), officer: view.returned.officer }));
         done.id = "rd-returned";
         parts.push(done);
       } else {
@@ -109,6 +111,7 @@
   function post(url, payload) {
     // One at a time: a double press sends one request (the hub would answer the same anyway).
     const start = () => {
+      shown = null;  // its buttons disabled here: the next view redraws them
       for (const node of document.querySelectorAll('button[form="rd-form"]')) node.disabled = true;
     };
     return actions.run(start, async () => {
