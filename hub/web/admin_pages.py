@@ -15,11 +15,12 @@ from ..admin import edits
 from .admin_api import is_head, may_administer, require_administrator
 from .app import language
 from .security import known_user, web
+from .texts import WordTable, words
 
 admin_pages = Blueprint("admin_pages", __name__)
 
 SECTIONS = ("services", "counters", "officers", "priority_groups", "kiosks", "settings", "province", "audit")
-TEXTS: dict[str, tuple[str, str]] = {
+TEXTS: WordTable = {
     "services": ("Lĩnh vực", "Services"),
     "counters": ("Quầy", "Counters"),
     "officers": ("Cán bộ", "Officers"),
@@ -125,7 +126,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Once a service issued numbers today, only its last number may grow (widen the block).",
     ),
 }
-ACTIONS = {
+ACTIONS: WordTable = {
     "create": ("Thêm", "Created"),
     "update": ("Sửa", "Changed"),
     "delete": ("Xoá", "Deleted"),
@@ -135,8 +136,7 @@ DAY_NAMES = {"mon": "T2", "tue": "T3", "wed": "T4", "thu": "T5", "fri": "T6", "s
 
 
 def _t(key: str, **values: object) -> str:
-    words = TEXTS[key][language() == "en"]
-    return words.format(**values) if values else words
+    return words(TEXTS, key, language(), **values)
 
 
 @admin_pages.app_context_processor
@@ -196,7 +196,7 @@ def _render(section: str, **values: Any) -> str:
         public_officer=edits.public_officer,
         dump=edits.dump,
         day_names=DAY_NAMES,
-        action_label=lambda action: ACTIONS.get(action, (action, action))[language() == "en"],
+        action_label=lambda action: words(ACTIONS, action, language()),
         changes=changes,
         shown=shown,
         template_fields=template_fields,

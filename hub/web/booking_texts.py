@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
+from .texts import Language, WordTable, catalogue
 
-TEXTS: dict[str, tuple[str, str]] = {
+TEXTS: WordTable = {
     "title": ("Đặt lịch lấy số", "Book a queue number"),
     "lead": (
         "Chọn dịch vụ, ngày và giờ. Đến nơi, quét mã QR ở ki-ốt hoặc nhập mã đặt lịch để lấy số.",
@@ -51,6 +51,5 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-def booking_texts(lang: str) -> dict[str, str]:
-    index = 1 if lang == "en" else 0
-    return {key: unicodedata.normalize("NFC", pair[index]) for key, pair in TEXTS.items()}
+def booking_texts(lang: Language) -> dict[str, str]:
+    return catalogue(TEXTS, lang)

@@ -9,12 +9,12 @@ from typing import Any
 
 from appliance.i18n import PRIORITY_GROUPS
 
-from .texts import Language
+from .texts import Language, WordTable, catalogue
 
 # Shown after a priority group whose paper the officer should see (the head sets which).
 PROOF_ASKED = ("xem giấy tờ", "see the paper")
 
-CONSOLE_TEXTS: dict[str, tuple[str, str]] = {
+CONSOLE_TEXTS: WordTable = {
     "done_recall": ("Đã gọi lại số {number}", "Called {number} again"),
     "done_skip": ("Số {number}: vắng mặt", "{number}: did not show up"),
     "done_complete": ("Đã hoàn thành số {number}", "Completed {number}"),
@@ -80,7 +80,7 @@ def group_labels(language: Language, groups: Sequence[Any] = ()) -> dict[str, st
     PriorityGroupSpec; the law's five when none is given): "Người khuyết tật (xem giấy tờ)"."""
     en = language == "en"
     if not groups:
-        return {key: pair[en] for key, pair in PRIORITY_GROUPS.items()}
+        return catalogue(PRIORITY_GROUPS, language)
     labels = {}
     for group in groups:
         name = (group.name_en or group.name) if en else group.name
@@ -91,7 +91,7 @@ def group_labels(language: Language, groups: Sequence[Any] = ()) -> dict[str, st
 def console_texts(language: Language, groups: Sequence[Any] = ()) -> dict[str, object]:
     en = language == "en"
     return {
-        "texts": {key: pair[en] for key, pair in CONSOLE_TEXTS.items()},
+        "texts": catalogue(CONSOLE_TEXTS, language),
         "groups": group_labels(language, groups),
         "pause_reasons": [pair[en] for pair in PAUSE_REASONS],
         "shortcuts": [(key, en_words if en else vi_words) for key, vi_words, en_words in SHORTCUTS],

@@ -20,6 +20,7 @@ from appliance.screen_mirror import send_touch
 
 from .app import error_response, language
 from .errors import json_error, status_for
+from .texts import WordTable, words
 
 demo = Blueprint("demo", __name__)
 
@@ -29,7 +30,7 @@ DEVICE = re.compile(r"[\w][\w-]{0,63}")
 TICKETS_SHOWN = 12
 
 # The page's own words (vi, en): a demo page, not part of the product's pages.
-WORDS: dict[str, tuple[str, str]] = {
+WORDS: WordTable = {
     "title": ("Demo — mọi màn hình", "Demo — every screen"),
     "kiosk": ("Ki-ốt (bấm vào hình để dùng)", "Kiosk (click the picture to use it)"),
     "display": ("Màn hình gọi số", "Hall display"),
@@ -102,7 +103,7 @@ def page() -> str:
         public=True,
         screens=screens(data_dir),
         tickets=tickets(data_dir),
-        w=lambda key: WORDS[key][0 if lang == "vi" else 1],
+        w=lambda key: words(WORDS, key, lang),
     )
 
 

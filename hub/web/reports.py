@@ -20,6 +20,7 @@ from hub.reports.report import DIMENSION_NAMES
 
 from .app import error_response, language
 from .security import AuthRefused, known_user, require_user, web
+from .texts import WordTable, words
 
 log = logging.getLogger("motcua.hub.web")
 
@@ -30,7 +31,7 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
-TEXTS: dict[str, tuple[str, str]] = {
+TEXTS: WordTable = {
     "title": ("Báo cáo", "Reports"),
     "from": ("Từ ngày", "From"),
     "to": ("Đến ngày", "To"),
@@ -67,8 +68,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 
 def _t(key: str, **values: object) -> str:
-    words = TEXTS[key][language() == "en"]
-    return words.format(**values) if values else words
+    return words(TEXTS, key, language(), **values)
 
 
 def may_see_reports(user: Any) -> bool:

@@ -6,15 +6,18 @@ Error messages that also travel over MQTT live in appliance/i18n.py; these are p
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from typing import Literal
 
-from appliance.i18n import ACTION_LABELS, STATUS_LABELS
+from appliance.i18n import ACTION_LABELS, STATUS_LABELS, label
 
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
+# Every word table of the web pages: key → (Vietnamese, English).
+WordTable = dict[str, tuple[str, str]]
 
 # key: (Vietnamese, English)
-TEXTS: dict[str, tuple[str, str]] = {
+TEXTS: WordTable = {
     # Frame
     "app_title": ("Hệ thống xếp hàng một cửa", "One-stop shop queue system"),
     "lang_switch": ("English", "Tiếng Việt"),
@@ -300,7 +303,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-ROLE_LABELS: dict[str, tuple[str, str]] = {
+ROLE_LABELS: WordTable = {
     "hub": ("Máy chủ hub", "Hub"),
     "kiosk": ("Ki-ốt lấy số", "Kiosk"),
     "printer": ("Máy in phiếu", "Ticket printer"),
@@ -311,10 +314,7 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
 
 
 def role_label(role: str | None, language: Language = "vi") -> str:
-    if not role:
-        return "—"
-    vi, en = ROLE_LABELS.get(role, (role, role))
-    return vi if language == "vi" else en
+    return label(ROLE_LABELS, role, language) if role else "—"
 
 
 def normalise_language(value: str | None) -> Language | None:
@@ -324,15 +324,26 @@ def normalise_language(value: str | None) -> Language | None:
     return value if value in LANGUAGES else None  # type: ignore[return-value]
 
 
-def text(key: str, language: Language = "vi", **values: object) -> str:
-    """The page label `key` in `language`, placeholders filled, NFC-normalised."""
-    vi, en = TEXTS.get(key, (key, key))
+def words(table: WordTable, key: str, language: Language = "vi", **values: object) -> str:
+    """`key`'s words in `table` in `language` (the key itself when the table lacks it), placeholders
+    filled, NFC-normalised: the one lookup of every page's word table."""
+    vi, en = table.get(key, (key, key))
     template = vi if language == "vi" else en
     try:
         filled = template.format(**values) if values else template
     except (KeyError, IndexError):
         filled = template
     return unicodedata.normalize("NFC", filled)
+
+
+def catalogue(table: WordTable, language: Language, keys: Iterable[str] | None = None) -> dict[str, str]:
+    """A table's words in one language (all of them, or `keys`), for a page's script."""
+    return {key: words(table, key, language) for key in (table if keys is None else keys)}
+
+
+def text(key: str, language: Language = "vi", **values: object) -> str:
+    """The page label `key` in `language`, placeholders filled, NFC-normalised."""
+    return words(TEXTS, key, language, **values)
 
 
 def counter_short_name(name: str | None) -> str:
@@ -354,10 +365,7 @@ def counter_title(name: str | None, language: Language = "vi") -> str:
 
 
 def status_label(status: str | None, language: Language = "vi") -> str:
-    if not status:
-        return ""
-    vi, en = STATUS_LABELS.get(status, (status, status))
-    return vi if language == "vi" else en
+    return label(STATUS_LABELS, status, language) if status else ""
 
 
 def client_catalogue(language: Language) -> dict[str, object]:
@@ -389,7 +397,7 @@ def client_catalogue(language: Language) -> dict[str, object]:
         "receipt_code_missing",
     )
     return {
-        "texts": {key: text(key, language) for key in keys},
-        "statuses": {key: status_label(key, language) for key in STATUS_LABELS},
-        "actions": {key: (vi if language == "vi" else en) for key, (vi, en) in ACTION_LABELS.items()},
+        "texts": catalogue(TEXTS, language, keys),
+        "statuses": catalogue(STATUS_LABELS, language),
+        "actions": catalogue(ACTION_LABELS, language),
     }
