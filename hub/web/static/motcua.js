@@ -84,6 +84,13 @@ window.motcua = {
     return { response, reply };
   },
 
+  // The JSON at `url`, fresh: resolves to the parsed body when the hub answered OK, else null (the
+  // next poll or event tries again); a network error rejects.
+  async getJson(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+    return response.ok ? response.json() : null;
+  },
+
   postJson(url, payload) {
     return window.motcua.request("POST", url, payload);
   },

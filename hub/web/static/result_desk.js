@@ -99,8 +99,8 @@
 
   async function refresh() {
     try {
-      const response = await fetch(config.view_url, { headers: { Accept: "application/json" }, cache: "no-store" });
-      if (response.ok) render(await response.json());
+      const view = await window.motcua.getJson(config.view_url);
+      if (view) render(view);
     } catch (error) {
       // the console shows the connection state
     }

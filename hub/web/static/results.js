@@ -92,9 +92,9 @@
 
   async function poll() {
     try {
-      const response = await fetch(config.json_url, { headers: { Accept: "application/json" }, cache: "no-store" });
-      if (response.ok) {
-        show(await response.json());
+      const payload = await window.motcua.getJson(config.json_url);
+      if (payload) {
+        show(payload);
         offline.hidden = true;
         return;
       }

@@ -44,8 +44,8 @@
 
   async function poll() {
     try {
-      const response = await fetch(config.status_url, { cache: "no-store" });
-      if (response.ok) update(await response.json());
+      const ticket = await window.motcua.getJson(config.status_url);
+      if (ticket) update(ticket);
     } catch (error) {
       // offline for a moment: the next poll tries again
     }
