@@ -44,6 +44,8 @@
   }
 
   document.getElementById("banner-close").addEventListener("click", hideBanner);
+  // The return counter's panel (result_desk.js) answers through the same place.
+  document.addEventListener("motcua:say", (event) => say(event.detail.message, event.detail.tone));
 
   function setButtons(view) {
     const serving = view.serving;
