@@ -15,128 +15,18 @@ from ..admin import edits
 from .admin_api import is_head, may_administer, require_administrator
 from .app import language
 from .security import known_user, web
+from .texts import load_words, words
 
 admin_pages = Blueprint("admin_pages", __name__)
 
 SECTIONS = ("services", "counters", "officers", "priority_groups", "kiosks", "settings", "province", "audit")
-TEXTS: dict[str, tuple[str, str]] = {
-    "services": ("Lĩnh vực", "Services"),
-    "counters": ("Quầy", "Counters"),
-    "officers": ("Cán bộ", "Officers"),
-    "settings": ("Thông báo & giờ làm việc", "Messages & hours"),
-    "priority_groups": ("Nhóm ưu tiên", "Priority groups"),
-    "kiosks": ("Ki-ốt", "Kiosks"),
-    "proof": ("Cần xem giấy tờ", "Proof asked"),
-    "proof_note": (
-        "Thứ tự trong bảng là thứ tự ki-ốt hiển thị. Cán bộ thấy nhóm ưu tiên và việc cần xem giấy tờ.",
-        "The table's order is the kiosk's order. Officers see the group and whether to ask for proof.",
-    ),
-    "order": ("Thứ tự", "Order"),
-    "move_up": ("Lên", "Up"),
-    "move_down": ("Xuống", "Down"),
-    "offered_services": ("Lĩnh vực trên ki-ốt (theo thứ tự)", "Services offered (in order)"),
-    "all_services": ("Tất cả lĩnh vực", "Every service"),
-    "rank_note": (
-        "Ghi số thứ tự (1, 2, 3…) cho lĩnh vực ki-ốt hiển thị; để trống: không hiển thị. "
-        "Không chọn lĩnh vực nào: ki-ốt hiển thị tất cả.",
-        "Number the services the kiosk offers (1, 2, 3…); blank: not offered. None: every service.",
-    ),
-    "result_return": ("Quầy trả kết quả", "Result-return counter"),
-    "result_service": ("Lĩnh vực trả kết quả", "Result-return service"),
-    "result_counters": ("Quầy trả kết quả", "Counters handing results over"),
-    "result_note": (
-        "Không chọn quầy nào: mọi quầy phục vụ lĩnh vực trả kết quả.",
-        "No counter ticked: every counter serving the result-return service.",
-    ),
-    "none": ("— Không —", "— None —"),
-    "audit": ("Nhật ký thay đổi", "Change log"),
-    "province": ("Mẫu của tỉnh", "Province templates"),
-    "province_in_force": ("Mẫu cấu hình của tỉnh đang áp dụng", "Province templates in force"),
-    "province_received": ("Mẫu đã nhận", "Templates received"),
-    "province_none": ("Chưa nhận mẫu nào.", "None received yet."),
-    "province_none_in_force": ("Không có mẫu nào đang áp dụng.", "No template in force."),
-    "province_note": (
-        "Trường bị khoá chỉ tỉnh thay đổi được; trường “điểm được sửa” thì điểm sửa được và giữ "
-        "giá trị của mình khi tỉnh gửi mẫu mới.",
-        "Locked fields only the province changes; overridable ones the site may change, and its own "
-        "value is kept when the province sends a new template.",
-    ),
-    "template": ("Mẫu", "Template"),
-    "kind": ("Loại", "Kind"),
-    "locked": ("Khoá (tỉnh quy định)", "Locked (set by the province)"),
-    "overridable": ("Điểm được sửa", "Overridable by the site"),
-    "outcome": ("Kết quả", "Outcome"),
-    "reason": ("Lý do", "Reason"),
-    "applied": ("Đã áp dụng", "Applied"),
-    "refused": ("Từ chối", "Refused"),
-    "title": ("Quản trị", "Administration"),
-    "id": ("Mã", "ID"),
-    "name": ("Tên", "Name"),
-    "name_en": ("Tên tiếng Anh", "English name"),
-    "prefix": ("Tiền tố (chữ)", "Prefix (letters)"),
-    "first": ("Số đầu", "First number"),
-    "last": ("Số cuối", "Last number"),
-    "digits": ("Số chữ số", "Digits"),
-    "block": ("Dải số", "Number block"),
-    "service_minutes": ("Thời gian phục vụ (phút)", "Service time (minutes)"),
-    "target_wait": ("Chờ tối đa (phút)", "Target wait (minutes)"),
-    "served_services": ("Lĩnh vực phục vụ", "Services served"),
-    "priority_rule": ("Thứ tự ưu tiên", "Priority rule"),
-    "strict": ("Ưu tiên luôn trước", "Priority always first"),
-    "interleave": ("Xen kẽ", "Interleave"),
-    "interleave_every": ("1 ưu tiên sau mỗi … số thường", "1 priority after every … ordinary"),
-    "open_at_start": ("Mở khi khởi động", "Open at start"),
-    "printer": ("Máy in biên nhận", "Receipt printer"),
-    "username": ("Tên đăng nhập", "User name"),
-    "assigned_counters": ("Quầy được giao", "Counters"),
-    "head": ("Trưởng bộ phận", "Head of office"),
-    "admin": ("Quản trị viên", "Administrator"),
-    "disabled": ("Đã khoá", "Disabled"),
-    "active": ("Đang hoạt động", "Active"),
-    "role": ("Vai trò", "Role"),
-    "officer": ("Cán bộ", "Officer"),
-    "state": ("Trạng thái", "State"),
-    "new": ("Thêm mới", "Add"),
-    "edit": ("Sửa", "Edit"),
-    "save": ("Lưu", "Save"),
-    "cancel": ("Huỷ", "Cancel"),
-    "delete": ("Xoá", "Delete"),
-    "confirm_delete": ("Xoá “{id}”?", "Delete “{id}”?"),
-    "reset_password": ("Cấp lại mật khẩu", "Reset password"),
-    "disable": ("Khoá", "Disable"),
-    "enable": ("Mở khoá", "Enable"),
-    "hall_message": ("Thông báo trên màn hình sảnh", "Hall display message"),
-    "ticket_footer": ("Dòng cuối phiếu số", "Ticket footer"),
-    "days": ("Ngày làm việc", "Working days"),
-    "refuse_outside": ("Không cấp số ngoài giờ", "Refuse numbers outside hours"),
-    "when": ("Thời điểm", "When"),
-    "who": ("Người thay đổi", "Who"),
-    "what": ("Đối tượng", "What"),
-    "action": ("Thao tác", "Action"),
-    "change": ("Trước → sau", "Before → after"),
-    "no_entries": ("Chưa có thay đổi nào.", "No changes yet."),
-    "saved": ("Đã lưu.", "Saved."),
-    "live_note": (
-        "Mọi thay đổi có hiệu lực ngay (ki-ốt, màn hình, bảng LED) và được ghi vào nhật ký.",
-        "Every change applies at once (kiosks, displays, LED boards) and is logged.",
-    ),
-    "block_note": (
-        "Khi lĩnh vực đã cấp số trong ngày, chỉ được tăng số cuối (mở rộng dải số).",
-        "Once a service issued numbers today, only its last number may grow (widen the block).",
-    ),
-}
-ACTIONS = {
-    "create": ("Thêm", "Created"),
-    "update": ("Sửa", "Changed"),
-    "delete": ("Xoá", "Deleted"),
-    "reset_password": ("Cấp lại mật khẩu", "Password reset"),
-}
+TEXTS = load_words("admin")
+ACTIONS = load_words("admin_actions")
 DAY_NAMES = {"mon": "T2", "tue": "T3", "wed": "T4", "thu": "T5", "fri": "T6", "sat": "T7", "sun": "CN"}
 
 
 def _t(key: str, **values: object) -> str:
-    words = TEXTS[key][language() == "en"]
-    return words.format(**values) if values else words
+    return words(TEXTS, key, language(), **values)
 
 
 @admin_pages.app_context_processor
@@ -196,7 +86,7 @@ def _render(section: str, **values: Any) -> str:
         public_officer=edits.public_officer,
         dump=edits.dump,
         day_names=DAY_NAMES,
-        action_label=lambda action: ACTIONS.get(action, (action, action))[language() == "en"],
+        action_label=lambda action: words(ACTIONS, action, language()),
         changes=changes,
         shown=shown,
         template_fields=template_fields,

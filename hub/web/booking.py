@@ -19,10 +19,12 @@ from appliance.errors import MotcuaError
 from .api import BadInput, anonymous_caller, json_body, public_post_guard, refusal, same_origin
 from .app import error_response, language
 from .auth import LoginLimiter
-from .booking_texts import booking_texts
 from .security import client_address
+from .texts import catalogue, load_words
 
 booking = Blueprint("booking", __name__)
+# Words of the booking pages (Vietnamese first, English available).
+TEXTS = load_words("booking")
 
 OTP_PER_ADDRESS = 5
 OTP_WINDOW_S = 600.0
@@ -44,20 +46,37 @@ def bookings() -> Any:
     return current_app.extensions["motcua_booking"]["service"]
 
 
-def _limited(name: str) -> Response | None:
-    limiter: LoginLimiter = current_app.extensions["motcua_booking"][name]
+class _TooMany(Exception):
+    """An address over its limit; the answer (with Retry-After) travels with it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("too many attempts")
+        self.response = response
+
+
+def _public_body(limiter_name: str) -> dict[str, Any]:
+    """The JSON body of a citizen's write (a code by SMS, a booking): guarded as every public write
+    is, and refused past the limiter's count from one address."""
+    public_post_guard()
+    body = json_body()
+    limiter: LoginLimiter = current_app.extensions["motcua_booking"][limiter_name]
     address = client_address()
     if limiter.reserve(address) is None:
         wait = limiter.blocked(address)
         response = error_response("too_many_attempts", minutes=max(1, round(wait / 60)))
         response.headers["Retry-After"] = str(max(1, round(wait)))
-        return response
-    return None
+        raise _TooMany(response)
+    return body
 
 
 @booking.errorhandler(MotcuaError)
 def _refused(error: MotcuaError) -> Response:
     return refusal(error)
+
+
+@booking.errorhandler(_TooMany)
+def _too_many(error: _TooMany) -> Response:
+    return error.response
 
 
 # -- API ----------------------------------------------------------------------------------------
@@ -80,23 +99,15 @@ def slots() -> Response:
 
 
 @booking.post("/api/v1/bookings/otp")
-def send_otp() -> Response | tuple[Response, int]:
+def send_otp() -> tuple[Response, int]:
     """A one-time code by SMS to the phone that books (through the site's SMS gateway)."""
-    public_post_guard()
-    body = json_body()
-    refused = _limited("otp_limiter")
-    if refused is not None:
-        return refused
+    body = _public_body("otp_limiter")
     return jsonify(bookings().request_otp(body.get("phone"), language())), 202
 
 
 @booking.post("/api/v1/bookings")
-def create() -> Response | tuple[Response, int]:
-    public_post_guard()
-    body = json_body()
-    refused = _limited("book_limiter")
-    if refused is not None:
-        return refused
+def create() -> tuple[Response, int]:
+    body = _public_body("book_limiter")
     return jsonify(bookings().book(body, language())), 201
 
 
@@ -150,12 +161,12 @@ def book_page() -> str:
     service = bookings()
     config = {
         "lang": lang,
-        "texts": booking_texts(lang),
+        "texts": catalogue(TEXTS, lang),
         "services": service.services(),
         "days": [d.isoformat() for d in service.days()],
         "otp": service.settings.phone_otp,
     }
-    return render_template("book.html", config=config, bt=booking_texts(lang), public=True)
+    return render_template("book.html", config=config, bt=catalogue(TEXTS, lang), public=True)
 
 
 @booking.get("/b/<code>")
@@ -166,7 +177,7 @@ def booking_page(code: str) -> Response | str:
         return error_response("booking_not_found", 404)
     lang = language()
     data = bookings().describe(found)
-    config = {"lang": lang, "texts": booking_texts(lang), "code": found.code}
+    config = {"lang": lang, "texts": catalogue(TEXTS, lang), "code": found.code}
     today = found.day == bookings().today()
-    return render_template("booking.html", booking=data, config=config, bt=booking_texts(lang),
+    return render_template("booking.html", booking=data, config=config, bt=catalogue(TEXTS, lang),
                            today=today, public=True)  # fmt: skip

@@ -20,6 +20,7 @@ from appliance.screen_mirror import send_touch
 
 from .app import error_response, language
 from .errors import json_error, status_for
+from .texts import load_words, words
 
 demo = Blueprint("demo", __name__)
 
@@ -28,18 +29,8 @@ SERVED = re.compile(r"(?:printed[\w-]*/)?[\w][\w.-]*\.(?:png|txt)")
 DEVICE = re.compile(r"[\w][\w-]{0,63}")
 TICKETS_SHOWN = 12
 
-# The page's own words (vi, en): a demo page, not part of the product's pages.
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Demo — mọi màn hình", "Demo — every screen"),
-    "kiosk": ("Ki-ốt (bấm vào hình để dùng)", "Kiosk (click the picture to use it)"),
-    "display": ("Màn hình gọi số", "Hall display"),
-    "leds": ("Bảng LED", "LED boards"),
-    "tickets": ("Phiếu đã in (mới nhất trước)", "Printed tickets (newest first)"),
-    "none": ("Chưa có", "None yet"),
-    "waiting": ("Đang chờ hình…", "Waiting for the picture…"),
-    "console": ("Bàn làm việc của cán bộ", "Officer console"),
-    "results": ("Bảng kết quả", "Results board"),
-}
+# The page's own words: a demo page, not part of the product's pages.
+WORDS = load_words("demo")
 
 
 def install_demo(app: Flask, data_dir: Path) -> None:
@@ -102,7 +93,7 @@ def page() -> str:
         public=True,
         screens=screens(data_dir),
         tickets=tickets(data_dir),
-        w=lambda key: WORDS[key][0 if lang == "vi" else 1],
+        w=lambda key: words(WORDS, key, lang),
     )
 
 

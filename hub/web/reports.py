@@ -20,6 +20,7 @@ from hub.reports.report import DIMENSION_NAMES
 
 from .app import error_response, language
 from .security import AuthRefused, known_user, require_user, web
+from .texts import load_words, words
 
 log = logging.getLogger("motcua.hub.web")
 
@@ -30,45 +31,11 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
-TEXTS: dict[str, tuple[str, str]] = {
-    "title": ("Báo cáo", "Reports"),
-    "from": ("Từ ngày", "From"),
-    "to": ("Đến ngày", "To"),
-    "by": ("Theo", "By"),
-    "show": ("Xem", "Show"),
-    "this_month": ("Tháng này", "This month"),
-    "last_month": ("Tháng trước", "Last month"),
-    "this_quarter": ("Quý này", "This quarter"),
-    "this_year": ("Năm nay", "This year"),
-    "today": ("Hôm nay", "Today"),
-    "exports": ("Tải về", "Download"),
-    "xlsx": ("Excel (mọi nhóm)", "Excel (all groupings)"),
-    "csv": ("CSV (nhóm này)", "CSV (this grouping)"),
-    "pdf": ("PDF để in", "Printable PDF"),
-    "issued_served": ("Phiếu đã cấp và đã phục vụ", "Tickets issued and served"),
-    "waits": ("Thời gian chờ (phút)", "Waiting time (minutes)"),
-    "issued": ("Đã cấp", "Issued"),
-    "served": ("Đã phục vụ", "Served"),
-    "p50": ("Trung vị", "Median"),
-    "p90": ("P90", "P90"),
-    "priority": ("Phiếu ưu tiên theo nhóm", "Priority tickets by group"),
-    "dossier_ratings": ("Đánh giá theo hồ sơ (QĐ 766)", "Ratings per dossier (QĐ 766)"),
-    "count": ("Lượt", "Count"),
-    "average": ("Điểm TB (1–3)", "Average (1–3)"),
-    "satisfied": ("Hài lòng", "Satisfied"),
-    "overall": ("Đánh giá chung", "Overall"),
-    "counter_time": ("Thời gian quầy trong giờ làm việc (giờ)", "Counter time in opening hours (hours)"),
-    "open": ("Mở", "Open"),
-    "idle": ("Mở, không có khách", "Open, idle"),
-    "paused": ("Tạm dừng", "Paused"),
-    "none": ("Không có phiếu nào trong kỳ này.", "No tickets in this period."),
-    "scale": ("thang điểm {scale}", "scale of {scale}"),
-}
+TEXTS = load_words("reports")
 
 
 def _t(key: str, **values: object) -> str:
-    words = TEXTS[key][language() == "en"]
-    return words.format(**values) if values else words
+    return words(TEXTS, key, language(), **values)
 
 
 def may_see_reports(user: Any) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from appliance.errors import MotcuaError
-from appliance.i18n import message
+from appliance.i18n import MESSAGES, message
 from appliance.timeutil import now as local_now
 
 from .api import json_body, refusal
@@ -38,38 +38,17 @@ def _board() -> Any:
     return getattr(central, "results", None) if central is not None else None
 
 
+# The words the TV page and the result desk's script draw with: the catalogue's result words (their
+# keys start so) and the TV's page number and offline note.
+CLIENT_WORDS = (
+    *(key for key in MESSAGES if key.startswith(("results_", "result_"))),
+    "display_page",
+    "display_offline",
+)
+
+
 def texts(lang: str) -> dict[str, str]:
-    keys = (
-        "results_title",
-        "results_hint",
-        "results_code",
-        "results_procedure",
-        "results_applicant",
-        "results_ready_since",
-        "results_new",
-        "results_overdue",
-        "results_empty",
-        "results_loading",
-        "results_stale",
-        "results_count",
-        "display_page",
-        "display_offline",
-        "result_desk_title",
-        "result_returned_button",
-        "result_returned_at",
-        "result_returned_ok",
-        "result_already_returned",
-        "result_no_ticket",
-        "result_not_linked",
-        "result_link_prompt",
-        "result_link_button",
-        "result_not_ready",
-        "result_stale",
-        "result_applicant_id",
-        "result_overdue_none",
-        "results_days_waiting",
-    )
-    return {key: message(key, lang) for key in keys}  # type: ignore[arg-type]
+    return {key: message(key, lang) for key in CLIENT_WORDS}  # type: ignore[arg-type]
 
 
 def _utc_offset_minutes() -> int:

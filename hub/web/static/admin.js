@@ -2,7 +2,6 @@
 // token; the answer (or the refusal, in the hub's words) is shown in one fixed place.
 "use strict";
 (function () {
-  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const feedback = document.getElementById("admin-feedback");
   const texts = document.getElementById("admin-texts")?.dataset || {};
   const lang = document.documentElement.lang === "en" ? "en" : "vi";
@@ -19,19 +18,11 @@
     show(message, tone);
   }
 
+  // The hub answers in the page's language (a refusal is shown as it says it). The last answer goes
+  // when a new request leaves: what the fixed place says next is this one's.
   async function send(method, url, body) {
-    const response = await fetch(url + "?lang=" + lang, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-    let data = {};
-    try { data = await response.json(); } catch (error) { data = {}; }
-    if (!response.ok) {
-      throw new Error((data.error && data.error.message) || "HTTP " + response.status);
-    }
-    return data;
+    show("", "");
+    return (await window.motcua.sendJson(method, url + "?lang=" + lang, body)) || {};
   }
 
   function done(message) {
@@ -40,7 +31,7 @@
   }
 
   function passwordText(username, password) {
-    return (texts.password || "{username}: {password}").replace("{username}", username).replace("{password}", password);
+    return window.motcua.fill(texts.password || "{username}: {password}", { username, password });
   }
 
   // Ordered lists (a kiosk's services): each choice has a rank input; the list is the ranked ones.
@@ -140,7 +131,7 @@
         form.scrollIntoView({ block: "start" });
         form.elements[1]?.focus();
       } else if ("delete" in button.dataset) {
-        if (!confirm((texts.confirmDelete || "{id}").replace("{id}", key))) return;
+        if (!confirm(window.motcua.fill(texts.confirmDelete || "{id}", { id: key }))) return;
         await send("DELETE", base);
         done(texts.saved || "OK");
       } else if ("reset" in button.dataset) {

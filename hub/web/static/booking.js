@@ -3,34 +3,17 @@
 
 (function () {
   function $(id) { return document.getElementById(id); }
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-  }
+  const { fill, sendJson: api } = window.motcua;
   function say(text, kind) {
     const box = $("b-message");
     box.textContent = text;
     box.className = "banner " + (kind || "error");
     box.hidden = !text;
   }
-  async function api(method, url, body) {
-    const options = { method: method, headers: {} };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const reply = await fetch(url, options);
-    let data = null;
-    try { data = await reply.json(); } catch (e) { data = null; }
-    if (!reply.ok) {
-      const error = new Error((data && data.error && data.error.message) || String(reply.status));
-      throw error;
-    }
-    return data;
-  }
 
   const bookConfig = $("book-config");
   if (bookConfig) {
-    const config = JSON.parse(bookConfig.textContent);
+    const config = window.motcua.config("book-config");
     const texts = config.texts;
     let chosen = null;
 
@@ -108,7 +91,7 @@
 
   const bookingConfig = $("booking-config");
   if (bookingConfig) {
-    const config = JSON.parse(bookingConfig.textContent);
+    const config = window.motcua.config("booking-config");
     const cancel = $("b-cancel");
     if (cancel) {
       cancel.addEventListener("click", async () => {

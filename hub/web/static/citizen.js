@@ -9,8 +9,8 @@
     const ticket = event.detail;
     if (!noshow) return;
     noshow.hidden = ticket.status !== "skipped";
-    const counter = (ticket.counter_name || "").replace(/^(quầy|counter)\s+/i, "");
-    noshow.textContent = noshow.dataset[lang].replace("{counter}", counter);
+    const counter = window.motcua.counterShortName(ticket.counter_name);
+    noshow.textContent = window.motcua.fill(noshow.dataset[lang], { counter });
   });
 
   const box = $("c-notify");
@@ -25,14 +25,7 @@
     $("c-state").textContent = state.subscribed ? words.on : "";
     $("c-off").hidden = !state.subscribed;
   }
-  async function send(method, body) {
-    const options = { method: method, headers: {} };
-    if (body) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
-    const reply = await fetch(url, options);
-    const data = await reply.json();
-    if (!reply.ok) throw new Error((data.error && data.error.message) || words.fail);
-    return data;
-  }
+  const send = (method, body) => window.motcua.sendJson(method, url, body, words.fail);
   fetch(url).then((r) => r.json()).then(show).catch(() => {});
 
   const form = $("c-phone-form");

@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("console-config").textContent);
+  const config = window.motcua.config("console-config");
   const texts = config.texts;
   const words = config.console.texts;
   // Priority group names; each view brings the live ones (the head may rename or add a group).
@@ -44,6 +44,8 @@
   }
 
   document.getElementById("banner-close").addEventListener("click", hideBanner);
+  // The return counter's panel (result_desk.js) answers through the same place.
+  document.addEventListener("motcua:say", (event) => say(event.detail.message, event.detail.tone));
 
   function setButtons(view) {
     const serving = view.serving;

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const config = JSON.parse(document.getElementById("demo-config").textContent);
+  const config = window.motcua.config("demo-config");
   const POLL_MS = 1000;
 
   function fileUrl(file, version) {
@@ -58,9 +58,8 @@
 
   async function poll() {
     try {
-      const response = await fetch(config.state_url, { cache: "no-store" });
-      if (response.ok) {
-        const state = await response.json();
+      const state = await window.motcua.getJson(config.state_url);
+      if (state) {
         follow([...state.kiosks, ...state.displays, ...state.leds]);
         showTickets(state.tickets);
       }
@@ -76,20 +75,10 @@
       const point = { x: (event.clientX - box.left) / box.width, y: (event.clientY - box.top) / box.height };
       const note = kiosk.parentElement.querySelector(".demo-tap-error");
       try {
-        const response = await fetch(config.tap_url.replace("DEVICE", kiosk.dataset.device), {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify(point),
-          cache: "no-store",
-        });
-        if (response.ok) {
-          note.textContent = "";
-        } else {
-          const reply = await response.json().catch(() => null);
-          note.textContent = reply?.error?.message ?? `HTTP ${response.status}`;
-        }
+        await window.motcua.sendJson("POST", config.tap_url.replace("DEVICE", kiosk.dataset.device), point);
+        note.textContent = "";
       } catch (error) {
-        note.textContent = String(error);
+        note.textContent = error.message;  // the hub's words, the HTTP status, or the network's
       }
     });
   }

@@ -3,6 +3,11 @@
 "use strict";
 
 window.motcua = {
+  // The JSON a page's template embedded for its script (<script type="application/json" id=…>).
+  config(id) {
+    return JSON.parse(document.getElementById(id).textContent);
+  },
+
   // `template` with "{name}" replaced by values.name (unknown names stay as they are).
   fill(template, values) {
     return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
@@ -14,6 +19,17 @@ window.motcua = {
     if (seconds <= 0) return window.motcua.fill(texts.minutes_short, { minutes: 0 });
     if (seconds < 60) return texts.under_a_minute;
     return window.motcua.fill(texts.minutes_short, { minutes: Math.round(seconds / 60) });
+  },
+
+  // A time the hub sent (ISO, the site's local time) as the pages write it: "14:05 06/12/2026".
+  dateTime(iso) {
+    if (!iso || iso.length < 16) return "—";
+    return iso.slice(11, 16) + " " + iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
+  },
+
+  // "3" of "Quầy 3" (the sentence around it already says quầy/counter).
+  counterShortName(name) {
+    return (name || "").replace(/^(quầy|counter)\s+/i, "");
   },
 
   // A new element with a class and a text (both optional).
@@ -45,14 +61,18 @@ window.motcua = {
     };
   },
 
-  // POST `payload` as JSON with the page's CSRF token; resolves to {response, reply}, where `reply`
-  // is the parsed JSON body or null (an HTML error page, an empty body). Network errors reject.
-  async postJson(url, payload) {
-    const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  // Send `payload` (if any) as JSON, with the page's CSRF token where it has one (an officer's
+  // session); resolves to {response, reply}, where `reply` is the parsed JSON body or null (an HTML
+  // error page, an empty body). Network errors reject.
+  async request(method, url, payload) {
+    const headers = { Accept: "application/json" };
+    const csrf = document.querySelector('meta[name="csrf-token"]');
+    if (csrf) headers["X-CSRF-Token"] = csrf.getAttribute("content");
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-      body: JSON.stringify(payload),
+      method,
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
       cache: "no-store",
     });
     let reply = null;
@@ -62,6 +82,27 @@ window.motcua = {
       reply = null;
     }
     return { response, reply };
+  },
+
+  // The JSON at `url`, fresh: resolves to the parsed body when the hub answered OK, else null (the
+  // next poll or event tries again); a network error rejects.
+  async getJson(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+    return response.ok ? response.json() : null;
+  },
+
+  postJson(url, payload) {
+    return window.motcua.request("POST", url, payload);
+  },
+
+  // The same for a page that wants only the answer: resolves to the reply; rejects with an Error
+  // whose message is the hub's (or `fallback`, or the HTTP status) when the hub refused.
+  async sendJson(method, url, payload, fallback) {
+    const { response, reply } = await window.motcua.request(method, url, payload);
+    if (!response.ok) {
+      throw new Error((reply && reply.error && reply.error.message) || fallback || "HTTP " + response.status);
+    }
+    return reply;
   },
 
   // One officer action at a time (a double press must not send two), the page redrawn by `refresh`

@@ -4,26 +4,18 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("result-desk-config").textContent);
+  const config = window.motcua.config("result-desk-config");
   const texts = config.texts;
   const body = document.getElementById("rd-body");
   const overdue = document.getElementById("rd-overdue");
   const form = document.getElementById("rd-form");
-  const banner = document.getElementById("banner");
-  const bannerText = document.getElementById("banner-text");
   const actions = window.motcua.oneAtATime(() => refresh());
 
-  const { fill, element } = window.motcua;
+  const { fill, element, dateTime } = window.motcua;
 
-  function when(iso) {
-    if (!iso || iso.length < 16) return "—";
-    return iso.slice(11, 16) + " " + iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
-  }
-
+  // The console's one feedback place says it (console.js listens): its look and height stay its own.
   function say(message, ok) {
-    bannerText.textContent = message;
-    banner.className = "banner " + (ok ? "ok" : "error");
-    banner.hidden = false;
+    document.dispatchEvent(new CustomEvent("motcua:say", { detail: { message, tone: ok ? "ok" : "error" } }));
   }
 
   function button(value, label, className) {
@@ -33,7 +25,14 @@
     return node;
   }
 
+  // The panel is redrawn only when its view changed: a press must not land on a button just replaced
+  // by the same one (the console redraws on every event). `shown` is what it shows now.
+  let shown = null;
+
   function render(view) {
+    const showing = JSON.stringify(view) + actions.busy;
+    if (showing === shown) return;
+    shown = showing;
     const parts = [];
     if (!view.ticket) {
       parts.push(element("p", "hint", texts.result_no_ticket));
@@ -60,7 +59,7 @@
           [texts.results_applicant, dossier.applicant_name],
           [texts.result_applicant_id, dossier.applicant_id_no],
           [config.status_word || "", dossier.status_label],
-          [texts.results_ready_since, when(dossier.ready_since)],
+          [texts.results_ready_since, dateTime(dossier.ready_since)],
         ];
         for (const [term, value] of facts) {
           if (!value) continue;
@@ -74,7 +73,7 @@
       }
       if (view.returned) {
         const done = element("p", "returned",
-          fill(texts.result_returned_at, { time: when(view.returned.returned_at), officer: view.returned.officer }));
+          fill(texts.result_returned_at, { time: dateTime(view.returned.returned_at), officer: view.returned.officer }));
         done.id = "rd-returned";
         parts.push(done);
       } else {
@@ -97,8 +96,8 @@
 
   async function refresh() {
     try {
-      const response = await fetch(config.view_url, { headers: { Accept: "application/json" }, cache: "no-store" });
-      if (response.ok) render(await response.json());
+      const view = await window.motcua.getJson(config.view_url);
+      if (view) render(view);
     } catch (error) {
       // the console shows the connection state
     }
@@ -109,6 +108,7 @@
   function post(url, payload) {
     // One at a time: a double press sends one request (the hub would answer the same anyway).
     const start = () => {
+      shown = null;  // its buttons disabled here: the next view redraws them
       for (const node of document.querySelectorAll('button[form="rd-form"]')) node.disabled = true;
     };
     return actions.run(start, async () => {

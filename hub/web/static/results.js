@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("results-config").textContent);
+  const config = window.motcua.config("results-config");
   const texts = config.texts;
   const rows = document.getElementById("r-rows");
   const pageLabel = document.getElementById("r-page");
@@ -16,21 +16,8 @@
   let page = 0;
   let perPage = config.rows;
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-  }
-
-  function when(iso) {
-    if (!iso || iso.length < 16) return "—";
-    return iso.slice(11, 16) + " " + iso.slice(8, 10) + "/" + iso.slice(5, 7) + "/" + iso.slice(0, 4);
-  }
-
-  function cell(className, text) {
-    const td = document.createElement("td");
-    td.className = className;
-    if (text !== undefined) td.textContent = text;
-    return td;
-  }
+  const { fill, element, dateTime } = window.motcua;
+  const cell = (className, text) => element("td", className, text);
 
   function pages() {
     const count = board ? board.items.length : 0;
@@ -57,8 +44,7 @@
     if (page >= total) page = 0;
     const shown = board.items.slice(page * perPage, (page + 1) * perPage);
     if (shown.length === 0) {
-      const tr = document.createElement("tr");
-      tr.className = "empty";
+      const tr = element("tr", "empty");
       const td = cell("", board.fetched_at ? texts.results_empty : texts.results_loading);
       td.colSpan = 4;
       tr.append(td);
@@ -66,25 +52,15 @@
     } else {
       rows.replaceChildren(...shown.map((item) => {
         const fresh = Boolean(board.new_since) && item.ready_since >= board.new_since;
-        const tr = document.createElement("tr");
-        tr.className = (fresh ? "is-new " : "") + (item.overdue_collection ? "is-overdue" : "");
+        const tr = element("tr", (fresh ? "is-new " : "") + (item.overdue_collection ? "is-overdue" : ""));
         const code = cell("c-code", item.code);
         const procedure = cell("c-procedure");
-        const clamp = document.createElement("span");
-        clamp.className = "clamp";
-        clamp.textContent = item.procedure;
-        procedure.append(clamp);
-        const since = cell("c-since", when(item.ready_since));
+        procedure.append(element("span", "clamp", item.procedure));
+        const since = cell("c-since", dateTime(item.ready_since));
         if (fresh) {
-          const badge = document.createElement("span");
-          badge.className = "badge-new";
-          badge.textContent = texts.results_new;
-          since.append(badge);
+          since.append(element("span", "badge-new", texts.results_new));
         } else if (item.overdue_collection) {
-          const note = document.createElement("span");
-          note.className = "overdue";
-          note.textContent = fill(texts.results_overdue, { days: item.uncollected_days });
-          since.append(note);
+          since.append(element("span", "overdue", fill(texts.results_overdue, { days: item.uncollected_days })));
         }
         tr.append(code, procedure, cell("c-applicant", item.applicant_masked), since);
         return tr;
@@ -94,7 +70,7 @@
     if (total > 1) label += " · " + fill(texts.display_page, { page: page + 1, pages: total });
     pageLabel.textContent = label;
     stale.hidden = !(board.stale && board.fetched_at);
-    stale.textContent = fill(texts.results_stale, { time: when(board.fetched_at) });
+    stale.textContent = fill(texts.results_stale, { time: dateTime(board.fetched_at) });
   }
 
   function show(payload) {
@@ -116,9 +92,9 @@
 
   async function poll() {
     try {
-      const response = await fetch(config.json_url, { headers: { Accept: "application/json" }, cache: "no-store" });
-      if (response.ok) {
-        show(await response.json());
+      const payload = await window.motcua.getJson(config.json_url);
+      if (payload) {
+        show(payload);
         offline.hidden = true;
         return;
       }

@@ -2,17 +2,14 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("ticket-config").textContent);
+  const config = window.motcua.config("ticket-config");
   const texts = config.texts;
   const FINAL = ["completed", "cancelled"];
 
   const fill = window.motcua.fill;
   const minutes = (seconds) => window.motcua.minutes(seconds, texts);
 
-  // "3" of "Quầy 3": the sentence around it already says "quầy".
-  function shortName(name) {
-    return (name || "").replace(/^(quầy|counter)\s+/i, "");
-  }
+  const shortName = window.motcua.counterShortName;
 
   function render(ticket) {
     const card = document.getElementById("ticket");
@@ -47,8 +44,8 @@
 
   async function poll() {
     try {
-      const response = await fetch(config.status_url, { cache: "no-store" });
-      if (response.ok) update(await response.json());
+      const ticket = await window.motcua.getJson(config.status_url);
+      if (ticket) update(ticket);
     } catch (error) {
       // offline for a moment: the next poll tries again
     }
