@@ -31,7 +31,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .config import describe_errors
+from .config import DeviceConfig, describe_errors
 from .errors import DetailError
 from .i18n import message
 from .mqtt import Link, Message, PayloadError
@@ -296,24 +296,42 @@ def keep_until_restart(current: M, fresh: M, keys: Iterable[str]) -> M:
     return fresh.model_copy(update=kept)
 
 
-class ReloadsConfig(Generic[M]):
-    """The hub's side of a device daemon, done one way everywhere: its commands (identify, reload,
-    restart), `reload` and the pushed configuration, and the daemon as a context manager.
+D = TypeVar("D", bound=DeviceConfig)
 
-    The daemon sets `config_model`, `config_path`, `_local` (the TOML data last found valid),
-    `restart_requested` (and `on_restart`, to close a window), implements `start`, `stop`,
-    `identify`, `config_language`, `_apply(fresh)` (take a validated configuration) and
-    `_config_refused(detail)` (say so in its health), and calls `listen_to_the_hub(link)` when it
-    starts. A push that does not validate is refused whole; `reload` raises CommandError so the
-    command result carries the reason.
+
+class ReloadsConfig(Generic[D]):
+    """The hub's side of a device daemon, done one way everywhere: its state, its commands
+    (identify, reload, restart), `reload` and the pushed configuration, and the daemon as a context
+    manager.
+
+    The daemon sets `config_model`, calls `_set_up_config(config, config_path)` first in its
+    `__init__`, implements `start`, `stop`, `identify`, `_apply(fresh)` (take a validated
+    configuration) and `_config_refused(detail)` (say so in its health), and calls
+    `listen_to_the_hub(link)` when it starts. A push that does not validate is refused whole;
+    `reload` raises CommandError so the command result carries the reason.
     """
 
-    config_model: type[M]
+    config_model: type[D]
+    config: D
     config_path: Path | None
-    _local: dict[str, Any]
+    _local: dict[str, Any]  # the TOML data last found valid
+    config_error: str | None  # why the last push was refused, for the health
     runtime: DeviceRuntime | None
     restart_requested: threading.Event
-    on_restart: Callable[[], object] | None = None
+    on_restart: Callable[[], object] | None = None  # e.g. close the window
+
+    def _set_up_config(
+        self, config: D, config_path: Path | None, *, on_restart: Callable[[], object] | None = None
+    ) -> None:
+        self.config = config
+        # What `reload` reads again; without a file (tests, one-off commands), `config` itself.
+        self.config_path = config_path
+        self._local = config.model_dump(mode="json")
+        self.config_error = None
+        self.restart_requested = threading.Event()
+        self.runtime = None
+        if on_restart is not None:
+            self.on_restart = on_restart
 
     def start(self) -> None:
         raise NotImplementedError
@@ -354,9 +372,10 @@ class ReloadsConfig(Generic[M]):
 
     @property
     def config_language(self) -> str:
-        raise NotImplementedError
+        """The language command results and refusals are written in."""
+        return self.config.language
 
-    def _apply(self, fresh: M) -> None:
+    def _apply(self, fresh: D) -> None:
         raise NotImplementedError
 
     def _config_refused(self, detail: str) -> None:

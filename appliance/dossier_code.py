@@ -24,10 +24,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from .errors import MotcuaError
 from .i18n import Language, message
+from .web_address import http_url
 
 Scheme = Literal["tt01", "opencps"]
 
@@ -156,11 +157,8 @@ def code_text_in_url(url: str) -> str | None:
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    parts = http_url(url)
+    if parts is None:
         return None
     query = parse_qs(parts.query)
     for name in URL_CODE_PARAMETERS:

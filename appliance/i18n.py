@@ -666,6 +666,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kiosk_days_range": ("{first} – {last}", "{first} – {last}"),
     "kiosk_hours_periods": ("{days}: {periods}", "{days}: {periods}"),
     "kiosk_hours_and": (" và ", " and "),
+    # Opening hours without any period (hub/site.py, kiosk/texts.py): closed every day.
+    "hours_none": ("Không làm việc ngày nào", "Closed every day"),
     # hub.fleet + hub.enroll + appliance.device: enrolment, fleet page, device commands
     "fleet_health_paper": ("Giấy", "Paper"),
     "fleet_health_printer": ("Máy in", "Printer"),

@@ -7,7 +7,7 @@ import ctypes.util
 import logging
 import os
 import sys
-from typing import Any
+from typing import Any, Protocol
 
 from appliance.errors import MotcuaError
 
@@ -58,6 +58,34 @@ def configure_kivy(
         for option in Config.options("input"):
             Config.remove_option("input", option)
     Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+# The name the screens' labels use for the fonts of their `[screen]` section.
+FONT = "MotcuaSans"
+
+
+class ScreenFonts(Protocol):
+    """What `open_screen` reads of a screen's `[screen]` section."""
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    font: str
+    font_bold: str
+
+
+def register_fonts(regular: str, bold: str) -> None:
+    """DejaVu Sans (the default) draws every Vietnamese letter with its stacked tone marks."""
+    from kivy.core.text import LabelBase
+
+    LabelBase.register(name=FONT, fn_regular=regular, fn_bold=bold)
+
+
+def open_screen(screen: ScreenFonts, *, fullscreen: bool, touch: bool, max_fps: int | None = None) -> None:
+    """What a screen's process does before it imports a widget: kivy configured for its `[screen]`
+    section (configure_kivy) and that section's fonts registered."""
+    configure_kivy(screen.size, fullscreen=fullscreen, touch=touch, max_fps=max_fps)
+    register_fonts(screen.font, screen.font_bold)
 
 
 def unseen_window() -> bool:

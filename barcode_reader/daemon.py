@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.device import CommandError, keep_until_restart
-from appliance.device_daemon import DeviceDaemon
+from appliance.device import CommandError, ReloadsConfig, keep_until_restart
 from appliance.errors import MotcuaError
 from appliance.mqtt import Link
 
@@ -43,7 +42,7 @@ class _DeviceSink(MqttSink):
         super().publish_health({**health, "config_error": self.daemon.config_error})
 
 
-class ScannerDaemon(DeviceDaemon[ScannerConfig]):
+class ScannerDaemon(ReloadsConfig[ScannerConfig]):
     """One scanner on the site broker: scans out, commands and configuration in."""
 
     config_model = ScannerConfig

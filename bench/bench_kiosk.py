@@ -112,21 +112,20 @@ def draw_time(sample: Path, frames: int) -> dict[str, Any]:
 
 def draw_child(sample: Path, frames: int) -> int:
     """In the offscreen subprocess: home screen → ticket screen, `frames` times, timed."""
-    from kiosk.app import configure_kivy
+    from kiosk.app import open_screen
     from kiosk.config import KioskConfig
     from kiosk.model import KioskModel
 
     data = json.loads(sample.read_text(encoding="utf-8"))
     config = KioskConfig(device_id="kiosk-1", site=SITE, opening_hours={"lock_outside": False})
     size = config.screen.size
-    configure_kivy(size, fullscreen=False)
+    open_screen(config.screen, fullscreen=False)
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
     from kiosk.screens import KioskRoot
-    from kiosk.widgets import PAPER, register_fonts
+    from kiosk.widgets import PAPER
 
-    register_fonts(config.screen.font, config.screen.font_bold)
     model = KioskModel(config)
     model.set_link(True)
     model.set_hub_online(True)

@@ -6,8 +6,7 @@ Validated at start; every mistake is reported with the file and the key (applian
 from __future__ import annotations
 
 import itertools
-import re
-from datetime import date, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,18 +14,11 @@ from pydantic import Field, field_validator, model_validator
 
 from appliance import config
 from appliance.config import ID_PATTERN, DeviceConfig, Strict
+from appliance.i18n import message
+from appliance.opening_hours import Period as Period  # hub.admin.province's templates name it
+from appliance.opening_hours import WeeklyHours, parse_hhmm
 
 from .engine import CounterSpec, Service
-
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _parse_hhmm(value: str) -> time:
-    if not _HHMM.match(value):
-        raise ValueError(f"{value!r} is not a time like 07:30")
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
 
 
 class ServiceSpec(Strict):
@@ -131,45 +123,19 @@ class ResultReturn(Strict):
     counters: list[str] = []
 
 
-class Period(Strict):
-    start: str
-    end: str
-
-    @field_validator("start", "end")
-    @classmethod
-    def _time(cls, value: str) -> str:
-        _parse_hhmm(value)
-        return value
-
-
-class Holiday(Strict):
-    date: date
-    name: str = Field("", max_length=80)
-
-
-class OpeningHours(Strict):
+class OpeningHours(WeeklyHours):
     """Weekly opening hours; `days` uses mon..sun; closed on `holidays` (e.g. the province's list of
-    public holidays). Outside them kiosks lock and, if `refuse_tickets_outside`, the hub refuses new
-    numbers."""
+    public holidays), and every day when `periods` is empty. Outside them kiosks lock and, if
+    `refuse_tickets_outside`, the hub refuses new numbers."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(_DAYS[:5])
-    periods: list[Period] = [Period(start="07:30", end="11:30"), Period(start="13:00", end="17:00")]
     refuse_tickets_outside: bool = False
-    holidays: list[Holiday] = []
-
-    def holiday(self, moment: datetime) -> Holiday | None:
-        return next((h for h in self.holidays if h.date == moment.date()), None)
-
-    def is_open(self, moment: datetime) -> bool:
-        if _DAYS[moment.weekday()] not in self.days or self.holiday(moment) is not None:
-            return False
-        now = moment.time()
-        return any(_parse_hhmm(p.start) <= now < _parse_hhmm(p.end) for p in self.periods)
 
     def describe(self, moment: datetime | None = None) -> str:
         holiday = self.holiday(moment) if moment is not None else None
         if holiday is not None:  # "closed today" says more than the week's hours
             return f"nghỉ lễ / holiday {holiday.date:%d/%m/%Y} {holiday.name}".strip()
+        if not self.periods:
+            return f"{message('hours_none', 'vi')} / {message('hours_none', 'en')}"
         periods = ", ".join(f"{p.start}–{p.end}" for p in self.periods)
         names = {"mon": "T2", "tue": "T3", "wed": "T4", "thu": "T5", "fri": "T6", "sat": "T7", "sun": "CN"}
         days = ", ".join(names[d] for d in self.days)
@@ -193,12 +159,12 @@ class Place(Strict):
     @field_validator("day_rollover")
     @classmethod
     def _rollover(cls, value: str) -> str:
-        _parse_hhmm(value)
+        parse_hhmm(value)  # a time of day: "24:00" is refused (it only ends opening periods)
         return value
 
     @property
     def rollover_time(self) -> time:
-        return _parse_hhmm(self.day_rollover)
+        return parse_hhmm(self.day_rollover)
 
 
 class HubSettings(Strict):

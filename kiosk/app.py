@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from appliance.kivy_setup import configure_kivy as shared_configure_kivy
+from appliance.kivy_setup import open_screen as shared_open_screen
 
-from .config import KioskConfig
+from .config import KioskConfig, ScreenSection
 from .views import ViewState
 
 log = logging.getLogger("motcua.kiosk")
@@ -36,9 +36,9 @@ class Backend(Protocol):
     def on_change(self, callback: Callable[[], None]) -> None: ...
 
 
-def configure_kivy(size: tuple[int, int], *, fullscreen: bool) -> None:
+def open_screen(screen: ScreenSection, *, fullscreen: bool) -> None:
     """Must run before anything imports kivy.core.window (a touch screen: input probing kept)."""
-    shared_configure_kivy(size, fullscreen=fullscreen, touch=True)
+    shared_open_screen(screen, fullscreen=fullscreen, touch=True)
 
 
 def run_kiosk(
@@ -54,16 +54,14 @@ def run_kiosk(
 
     `on_start(app)` runs on a thread of its own once the first frame is drawn (scripted runs).
     """
-    configure_kivy(config.screen.size, fullscreen=fullscreen and screenshot is None)
+    open_screen(config.screen, fullscreen=fullscreen and screenshot is None)
     from kivy.clock import Clock
     from kivy.tests.common import UnitTestTouch
 
     from appliance.screen_app import ScreenApp
 
     from .screens import KioskRoot
-    from .widgets import PAPER, register_fonts
-
-    register_fonts(config.screen.font, config.screen.font_bold)
+    from .widgets import PAPER
 
     class KioskApp(ScreenApp):
         title = "motcua — ki-ốt"

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from appliance.config import load
+from appliance.device_cli import configured
 from appliance.errors import MotcuaError
-from appliance.logs import setup_logging
-from appliance.startup import CONFIG_ERROR_EXIT_CODE, close_kivy_app, load_config, process_parser
+from appliance.startup import close_kivy_app, process_parser
 
 from .config import KioskConfig
 
@@ -33,21 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--windowed", action="store_true", help="not full screen (for a desk)")
     parser.add_argument("--orientation", choices=["portrait", "landscape"], help="override [screen]")
     parser.add_argument("--screenshot", type=Path, help="save a PNG of the first screen and exit")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    setup_logging(args.verbose)
-    config = load_config(args.config, lambda path: load(path, KioskConfig))
-    if config is None:
-        return CONFIG_ERROR_EXIT_CODE
+    started = configured(parser, argv, lambda path: load(path, KioskConfig), answers=(), summary=summary)
+    if isinstance(started, int):
+        return started
+    args, config = started
     if args.orientation:
         config = config.model_copy(
             update={"screen": config.screen.model_copy(update={"orientation": args.orientation})}
         )
-    if args.check:
-        print(
-            f"{args.config}: OK — kiosk {config.device_id} at site {config.site}, "
-            f"{config.screen.orientation}, scanners {', '.join(config.kiosk.scanners) or 'none'}"
-        )
-        return 0
     for path in (config.screen.font, config.screen.font_bold):
         if not Path(path).is_file():
             print(
@@ -65,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     except MotcuaError as error:
         log.error("%s", error)
         return 1
+
+
+def summary(config: KioskConfig) -> str:
+    return (
+        f"kiosk {config.device_id} at site {config.site}, "
+        f"{config.screen.orientation}, scanners {', '.join(config.kiosk.scanners) or 'none'}"
+    )
 
 
 def _run(

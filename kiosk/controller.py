@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from appliance.device import DeviceRuntime, ReloadsConfig, keep_until_restart
+from appliance.device import ReloadsConfig, keep_until_restart
 from appliance.inputs import BAD_INPUT, RejectedInputs
 from appliance.mqtt import Link, Message, PayloadError
 from appliance.rpc import RpcClient, RpcError
@@ -104,13 +104,7 @@ class KioskController(ReloadsConfig[KioskConfig]):
         speaker: Speaker | None = None,
         card_reader: CardReader | None = None,
     ) -> None:
-        self.config = config
-        self.config_path = config_path
-        self.on_restart = on_restart
-        self.restart_requested = threading.Event()
-        self.config_error: str | None = None
-        self.runtime: DeviceRuntime | None = None
-        self._local = config.model_dump(mode="json")
+        self._set_up_config(config, config_path, on_restart=on_restart)
         self.model = KioskModel(config, clock=clock, wall=wall)
         # The assist mode's voice; `speaker` for tests (a WavFileSink records what was said).
         self.speaker = speaker or default_speaker(config.kiosk.voice, config.kiosk.audio_device)
@@ -221,10 +215,6 @@ class KioskController(ReloadsConfig[KioskConfig]):
         with self._lock:
             self.model.identify(IDENTIFY_S)
             self._notify()
-
-    @property
-    def config_language(self) -> str:
-        return self.config.language
 
     def _config_refused(self, detail: str) -> None:
         self.config_error = detail

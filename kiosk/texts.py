@@ -99,6 +99,8 @@ def describe_days(days: list[str], language: Language) -> str:
 
 def describe_hours(hours: OpeningHours, language: Language) -> str:
     """ "Thứ Hai – Thứ Bảy: 07:30 – 11:30 và 13:00 – 17:00"."""
+    if not hours.periods:
+        return t("hours_none", language)
     periods = t("kiosk_hours_and", language).join(f"{p.start} – {p.end}" for p in hours.periods)
     if not hours.days:
         return periods

@@ -1,6 +1,6 @@
 """Small kivy widgets of the kiosk: coloured panels, wrapping text, big touch tiles, a QR code.
 
-Import only after kiosk.app.configure_kivy() (kivy reads its configuration on first import of the window).
+Import only after kiosk.app.open_screen() (kivy reads its configuration on first import of the window).
 Sizes are in pixels of a 1080-pixel short side, scaled by `unit` for other screens.
 """
 
@@ -11,7 +11,6 @@ from functools import lru_cache
 
 import segno
 from kivy.core.text import Label as CoreLabel
-from kivy.core.text import LabelBase
 from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
 from kivy.graphics.texture import Texture
 from kivy.uix.behaviors import ButtonBehavior
@@ -20,11 +19,10 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from appliance.kivy_setup import RGBA, hex_rgba
+from appliance.kivy_setup import FONT, RGBA, hex_rgba
 
 from .views import Button, NoticeKind
 
-FONT = "KioskSans"
 rgb = hex_rgba
 
 
@@ -108,11 +106,6 @@ def paint_fg(colour: RGBA) -> RGBA:
     if red > 0.6 and green < 0.35:
         return HC_RED
     return WHITE if _luminance(colour) < 0.5 else HC_YELLOW
-
-
-def register_fonts(regular: str, bold: str) -> None:
-    """DejaVu Sans draws every Vietnamese letter with its stacked tone marks."""
-    LabelBase.register(name=FONT, fn_regular=regular, fn_bold=bold)
 
 
 def darker(colour: RGBA, factor: float = 0.78) -> RGBA:

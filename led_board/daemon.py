@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.device import CommandError, keep_until_restart
-from appliance.device_daemon import DeviceDaemon
+from appliance.device import CommandError, ReloadsConfig, keep_until_restart
 from appliance.errors import MotcuaError
 from appliance.evdev_input import Opener, open_evdev
 from appliance.inputs import BAD_INPUT, RejectedInputs
@@ -112,7 +111,7 @@ def pin_factory_for(config: LedConfig) -> Any:
     return None
 
 
-class LedDaemon(DeviceDaemon[LedConfig]):
+class LedDaemon(ReloadsConfig[LedConfig]):
     config_model = LedConfig
 
     def __init__(

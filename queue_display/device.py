@@ -49,23 +49,15 @@ class DisplayCommands(ReloadsConfig[DisplayConfig]):
         on_restart: Callable[[], object] | None = None,
         identify_s: float = IDENTIFY_S,
     ) -> None:
+        self._set_up_config(service.config, config_path, on_restart=on_restart)
         self.service = service
-        self.config_path = config_path
-        self.on_restart = on_restart
         self.identify_s = identify_s
-        self.restart_requested = threading.Event()
-        self.config_error: str | None = None
-        self._local = service.config.model_dump(mode="json")
         self._lock = threading.Lock()
         self.listen_to_the_hub(service.link)
 
     def close(self) -> None:
         if self.runtime is not None:
             self.runtime.close()
-
-    @property
-    def language(self) -> str:
-        return self.service.config.language
 
     def identify(self) -> None:
         config = self.service.config
@@ -75,10 +67,6 @@ class DisplayCommands(ReloadsConfig[DisplayConfig]):
         self.service.playback.submit(
             PlayRequest(key=f"identify-{uuid.uuid4().hex[:8]}", number="", counter="", kind=IDENTIFY_KIND)
         )
-
-    @property
-    def config_language(self) -> str:
-        return self.language
 
     def _config_refused(self, detail: str) -> None:
         self.config_error = self.service.config_error = detail
@@ -103,7 +91,8 @@ class DisplayCommands(ReloadsConfig[DisplayConfig]):
                 recent_limit=fresh.screen.recent_calls,
             )
             old_sink = service.sink
-            service.config, service.settings, service.pack = fresh, fresh.announce.settings(), pack
+            service.config = self.config = fresh
+            service.settings, service.pack = fresh.announce.settings(), pack
             service.sink = service.playback.sink = sink
             if old_sink is not sink:
                 old_sink.close()

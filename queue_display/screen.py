@@ -21,7 +21,6 @@ from datetime import datetime
 
 from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
-from kivy.core.text import LabelBase
 from kivy.graphics import Color, Rectangle, RoundedRectangle
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
@@ -30,11 +29,9 @@ from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from appliance.i18n import Language, message
-from appliance.kivy_setup import RGBA, hex_rgba
+from appliance.kivy_setup import FONT, RGBA, hex_rgba
 
 from .board import BoardSnapshot, CounterTile, RecentCall, ServiceLine, format_clock, format_wait, layout_for
-
-FONT = "MotcuaSans"
 
 hex_color = hex_rgba
 
@@ -53,11 +50,6 @@ WHITE = hex_color("ffffff")
 SOFT = hex_color("b8c7da")
 DIM = hex_color("5f738c")
 FOOTER = hex_color("0a1522")
-
-
-def register_fonts(regular: str, bold: str) -> None:
-    """DejaVu Sans has every Vietnamese letter with its tone marks (stacked marks render correctly)."""
-    LabelBase.register(name=FONT, fn_regular=regular, fn_bold=bold)
 
 
 class Panel(BoxLayout):

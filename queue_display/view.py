@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance.kivy_setup import configure_kivy as shared_configure_kivy
+from appliance.kivy_setup import open_screen as shared_open_screen
 from appliance.kivy_setup import skip_unseen_frames
 from appliance.timeutil import now
 
 from .board import BoardModel, BoardStore, format_clock, layout_for
-from .config import DisplayConfig
+from .config import DisplayConfig, ScreenSection
 from .results import ResultsModel, ResultsStore, ScreenPlan
 
 if TYPE_CHECKING:
@@ -33,10 +33,10 @@ SCREENSHOT_DELAY_S = 1.2  # let the layout settle and the fonts fit before the p
 SCREENSHOT_FRAMES = 8
 
 
-def configure_kivy(size: tuple[int, int], *, fullscreen: bool) -> None:
+def open_screen(screen: ScreenSection, *, fullscreen: bool) -> None:
     """Must run before anything imports kivy.core.window. A board, not a game: 30 fps spares the CPU
     (software GL on a Pi); a wall display has no touch screen, so no input probing."""
-    shared_configure_kivy(size, fullscreen=fullscreen, touch=False, max_fps=30)
+    shared_open_screen(screen, fullscreen=fullscreen, touch=False, max_fps=30)
 
 
 def run_store(
@@ -53,16 +53,14 @@ def run_store(
 
     With `results` the results page alternates with the board (or replaces it) per `[screen] results`.
     """
-    configure_kivy(config.screen.size, fullscreen=fullscreen and screenshot is None)
+    open_screen(config.screen, fullscreen=fullscreen and screenshot is None)
     from kivy.clock import Clock
     from kivy.uix.widget import Widget
 
     from appliance.screen_app import ScreenApp
 
     from .results_screen import ResultsScreen
-    from .screen import BACKGROUND, BoardScreen, FitLabel, Panel, register_fonts
-
-    register_fonts(config.screen.font, config.screen.font_bold)
+    from .screen import BACKGROUND, BoardScreen, FitLabel, Panel
 
     class BoardApp(ScreenApp):
         title = "motcua — màn hình gọi số"

@@ -113,7 +113,8 @@ TILE = """
 import json, sys
 from queue_display.board import BoardModel
 from queue_display.config import DisplayConfig
-from queue_display.screen import CounterView, register_fonts
+from appliance.kivy_setup import register_fonts
+from queue_display.screen import CounterView
 config = DisplayConfig(device_id="display-1", site="test")
 register_fonts(config.screen.font, config.screen.font_bold)
 model = BoardModel()

@@ -88,3 +88,8 @@ def test_the_lock_screen_follows_the_hubs_hours_and_holidays(hub: str, kiosk: Ki
     _hours(hub, {"periods": [{"start": "13:00", "end": "17:00"}]})
     closed = kiosk.wait_for(_locked, 10)
     assert closed.overlay is not None and "13:00 – 17:00" in " ".join(closed.overlay.lines)
+
+    # No periods at all (a site being set up): closed every day, and the kiosk says so.
+    _hours(hub, {"periods": []})
+    shut = kiosk.wait_for(lambda view: _locked(view) and "Không làm việc ngày nào" in view.overlay.lines, 10)
+    assert shut.overlay is not None and "13:00 – 17:00" not in " ".join(shut.overlay.lines)

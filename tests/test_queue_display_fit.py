@@ -16,17 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 MEASURE = """
 import json, sys, time
-from queue_display.view import configure_kivy, demo_call, demo_state
+from queue_display.config import DisplayConfig
+from queue_display.view import open_screen, demo_call, demo_state
 orientation = sys.argv[1]
-size = (1080, 1920) if orientation == "portrait" else (1920, 1080)
-configure_kivy(size, fullscreen=False)
+config = DisplayConfig(device_id="display-1", site="demo", screen={"orientation": orientation})
+size = config.screen.size
+open_screen(config.screen, fullscreen=False)
 from kivy.base import EventLoop
 from kivy.core.window import Window
 from queue_display.board import BoardModel, layout_for
-from queue_display.screen import BoardScreen, FitLabel, register_fonts
-from queue_display.config import DisplayConfig
-config = DisplayConfig(device_id="display-1", site="demo", screen={"orientation": orientation})
-register_fonts(config.screen.font, config.screen.font_bold)
+from queue_display.screen import BoardScreen, FitLabel
 state = demo_state(40)
 state["services"][0]["estimated_wait_s"] = 24 * 60
 state["services"][1]["estimated_wait_s"] = 179 * 60

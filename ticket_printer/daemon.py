@@ -33,8 +33,7 @@ from typing import Any
 
 from paho.mqtt.client import MQTTMessageInfo
 
-from appliance.device import CommandError, keep_until_restart
-from appliance.device_daemon import DeviceDaemon
+from appliance.device import CommandError, ReloadsConfig, keep_until_restart
 from appliance.i18n import message
 from appliance.inputs import RejectedInputs
 from appliance.mqtt import Link, Message
@@ -60,7 +59,7 @@ CLEANUP_INTERVAL_S = 3600.0
 RESTART_KEYS = ("device_id", "site", "role", "mqtt", "state_dir", "session_expiry_s")
 
 
-class PrinterDaemon(DeviceDaemon[PrinterConfig]):
+class PrinterDaemon(ReloadsConfig[PrinterConfig]):
     """Owns the printer, the job log and the MQTT link of one printer device."""
 
     def __init__(

@@ -80,10 +80,8 @@ def _period_start(site: Any, now: datetime) -> datetime | None:
     if not hours.is_open(now):
         return None
     for period in hours.periods:
-        start = datetime.combine(now.date(), datetime.strptime(period.start, "%H:%M").time(), now.tzinfo)
-        end = datetime.combine(now.date(), datetime.strptime(period.end, "%H:%M").time(), now.tzinfo)
-        if start <= now < end:
-            return start
+        if period.contains(now.time()):
+            return datetime.combine(now.date(), period.times()[0], now.tzinfo)
     return None
 
 

@@ -108,9 +108,7 @@ class SiteFacts:
             counter_officers={c: names[0] for c, names in by_counter.items() if len(names) == 1},
             counters_open_at_start={c.id: c.open_at_start for c in site.counters},
             opening_days=tuple(WEEKDAYS.index(d) for d in site.opening_hours.days),
-            periods=tuple(
-                (time.fromisoformat(p.start), time.fromisoformat(p.end)) for p in site.opening_hours.periods
-            ),
+            periods=tuple(p.times() for p in site.opening_hours.periods),
         )
 
 
