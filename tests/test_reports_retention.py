@@ -10,7 +10,7 @@ from pathlib import Path
 
 from appliance.timeutil import SITE_TZ
 from hub.central.lookup import SCHEMA as CACHE_SCHEMA
-from hub.reports import Period, build, rating_links
+from hub.reports import Period, build, dossier_ratings, rating_links
 from hub.reports.retention import purge
 from hub.service import QueueService
 from hub.site import HubConfig
@@ -52,21 +52,27 @@ def test_old_personal_data_goes_and_the_figures_stay(tmp_path: Path) -> None:
             "2026-01-05T08:01:00+07:00",
         ),
     )
-    # The short rating links printed on the two days' receipts.
+    # The short rating links printed on the two days' receipts, and the counter's links of the
+    # tickets to their dossiers (for the rating device).
+    dossier_ratings.ensure_schema(conn)
     for day, code in ((OLD, "000.00.01.H12-260105-0001"), (RECENT, "000.00.01.H12-260406-0002")):
         at = datetime(day.year, day.month, day.day, 8, 5, tzinfo=SITE_TZ)
         rating_links.make(conn, secret=b"k", base_url="http://hub", code=code, now=at)
+        dossier_ratings.link(conn, counter_id="6", ticket_id=f"t-{day}", code=code, officer="canbo5", now=at)
     before = build(conn, site, Period(OLD, OLD), "service", today=TODAY).to_json()
 
     done = purge(conn, site, days=90, today=TODAY)
 
-    assert done.before == date(2026, 1, 10) and done.tickets == 1 and done.other_rows == 2
+    assert done.before == date(2026, 1, 10) and done.tickets == 1 and done.other_rows == 3
     codes = dict(conn.execute("SELECT service_day, dossier_code FROM tickets"))
     assert codes == {OLD.isoformat(): None, RECENT.isoformat(): "000.00.01.H12-260406-0002"}
     payloads = "".join(row[0] for row in conn.execute("SELECT payload FROM events"))
     assert "260105-0001" not in payloads and "260406-0002" in payloads
     assert conn.execute("SELECT COUNT(*) FROM central_dossier_cache").fetchone()[0] == 0
     assert [row[0] for row in conn.execute("SELECT dossier_code FROM rating_links")] == [
+        "000.00.01.H12-260406-0002"
+    ]
+    assert [row[0] for row in conn.execute("SELECT dossier_code FROM dossier_links")] == [
         "000.00.01.H12-260406-0002"
     ]
     after = build(conn, site, Period(OLD, OLD), "service", today=TODAY).to_json()

@@ -150,5 +150,9 @@ def test_an_unseen_offscreen_window_draws_no_frames_and_its_picture_is_still_mad
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"skipping": True, "frames": 0}
     with Image.open(png) as picture:
-        lit = sum(1 for r, g, b, *_ in picture.convert("RGBA").get_flattened_data() if r > 200 and g > 200 and b < 80)
+        lit = sum(
+            1
+            for r, g, b, *_ in picture.convert("RGBA").get_flattened_data()
+            if r > 200 and g > 200 and b < 80
+        )
     assert lit > 500, "the picture shows the yellow text"

@@ -72,6 +72,7 @@ def purge(conn: sqlite3.Connection, site: Any, *, days: int, today: date) -> Pur
         other = 0
         for table, column, extra in (
             ("result_links", "linked_at", ""),
+            ("dossier_links", "linked_at", ""),  # the counter's ticket → dossier link for its rating
             ("result_returns", "returned_at", ""),
             ("central_dossier_cache", "fetched_at", ""),
             ("rating_links", "created_at", ""),
