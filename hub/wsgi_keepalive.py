@@ -62,7 +62,6 @@ class _Response(ServerHandler):
 class KeepAliveHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "motcua"
-    sys_version = ""
     # wsgiref writes the status, the headers and the body in separate sends: on a kept connection
     # Nagle's algorithm holds the body back until the client's delayed ACK (40 ms per answer).
     disable_nagle_algorithm = True
@@ -124,6 +123,9 @@ class KeepAliveHandler(WSGIRequestHandler):
         if isinstance(self.connection, ssl.SSLSocket):
             environ["HTTPS"] = "on"  # wsgi.url_scheme follows
         return environ
+
+    def version_string(self) -> str:
+        return self.server_version  # the Server header: no Python version for a stranger to read
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug('%s "%s" %s %s', self.client_address[0], self.requestline, code, size)
