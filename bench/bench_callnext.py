@@ -29,7 +29,6 @@ import os
 import platform
 import shutil
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -48,6 +47,7 @@ from paho.mqtt.properties import Properties  # noqa: E402
 
 from appliance.broker import PrivateBroker, find_free_port  # noqa: E402
 from bench.bench_hub import cpu_s  # noqa: E402
+from bench.latency import latency_ms  # noqa: E402
 from motcua.demo import SIMULATOR_NICE, SITE_ID, Child, _write_toml, device_children, hub_config, wait_healthy  # noqa: E402
 
 COUNTER, SERVICE, OFFICER = "1", "dat-dai", "canbo1"
@@ -164,16 +164,6 @@ class Officer:
             self.connection = None
 
 
-def summary(seconds: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in seconds)
-    return {
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 2),
-        "p99_ms": round(ms[max(0, int(len(ms) * 0.99) - 1)], 2),
-        "max_ms": round(ms[-1], 2),
-    }
-
-
 def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, Any]:
     mqtt_port, http_port = find_free_port(), find_free_port()
     children: list[Child] = []
@@ -233,7 +223,7 @@ def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, A
                         samples.append(one())
                         time.sleep(interval)
                     time.sleep(0.5)  # the devices finish drawing the last call
-                    result[name] = summary(samples)
+                    result[name] = latency_ms(samples)
                     result[name]["hub_cpu_ms_per_call"] = round(
                         (cpu_s(hub.process.pid) - hub_cpu) * 1000 / calls, 2
                     )
