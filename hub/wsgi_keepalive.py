@@ -65,6 +65,9 @@ class KeepAliveHandler(WSGIRequestHandler):
     # wsgiref writes the status, the headers and the body in separate sends: on a kept connection
     # Nagle's algorithm holds the body back until the client's delayed ACK (40 ms per answer).
     disable_nagle_algorithm = True
+    # Buffered: the status line, the headers and a short body leave in one send (wsgiref flushes
+    # after each piece of the body, so a stream's events still go out at once).
+    wbufsize = -1
     server: KeepAliveServer
 
     def setup(self) -> None:
@@ -88,7 +91,8 @@ class KeepAliveHandler(WSGIRequestHandler):
         if not self.raw_requestline or len(self.raw_requestline) > 65536:
             self.close_connection = True
             return
-        if not self.parse_request():
+        if not self.parse_request():  # answered with an error already
+            self.wfile.flush()
             return
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             self._refuse(411)  # bodies of unknown length are not read here
@@ -105,6 +109,7 @@ class KeepAliveHandler(WSGIRequestHandler):
             return
         if length and (self.headers.get("Expect") or "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
         body = self.rfile.read(length) if length else b""
         if len(body) < length:  # the client went away mid-body
             self.close_connection = True
@@ -112,10 +117,12 @@ class KeepAliveHandler(WSGIRequestHandler):
         handler = _Response(io.BytesIO(body), self.wfile, sys.stderr, self.get_environ(), multithread=True)
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[arg-type]
+        self.wfile.flush()
 
     def _refuse(self, code: int) -> None:
         self.close_connection = True
         self.send_error(code)
+        self.wfile.flush()
 
     def get_environ(self) -> dict[str, str]:
         environ = super().get_environ()
