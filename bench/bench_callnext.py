@@ -1,6 +1,6 @@
 """counter.call_next as a counter feels it: over HTTP and MQTT, with the demo's devices attached or not.
 
-    .venv/bin/python -m bench.bench_callnext [--calls 250] [--interval 0.02] [--only with|without]
+    .venv/bin/python -m bench.bench_callnext [--calls 200] [--interval 0.02] [--only with|without]
 
 The demo's site (hub/sample_site.toml through motcua.demo.hub_config) on a private Mosquitto and a
 real hub process (durable SQLite). "with devices" also starts what `motcua demo --headless` starts,
@@ -8,7 +8,8 @@ the same way (motcua.demo.device_children and the central simulator, at the demo
 SIMULATOR_NICE): the hall display drawn offscreen with its voice, the LED boards, the kiosk, the
 printers, the scanner. Then for counter 1:
 
-- HTTP: `POST /api/v1/counters/1/call-next` as its officer, one request per connection;
+- HTTP: `POST /api/v1/counters/1/call-next` as its officer on one connection kept from call to
+  call (a console's browser keeps it), and again with a new connection per call;
 - MQTT: `counter.call_next` RPC from one client;
 - event: call_next sent over MQTT → the `ticket.called` event for that ticket arriving on
   `queue/events` at the same client.
@@ -121,31 +122,46 @@ class MqttCaller:
 RESETS: list[float] = []  # connections the hub's server reset (counted in the report, then retried)
 
 
-def http_call_next(port: int, auth: str) -> float:
-    """One officer's call-next, on a connection of its own: seconds to the full answer."""
-    try:
-        return _http_call_next(port, auth)
-    except ConnectionResetError:
-        RESETS.append(time.time())
-        return _http_call_next(port, auth)
+class Officer:
+    """An officer's console: call-next over HTTP on one connection kept from call to call (as a
+    browser keeps it), or, with `fresh`, a new connection per call (the hub before keep-alive)."""
 
+    def __init__(self, port: int, auth: str, *, fresh: bool = False) -> None:
+        self.port, self.auth, self.fresh = port, auth, fresh
+        self.connection: http.client.HTTPConnection | None = None
 
-def _http_call_next(port: int, auth: str) -> float:
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request(
-        "POST",
-        f"/api/v1/counters/{COUNTER}/call-next",
-        body=b"{}",
-        headers={"Content-Type": "application/json", "Authorization": auth},
-    )
-    response = connection.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - started
-    connection.close()
-    if response.status != 200:
-        raise RuntimeError(f"call-next over HTTP: {response.status} {body[:200]!r}")
-    return elapsed
+    def call_next(self) -> float:
+        """Seconds to the full answer."""
+        try:
+            return self._call_next()
+        except (ConnectionResetError, http.client.RemoteDisconnected):
+            RESETS.append(time.time())
+            self.close()
+            return self._call_next()
+
+    def _call_next(self) -> float:
+        started = time.perf_counter()
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        self.connection.request(
+            "POST",
+            f"/api/v1/counters/{COUNTER}/call-next",
+            body=b"{}",
+            headers={"Content-Type": "application/json", "Authorization": self.auth},
+        )
+        response = self.connection.getresponse()
+        body = response.read()
+        elapsed = time.perf_counter() - started
+        if self.fresh or response.will_close:
+            self.close()
+        if response.status != 200:
+            raise RuntimeError(f"call-next over HTTP: {response.status} {body[:200]!r}")
+        return elapsed
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, Any]:
@@ -190,11 +206,12 @@ def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, A
             auth = "Basic " + base64.b64encode(f"{OFFICER}:{logins[OFFICER]}".encode()).decode()
             caller = MqttCaller(mqtt_port)
             try:
-                for _ in range(calls * 2 + 5):  # plus the `calls` issued while measuring issue
+                for _ in range(calls * 3 + 10):  # plus the `calls` issued while measuring issue
                     caller.call("ticket.issue", {"service_id": SERVICE})
                 time.sleep(1)  # the issue burst's queue/state and prints settle
+                officer, fresh = Officer(http_port, auth), Officer(http_port, auth, fresh=True)
                 for _ in range(5):  # warm-up: first requests pay for imports and caches
-                    http_call_next(http_port, auth)
+                    officer.call_next()
                 assert hub.process is not None
                 pids = {c.name: c.process.pid for c in children if c.process is not None}
                 result: dict[str, Any] = {"devices": [c.name for c in children]}
@@ -227,9 +244,11 @@ def run(tmp: Path, *, devices: bool, calls: int, interval: float) -> dict[str, A
 
                 # The yardstick: issuing a ticket the same way (goal: call-next p50 ≤ issue p50).
                 measure("issue_mqtt", lambda: caller.call("ticket.issue", {"service_id": SERVICE})[0])
-                measure("call_next_http", lambda: http_call_next(http_port, auth))
+                measure("call_next_http", officer.call_next)
+                measure("call_next_http_new_connection", fresh.call_next)
                 result["call_next_http"]["connection_resets"] = len(RESETS)
                 RESETS.clear()
+                officer.close()
                 measure("call_next_mqtt", over_mqtt)
                 measure("call_next_to_ticket_called", to_event)
             finally:
@@ -247,8 +266,8 @@ def main() -> int:
     parser.add_argument(
         "--calls",
         type=int,
-        default=250,
-        help="calls per measure (4 measures; ≤ 330: a service has 999 numbers)",
+        default=200,
+        help="calls per measure (5 measures; ≤ 245: a service has 999 numbers)",
     )
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between a counter's calls")
     parser.add_argument("--only", choices=("with", "without"))

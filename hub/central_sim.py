@@ -25,7 +25,6 @@ import argparse
 import json
 import logging
 import random
-import signal
 import sys
 import threading
 import time
@@ -43,7 +42,7 @@ from hub.central import simdata
 from hub.central.model import format_opencps_time
 from hub.central.opencps import dossier_from_opencps
 from hub.central.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from hub.wsgi_keepalive import KeepAliveServer
+from hub.sim_server import BackgroundServer
 
 log = logging.getLogger("motcua.central_sim")
 
@@ -430,42 +429,26 @@ def _motcua_dossier(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- serving
-class SimServer:
+class SimServer(BackgroundServer):
     """The simulator on a real socket in a background thread (tests, benchmarks, `motcua demo`).
 
-    `stop()` closes the listening socket and answers 503 + `Connection: close` on connections kept
-    alive, so clients see central go away; `start()` again serves the same state (same port).
+    `stop()` closes the listening socket and the connections kept alive (a request still being
+    answered gets 503 + `Connection: close`), so clients see central go away; `start()` again
+    serves the same state (same port).
     """
 
+    thread_name = "central-sim"
+
     def __init__(self, state: SimState | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.state = state or SimState()
-        self.host = host
-        self.port = port
-        self._server: KeepAliveServer | None = None
         self._app: Flask | None = None
-        self._thread: threading.Thread | None = None
         self._ticker: threading.Thread | None = None
         self._ticking = threading.Event()
 
-    @property
-    def connections(self) -> int:
-        """Connections accepted since the last start()."""
-        return self._server.connections if self._server is not None else 0
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     def start(self) -> SimServer:
         self._app = create_app(self.state)
-        # Connections kept alive, as a real central keeps them (the relay reuses one per worker).
-        self._server = KeepAliveServer((self.host, self.port), self._app)
-        self.port = self._server.port
-        # A short poll so that stop() (central "going down" in tests) takes effect at once.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="central-sim", daemon=True
-        )
-        self._thread.start()
+        self._serve(self._app)
         if self.state.ready_every_s > 0 and self._ticker is None:
             self._ticker = threading.Thread(target=self._tick, name="central-sim-ready", daemon=True)
             self._ticker.start()
@@ -484,19 +467,9 @@ class SimServer:
             self._ticker.join(timeout=5)
             self._ticker = None
         self._ticking.clear()
-        if self._server is None:
-            return
-        assert self._app is not None
-        self._app.config["stopped"] = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = None
-
-    def __enter__(self) -> SimServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        if self._app is not None:
+            self._app.config["stopped"] = True
+        self._close()
 
 
 @contextmanager
@@ -548,24 +521,17 @@ def main(argv: list[str] | None = None) -> int:
         journal=args.journal,
         ready_every_s=max(0.0, args.ready_every),
     )
-    try:
-        server = SimServer(state, host=args.host, port=args.port).start()
-    except OSError as error:
-        print(f"central-sim: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-        return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(
-        f"Central simulator ready: {server.url}{API} — {len(state.dossiers)} dossiers, "
-        f"{len(state.procedures)} procedures, {len(state.received)} events already received",
-        flush=True,
-    )
-    while not stop.wait(1.0):
-        pass
-    server.stop()
+    server = SimServer(state, host=args.host, port=args.port)
+
+    def ready() -> str:
+        return (
+            f"Central simulator ready: {server.url}{API} — {len(state.dossiers)} dossiers, "
+            f"{len(state.procedures)} procedures, {len(state.received)} events already received"
+        )
+
+    code = server.serve_until_signalled("central-sim", ready)
     state.close()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

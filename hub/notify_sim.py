@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import logging
 import secrets
 import sys
 import threading
@@ -26,12 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import WSGIRequestHandler
 
 from appliance.timeutil import iso, now
 from hub.sim_server import BackgroundServer
-
-log = logging.getLogger("motcua.notify_sim")
 
 
 @dataclass
@@ -191,14 +187,8 @@ def create_app(state: NotifySimState) -> Flask:
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug('"%s" %s', self.requestline, code)
-
-
 class NotifySimServer(BackgroundServer):
     thread_name = "notify-sim"
-    request_handler = _QuietHandler
 
     def __init__(
         self, state: NotifySimState | None = None, *, host: str = "127.0.0.1", port: int = 0
@@ -209,9 +199,6 @@ class NotifySimServer(BackgroundServer):
     def start(self) -> NotifySimServer:
         self._serve(create_app(self.state))
         return self
-
-    def stop(self) -> None:
-        self._close()
 
 
 def running(state: NotifySimState | None = None, **kwargs: Any) -> NotifySimServer:

@@ -111,6 +111,7 @@ class QueueService:
         report_history.ensure_schema(self.store.conn)
         admin_store.ensure_schema(self.store.conn)
         self._site_changed = False
+        self._site_state: tuple[HubConfig, dict[str, Any]] | None = None
         self._lock = threading.RLock()  # guards the engine between the writer and readers
         self._commands: queue.Queue[Command | None] = queue.Queue()
         self._transaction_hooks: list[TransactionHook] = []
@@ -564,16 +565,22 @@ class QueueService:
 
     def _build_snapshot(self) -> dict[str, Any]:
         body = self.engine.snapshot()
-        return {
-            "v": 1,
-            "seq": self._seq,
-            "ts": iso(self.clock()),
-            # elderly_age: the kiosk gives elderly priority from an ID card's age (`[booking] elderly_age`).
-            "site": {"id": self.site.site, "name": self.site.place.name, "elderly_age": self._elderly_age()},
-            "message": self.site.place.hall_message,
-            **self.site.device_settings(),
-            **body,
-        }
+        return {"v": 1, "seq": self._seq, "ts": iso(self.clock()), **self._site_part(), **body}
+
+    def _site_part(self) -> dict[str, Any]:
+        """The state's site part, made once per configuration (snapshots are shared read-only)."""
+        site = self.site
+        cached = self._site_state
+        if cached is None or cached[0] is not site:
+            part = {
+                # elderly_age: the kiosk gives elderly priority from an ID card's age
+                # (`[booking] elderly_age`).
+                "site": {"id": site.site, "name": site.place.name, "elderly_age": self._elderly_age()},
+                "message": site.place.hall_message,
+                **site.device_settings(),
+            }
+            self._site_state = cached = (site, part)
+        return cached[1]
 
     def _elderly_age(self) -> int:
         age = (self.site.booking or {}).get("elderly_age", 60)

@@ -1,5 +1,9 @@
 """A simulator's web app on a real socket, served by a thread of its own: the central system's and
-the notification gateways' simulators (tests, benchmarks, `motcua demo`)."""
+the notification gateways' simulators (tests, benchmarks, `motcua demo`).
+
+Connections are kept alive (hub.wsgi_keepalive, the hub's own server), as the real systems keep
+them: the hub's clients reuse theirs instead of opening one per request.
+"""
 
 from __future__ import annotations
 
@@ -10,31 +14,36 @@ from collections.abc import Callable
 from typing import Self
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from hub.wsgi_keepalive import KeepAliveServer
 
 
 class BackgroundServer:
-    """Serves `app` in a daemon thread; `with` starts and stops it. Subclasses name the thread and
-    may quiet the request log with their own handler."""
+    """Serves an app in a daemon thread; `with` starts and stops it. Subclasses build the app in
+    `start()` (then `_serve(app)`) and name the thread."""
 
     thread_name = "sim"
-    request_handler: type[WSGIRequestHandler] = WSGIRequestHandler
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
-        self._server: BaseWSGIServer | None = None
+        self._server: KeepAliveServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def connections(self) -> int:
+        """Connections accepted since the last start()."""
+        return self._server.connections if self._server is not None else 0
+
     def start(self) -> Self:
         raise NotImplementedError
 
     def stop(self) -> None:
-        raise NotImplementedError
+        self._close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -60,9 +69,7 @@ class BackgroundServer:
         return 0
 
     def _serve(self, app: Flask) -> None:
-        self._server = make_server(
-            self.host, self.port, app, threaded=True, request_handler=self.request_handler
-        )
+        self._server = KeepAliveServer((self.host, self.port), app)
         self.port = self._server.port  # port 0: the one the system chose, kept for a later start()
         # A short poll so that stop() takes effect at once (central "going down" in tests).
         self._thread = threading.Thread(
@@ -74,7 +81,7 @@ class BackgroundServer:
         self._thread.start()
 
     def _close(self) -> bool:
-        """Stop listening; False if it was not serving."""
+        """Stop listening and end the connections kept alive; False if it was not serving."""
         if self._server is None:
             return False
         self._server.shutdown()

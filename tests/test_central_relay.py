@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -395,6 +396,40 @@ def test_a_burst_of_calls_is_relayed_in_a_few_passes_not_one_per_commit(
     # nothing left, per window (the old relay looked twice per commit: 80 looks for 40 tickets).
     looks_in_burst = sum(1 for at in passes if at <= started + burst)
     assert looks_in_burst <= 2 * (burst / 0.05) + 3, (looks_in_burst, burst)
+
+
+def test_a_counters_steady_calls_cost_one_look_per_pass_and_no_thread_hand_off(
+    sim: SimServer, make_relay: Factory
+) -> None:
+    """A counter calling every 50 ms: each pass of the relay queries the outbox once (it used to
+    look again to find nothing), and a central answering in a millisecond gets the events from the
+    relay's own thread, not via a thread pool (a hand-off per event costs the hub's cores more
+    than the request)."""
+    service, runtime = make_relay(poll_interval_s=5.0)  # no idle looks in between
+    relay = runtime.relay
+    assert relay is not None and relay.drained(10)
+    for _ in range(12):
+        service.call("ticket.issue", {"service_id": "ho-tich"}, caller_id="kiosk-1")
+    assert relay.drained(10)
+    received, looks = len(sim.state.received), [0]
+    look = relay._due_rows
+
+    def counted() -> list[tuple[Any, ...]]:  # the real query, counted
+        looks[0] += 1
+        return look()
+
+    relay._due_rows = counted  # type: ignore[method-assign]
+    pool_threads = {t.name for t in threading.enumerate() if t.name.startswith("relay")}
+    for _ in range(12):
+        service.call("counter.call_next", {"counter_id": "3"}, caller_id="counter-3")
+        time.sleep(0.05)
+    wait_until(lambda: len(sim.state.received) >= received + 12 + 11, timeout=10)
+    time.sleep(0.5)  # a last pass, if the relay wanted one
+    # 12 calls in 0.6 s, a window of 0.2 s: a handful of passes, one look each (and no look
+    # that finds nothing after a delivery).
+    assert looks[0] <= 6, looks[0]
+    assert len(sim.state.received) == received + 12 + 11 and sim.state.duplicates == 0
+    assert {t.name for t in threading.enumerate() if t.name.startswith("relay")} == pool_threads
 
 
 def test_the_relay_reuses_its_connections_to_central(sim: SimServer, make_relay: Factory) -> None:

@@ -45,7 +45,10 @@ DEAD_PREFIX = "rejected: "
 PRIVATE_TICKET_KEYS = ("token",)
 CLEANUP_INTERVAL_S = 3600.0
 MARK_EVERY = 50
-WAKE_SETTLE_S = 0.05  # after a wake, how long commits may gather before the relay looks
+WAKE_SETTLE_S = 0.2  # after a wake, how long commits may gather before the relay looks
+# A window of events goes to the pool's threads only when sending them one after the other would
+# take longer than this: a central answering in a millisecond is not worth a thread hand-off each.
+SERIAL_BUDGET_S = 0.02
 
 
 class OutboxWorker:
@@ -75,6 +78,7 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=config.delivery_concurrency, thread_name_prefix="relay")
+        self._send_s = 0.0  # how long one delivery takes (a decaying maximum)
         self._thread = threading.Thread(target=self._run, name="central-relay", daemon=True)
         self.delivered = 0
         self.failures = 0
@@ -123,8 +127,9 @@ class OutboxWorker:
                 pause = self.config.poll_interval_s
             if pause > 0:
                 if self._wake.wait(pause) and pause >= WAKE_SETTLE_S:
-                    # A busy hub commits every few ms: gather the burst and deliver it in one pass
-                    # (one query, one batch) instead of waking, querying and posting per commit.
+                    # A busy hub commits every few ms, a counter calls every few seconds: gather
+                    # what comes in the window and deliver it in one pass (one query, one commit)
+                    # instead of waking, querying and posting per commit.
                     self._stop.wait(WAKE_SETTLE_S)
                 self._wake.clear()
 
@@ -150,9 +155,13 @@ class OutboxWorker:
         if not items:
             self.breaker.release()
             return 0.0
-        self._deliver(items, {row[0]: row[3] for row in rows})
+        delivered = self._deliver(items, {row[0]: row[3] for row in rows})
+        if delivered and not probing and len(rows) < self.config.delivery_batch:
+            # All there was is delivered: no second query to find nothing. A commit since the
+            # query has woken the relay (wake() is set after the rows are in), so none is missed.
+            return self.config.poll_interval_s
         # After a failure the head row waits for its retry time or the breaker for its probe; the
-        # next step works out which.
+        # next step works out which. A full batch: more may be waiting.
         return 0.0
 
     def _due_rows(self) -> list[tuple[Any, ...]]:
@@ -181,10 +190,7 @@ class OutboxWorker:
             for window in self._windows(items):
                 if self._stop.is_set():
                     return True
-                if len(window) == 1:
-                    outcomes = [self._send(window[0])]
-                else:
-                    outcomes = list(self._pool.map(self._send, window))
+                outcomes = self._send_window(window)
                 retry: list[tuple[int, str]] = []
                 for item, outcome in zip(window, outcomes, strict=True):
                     if outcome is None:
@@ -238,8 +244,23 @@ class OutboxWorker:
             windows.append(current)
         return windows
 
+    def _send_window(self, window: list[OutboxItem]) -> list[tuple[str, str] | None]:
+        """Every item of `window` sent (same outcomes either way): on this thread, one after the
+        other, while central answers fast; in parallel on the pool's threads when it is slow."""
+        if len(window) > 1 and len(window) * self._send_s > SERIAL_BUDGET_S:
+            return list(self._pool.map(self._send, window))
+        return [self._send(item) for item in window]
+
     def _send(self, item: OutboxItem) -> tuple[str, str] | None:
         """None when central has it; ("retry", why) or ("dead", why) otherwise."""
+        started = time.monotonic()
+        try:
+            return self._try_send(item)
+        finally:
+            # A slow answer (a timeout) weighs at once; fast ones bring the estimate down again.
+            self._send_s = max(time.monotonic() - started, 0.8 * self._send_s)
+
+    def _try_send(self, item: OutboxItem) -> tuple[str, str] | None:
         try:
             self.adapter.deliver(item)
         except CentralRejected as error:

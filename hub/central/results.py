@@ -31,9 +31,6 @@ from .local_copy import CentralCopy
 from .model import Dossier, mask_name, uncollected_days
 
 # hub.central.wiring takes the result desk from here too.
-from .result_desk import ResultDesk as ResultDesk
-from .result_desk import dossier_for_officer as dossier_for_officer
-from .result_desk import result_service_id as result_service_id
 
 log = logging.getLogger("motcua.hub.central.results")
 

@@ -33,7 +33,8 @@ from .model import Language
 from .opencps import OpenCpsAdapter
 from .outbox import OutboxWorker
 from .resilience import backoff_delay
-from .results import ResultDesk, ResultsBoard, dossier_for_officer, result_service_id
+from .result_desk import ResultDesk, dossier_for_officer, result_service_id
+from .results import ResultsBoard
 from .webhook import WebhookAdapter
 
 if TYPE_CHECKING:

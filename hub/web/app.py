@@ -1,15 +1,15 @@
 """The hub's web application: HTTP API, officer console, public ticket page, admin, stats.
 
-`create_app` builds the Flask app around a running QueueService; `serve` runs it on werkzeug's
-threaded server in a background thread (each server-sent event stream holds one thread, so a small
-fixed pool would starve).
+`create_app` builds the Flask app around a running QueueService; `serve` runs it on the threaded
+keep-alive server (hub.wsgi_keepalive) in a background thread: a console keeps its connection from
+action to action (over HTTPS, one handshake, not one per action), and each server-sent event
+stream holds one thread, so a small fixed pool would starve.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,9 +20,9 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from appliance.i18n import message
+from hub.wsgi_keepalive import KeepAliveServer
 
 from .auth import MIN_PASSWORD_LENGTH, LoginLimiter, UserStore
 from .errors import json_error, status_for
@@ -317,99 +317,6 @@ def _install_error_handlers(app: Flask) -> None:
 # -- serving ----------------------------------------------------------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the debug log, not to stderr: the hub logs what matters itself.
-
-    A connection that sends nothing for `server.idle_timeout_s` is closed (the socket timeout set
-    in `setup`), and over TLS the handshake happens here, in the connection's own thread, under
-    that timeout — never in the thread that accepts connections for everyone.
-    """
-
-    def setup(self) -> None:
-        self.timeout = getattr(self.server, "idle_timeout_s", None)
-        super().setup()
-        if isinstance(self.connection, ssl.SSLSocket):
-            self.connection.do_handshake()
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (TimeoutError, ssl.SSLError, ConnectionError) as error:
-            log.debug("http: connection from %s ended: %s", self.client_address[0], error)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug('%s "%s" %s %s', self.address_string(), self.requestline, code, size)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        log.debug("http: " + format, *args)
-
-
-class _HubServer(ThreadedWSGIServer):
-    """werkzeug's threaded server with a cap on the connections one address may hold open (idle
-    sockets from one machine cannot take every thread and file descriptor from the officers), and
-    TLS wrapped per connection rather than on the listening socket."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        app: Any,
-        *,
-        tls: ssl.SSLContext | None,
-        connections_per_address: int,
-        idle_timeout_s: float,
-    ) -> None:
-        super().__init__(host, port, app, handler=_QuietHandler)
-        self.tls = tls
-        # werkzeug reads this to tell the app the scheme is https.
-        self.ssl_context = tls
-        self.connections_per_address = connections_per_address
-        self.idle_timeout_s = idle_timeout_s
-        self._open: dict[str, int] = {}
-        self._peers: dict[int, str] = {}  # id(connection) → address, for connections counted
-        self._open_lock = threading.Lock()
-        self.refused_connections = 0
-
-    def get_request(self) -> tuple[Any, Any]:
-        connection, address = self.socket.accept()
-        if self.tls is not None:
-            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
-        return connection, address
-
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        host = str(client_address[0]) if isinstance(client_address, tuple) else "?"
-        with self._open_lock:
-            held = self._open.get(host, 0)
-            if held >= self.connections_per_address:
-                self.refused_connections += 1
-                if self.refused_connections in (1, 100) or self.refused_connections % 10_000 == 0:
-                    log.warning("refusing connections from %s: it holds %d open (limit)", host, held)
-                return False
-            self._open[host] = held + 1
-            self._peers[id(request)] = host
-        return True
-
-    def shutdown_request(self, request: Any) -> None:
-        super().shutdown_request(request)
-        with self._open_lock:
-            host = self._peers.pop(id(request), None)
-            if host is None:  # refused by verify_request: never counted
-                return
-            left = self._open.get(host, 0) - 1
-            if left > 0:
-                self._open[host] = left
-            else:
-                self._open.pop(host, None)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that vanished or failed its TLS handshake: not worth a traceback on stderr.
-        error = sys.exc_info()[1]
-        if isinstance(error, OSError):
-            log.debug("http: connection from %s failed: %s", client_address, error)
-        else:
-            log.exception("http: connection from %s failed", client_address)
-
-
 def _https_redirect(https_port: int) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
     """The plain-HTTP side of an HTTPS hub: every request is sent to the same path over HTTPS."""
 
@@ -435,7 +342,7 @@ def _https_redirect(https_port: int) -> Callable[[dict[str, Any], Callable[..., 
 
 
 class WebServer:
-    """The app on werkzeug's threaded server, in a background thread. `shutdown()` is idempotent.
+    """The app on the keep-alive server, in a background thread. `shutdown()` is idempotent.
 
     With `tls` the app is served over HTTPS on `port` and, when `redirect_port` is given, plain HTTP
     there answers only with a redirect to HTTPS.
@@ -453,28 +360,21 @@ class WebServer:
         idle_timeout_s: float = 30.0,
     ) -> None:
         self.app = app
-        self._server = _HubServer(
-            host,
-            port,
-            app,
-            tls=tls,
-            connections_per_address=connections_per_address,
-            idle_timeout_s=idle_timeout_s,
-        )
+        limits: dict[str, Any] = {
+            "connections_per_address": connections_per_address,
+            "idle_timeout_s": idle_timeout_s,
+            # Flask answers bodies over MAX_REQUEST_BYTES with its 413; far bigger ones are not
+            # even read (a stranger cannot make the hub hold megabytes per connection).
+            "max_body": 4 * MAX_REQUEST_BYTES,
+        }
+        self._server = KeepAliveServer((host, port), app, tls=tls, **limits)
         self.host = host
         self.port: int = self._server.server_port
         self.scheme = "https" if tls is not None else "http"
-        self._servers: list[_HubServer] = [self._server]
+        self._servers: list[KeepAliveServer] = [self._server]
         self.redirect_port: int | None = None
         if tls is not None and redirect_port is not None:
-            redirect = _HubServer(
-                host,
-                redirect_port,
-                _https_redirect(self.port),
-                tls=None,
-                connections_per_address=connections_per_address,
-                idle_timeout_s=idle_timeout_s,
-            )
+            redirect = KeepAliveServer((host, redirect_port), _https_redirect(self.port), **limits)
             self._servers.append(redirect)
             self.redirect_port = redirect.server_port
         self._threads = [
