@@ -1,6 +1,7 @@
 """Server-sent event streams: the counter console's wake-up calls and a ticket's own live view.
 
-Each stream holds one server thread (werkzeug's threaded server) and one QueueService listener.
+Each stream holds one server thread (hub.wsgi_keepalive's threaded server; a stream ends its
+connection) and one QueueService listener.
 It checks every second whether the server is stopping and sends a comment line every
 `keepalive_s` so proxies keep the connection and a vanished client is noticed on the next write.
 """
