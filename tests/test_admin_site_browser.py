@@ -27,7 +27,7 @@ OUT = ROOT / "out"
 if not browser_support.available():
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -48,7 +48,9 @@ def shoot(driver: Any, name: str, width: int, height: int) -> None:
 def feedback(driver: Any) -> str:
     try:
         return str(driver.find_element(By.ID, "admin-feedback").text)
-    except StaleElementReferenceException:  # the page is reloading after a save
+    # The page is reloading after a save: the element is stale, or Chromium says its node no longer
+    # belongs to the document (a plain WebDriverException).
+    except WebDriverException:
         return ""
 
 
