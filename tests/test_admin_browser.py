@@ -25,7 +25,6 @@ OUT = ROOT / "out"
 if not browser_support.available():
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -49,10 +48,7 @@ def shoot(driver: Any, name: str, width: int, height: int) -> None:
 
 
 def feedback(driver: Any) -> str:
-    try:
-        return str(driver.find_element(By.ID, "admin-feedback").text)
-    except StaleElementReferenceException:  # the page is reloading after a save
-        return ""
+    return browser_support.text_while_reloading(driver, "admin-feedback")
 
 
 def test_the_head_sets_up_a_service_and_it_is_called_at_the_console(

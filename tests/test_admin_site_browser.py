@@ -27,7 +27,6 @@ OUT = ROOT / "out"
 if not browser_support.available():
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 
-from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -46,12 +45,7 @@ def shoot(driver: Any, name: str, width: int, height: int) -> None:
 
 
 def feedback(driver: Any) -> str:
-    try:
-        return str(driver.find_element(By.ID, "admin-feedback").text)
-    # The page is reloading after a save: the element is stale, or Chromium says its node no longer
-    # belongs to the document (a plain WebDriverException).
-    except WebDriverException:
-        return ""
+    return browser_support.text_while_reloading(driver, "admin-feedback")
 
 
 def saved(driver: Any) -> bool:

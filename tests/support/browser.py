@@ -43,3 +43,15 @@ def chromium(profile: Path, width: int = 1366, height: int = 900) -> Iterator[An
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def text_while_reloading(driver: Any, element_id: str) -> str:
+    """The element's text, or "" while the page reloads (after a save): the element is stale, or
+    Chromium says its node no longer belongs to the document (a plain WebDriverException)."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return str(driver.find_element(By.ID, element_id).text)
+    except WebDriverException:
+        return ""
