@@ -32,7 +32,7 @@ class IssueParams(Params):
     service_id: str = Field(min_length=1, max_length=64)
     priority: StrictBool = False
     priority_group: str | None = None
-    # For a result-return ticket: the dossier (canonical code, checked by hub.central.results).
+    # For a result-return ticket: the dossier (canonical code, checked by hub.central.result_desk).
     dossier_code: str | None = Field(None, min_length=1, max_length=64)
     # A mobile number for "your turn is near" messages (hub.citizen_notify); never in an event.
     phone: str | None = Field(None, min_length=1, max_length=32)

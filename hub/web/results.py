@@ -1,6 +1,6 @@
 """Results ready for collection on the web: the public `/results` page for any TV browser (live by
 server-sent events, paged), its JSON, and the return counter's panel in the officer console
-("Đã trả kết quả"). The data and the rules live in hub.central.results; this is presentation."""
+("Đã trả kết quả"). The data and rules live in hub.central.results and .result_desk; this is presentation."""
 
 from __future__ import annotations
 
