@@ -93,6 +93,7 @@ class TicketPrinting:
         self._published: dict[str, dict[str, Any]] = {}
         # job id → (what the kiosk was told, time.monotonic() of the job when queued)
         self._told: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._connected_at = time.monotonic()
         # After the registry's own handlers (same filters, subscribed later): it is up to date here.
         link.subscribe(self.topics.all_devices("state"), self._on_device)
         link.subscribe(self.topics.all_devices("health"), self._on_device)
@@ -127,6 +128,7 @@ class TicketPrinting:
             if left > 0:
                 return {"print": "queued", "print_window_s": round(left, 1)}
             return {"print": "unavailable"}
+        self._await_first_state(printer)
         if not self.printer_ready(printer):
             self._tell(job_id, "unavailable")
             return {"print": "unavailable"}
@@ -154,6 +156,15 @@ class TicketPrinting:
         self.link.publish_json(self.topics.print_jobs(printer), job, qos=1, properties=expiry)
         self._tell(job_id, "queued")
         return {"print": "queued", "print_window_s": window}
+
+    def _await_first_state(self, printer_id: str) -> None:
+        """Just after the hub (re)connects, a printer's retained state may not have arrived yet:
+        unknown is not "not ready". A kiosk's retry after a hub restart (its job may already be at
+        the printer) must not be told "unavailable" for a printer that is fine; wait for the state,
+        at most until the readiness settles."""
+        settled = self._connected_at + READINESS_SETTLE_S
+        while self.devices.get(printer_id) is None and time.monotonic() < settled:
+            time.sleep(0.02)
 
     def told(self, job_id: str) -> str | None:
         """What the citizen of this ticket job was told: queued, unavailable (None: not remembered)."""
@@ -226,6 +237,7 @@ class TicketPrinting:
     def _on_connection(self, connected: bool) -> None:
         if not connected:
             return
+        self._connected_at = time.monotonic()
         with self._lock:
             self._published.clear()
         # The printers' retained state and health arrive just after (re)subscribing and publish as
