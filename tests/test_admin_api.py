@@ -17,44 +17,21 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.security import generate_password_hash
 
 from hub.site import load_hub_config
-from tests.support.hub import ROOT, HubProcess, site_config, write_config
+from tests.support.admin_site import AdminSite
+from tests.support.hub import ROOT, site_config
 from tests.support.mqtt import Observer
 
-PASSWORD = "mat-khau-thu-nghiem"
-FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
+class Site(AdminSite):
+    """The sample site with its head of office; requests are the administrator's unless told."""
 
-class Site:
     def __init__(self, tmp: Path, broker_port: int) -> None:
-        config = site_config(tmp, broker_port)
-        for officer in config["officers"]:
-            officer["password_hash"] = FAST_HASH
-        config["officers"].append(
-            {"username": "truongbp", "name": "Phạm Thu Hà", "head": True, "password_hash": FAST_HASH}
-        )
-        self.config_path = write_config(tmp, config)
-        self.base = f"http://127.0.0.1:{config['hub']['http_port']}"
-        self.broker_port = broker_port
-        self.hub: HubProcess | None = None
-
-    def start(self) -> None:
-        self.hub = HubProcess(self.config_path, web=True).start()
-
-    def stop(self) -> None:
-        if self.hub is not None:
-            self.hub.stop()
-            self.hub = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+        super().__init__(tmp, broker_port, site_config(tmp, broker_port))
 
     def req(self, method: str, path: str, user: str | None = "admin", **kwargs: Any) -> requests.Response:
-        auth = (user, PASSWORD) if user else None
-        return requests.request(method, self.base + path, auth=auth, timeout=15, **kwargs)
+        return super().req(method, path, user, **kwargs)
 
     def issue(self, service_id: str) -> requests.Response:
         return requests.post(self.base + "/api/v1/tickets", json={"service_id": service_id}, timeout=15)

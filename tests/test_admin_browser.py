@@ -22,8 +22,7 @@ pytestmark = pytest.mark.slow
 PASSWORD = "mat-khau-thu-nghiem"
 OUT = ROOT / "out"
 
-if not browser_support.available():
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+browser_support.require()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402

@@ -25,12 +25,11 @@ from hub.site import HubConfig
 from hub.web import create_app, serve
 from hub.web.booking import install_booking
 from hub.web.citizen_notify import install_citizen_notify
-from tests.support.browser import available, chromium
+from tests.support.browser import chromium, require
 from tests.support.hub import ROOT, site_config
 
 pytestmark = pytest.mark.slow
-if not available():
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+require()
 pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402

@@ -19,14 +19,13 @@ import pytest
 from hub.service import QueueService
 from hub.web import WebServer
 from tests.support import browser as browser_support
-from tests.support.hub import ROOT, served_console
+from tests.support.hub import ROOT, issued_number, served_console
 
 pytestmark = pytest.mark.slow
 PASSWORD = "mat-khau-thu-nghiem"
 OUT = ROOT / "out"
 
-if not browser_support.available():
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+browser_support.require()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -37,11 +36,6 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 def server(tmp_path: Path) -> Iterator[tuple[WebServer, QueueService]]:
     with served_console(tmp_path, PASSWORD) as served:
         yield served
-
-
-def issue(service: QueueService, service_id: str, **extra: Any) -> str:
-    result = service.call("ticket.issue", {"service_id": service_id, **extra}, caller_id="kiosk-1")
-    return str(result["ticket"]["number"])
 
 
 def serving(driver: Any) -> str:
@@ -69,10 +63,10 @@ def shoot(driver: Any, name: str, width: int, height: int) -> None:
 def test_console_faults_are_gone(server: tuple[WebServer, QueueService], tmp_path: Path) -> None:
     running, service = server
     base = running.url
-    first = issue(service, "dat-dai")
-    second = issue(service, "dat-dai")
-    elderly = issue(service, "dat-dai", priority_group="elderly")
-    fourth = issue(service, "dat-dai")
+    first = issued_number(service, "dat-dai")
+    second = issued_number(service, "dat-dai")
+    elderly = issued_number(service, "dat-dai", priority_group="elderly")
+    fourth = issued_number(service, "dat-dai")
     with browser_support.chromium(tmp_path / "profile", 768, 1024) as driver:
         wait = WebDriverWait(driver, 10)
         driver.get(base + "/counter/1")

@@ -18,14 +18,13 @@ import requests
 from hub.service import QueueService
 from hub.web import WebServer
 from tests.support import browser as browser_support
-from tests.support.hub import ROOT, served_console
+from tests.support.hub import ROOT, issued_number, served_console
 
 pytestmark = pytest.mark.slow
 PASSWORD = "mat-khau-thu-nghiem"
 OUT = ROOT / "out"
 
-if not browser_support.available():
-    pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+browser_support.require()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -36,11 +35,6 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 def server(tmp_path: Path) -> Iterator[tuple[WebServer, QueueService]]:
     with served_console(tmp_path, PASSWORD) as served:
         yield served
-
-
-def issue(service: QueueService, service_id: str, **extra: Any) -> str:
-    result = service.call("ticket.issue", {"service_id": service_id, **extra}, caller_id="kiosk-1")
-    return str(result["ticket"]["number"])
 
 
 def detail(driver: Any) -> str:
@@ -63,9 +57,9 @@ def test_the_console_follows_priority_group_edits_without_a_reload(
         response = requests.request(method, base + path, json=body, auth=("admin", PASSWORD), timeout=10)
         assert response.status_code in (200, 201), response.text
 
-    ordinary = issue(service, "dat-dai")
-    elderly = issue(service, "dat-dai", priority_group="elderly")
-    second_elderly = issue(service, "dat-dai", priority_group="elderly")
+    ordinary = issued_number(service, "dat-dai")
+    elderly = issued_number(service, "dat-dai", priority_group="elderly")
+    second_elderly = issued_number(service, "dat-dai", priority_group="elderly")
     with browser_support.chromium(tmp_path / "profile", 390, 844) as driver:
         wait = WebDriverWait(driver, 10)
         driver.get(base + "/counter/1")
@@ -91,7 +85,7 @@ def test_the_console_follows_priority_group_edits_without_a_reload(
 
         # A group she adds is named too, never shown as a bare "Ưu tiên".
         admin("POST", "/api/v1/admin/priority_groups", {"id": "veteran", "name": "Cựu chiến binh"})
-        veteran = issue(service, "dat-dai", priority_group="veteran")
+        veteran = issued_number(service, "dat-dai", priority_group="veteran")
         wait.until(lambda d: any(veteran in r and "Cựu chiến binh" in r for r in rows(d)))
 
         # The citizen who stepped out is called by number: the console says so.
@@ -102,7 +96,7 @@ def test_the_console_follows_priority_group_edits_without_a_reload(
         # The head sets "1 priority after every 2 ordinary" for the service: the next call goes to a
         # citizen without priority although two priority tickets wait, and the console says why.
         admin("PUT", "/api/v1/admin/services/dat-dai", {"priority_rule": "interleave", "interleave_every": 2})
-        later = issue(service, "dat-dai")
+        later = issued_number(service, "dat-dai")
         wait.until(lambda d: any(later in r for r in rows(d)))
         driver.find_element(By.XPATH, "//button[@value='call-next']").click()
         wait.until(lambda d: d.find_element(By.ID, "serving-number").text.strip() == later)

@@ -30,9 +30,14 @@ class AdminSite:
     def start(self) -> None:
         self.hub = HubProcess(self.config_path, web=True).start()
 
+    def stop(self) -> None:
+        if self.hub is not None:
+            self.hub.stop()
+            self.hub = None
+
     def restart(self) -> None:
         assert self.hub is not None
-        self.hub.stop()
+        self.stop()
         self.start()
 
     def kill_and_start(self) -> None:
@@ -40,10 +45,12 @@ class AdminSite:
         self.hub.kill()  # SIGKILL: nothing is flushed on the way out
         self.start()
 
-    def req(self, method: str, path: str, user: str = "truongbp", **kwargs: Any) -> requests.Response:
-        return requests.request(method, self.base + path, auth=(user, PASSWORD), timeout=15, **kwargs)
+    def req(self, method: str, path: str, user: str | None = "truongbp", **kwargs: Any) -> requests.Response:
+        """`user` None: anonymous."""
+        auth = (user, PASSWORD) if user else None
+        return requests.request(method, self.base + path, auth=auth, timeout=15, **kwargs)
 
-    def ok(self, method: str, path: str, user: str = "truongbp", **kwargs: Any) -> Any:
+    def ok(self, method: str, path: str, user: str | None = "truongbp", **kwargs: Any) -> Any:
         response = self.req(method, path, user, **kwargs)
         assert response.status_code in (200, 201), response.text
         return response.json()

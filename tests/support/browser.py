@@ -16,6 +16,14 @@ def available() -> bool:
     return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 
 
+def require() -> None:
+    """Skip the calling test module on a machine without Debian's Chromium (call at module level)."""
+    import pytest
+
+    if not available():
+        pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
+
+
 @contextmanager
 def chromium(profile: Path, width: int = 1366, height: int = 900) -> Iterator[Any]:
     from selenium import webdriver
@@ -36,6 +44,7 @@ def chromium(profile: Path, width: int = 1366, height: int = 900) -> Iterator[An
         f"--window-size={width},{height}",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages for the tests
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(20)
     try:

@@ -178,6 +178,12 @@ class FakeClock:
         }
 
 
+def issued_number(service: Any, service_id: str, **extra: Any) -> str:
+    """A ticket taken at kiosk-1 of an in-process QueueService: its number."""
+    result = service.call("ticket.issue", {"service_id": service_id, **extra}, caller_id="kiosk-1")
+    return str(result["ticket"]["number"])
+
+
 @contextmanager
 def served_console(
     tmp: Path, password: str, *, extra_officers: tuple[dict[str, Any], ...] = ()
