@@ -44,12 +44,8 @@ class Site(AdminSite):
 
 @pytest.fixture
 def site(tmp_path: Path, broker: Any) -> Iterator[Site]:
-    running = Site(tmp_path, broker.port)
-    running.start()
-    try:
+    with Site(tmp_path, broker.port) as running:
         yield running
-    finally:
-        running.stop()
 
 
 THUE = {

@@ -49,13 +49,8 @@ class Site(AdminSite):
 
 @pytest.fixture
 def site(tmp_path: Path, broker: Any) -> Iterator[Site]:
-    running = Site(tmp_path, broker.port)
-    running.start()
-    try:
+    with Site(tmp_path, broker.port) as running:
         yield running
-    finally:
-        assert running.hub is not None
-        running.hub.stop()
 
 
 def live_within_a_second(site: Site, change: Any, seen: Any) -> dict[str, Any]:

@@ -60,8 +60,7 @@ def make_site(tmp_path: Path, broker: Any) -> Iterator[Any]:
 
     yield make
     for site in started:
-        if site.hub is not None:
-            site.hub.stop()
+        site.stop()
 
 
 def interleave_ho_tich(config: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ and office tests."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import requests
 from werkzeug.security import generate_password_hash
@@ -29,6 +29,13 @@ class AdminSite:
 
     def start(self) -> None:
         self.hub = HubProcess(self.config_path, web=True).start()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.hub is not None:
