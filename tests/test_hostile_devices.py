@@ -200,7 +200,9 @@ def test_one_flooding_kiosk_does_not_silence_the_site(hub: Hub, secure: SecureBr
     assert len(answered) >= 5, answered
     # It was a flood: far more than a kiosk's burst, until the broker cut it off.
     assert report["sent"] > 50, report
-    assert report["replies"].get("rate_limited", 0) >= 1, report
+    # Told "too fast", or cut off by the broker before any answer could reach it (a fast hub
+    # suspends it within tens of milliseconds); the refusal itself is asserted in the next test.
+    assert report["replies"].get("rate_limited", 0) >= 1 or report["disconnected"], report
     # A person's pace: the burst and what trickles in, not hundreds of numbers.
     assert issued_by(hub, kiosk["device_id"]) <= 12
     land = next(s for s in hub.service.stats()["services"] if s["id"] == "dat-dai")
